@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app instrument_share
+STAMP := $(VENV)/.installed
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard instrument_share/translations/*/LC_MESSAGES/messages.po))
+PORT ?= 5000
+
+.PHONY: run test install lint translations-extract
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	@echo "instrument-share is at http://127.0.0.1:$(PORT)/"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+install: $(STAMP) $(CATALOGUES)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Compiled catalogues are build output, made here and never committed.
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+translations-extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+		-o instrument_share/translations/messages.pot .
+	$(BIN)/pybabel update -i instrument_share/translations/messages.pot \
+		-d instrument_share/translations --no-fuzzy-matching
+
+lint: install
+	$(BIN)/ruff check instrument_share tests migrations

@@ -1,0 +1,57 @@
+"""instrument-share: the G60 corridor's shared large-instrument platform."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults and environment, then the test override."""
+    test_config = dict(test_config or {})
+    app = Flask(
+        __name__,
+        instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from .config import load_settings
+
+    app.config.from_mapping(load_settings(Path(app.instance_path), test_config))
+
+    from . import web
+    from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=web.select_locale,
+        timezone_selector=lambda: app.config["PLATFORM_TIMEZONE"],
+        default_translation_directories=str(Path(__file__).parent / "translations"),
+    )
+    from .database import configure_engine_events
+
+    with app.app_context():
+        configure_engine_events(db.engine)
+
+    web.init_app(app)
+
+    from .accounts import views as account_views
+    from .api import init_api
+    from .catalogue import views as catalogue_views
+
+    app.register_blueprint(account_views.bp)
+    app.register_blueprint(catalogue_views.bp)
+    init_api(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,80 @@
+"""Token and identity endpoints of /api/v1 (API.md, "Auth")."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from ..api.auth import require_user
+from ..catalogue.schemas import InstitutionRefSchema
+from ..extensions import db, limiter
+from ..timeutil import isoformat_platform
+from .services import issue_token
+
+blp = Blueprint("accounts_api", __name__, description="Tokens and the current user")
+
+
+class TokenRequestSchema(Schema):
+    email = fields.String(required=True)
+    password = fields.String(required=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String(required=True)
+    expires_at = fields.String(required=True)
+
+
+class FirmRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    city = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    language = fields.String(required=True)
+    firm = fields.Nested(FirmRefSchema, allow_none=True, required=True)
+    institution = fields.Nested(InstitutionRefSchema, allow_none=True, required=True)
+    city = fields.String(allow_none=True, required=True)
+    feed_url = fields.String(allow_none=True, required=True)
+
+
+@blp.post("/tokens")
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
+@blp.arguments(TokenRequestSchema)
+@blp.response(201, TokenSchema)
+def create_token(body):
+    """Exchange an e-mail address and password for a bearer token."""
+    token, expires_at = issue_token(body["email"], body["password"])
+    db.session.commit()
+    return {"token": token, "expires_at": isoformat_platform(expires_at)}
+
+
+@blp.get("/me")
+@blp.response(200, MeSchema)
+def me():
+    """Who the token (or session) belongs to."""
+    user = require_user()
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "language": user.language,
+        "firm": (
+            {"id": user.firm.id, "name": user.firm.name, "city": user.firm.city_code}
+            if user.firm
+            else None
+        ),
+        "institution": (
+            {"id": user.institution.id, "name": user.institution.name}
+            if user.institution
+            else None
+        ),
+        "city": user.city_code,
+        # Calendar feeds arrive with the invites issue; until then there is none.
+        "feed_url": None,
+    }

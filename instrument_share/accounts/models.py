@@ -1,0 +1,94 @@
+"""Users, firms and API tokens."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..catalogue.models import City, Institution
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+
+ROLES = ("firm", "manager", "city_admin", "admin")
+LANGUAGES = ("zh_CN", "en")
+
+
+class Firm(db.Model):
+    """A company of one of the nine cities, known by its USCC."""
+
+    __tablename__ = "firms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    uscc: Mapped[str] = mapped_column(sa.String(18), unique=True)  # 统一社会信用代码
+    city_code: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    city: Mapped[City] = relationship()
+
+
+class User(UserMixin, db.Model):
+    """A person with one role; the role's anchor (firm, institution, city) is required."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),
+        sa.CheckConstraint(f"language IN {LANGUAGES!r}", name="language"),
+        sa.CheckConstraint("role != 'firm' OR firm_id IS NOT NULL", name="firm_has_firm"),
+        sa.CheckConstraint(
+            "role != 'manager' OR institution_id IS NOT NULL", name="manager_has_institution"
+        ),
+        sa.CheckConstraint(
+            "role != 'city_admin' OR city_code IS NOT NULL", name="city_admin_has_city"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    role: Mapped[str] = mapped_column(sa.String(20))
+    language: Mapped[str] = mapped_column(sa.String(5), default="zh_CN")
+    firm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("firms.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("institutions.id"), index=True
+    )
+    city_code: Mapped[str | None] = mapped_column(sa.ForeignKey("cities.code"))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    firm: Mapped[Firm | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def manages_institution(self, institution_id: int) -> bool:
+        """Managers manage their own institution; admins manage all."""
+        return self.role == "admin" or (
+            self.role == "manager" and self.institution_id == institution_id
+        )
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, so a database leak reveals none."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

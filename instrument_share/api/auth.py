@@ -1,0 +1,42 @@
+"""Who is calling the API: a Bearer token, or the site's session for GETs."""
+from __future__ import annotations
+
+from flask import g, request
+from flask_login import current_user
+
+from ..accounts.models import User
+from ..accounts.services import user_for_token
+from ..errors import NotAuthenticated, PermissionDenied
+
+
+def api_user() -> User | None:
+    """The authenticated caller or None.
+
+    A session cookie counts only for safe methods: a cross-site form could
+    otherwise make a signed-in browser change data through the API.
+    """
+    if "api_user" in g:
+        return g.api_user
+    user = None
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("Use 'Authorization: Bearer <token>'.")
+        user = user_for_token(token.strip())
+        if user is None:
+            raise NotAuthenticated("The token is unknown or has expired.")
+    elif request.method in ("GET", "HEAD") and current_user.is_authenticated:
+        user = current_user._get_current_object()
+    g.api_user = user
+    return user
+
+
+def require_user(*roles: str) -> User:
+    """The caller, who must be signed in and, when roles are named, hold one."""
+    user = api_user()
+    if user is None:
+        raise NotAuthenticated("Sign in or send a Bearer token.")
+    if roles and user.role not in roles:
+        raise PermissionDenied("Your role may not do this.")
+    return user

@@ -1,0 +1,29 @@
+"""Schemas shared by every API module: pagination and list envelopes."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+def list_envelope(item_schema: type[Schema], name: str) -> type[Schema]:
+    """`{"items", "total", "page", "per_page"}` around one item schema."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+def envelope(items: list, total: int, page: int, per_page: int) -> dict:
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+Money = lambda **kw: fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731

@@ -1,0 +1,90 @@
+"""Catalogue endpoints of /api/v1 (API.md, "Catalogue")."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from ..api.schemas import PageArgs, envelope, list_envelope
+from . import services
+from .schemas import (
+    CategorySchema,
+    CitySchema,
+    InstitutionQueryArgs,
+    InstitutionSchema,
+    InstrumentDetailSchema,
+    InstrumentQueryArgs,
+    InstrumentSummarySchema,
+    instrument_detail,
+    instrument_summary,
+)
+
+blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instruments")
+
+
+def _page(rows: list, page: int, per_page: int) -> dict:
+    start = (page - 1) * per_page
+    return envelope(rows[start : start + per_page], len(rows), page, per_page)
+
+
+@blp.get("/cities")
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(CitySchema, "CityList"))
+def list_cities(page, per_page):
+    """The nine cities of the corridor."""
+    rows = [
+        {
+            "code": city.code,
+            "name": city.name,
+            "name_en": city.name_en,
+            "province": city.province,
+            "instrument_count": count,
+        }
+        for city, count in services.list_cities_with_counts()
+    ]
+    return _page(rows, page, per_page)
+
+
+@blp.get("/institutions")
+@blp.arguments(InstitutionQueryArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(InstitutionSchema, "InstitutionList"))
+def list_institutions(page, per_page, city=None):
+    """Institutions that share instruments, optionally of one city."""
+    rows = [
+        {
+            "id": inst.id,
+            "name": inst.name,
+            "name_en": inst.name_en,
+            "city": inst.city_code,
+            "instrument_count": count,
+        }
+        for inst, count in services.list_institutions_with_counts(city)
+    ]
+    return _page(rows, page, per_page)
+
+
+@blp.get("/categories")
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(CategorySchema, "CategoryList"))
+def list_categories(page, per_page):
+    """The national classification: major classes and analytical subclasses."""
+    rows = [
+        {"code": c.code, "name": c.name, "name_en": c.name_en, "parent": c.parent_code}
+        for c in services.list_categories()
+    ]
+    return _page(rows, page, per_page)
+
+
+@blp.get("/instruments")
+@blp.arguments(InstrumentQueryArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(InstrumentSummarySchema, "InstrumentList"))
+def search_instruments(**args):
+    """Search instruments by text, place, category, price and voucher acceptance."""
+    filters = services.SearchFilters(**args)
+    items, total = services.search_instruments(filters)
+    return envelope([instrument_summary(i) for i in items], total, filters.page, filters.per_page)
+
+
+@blp.get("/instruments/<int:instrument_id>")
+@blp.response(200, InstrumentDetailSchema)
+def get_instrument(instrument_id):
+    """The full NRII record of one instrument with its booking settings."""
+    return instrument_detail(services.get_instrument(instrument_id))

@@ -1,0 +1,164 @@
+"""Cities, institutions, categories, instruments and their opening hours."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db_types import Money, UTCDateTime, utcnow
+from ..extensions import db
+
+# 运行状态 as NRII records it; the first two may be booked.
+INSTRUMENT_STATUSES = (
+    "normal",  # 正常
+    "standby",  # 待机
+    "occasional_fault",  # 偶有故障
+    "frequent_fault",  # 故障频繁
+    "awaiting_repair",  # 待修
+    "awaiting_scrap",  # 待报废
+)
+BOOKABLE_STATUSES = ("normal", "standby", "occasional_fault")
+QUOTA_CLASSES = ("general", "special")
+
+
+class City(db.Model):
+    """One of the nine G60 corridor cities; codes are fixed by API.md."""
+
+    __tablename__ = "cities"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    name_en: Mapped[str] = mapped_column(sa.String(60))
+    province: Mapped[str] = mapped_column(sa.String(40))
+    province_en: Mapped[str] = mapped_column(sa.String(60))
+    # 行政区划代码: the first digits of a firm's USCC region part.
+    division_code: Mapped[str] = mapped_column(sa.String(6))
+    sort_order: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Category(db.Model):
+    """A class of the national classification of large instruments."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(100))
+    parent_code: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("categories.code"), index=True
+    )
+    sort_order: Mapped[int] = mapped_column(sa.Integer)
+
+    parent: Mapped[Category | None] = relationship(remote_side=[code])
+
+
+class Institution(db.Model):
+    """A university or institute that owns and shares instruments."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    city_code: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="university")
+
+    city: Mapped[City] = relationship()
+
+
+class Instrument(db.Model):
+    """A shared large instrument: the NRII record plus its booking settings."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {INSTRUMENT_STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"quota_class IN {QUOTA_CLASSES!r}", name="quota_class"),
+        sa.CheckConstraint("hourly_rate >= 0", name="hourly_rate"),
+        sa.CheckConstraint(
+            "min_booking_minutes > 0 AND max_booking_minutes >= min_booking_minutes",
+            name="booking_length",
+        ),
+        sa.CheckConstraint("buffer_minutes >= 0", name="buffer"),
+        sa.CheckConstraint("advance_notice_hours >= 0", name="advance_notice"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    category_code: Mapped[str] = mapped_column(sa.ForeignKey("categories.code"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    model: Mapped[str] = mapped_column(sa.String(120), default="")
+    manufacturer: Mapped[str] = mapped_column(sa.String(120), default="")
+    country_of_origin: Mapped[str] = mapped_column(sa.String(40), default="")
+    original_value: Mapped[Decimal | None] = mapped_column(Money)  # 万元
+    commissioned_on: Mapped[date | None] = mapped_column(sa.Date)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    specifications: Mapped[str] = mapped_column(sa.Text, default="")
+    functions: Mapped[str] = mapped_column(sa.Text, default="")
+    services: Mapped[str] = mapped_column(sa.Text, default="")
+    reference_fees: Mapped[str] = mapped_column(sa.Text, default="")
+    sharing_rules: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default="normal")
+    location: Mapped[str] = mapped_column(sa.String(200), default="")
+    contact_name: Mapped[str] = mapped_column(sa.String(60), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(120), default="")
+    hourly_rate: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    min_booking_minutes: Mapped[int] = mapped_column(sa.Integer, default=30)
+    max_booking_minutes: Mapped[int] = mapped_column(sa.Integer, default=480)
+    buffer_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    advance_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=24)
+    requires_approval: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    accepts_vouchers: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    open_on_holidays: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    quota_class: Mapped[str] = mapped_column(sa.String(10), default="general")
+    # Lower-cased name, English name, model, manufacturer and description in
+    # one column, so a text search is one LIKE per row.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    institution: Mapped[Institution] = relationship()
+    category: Mapped[Category] = relationship()
+    opening_hours: Mapped[list[OpeningHours]] = relationship(
+        order_by="(OpeningHours.weekday, OpeningHours.open_minute)",
+        cascade="all, delete-orphan",
+        back_populates="instrument",
+    )
+
+    @property
+    def city_code(self) -> str:
+        return self.institution.city_code
+
+    @property
+    def is_bookable_status(self) -> bool:
+        return self.status in BOOKABLE_STATUSES
+
+    def refresh_search_text(self) -> None:
+        parts = (self.name, self.name_en, self.model, self.manufacturer, self.description)
+        self.search_text = " ".join(p for p in parts if p).lower()
+
+
+class OpeningHours(db.Model):
+    """One weekly opening interval; minutes from midnight, close may be 1440."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        sa.CheckConstraint(
+            "open_minute >= 0 AND close_minute <= 1440 AND close_minute > open_minute",
+            name="interval",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("instruments.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int] = mapped_column(sa.SmallInteger)  # Monday = 0
+    open_minute: Mapped[int] = mapped_column(sa.SmallInteger)
+    close_minute: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    instrument: Mapped[Instrument] = relationship(back_populates="opening_hours")

@@ -1,0 +1,140 @@
+"""API shapes of the catalogue, and the functions that fill them."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..api.schemas import Money, PageArgs
+from .models import INSTRUMENT_STATUSES, Instrument
+from .services import MAX_QUERY_LENGTH, SORTS
+
+
+class CitySchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    province = fields.String(required=True)
+    instrument_count = fields.Integer(required=True)
+
+
+class InstitutionSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    city = fields.String(required=True)
+    instrument_count = fields.Integer(required=True)
+
+
+class InstitutionRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class CategorySchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    parent = fields.String(allow_none=True)
+
+
+class InstrumentSummarySchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    name_en = fields.String(required=True)
+    model = fields.String(required=True)
+    manufacturer = fields.String(required=True)
+    category = fields.String(required=True)
+    institution = fields.Nested(InstitutionRefSchema, required=True)
+    city = fields.String(required=True)
+    hourly_rate = Money(required=True)
+    requires_approval = fields.Boolean(required=True)
+    accepts_vouchers = fields.Boolean(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(INSTRUMENT_STATUSES))
+
+
+class ContactSchema(Schema):
+    name = fields.String(required=True)
+    phone = fields.String(required=True)
+    email = fields.String(required=True)
+
+
+class OpeningHoursSchema(Schema):
+    weekday = fields.Integer(required=True, validate=validate.Range(min=0, max=6))
+    open = fields.String(required=True, metadata={"example": "09:00"})
+    close = fields.String(required=True, metadata={"example": "17:00"})
+
+
+class InstrumentDetailSchema(InstrumentSummarySchema):
+    description = fields.String(required=True)
+    specifications = fields.String(required=True)
+    functions = fields.String(required=True)
+    services = fields.String(required=True)
+    reference_fees = fields.String(required=True)
+    sharing_rules = fields.String(required=True)
+    country_of_origin = fields.String(required=True)
+    original_value = Money(allow_none=True, metadata={"description": "万元"})
+    commissioned_on = fields.Date(allow_none=True)
+    location = fields.String(required=True)
+    contact = fields.Nested(ContactSchema, required=True)
+    min_booking_minutes = fields.Integer(required=True)
+    max_booking_minutes = fields.Integer(required=True)
+    buffer_minutes = fields.Integer(required=True)
+    advance_notice_hours = fields.Integer(required=True)
+    open_on_holidays = fields.Boolean(required=True)
+    quota_class = fields.String(required=True)
+    opening_hours = fields.List(fields.Nested(OpeningHoursSchema), required=True)
+
+
+class InstitutionQueryArgs(PageArgs):
+    city = fields.String()
+
+
+class InstrumentQueryArgs(PageArgs):
+    q = fields.String(load_default="", metadata={"description": f"text; only the first {MAX_QUERY_LENGTH} characters count"})
+    city = fields.String()
+    institution = fields.Integer()
+    category = fields.String()
+    accepts_vouchers = fields.Boolean()
+    max_rate = fields.Decimal(validate=validate.Range(min=0), allow_nan=False)
+    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
+
+
+def format_minute(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def instrument_summary(instrument: Instrument) -> dict:
+    return {
+        "id": instrument.id,
+        "name": instrument.name,
+        "name_en": instrument.name_en,
+        "model": instrument.model,
+        "manufacturer": instrument.manufacturer,
+        "category": instrument.category_code,
+        "institution": {"id": instrument.institution.id, "name": instrument.institution.name},
+        "city": instrument.institution.city_code,
+        "hourly_rate": instrument.hourly_rate,
+        "requires_approval": instrument.requires_approval,
+        "accepts_vouchers": instrument.accepts_vouchers,
+        "status": instrument.status,
+    }
+
+
+def instrument_detail(instrument: Instrument) -> dict:
+    data = instrument_summary(instrument)
+    for name in (
+        "description", "specifications", "functions", "services", "reference_fees",
+        "sharing_rules", "country_of_origin", "original_value", "commissioned_on",
+        "location", "min_booking_minutes", "max_booking_minutes", "buffer_minutes",
+        "advance_notice_hours", "open_on_holidays", "quota_class",
+    ):
+        data[name] = getattr(instrument, name)
+    data["contact"] = {
+        "name": instrument.contact_name,
+        "phone": instrument.contact_phone,
+        "email": instrument.contact_email,
+    }
+    data["opening_hours"] = [
+        {"weekday": h.weekday, "open": format_minute(h.open_minute), "close": format_minute(h.close_minute)}
+        for h in instrument.opening_hours
+    ]
+    return data

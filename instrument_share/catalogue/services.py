@@ -1,0 +1,188 @@
+"""Catalogue queries: cities, institutions, categories and instrument search."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import NotFound, ValidationFailed
+from ..extensions import db
+from .models import Category, City, Institution, Instrument
+
+SORTS = ("relevance", "rate", "name")
+MAX_QUERY_LENGTH = 200
+
+
+def list_cities_with_counts() -> list[tuple[City, int]]:
+    """The nine cities in corridor order with their instrument counts (one query)."""
+    count = (
+        sa.select(sa.func.count(Instrument.id))
+        .join(Institution, Instrument.institution_id == Institution.id)
+        .where(Institution.city_code == City.code)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(sa.select(City, count).order_by(City.sort_order))
+    return [(city, n) for city, n in rows]
+
+
+def list_institutions_with_counts(city_code: str | None = None) -> list[tuple[Institution, int]]:
+    """Institutions (optionally of one city) with their instrument counts."""
+    count = (
+        sa.select(sa.func.count(Instrument.id))
+        .where(Instrument.institution_id == Institution.id)
+        .scalar_subquery()
+    )
+    query = sa.select(Institution, count).order_by(Institution.city_code, Institution.id)
+    if city_code is not None:
+        require_city(city_code)
+        query = query.where(Institution.city_code == city_code)
+    return [(inst, n) for inst, n in db.session.execute(query)]
+
+
+def list_categories() -> list[Category]:
+    return list(db.session.scalars(sa.select(Category).order_by(Category.sort_order)))
+
+
+def category_counts() -> dict[str, int]:
+    """Instrument count per category code, a parent counting its subclasses."""
+    rows = db.session.execute(
+        sa.select(Instrument.category_code, sa.func.count()).group_by(Instrument.category_code)
+    )
+    direct = dict(rows.all())
+    counts = dict(direct)
+    for category in list_categories():
+        if category.parent_code:
+            counts[category.parent_code] = counts.get(category.parent_code, 0) + direct.get(
+                category.code, 0
+            )
+    return counts
+
+
+def require_city(code: str) -> City:
+    city = db.session.get(City, code)
+    if city is None:
+        raise ValidationFailed("Unknown city.", {"city": [f"Unknown city code: {code!r}."]})
+    return city
+
+
+def get_institution(institution_id: int) -> Institution:
+    institution = db.session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound("No such institution.")
+    return institution
+
+
+def get_instrument(instrument_id: int) -> Instrument:
+    instrument = db.session.scalar(
+        sa.select(Instrument)
+        .where(Instrument.id == instrument_id)
+        .options(
+            joinedload(Instrument.institution).joinedload(Institution.city),
+            joinedload(Instrument.category),
+            selectinload(Instrument.opening_hours),
+        )
+    )
+    if instrument is None:
+        raise NotFound("No such instrument.")
+    return instrument
+
+
+@dataclass
+class SearchFilters:
+    """What a firm asks for; every field optional."""
+
+    q: str = ""
+    city: str | None = None
+    institution: int | None = None
+    category: str | None = None
+    accepts_vouchers: bool | None = None
+    max_rate: Decimal | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+
+
+def _like_pattern(term: str) -> str:
+    """A LIKE pattern matching the term literally: %, _ and \\ are escaped."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _validate(filters: SearchFilters) -> list[str]:
+    """Refuse unknown codes and out-of-range paging; return the text terms."""
+    errors: dict[str, list[str]] = {}
+    if filters.city is not None and db.session.get(City, filters.city) is None:
+        errors["city"] = [f"Unknown city code: {filters.city!r}."]
+    if filters.category is not None and db.session.get(Category, filters.category) is None:
+        errors["category"] = [f"Unknown category code: {filters.category!r}."]
+    if filters.institution is not None and db.session.get(Institution, filters.institution) is None:
+        errors["institution"] = [f"Unknown institution: {filters.institution!r}."]
+    if filters.max_rate is not None and filters.max_rate < 0:
+        errors["max_rate"] = ["Must not be negative."]
+    if filters.sort not in SORTS:
+        errors["sort"] = [f"One of {', '.join(SORTS)}."]
+    if filters.page < 1:
+        errors["page"] = ["Must be at least 1."]
+    if not 1 <= filters.per_page <= 100:
+        errors["per_page"] = ["Between 1 and 100."]
+    if errors:
+        raise ValidationFailed("Some search parameters are not valid.", errors)
+    # Text past the limit is ignored rather than refused: a pasted paragraph
+    # should give a (probably empty) result, not an error.
+    return filters.q[:MAX_QUERY_LENGTH].lower().split()
+
+
+def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
+    """Instruments matching every given filter, one page of them, and the total.
+
+    Text terms must all occur (substring, Chinese or English) in the name,
+    English name, model, manufacturer or description.
+    """
+    terms = _validate(filters)
+    conditions = [Instrument.search_text.like(_like_pattern(t), escape="\\") for t in terms]
+    if filters.city is not None:
+        conditions.append(Institution.city_code == filters.city)
+    if filters.institution is not None:
+        conditions.append(Instrument.institution_id == filters.institution)
+    if filters.category is not None:
+        subclasses = sa.select(Category.code).where(Category.parent_code == filters.category)
+        conditions.append(
+            sa.or_(Instrument.category_code == filters.category, Instrument.category_code.in_(subclasses))
+        )
+    if filters.accepts_vouchers is not None:
+        conditions.append(Instrument.accepts_vouchers.is_(filters.accepts_vouchers))
+    if filters.max_rate is not None:
+        conditions.append(Instrument.hourly_rate <= filters.max_rate)
+
+    base = (
+        sa.select(Instrument)
+        .join(Institution, Instrument.institution_id == Institution.id)
+        .where(*conditions)
+    )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
+
+    if filters.sort == "rate":
+        order = [Instrument.hourly_rate, Instrument.id]
+    elif filters.sort == "name" or not terms:
+        order = [Instrument.name, Instrument.id]
+    else:
+        first = _like_pattern(terms[0])
+        rank = sa.case(
+            (sa.func.lower(Instrument.name).like(first, escape="\\"), 0),
+            (sa.func.lower(Instrument.name_en).like(first, escape="\\"), 1),
+            (sa.func.lower(Instrument.model).like(first, escape="\\"), 2),
+            else_=3,
+        )
+        order = [rank, Instrument.name, Instrument.id]
+    page_query = (
+        base.options(
+            joinedload(Instrument.institution),
+            joinedload(Instrument.category),
+        )
+        .order_by(*order)
+        .limit(filters.per_page)
+        .offset((filters.page - 1) * filters.per_page)
+    )
+    return list(db.session.scalars(page_query)), total

@@ -1,0 +1,106 @@
+"""Catalogue pages: home, search, instrument, institution."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from ..errors import NotFound, ValidationFailed
+from . import services
+
+bp = Blueprint("catalogue", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template(
+        "catalogue/home.html",
+        cities=services.list_cities_with_counts(),
+        categories=services.list_categories(),
+        category_counts=services.category_counts(),
+    )
+
+
+def _int_arg(name: str, default: int | None) -> int | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        return -1  # reported by the service as out of range
+
+
+def _filters_from_query() -> tuple[services.SearchFilters, dict]:
+    """Read the search form; values that cannot be read become form errors."""
+    errors: dict[str, list[str]] = {}
+    max_rate = None
+    if request.args.get("max_rate", "").strip():
+        try:
+            max_rate = Decimal(request.args["max_rate"].strip())
+            if not max_rate.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            errors["max_rate"] = [_("Give a number.")]
+    institution = _int_arg("institution", None)
+    filters = services.SearchFilters(
+        q=request.args.get("q", "").strip(),
+        city=request.args.get("city") or None,
+        institution=institution if institution is None or institution > 0 else None,
+        category=request.args.get("category") or None,
+        accepts_vouchers=True if request.args.get("accepts_vouchers") else None,
+        max_rate=max_rate,
+        sort=request.args.get("sort") or "relevance",
+        page=_int_arg("page", 1),
+        per_page=20,
+    )
+    return filters, errors
+
+
+@bp.get("/search")
+def search():
+    filters, errors = _filters_from_query()
+    items, total = [], 0
+    if not errors:
+        try:
+            items, total = services.search_instruments(filters)
+        except ValidationFailed as error:
+            errors = error.fields
+    return render_template(
+        "catalogue/search.html",
+        filters=filters,
+        errors=errors,
+        items=items,
+        total=total,
+        pages=max(1, -(-total // filters.per_page)),
+        cities=services.list_cities_with_counts(),
+        categories=services.list_categories(),
+        institutions=services.list_institutions_with_counts(filters.city)
+        if filters.city and "city" not in errors
+        else [],
+    )
+
+
+@bp.get("/instruments/<int:instrument_id>")
+def instrument(instrument_id: int):
+    try:
+        item = services.get_instrument(instrument_id)
+    except NotFound:
+        abort(404)
+    return render_template("catalogue/instrument.html", instrument=item)
+
+
+@bp.get("/institutions/<int:institution_id>")
+def institution(institution_id: int):
+    try:
+        item = services.get_institution(institution_id)
+    except NotFound:
+        abort(404)
+    instruments, total = services.search_instruments(
+        services.SearchFilters(institution=institution_id, sort="name", per_page=100,
+                               page=max(1, _int_arg("page", 1)))
+    )
+    return render_template(
+        "catalogue/institution.html", institution=item, instruments=instruments, total=total
+    )

@@ -1,0 +1,59 @@
+"""flask commands: users, seed-demo (and later scheduler, bench)."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .errors import ValidationFailed
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage users.")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["firm", "manager", "city_admin", "admin"]))
+@click.option("--name", default="")
+@click.option("--firm-name")
+@click.option("--firm-uscc", help="统一社会信用代码; an existing firm with this code is reused.")
+@click.option("--city", "city_code", help="City code: the firm's city, or the city admin's.")
+@click.option("--institution", "institution_id", type=int)
+@click.option("--language", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
+def create_user_command(email, password, role, name, firm_name, firm_uscc, city_code,
+                        institution_id, language):
+    """Create a user of any role (API.md, "Roles")."""
+    from .accounts.services import create_user, find_or_create_firm
+
+    try:
+        firm = None
+        if role == "firm":
+            if not firm_uscc:
+                raise click.UsageError("A firm user needs --firm-uscc (and --firm-name, --city for a new firm).")
+            firm = find_or_create_firm(firm_name or "", firm_uscc, city_code or "")
+        user = create_user(
+            email=email, password=password, role=role, name=name, firm=firm,
+            institution_id=institution_id, city_code=city_code, language=language,
+        )
+    except ValidationFailed as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
+        raise click.ClickException(f"{error.message} {details}") from error
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+@click.command("seed-demo")
+def seed_demo_command():
+    """Load the demo region (idempotent): institutions, instruments, firms, users."""
+    from .demo.seed import DEMO_PASSWORD, seed_demo
+
+    summary = seed_demo(progress=True)
+    click.echo(summary.describe())
+    click.echo(f"Demo password for every demo login: {DEMO_PASSWORD}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)

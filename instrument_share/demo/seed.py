@@ -1,0 +1,122 @@
+"""Load the demo region into the database; safe to run again."""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import click
+import sqlalchemy as sa
+
+from ..accounts.models import Firm, User
+from ..accounts.services import create_user
+from ..catalogue.models import Institution, Instrument, OpeningHours
+from ..extensions import db
+from .catalogue import FIRMS, INSTITUTIONS, build_instruments
+
+DEMO_PASSWORD = "g60-demo-2026"
+ADMIN_EMAIL = "office@g60.example"
+
+
+@dataclass
+class SeedSummary:
+    institutions: int = 0
+    instruments: int = 0
+    firms: int = 0
+    users: int = 0
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [
+            f"Demo region: {self.institutions} institutions, {self.instruments} instruments, "
+            f"{self.firms} firms, {self.users} users in the database.",
+            "Demo logins:",
+        ]
+        lines += [f"  {role:<11} {email}" for role, email in self.logins]
+        return "\n".join(lines)
+
+
+def _parse_minutes(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _ensure_user(email: str, **kwargs) -> None:
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
+        create_user(email=email, password=DEMO_PASSWORD, **kwargs)
+
+
+def seed_demo(progress: bool = False) -> SeedSummary:
+    """Institutions, instruments, firms and one login per role, added only where missing."""
+    institutions: dict[str, Institution] = {
+        inst.name: inst for inst in db.session.scalars(sa.select(Institution))
+    }
+    new_institutions = set()
+    for demo in INSTITUTIONS:
+        if demo.name not in institutions:
+            inst = Institution(
+                name=demo.name, name_en=demo.name_en, city_code=demo.city, kind=demo.kind
+            )
+            db.session.add(inst)
+            institutions[demo.name] = inst
+            new_institutions.add(demo.name)
+    db.session.flush()
+
+    records = [r for r in build_instruments() if r["institution"] in new_institutions]
+    bar_or_list = (
+        click.progressbar(records, label="Instruments", show_pos=True)
+        if progress
+        else nullcontext(records)
+    )
+    with bar_or_list as bar:
+        for record in bar:
+            record = dict(record)
+            hours = record.pop("opening_hours")
+            record["institution_id"] = institutions[record.pop("institution")].id
+            record["category_code"] = record.pop("category")
+            instrument = Instrument(**record)
+            instrument.opening_hours = [
+                OpeningHours(weekday=d, open_minute=_parse_minutes(o), close_minute=_parse_minutes(c))
+                for d, o, c in hours
+            ]
+            instrument.refresh_search_text()
+            db.session.add(instrument)
+    db.session.flush()
+
+    firms = {f.uscc: f for f in db.session.scalars(sa.select(Firm))}
+    for demo in FIRMS:
+        if demo.uscc not in firms:
+            firms[demo.uscc] = Firm(name=demo.name, uscc=demo.uscc, city_code=demo.city)
+            db.session.add(firms[demo.uscc])
+    db.session.flush()
+
+    summary = SeedSummary()
+    _ensure_user(ADMIN_EMAIL, role="admin", name="G60 科创走廊联席办")
+    summary.logins.append(("admin", ADMIN_EMAIL))
+    cities_done = set()
+    for demo in FIRMS:
+        if demo.city in cities_done:
+            continue
+        cities_done.add(demo.city)
+        _ensure_user(f"bureau-{demo.city}@g60.example", role="city_admin",
+                     city_code=demo.city, name=f"{demo.city} 科技局")
+        _ensure_user(f"engineer-{demo.city}@g60.example", role="firm",
+                     firm=firms[demo.uscc], name=f"{demo.name} 工程师")
+    for demo in INSTITUTIONS:
+        _ensure_user(f"manager-{demo.slug}@g60.example", role="manager",
+                     institution_id=institutions[demo.name].id, name=f"{demo.name} 管理员")
+    first = INSTITUTIONS[0]
+    summary.logins += [
+        ("manager", f"manager-{first.slug}@g60.example"),
+        ("manager", "manager-<institution>@g60.example (one per institution)"),
+        ("city_admin", f"bureau-{FIRMS[0].city}@g60.example"),
+        ("city_admin", "bureau-<city code>@g60.example (one per city)"),
+        ("firm", f"engineer-{FIRMS[0].city}@g60.example"),
+        ("firm", "engineer-<city code>@g60.example (one per city)"),
+    ]
+    db.session.commit()
+
+    summary.institutions = db.session.scalar(sa.select(sa.func.count(Institution.id)))
+    summary.instruments = db.session.scalar(sa.select(sa.func.count(Instrument.id)))
+    summary.firms = db.session.scalar(sa.select(sa.func.count(Firm.id)))
+    summary.users = db.session.scalar(sa.select(sa.func.count(User.id)))
+    return summary

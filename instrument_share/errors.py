@@ -1,0 +1,40 @@
+"""Errors raised by service functions; web and API each render them their way."""
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A refusal with a reason the user should read. Nothing was changed."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.extra = extra
+
+
+class ValidationFailed(ServiceError):
+    status = 422
+    code = "validation"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class NotAuthenticated(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"

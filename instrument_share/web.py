@@ -1,0 +1,98 @@
+"""Site-wide web behaviour: language, security headers, error pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from .extensions import login_manager
+from .labels import template_helpers
+
+LANGUAGES = {"zh_CN": "中文", "en": "English"}
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def select_locale() -> str:
+    """Chinese first: the switch in the session, else the user's choice, else zh_CN."""
+    chosen = session.get("language")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    return "zh_CN"
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only same-site relative paths; anything with a scheme or host is refused."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def init_app(app: Flask) -> None:
+    from .api.errors import error_response, service_error_response
+    from .errors import ServiceError
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(error: HTTPException):
+        if is_api_request():
+            return error_response(error)
+        response = error.get_response()
+        response.set_data(render_template("error.html", code=error.code, name=error.name))
+        response.mimetype = "text/html"
+        return response
+
+    @app.errorhandler(ServiceError)
+    def handle_service_error(error: ServiceError):
+        if is_api_request():
+            return service_error_response(error)
+        return render_template("error.html", code=error.status, name=error.message), error.status
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        # A 500 is a bug; it is logged with its traceback and never shown.
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if is_api_request():
+            return jsonify(error="internal", message="Internal server error"), 500
+        return render_template("error.html", code=500, name="Internal Server Error"), 500
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.context_processor
+    def template_globals():
+        return {
+            "current_language": "en" if get_locale().language == "en" else "zh_CN",
+            "languages": LANGUAGES,
+            **template_helpers(),
+        }
+
+    @app.route("/language/<code>", methods=["POST"])
+    def switch_language(code: str):
+        if code in LANGUAGES:
+            session["language"] = code
+        return redirect(safe_next_url(request.form.get("next")) or url_for("catalogue.home"))

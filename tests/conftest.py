@@ -1,0 +1,159 @@
+"""Test set-up: one migrated database per run (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set), emptied after every test."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from instrument_share import create_app
+from instrument_share.extensions import db
+
+from .factories import Factories
+
+# Reference data written by the migrations; kept between tests.
+REFERENCE_TABLES = {"cities", "categories", "alembic_version"}
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not on_postgres:
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+    if on_postgres:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def _reset_postgres(url: str) -> None:
+    name = sa.engine.make_url(url).database or ""
+    if "test" not in name:
+        raise pytest.UsageError(f"refusing to wipe {name!r}: a test database name contains 'test'")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from instrument_share.config import normalise_database_url
+
+        url = normalise_database_url(url)
+        _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+def make_test_config(database_url: str, instance_path, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    app = create_app(make_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(app):
+    """Each test starts with only the reference data."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(t.name for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def app_context(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make(app_context) -> Factories:
+    """Factories that fill defaults and commit: make.instrument(name=...)."""
+    return Factories()
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """The test client as a person uses the site: GET the form, POST it with its token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def submit(self, url: str, data: dict, *, follow_redirects: bool = False):
+        page = self.client.get(url)
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self.client.post(
+            url, data={**data, "csrf_token": token}, follow_redirects=follow_redirects
+        )
+
+    def login(self, email: str, password: str = "password123"):
+        response = self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    def english(self):
+        page = self.client.get("/")
+        token = csrf_token_from(page.get_data(as_text=True))
+        self.client.post("/language/en", data={"csrf_token": token})
+
+
+@pytest.fixture
+def browser(client) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def api(client, app):
+    """API calls as a given user: api.as_user(user).get(...)."""
+    from .factories import ApiClient
+
+    return ApiClient(client, app)

@@ -1,0 +1,53 @@
+"""The app factory: defaults, environment, test override."""
+from __future__ import annotations
+
+from instrument_share import create_app
+from instrument_share.config import normalise_database_url
+
+
+def test_defaults_use_sqlite_in_instance_and_shanghai_time(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "SECRET_KEY", "PLATFORM_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert not app.testing
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instrument_share.sqlite'}"
+    assert app.config["PLATFORM_TIMEZONE"] == "Asia/Shanghai"
+
+
+def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret_key").read_text().strip() == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_environment_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/g60")
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("PLATFORM_TIMEZONE", "Asia/Urumqi")
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example")
+    monkeypatch.setenv("MAIL_PORT", "2525")
+    monkeypatch.setenv("MAIL_USE_TLS", "true")
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/g60"
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["PLATFORM_TIMEZONE"] == "Asia/Urumqi"
+    assert app.config["MAIL_SERVER"] == "smtp.example"
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["MAIL_USE_TLS"] is True
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_test_override_wins(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "TESTING": True, "SECRET_KEY": "x"})
+    assert app.testing
+    assert app.config["SECRET_KEY"] == "x"
+
+
+def test_database_url_spellings():
+    assert normalise_database_url("postgres://a/b") == "postgresql+psycopg://a/b"
+    assert normalise_database_url("postgresql+psycopg://a/b") == "postgresql+psycopg://a/b"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
