@@ -2,6 +2,15 @@
 from __future__ import annotations
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation without translating it here.
+
+    Services stay free of the request's language; the web views translate
+    these messages when they show them, the API returns them as written.
+    """
+    return message
+
+
 class ServiceError(Exception):
     """A refusal with a reason the user should read. Nothing was changed."""
 

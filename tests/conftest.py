@@ -2,11 +2,13 @@
 TEST_DATABASE_URL is set), emptied after every test."""
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from instrument_share import create_app
@@ -64,9 +66,18 @@ def make_test_config(database_url: str, instance_path, **extra) -> dict:
     }
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty context, so it gets its own app context,
+    session and `g`, as in a deployed app, even while the test holds one."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = create_app(make_test_config(database_url, tmp_path_factory.mktemp("instance")))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
     yield app

@@ -13,7 +13,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from ..catalogue.models import City, Institution
 from ..db_types import utcnow
-from ..errors import NotAuthenticated, ValidationFailed
+from ..errors import N_, NotAuthenticated, ValidationFailed
 from ..extensions import db
 from .models import LANGUAGES, ROLES, ApiToken, Firm, User
 
@@ -25,7 +25,9 @@ def normalise_email(email: str) -> str:
     try:
         result = validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationFailed("Invalid e-mail address.", {"email": [str(exc)]}) from exc
+        raise ValidationFailed(
+            "Invalid e-mail address.", {"email": [N_("Not a valid e-mail address.")]}
+        ) from exc
     return result.normalized.lower()
 
 
@@ -36,7 +38,7 @@ def normalise_uscc(code: str) -> str:
     except StdnumError as exc:
         raise ValidationFailed(
             "Invalid Unified Social Credit Code.",
-            {"uscc": ["Not a valid Unified Social Credit Code (check digit)."]},
+            {"uscc": [N_("Not a valid Unified Social Credit Code (check digit).")]},
         ) from exc
 
 
@@ -55,7 +57,7 @@ def find_or_create_firm(name: str, uscc: str, city_code: str) -> Firm:
         return firm
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise ValidationFailed("Firm name required.", {"firm_name": ["Give the firm's name."]})
+        raise ValidationFailed("Firm name required.", {"firm_name": [N_("Give the firm's name.")]})
     firm = Firm(name=name, uscc=code, city_code=_city(city_code).code)
     db.session.add(firm)
     return firm
@@ -79,7 +81,7 @@ def create_user(
     errors: dict[str, list[str]] = {}
     email = normalise_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
-        errors["email"] = ["This e-mail address is already registered."]
+        errors["email"] = [N_("This e-mail address is already registered.")]
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = [f"At least {MIN_PASSWORD_LENGTH} characters."]
     if role not in ROLES:
@@ -125,7 +127,7 @@ def register_firm_user(
     if db.session.scalar(sa.select(Firm.id).where(Firm.uscc == code)):
         raise ValidationFailed(
             "This firm is already registered.",
-            {"uscc": ["This firm is already registered; ask the joint office to add you."]},
+            {"uscc": [N_("This firm is already registered; ask the joint office to add you.")]},
         )
     firm = find_or_create_firm(firm_name, code, city_code)
     return create_user(email=email, password=password, name=name, role="firm", firm=firm)

@@ -1,0 +1,1 @@
+"""Demo data of the G60 Science and Technology Innovation Corridor shared-instrument platform."""
