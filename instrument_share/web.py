@@ -45,6 +45,13 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+def url_with(**changes) -> str:
+    """This page's URL with some query arguments changed (pagination links)."""
+    args = request.args.to_dict()
+    args.update({k: v for k, v in changes.items()})
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
 def init_app(app: Flask) -> None:
     from .api.errors import error_response, service_error_response
     from .errors import ServiceError
@@ -88,8 +95,10 @@ def init_app(app: Flask) -> None:
         return {
             "current_language": "en" if get_locale().language == "en" else "zh_CN",
             "languages": LANGUAGES,
-            **template_helpers(),
         }
+
+    # Globals rather than context: imported macros see them too.
+    app.jinja_env.globals.update(template_helpers(), url_with=url_with)
 
     @app.route("/language/<code>", methods=["POST"])
     def switch_language(code: str):

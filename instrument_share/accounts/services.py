@@ -94,9 +94,8 @@ def create_user(
         institution_id is None or db.session.get(Institution, institution_id) is None
     ):
         errors["institution"] = ["A manager needs an existing institution."]
-    if role == "city_admin":
-        if city_code is None or db.session.get(City, city_code) is None:
-            errors["city"] = ["A city administrator needs one of the nine city codes."]
+    if role == "city_admin" and (city_code is None or db.session.get(City, city_code) is None):
+        errors["city"] = ["A city administrator needs one of the nine city codes."]
     if errors:
         raise ValidationFailed("The user could not be created.", errors)
     user = User(

@@ -130,8 +130,10 @@ def _validate(filters: SearchFilters) -> list[str]:
     if errors:
         raise ValidationFailed("Some search parameters are not valid.", errors)
     # Text past the limit is ignored rather than refused: a pasted paragraph
-    # should give a (probably empty) result, not an error.
-    return filters.q[:MAX_QUERY_LENGTH].lower().split()
+    # should give a (probably empty) result, not an error. Control characters
+    # (NUL ends a pattern in SQLite and is refused by PostgreSQL) count as spaces.
+    text = "".join(ch if ch.isprintable() else " " for ch in filters.q[:MAX_QUERY_LENGTH])
+    return text.lower().split()
 
 
 def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:

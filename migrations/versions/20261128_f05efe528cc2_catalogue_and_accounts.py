@@ -4,7 +4,7 @@ The cities and categories are reference data fixed by API.md and the national
 classification of large research instruments, so they are part of the schema.
 
 Revision ID: f05efe528cc2
-Revises: 
+Revises:
 Create Date: 2026-11-28 04:47:56.423059
 
 """
@@ -217,11 +217,11 @@ def upgrade():
 
     cities = sa.table("cities", *(sa.column(n) for n in (
         "code", "name", "name_en", "province", "province_en", "division_code", "sort_order")))
-    op.bulk_insert(cities, [dict(zip(cities.c.keys(), row)) for row in CITIES])
+    op.bulk_insert(cities, [dict(zip(cities.c.keys(), row, strict=True)) for row in CITIES])
     categories = sa.table("categories", *(sa.column(n) for n in (
         "code", "name", "name_en", "parent_code", "sort_order")))
     op.bulk_insert(categories, [
-        dict(zip(categories.c.keys(), (*row, order))) for order, row in enumerate(CATEGORIES)
+        dict(zip(categories.c.keys(), (*row, order), strict=True)) for order, row in enumerate(CATEGORIES)
     ])
 
 
