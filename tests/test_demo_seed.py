@@ -1,0 +1,57 @@
+"""`flask seed-demo`: the demo region, loaded once, idempotent."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from instrument_share.accounts.models import Firm, User
+from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
+from instrument_share.extensions import db
+
+
+def _count(model):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_seed_demo_loads_the_region_once(runner, app_context, api):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    for role in ("admin", "manager", "city_admin", "firm"):
+        assert role in result.output
+    counts = [_count(m) for m in (Institution, Instrument, Firm, User, OpeningHours)]
+
+    institutions, instruments, firms, users, _hours = counts
+    assert institutions >= 45 and instruments >= 600
+    per_city = dict(db.session.execute(
+        sa.select(Institution.city_code, sa.func.count()).group_by(Institution.city_code)
+    ).all())
+    assert len(per_city) == 9 and min(per_city.values()) >= 3
+    firms_per_city = dict(db.session.execute(
+        sa.select(Firm.city_code, sa.func.count()).group_by(Firm.city_code)
+    ).all())
+    assert len(firms_per_city) == 9
+    categories = db.session.scalar(sa.select(sa.func.count(sa.distinct(Instrument.category_code))))
+    assert categories >= 25
+    names = set(db.session.scalars(sa.select(Institution.name)))
+    assert {"浙江大学", "中国科学技术大学", "苏州大学", "东华大学", "嘉兴学院", "浙江师范大学",
+            "湖州师范学院", "安徽师范大学", "合肥工业大学宣城校区"} <= names
+    manufacturers = set(db.session.scalars(sa.select(Instrument.manufacturer)))
+    for maker in ("Zeiss", "JEOL", "Thermo Fisher", "Bruker", "Agilent", "Shimadzu", "Hitachi",
+                  "Rigaku", "Malvern"):
+        assert any(maker in m for m in manufacturers), maker
+    assert any("\u4e00" <= m[0] <= "\u9fff" for m in manufacturers)  # Chinese makers too
+    assert db.session.scalar(
+        sa.select(sa.func.count()).where(Instrument.name.like("%质谱%"))
+    ) > 10
+
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0, again.output
+    db.session.expire_all()
+    assert [_count(m) for m in (Institution, Instrument, Firm, User, OpeningHours)] == counts
+
+    # Every demo role can sign in with the printed password.
+    for email in ("office@g60.example", "bureau-hefei@g60.example",
+                  "engineer-jinhua@g60.example", "manager-zju@g60.example"):
+        response = api.client.post(
+            "/api/v1/tokens", json={"email": email, "password": "g60-demo-2026"}
+        )
+        assert response.status_code == 201, email
