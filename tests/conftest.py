@@ -85,6 +85,23 @@ def app(database_url, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Another app on the same database with some settings changed."""
+    made = []
+
+    def factory(**overrides):
+        new_app = create_app(make_test_config(database_url, tmp_path, **overrides))
+        new_app.test_client_class = IsolatedClient
+        made.append(new_app)
+        return new_app
+
+    yield factory
+    for new_app in made:
+        with new_app.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(app):
     """Each test starts with only the reference data."""

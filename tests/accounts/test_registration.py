@@ -135,13 +135,8 @@ def test_forms_without_csrf_token_are_refused(app, client):
     assert _users(app) == 0
 
 
-def test_login_is_throttled(database_url, tmp_path, make):
-    from instrument_share import create_app
-
-    from ..conftest import make_test_config
-
-    app = create_app(make_test_config(database_url, tmp_path, LOGIN_RATE_LIMIT="3 per minute"))
-    client = app.test_client()
+def test_login_is_throttled(make_app):
+    client = make_app(LOGIN_RATE_LIMIT="3 per minute").test_client()
     statuses = []
     for _ in range(5):
         page = client.get("/login").get_data(as_text=True)
