@@ -58,6 +58,10 @@ class User(UserMixin, db.Model):
     )
     city_code: Mapped[str | None] = mapped_column(sa.ForeignKey("cities.code"))
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Set when no-shows reach the limit; a manager lifts it (booking rules).
+    booking_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # No-shows before this moment no longer count towards a suspension.
+    violations_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     firm: Mapped[Firm | None] = relationship()

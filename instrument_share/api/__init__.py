@@ -32,12 +32,13 @@ api = InstrumentShareApi(
 
 def init_api(app: Flask) -> None:
     from ..accounts.api import blp as accounts_blp
+    from ..booking.api import blp as booking_blp
     from ..catalogue.api import blp as catalogue_blp
     from ..extensions import csrf
 
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     api.init_app(app)
-    for blueprint in (accounts_blp, catalogue_blp):
+    for blueprint in (accounts_blp, catalogue_blp, booking_blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

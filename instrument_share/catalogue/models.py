@@ -81,6 +81,10 @@ class Instrument(db.Model):
             name="booking_length",
         ),
         sa.CheckConstraint("buffer_minutes >= 0", name="buffer"),
+        # The conflict checker searches back MAX_OCCUPIED_SPAN (8 days) from a
+        # request: a booking may last at most 7 days plus 1 day of buffer.
+        sa.CheckConstraint("max_booking_minutes <= 10080", name="max_booking_week"),
+        sa.CheckConstraint("buffer_minutes <= 1440", name="buffer_day"),
         sa.CheckConstraint("advance_notice_hours >= 0", name="advance_notice"),
     )
 

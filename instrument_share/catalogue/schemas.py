@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..api.fields import ClientTime
 from ..api.schemas import Money, PageArgs
 from .models import INSTRUMENT_STATUSES, Instrument
 from .services import MAX_QUERY_LENGTH, SORTS
@@ -95,6 +96,8 @@ class InstrumentQueryArgs(PageArgs):
     category = fields.String()
     accepts_vouchers = fields.Boolean()
     max_rate = fields.Decimal(validate=validate.Range(min=0), allow_nan=False)
+    free_from = ClientTime(metadata={"description": "with free_to: only instruments free for the whole interval"})
+    free_to = ClientTime()
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
 
 

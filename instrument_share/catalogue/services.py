@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..errors import NotFound, ValidationFailed
+from ..booking.free_search import MAX_FREE_SEARCH_SPAN, free_condition
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import Category, City, Institution, Instrument
 
@@ -99,6 +101,8 @@ class SearchFilters:
     category: str | None = None
     accepts_vouchers: bool | None = None
     max_rate: Decimal | None = None
+    free_from: datetime | None = None
+    free_to: datetime | None = None
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
@@ -121,6 +125,15 @@ def _validate(filters: SearchFilters) -> list[str]:
         errors["institution"] = [f"Unknown institution: {filters.institution!r}."]
     if filters.max_rate is not None and filters.max_rate < 0:
         errors["max_rate"] = ["Must not be negative."]
+    if (filters.free_from is None) != (filters.free_to is None):
+        errors["free_to" if filters.free_to is None else "free_from"] = [
+            N_("Give both free_from and free_to.")
+        ]
+    elif filters.free_from is not None:
+        if filters.free_to <= filters.free_from:
+            errors["free_to"] = [N_("The end must be after the start.")]
+        elif filters.free_to - filters.free_from > MAX_FREE_SEARCH_SPAN:
+            errors["free_to"] = [N_("At most 7 days.")]
     if filters.sort not in SORTS:
         errors["sort"] = [f"One of {', '.join(SORTS)}."]
     if filters.page < 1:
@@ -157,6 +170,8 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
         conditions.append(Instrument.accepts_vouchers.is_(filters.accepts_vouchers))
     if filters.max_rate is not None:
         conditions.append(Instrument.hourly_rate <= filters.max_rate)
+    if filters.free_from is not None:
+        conditions.append(free_condition(filters.free_from, filters.free_to))
 
     base = (
         sa.select(Instrument)

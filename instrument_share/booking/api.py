@@ -1,0 +1,205 @@
+"""Booking, availability and schedule endpoints of /api/v1 (API.md, "Bookings")."""
+from __future__ import annotations
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from ..accounts.models import User
+from ..api.auth import require_user
+from ..api.schemas import envelope, list_envelope
+from ..catalogue.services import get_instrument
+from ..errors import NotFound
+from ..extensions import db
+from ..invites.ics import booking_calendar
+from . import schedule, services, usage, violations
+from .availability import availability
+from .schemas import (
+    AvailabilityArgs,
+    AvailabilitySchema,
+    BlackoutCreateSchema,
+    BlackoutSchema,
+    BookingCreatedSchema,
+    BookingCreateSchema,
+    BookingQueryArgs,
+    BookingSchema,
+    OpeningHoursRowSchema,
+    RatingSchema,
+    ReasonSchema,
+    RescheduleSchema,
+    UsageSchema,
+    booking_json,
+)
+
+blp = Blueprint("booking_api", __name__, description="Bookings, availability, schedules")
+
+
+@blp.post("/bookings")
+@blp.arguments(BookingCreateSchema)
+@blp.response(201, BookingCreatedSchema)
+@blp.alt_response(409, description="Conflict: `conflicts` and `suggestions` added to the error")
+def create_booking(body):
+    """Book an instrument, or every occurrence of a recurrence (all or none)."""
+    user = require_user()
+    bookings = services.create_booking(user, **body)
+    db.session.commit()
+    result = booking_json(bookings[0])
+    if len(bookings) > 1:
+        result["occurrences"] = [booking_json(b) for b in bookings]
+    return result
+
+
+@blp.get("/bookings")
+@blp.arguments(BookingQueryArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(BookingSchema, "BookingList"))
+def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=None):
+    """Own bookings (firm), bookings on own instruments (manager), all (admin)."""
+    user = require_user()
+    items, total = services.list_bookings(
+        user, status=status, instrument_id=instrument, start=from_, end=to, page=page, per_page=per_page
+    )
+    return envelope([booking_json(b) for b in items], total, page, per_page)
+
+
+@blp.get("/bookings/<int:booking_id>")
+@blp.response(200, BookingSchema)
+def get_booking(booking_id):
+    """One booking the caller may see."""
+    return booking_json(services.get_booking(booking_id, require_user()))
+
+
+@blp.patch("/bookings/<int:booking_id>")
+@blp.arguments(RescheduleSchema)
+@blp.response(200, BookingSchema)
+def reschedule_booking(body, booking_id):
+    """Move a booking; it never conflicts with itself."""
+    user = require_user()
+    booking = services.reschedule_booking(services.get_booking(booking_id, user), user, **body)
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/cancel")
+@blp.arguments(ReasonSchema)
+@blp.response(200, BookingSchema)
+def cancel_booking(body, booking_id):
+    """Cancel a booking that has not started."""
+    user = require_user()
+    booking = services.cancel_booking(services.get_booking(booking_id, user), user, body["reason"])
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/approve")
+@blp.response(200, BookingSchema)
+def approve_booking(booking_id):
+    """Managers: confirm a pending booking."""
+    user = require_user()
+    booking = services.approve_booking(services.get_booking(booking_id, user), user)
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/reject")
+@blp.arguments(ReasonSchema)
+@blp.response(200, BookingSchema)
+def reject_booking(body, booking_id):
+    """Managers: refuse a pending booking with a reason."""
+    user = require_user()
+    booking = services.reject_booking(services.get_booking(booking_id, user), user, body["reason"])
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/check-in")
+@blp.response(200, BookingSchema)
+def check_in(booking_id):
+    """The booker or a manager marks the service as started (签到)."""
+    user = require_user()
+    booking = usage.check_in(services.get_booking(booking_id, user), user)
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/usage")
+@blp.arguments(UsageSchema)
+@blp.response(200, BookingSchema)
+def record_usage(body, booking_id):
+    """Managers: the hours actually used and the service mode."""
+    user = require_user()
+    booking = usage.record_usage(
+        services.get_booking(booking_id, user), user, body["start"], body["end"], body["service_mode"]
+    )
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.post("/bookings/<int:booking_id>/rating")
+@blp.arguments(RatingSchema)
+@blp.response(200, BookingSchema)
+def rate_booking(body, booking_id):
+    """The firm rates a completed service: 5 非常满意 … 1 极差."""
+    user = require_user()
+    booking = usage.rate_booking(services.get_booking(booking_id, user), user, body["rating"], body["comment"])
+    db.session.commit()
+    return booking_json(booking)
+
+
+@blp.get("/bookings/<int:booking_id>/ics")
+@blp.response(200, description="text/calendar: the booking's event", content_type="text/calendar")
+def booking_ics(booking_id):
+    """The booking as an iCalendar event (same UID as the invites, current SEQUENCE)."""
+    booking = services.get_booking(booking_id, require_user())
+    return Response(booking_calendar(booking), mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="booking-{booking.id}.ics"'})
+
+
+@blp.get("/instruments/<int:instrument_id>/availability")
+@blp.arguments(AvailabilityArgs, location="query", as_kwargs=True)
+@blp.response(200, AvailabilitySchema)
+def instrument_availability(instrument_id, from_, to):
+    """Busy (booking, blackout, closed) and free time; never who booked."""
+    return availability(get_instrument(instrument_id), from_, to)
+
+
+@blp.put("/instruments/<int:instrument_id>/opening-hours")
+@blp.arguments(OpeningHoursRowSchema(many=True))
+@blp.response(200, OpeningHoursRowSchema(many=True))
+def put_opening_hours(rows, instrument_id):
+    """Managers: replace the weekly opening hours (Monday = 0)."""
+    user = require_user()
+    instrument = get_instrument(instrument_id)
+    hours = schedule.set_opening_hours(instrument, user, rows)
+    db.session.commit()
+    return [{"weekday": h.weekday, "open": f"{h.open_minute // 60:02d}:{h.open_minute % 60:02d}",
+             "close": f"{h.close_minute // 60:02d}:{h.close_minute % 60:02d}"} for h in hours]
+
+
+@blp.post("/instruments/<int:instrument_id>/blackouts")
+@blp.arguments(BlackoutCreateSchema)
+@blp.response(201, BlackoutSchema)
+def create_blackout(body, instrument_id):
+    """Managers: block time; bookings in the way refuse it unless cancel_bookings is true."""
+    user = require_user()
+    blackout = schedule.create_blackout(get_instrument(instrument_id), user, **body)
+    db.session.commit()
+    return blackout
+
+
+@blp.delete("/blackouts/<int:blackout_id>")
+@blp.response(204)
+def delete_blackout(blackout_id):
+    """Managers: remove a blackout."""
+    schedule.delete_blackout(blackout_id, require_user())
+    db.session.commit()
+
+
+@blp.post("/users/<int:user_id>/lift-suspension")
+@blp.response(204)
+def lift_suspension(user_id):
+    """Managers where the user failed to show, and admins: restore booking."""
+    manager = require_user()
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    violations.lift_suspension(manager, user)
+    db.session.commit()

@@ -1,0 +1,106 @@
+"""Free time: availability of one instrument, and the nearest free slots."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..catalogue.models import Instrument
+from ..errors import N_, ValidationFailed
+from .calendar import closed_intervals, opening_windows
+from .conflicts import blackouts_between, busy_bookings
+
+SUGGESTION_HORIZON = timedelta(days=14)
+SUGGESTION_STEP_MINUTES = 15
+
+
+def subtract(
+    windows: list[tuple[datetime, datetime]], busy: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """`windows` minus `busy`, both sorted lists of half-open intervals."""
+    free = []
+    for w_start, w_end in windows:
+        cursor = w_start
+        for b_start, b_end in busy:
+            if b_end <= cursor or b_start >= w_end:
+                continue
+            if b_start > cursor:
+                free.append((cursor, b_start))
+            cursor = max(cursor, b_end)
+        if cursor < w_end:
+            free.append((cursor, w_end))
+    return free
+
+
+def free_intervals(
+    instrument: Instrument, start: datetime, end: datetime, exclude_ids: tuple[int, ...] = ()
+) -> list[tuple[datetime, datetime]]:
+    """Open time in `[start, end)` that no booking or blackout holds."""
+    windows = [(max(s, start), min(e, end)) for s, e in opening_windows(instrument, start, end)]
+    busy = sorted(busy_bookings(instrument.id, start, end, exclude_ids) + blackouts_between(instrument.id, start, end))
+    return subtract(windows, busy)
+
+
+def _round_up(moment: datetime, minutes: int) -> datetime:
+    stamp = moment.timestamp()
+    step = minutes * 60
+    return datetime.fromtimestamp(-(-stamp // step) * step, moment.tzinfo)
+
+
+def suggest_slots(
+    instrument: Instrument,
+    start: datetime,
+    end: datetime,
+    earliest: datetime,
+    exclude_ids: tuple[int, ...] = (),
+    limit: int = 5,
+) -> list[tuple[datetime, datetime]]:
+    """Up to `limit` free slots as long as `[start, end)`, nearest to `start` first.
+
+    One candidate per free gap: the requested time moved just enough to fit
+    in the gap (on a 15-minute grid), never before `earliest` (now plus the
+    advance notice). The buffer after each slot must be free too.
+    """
+    length = end - start
+    buffer = timedelta(minutes=instrument.buffer_minutes)
+    low = max(earliest, start - SUGGESTION_HORIZON)
+    high = end + SUGGESTION_HORIZON
+    if high <= low:
+        return []
+    windows = [(max(s, low), min(e, high)) for s, e in opening_windows(instrument, low, high)]
+    blackouts = blackouts_between(instrument.id, low, high)
+    bookings = busy_bookings(instrument.id, low, high + buffer, exclude_ids)
+    # A slot needs [s, e) open and blackout-free, and [s, e + buffer) booking-free:
+    # shrinking each booking's start by the buffer expresses both on [s, e).
+    busy = sorted(blackouts + [(b_start - buffer, b_end) for b_start, b_end in bookings])
+    candidates = []
+    for gap_start, gap_end in subtract(windows, busy):
+        first = _round_up(gap_start, SUGGESTION_STEP_MINUTES)
+        last = gap_end - length
+        if first > last:
+            continue
+        wanted = min(max(start, first), last)
+        wanted = _round_up(wanted, SUGGESTION_STEP_MINUTES)
+        if wanted > last:
+            wanted = first
+        candidates.append((abs((wanted - start).total_seconds()), wanted))
+    candidates.sort()
+    return [(moment, moment + length) for _, moment in candidates[:limit]]
+
+
+MAX_AVAILABILITY_SPAN = timedelta(days=62)
+
+
+def availability(instrument: Instrument, start: datetime, end: datetime) -> dict:
+    """Busy time (bookings with their buffer, blackouts, closed hours) and
+    free time in `[start, end)`. Never says who booked."""
+    if end <= start:
+        raise ValidationFailed("Invalid range.", {"to": [N_("The end must be after the start.")]})
+    if end - start > MAX_AVAILABILITY_SPAN:
+        raise ValidationFailed("Range too long.", {"to": [N_("At most 62 days at a time.")]})
+    bookings = [(max(s, start), min(e, end)) for s, e in busy_bookings(instrument.id, start, end)]
+    blackouts = [(max(s, start), min(e, end)) for s, e in blackouts_between(instrument.id, start, end)]
+    busy = [{"start": s, "end": e, "kind": "booking"} for s, e in bookings]
+    busy += [{"start": s, "end": e, "kind": "blackout"} for s, e in blackouts]
+    busy += [{"start": s, "end": e, "kind": "closed"} for s, e in closed_intervals(instrument, start, end)]
+    busy.sort(key=lambda item: (item["start"], item["end"]))
+    free = free_intervals(instrument, start, end)
+    return {"busy": busy, "free": [{"start": s, "end": e} for s, e in free]}

@@ -1,0 +1,153 @@
+"""Bookings, their history, blackouts and recurring series."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import Firm, User
+from ..catalogue.models import Instrument
+from ..db_types import Money, UTCDateTime, utcnow
+from ..extensions import db
+
+BOOKING_STATUSES = ("pending", "confirmed", "rejected", "cancelled", "completed", "no_show")
+# Statuses that hold their slot: the conflict checker and the PostgreSQL
+# exclusion constraint both use exactly this list.
+ACTIVE_STATUSES = ("pending", "confirmed")
+# 占用共享, 技术共享, 委托共享, 远程共享
+SERVICE_MODES = ("self_operated", "guided", "commissioned", "remote")
+# 非常满意 … 极差, stored 5 … 1
+RATINGS = (5, 4, 3, 2, 1)
+
+
+class BookingSeries(db.Model):
+    """A recurring booking: one row per occurrence hangs off it."""
+
+    __tablename__ = "booking_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rrule: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Booking(db.Model):
+    """One reservation of an instrument for `[start, end)`.
+
+    `occupied_until` is `end` plus the instrument's changeover buffer at the
+    time of booking: the slot the booking holds for everybody.
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),
+        sa.CheckConstraint('"end" > start', name="positive_length"),
+        sa.CheckConstraint('occupied_until >= "end"', name="occupied_after_end"),
+        sa.CheckConstraint(
+            f"service_mode IS NULL OR service_mode IN {SERVICE_MODES!r}", name="service_mode"
+        ),
+        sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+        sa.CheckConstraint("used_end IS NULL OR used_end > used_start", name="usage"),
+        sa.CheckConstraint("cost >= 0 AND voucher_amount >= 0 AND firm_pays >= 0", name="money"),
+        sa.Index("ix_bookings_instrument_id_start", "instrument_id", "start"),
+        sa.Index("ix_bookings_user_id_start", "user_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    firm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("firms.id"), index=True)
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking_series.id"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(12))
+    purpose: Mapped[str] = mapped_column(sa.Text, default="")
+    cost: Mapped[Decimal] = mapped_column(Money)
+    voucher_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    firm_pays: Mapped[Decimal] = mapped_column(Money)
+    # iCalendar SEQUENCE: rises on every change a calendar must see.
+    sequence: Mapped[int] = mapped_column(sa.Integer, default=0)
+    decision_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    service_mode: Mapped[str | None] = mapped_column(sa.String(16))
+    used_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rating_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    instrument: Mapped[Instrument] = relationship()
+    user: Mapped[User] = relationship()
+    firm: Mapped[Firm | None] = relationship()
+    series: Mapped[BookingSeries | None] = relationship()
+    events: Mapped[list[BookingEvent]] = relationship(
+        order_by="BookingEvent.id", back_populates="booking", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def hours(self) -> Decimal:
+        return Decimal((self.end - self.start).total_seconds()) / 3600
+
+    @property
+    def used_hours(self) -> Decimal | None:
+        if self.used_start is None or self.used_end is None:
+            return None
+        return Decimal((self.used_end - self.used_start).total_seconds()) / 3600
+
+    def can_change(self, user: User) -> bool:
+        """The booker, a manager of the instrument's institution, or an admin."""
+        return user.id == self.user_id or user.manages_institution(self.instrument.institution_id)
+
+    def can_decide(self, user: User) -> bool:
+        """Approve, reject, record usage: managers of the institution and admins."""
+        return user.manages_institution(self.instrument.institution_id)
+
+    def can_view(self, user: User) -> bool:
+        return self.can_change(user) or (
+            user.firm_id is not None and user.firm_id == self.firm_id
+        )
+
+
+class BookingEvent(db.Model):
+    """The history of a booking: who did what, when, with what details."""
+
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Blackout(db.Model):
+    """Time an instrument cannot be booked: maintenance, repair, calibration."""
+
+    __tablename__ = "blackouts"
+    __table_args__ = (
+        sa.CheckConstraint('"end" > start', name="positive_length"),
+        sa.Index("ix_blackouts_instrument_id_end", "instrument_id", "end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    instrument: Mapped[Instrument] = relationship()

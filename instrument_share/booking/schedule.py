@@ -1,0 +1,128 @@
+"""What managers set: weekly opening hours and blackouts."""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..accounts.models import User
+from ..catalogue.models import Instrument, OpeningHours
+from ..database import begin_write_transaction, lock_row
+from ..db_types import utcnow
+from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..timeutil import isoformat_platform
+from .conflicts import overlaps_sql
+from .models import ACTIVE_STATUSES, Blackout, Booking
+from .services import cancel_booking
+
+HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
+
+
+def require_manager(user: User, instrument: Instrument) -> None:
+    if not user.manages_institution(instrument.institution_id):
+        raise PermissionDenied("Only the instrument's managers may change its schedule.")
+
+
+def parse_hhmm(text: str) -> int | None:
+    match = HHMM.match(text or "")
+    if not match:
+        return None
+    minutes = int(match.group(1)) * 60 + int(match.group(2))
+    return minutes if minutes <= 1440 else None
+
+
+def set_opening_hours(instrument: Instrument, user: User, rows: list[dict]) -> list[OpeningHours]:
+    """Replace the weekly hours. Touching intervals of a day are merged;
+    overlapping ones are refused. Existing bookings are left as they are."""
+    require_manager(user, instrument)
+    errors: dict[str, list[str]] = {}
+    by_day: dict[int, list[tuple[int, int]]] = {}
+    for index, row in enumerate(rows):
+        weekday = row.get("weekday")
+        opens, closes = parse_hhmm(row.get("open")), parse_hhmm(row.get("close"))
+        if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            errors[f"{index}.weekday"] = [N_("A weekday from 0 (Monday) to 6 (Sunday).")]
+        elif opens is None or closes is None or closes <= opens:
+            errors[f"{index}.close"] = [N_("Times as HH:MM, closing after opening.")]
+        else:
+            by_day.setdefault(weekday, []).append((opens, closes))
+    merged: list[tuple[int, int, int]] = []
+    for weekday, intervals in sorted(by_day.items()):
+        intervals.sort()
+        day: list[list[int]] = []
+        for opens, closes in intervals:
+            if day and opens < day[-1][1]:
+                errors[f"weekday {weekday}"] = [N_("Opening intervals of one day overlap.")]
+            elif day and opens == day[-1][1]:
+                day[-1][1] = closes
+            else:
+                day.append([opens, closes])
+        merged += [(weekday, o, c) for o, c in day]
+    if errors:
+        raise ValidationFailed("The opening hours are not valid.", errors)
+    begin_write_transaction()
+    instrument.opening_hours = [
+        OpeningHours(weekday=d, open_minute=o, close_minute=c) for d, o, c in merged
+    ]
+    db.session.flush()
+    return instrument.opening_hours
+
+
+def create_blackout(
+    instrument: Instrument,
+    user: User,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    cancel_bookings: bool = False,
+    now: datetime | None = None,
+) -> Blackout:
+    """Block time for maintenance. Active bookings in the way refuse it (409),
+    unless the manager chooses to cancel them; the bookers are then told
+    through the same path as any cancellation."""
+    now = now or utcnow()
+    require_manager(user, instrument)
+    if end <= start:
+        raise ValidationFailed("Invalid blackout.", {"end": [N_("The end must be after the start.")]})
+    if end <= now:
+        raise ValidationFailed("Invalid blackout.", {"end": [N_("This time is in the past.")]})
+    begin_write_transaction()
+    lock_row("instruments", instrument.id)
+    in_the_way = db.session.scalars(
+        sa.select(Booking).where(
+            Booking.instrument_id == instrument.id,
+            Booking.status.in_(ACTIVE_STATUSES),
+            overlaps_sql(Booking.start, Booking.end, start, end),
+        ).order_by(Booking.start)
+    ).all()
+    if in_the_way and not cancel_bookings:
+        raise Conflict(
+            "Active bookings fall in this blackout; cancel them or choose another time.",
+            conflicts=[
+                {"start": isoformat_platform(b.start), "end": isoformat_platform(b.end), "kind": "booking"}
+                for b in in_the_way
+            ],
+            suggestions=[],
+        )
+    for booking in in_the_way:
+        if booking.start <= now:
+            raise Conflict("A booking in this blackout has already started.", conflicts=[], suggestions=[])
+        cancel_booking(booking, user, reason=f"blackout: {reason}".strip(), now=now)
+    blackout = Blackout(
+        instrument=instrument, start=start, end=end, reason=(reason or "")[:500], created_by_id=user.id
+    )
+    db.session.add(blackout)
+    db.session.flush()
+    return blackout
+
+
+def delete_blackout(blackout_id: int, user: User) -> None:
+    blackout = db.session.get(Blackout, blackout_id)
+    if blackout is None:
+        raise NotFound("No such blackout.")
+    require_manager(user, blackout.instrument)
+    begin_write_transaction()
+    db.session.delete(blackout)
+    db.session.flush()

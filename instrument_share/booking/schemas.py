@@ -1,0 +1,146 @@
+"""API shapes of bookings, availability and schedules."""
+from __future__ import annotations
+
+from flask import url_for
+from marshmallow import Schema, fields, validate
+
+from ..api.fields import ClientTime
+from ..api.schemas import Money, PageArgs
+from .models import BOOKING_STATUSES, SERVICE_MODES, Booking
+
+
+class BookingCreateSchema(Schema):
+    instrument_id = fields.Integer(required=True, strict=True)
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    purpose = fields.String(required=True, validate=validate.Length(max=2000))
+    recurrence = fields.String(load_default=None, allow_none=True,
+                               metadata={"example": "FREQ=WEEKLY;COUNT=6"},
+                               validate=validate.Length(max=500))
+    voucher_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+class RescheduleSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class UsageSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    service_mode = fields.String(required=True, validate=validate.OneOf(SERVICE_MODES))
+
+
+class RatingSchema(Schema):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class BookingQueryArgs(PageArgs):
+    status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+    instrument = fields.Integer()
+    from_ = ClientTime(data_key="from")
+    to = ClientTime()
+
+
+class InstrumentRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class BookingSchema(Schema):
+    id = fields.Integer(required=True)
+    instrument_id = fields.Integer(required=True)
+    instrument = fields.Nested(InstrumentRefSchema, required=True)
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(BOOKING_STATUSES))
+    purpose = fields.String(required=True)
+    cost = Money(required=True)
+    voucher_amount = Money(required=True)
+    firm_pays = Money(required=True)
+    ics_url = fields.String(required=True)
+    series_id = fields.Integer(allow_none=True)
+    decision_reason = fields.String()
+    checked_in_at = ClientTime(allow_none=True)
+    used_start = ClientTime(allow_none=True)
+    used_end = ClientTime(allow_none=True)
+    service_mode = fields.String(allow_none=True)
+    rating = fields.Integer(allow_none=True)
+    sequence = fields.Integer()
+
+
+class BookingCreatedSchema(BookingSchema):
+    occurrences = fields.List(fields.Nested(BookingSchema), metadata={
+        "description": "every booking of a recurring series, the first one included"
+    })
+
+
+class ObstacleSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("booking", "blackout", "closed")))
+
+
+class FreeSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+
+
+class AvailabilitySchema(Schema):
+    busy = fields.List(fields.Nested(ObstacleSchema), required=True)
+    free = fields.List(fields.Nested(FreeSchema), required=True)
+
+
+class AvailabilityArgs(Schema):
+    from_ = ClientTime(data_key="from", required=True)
+    to = ClientTime(required=True)
+
+
+class OpeningHoursRowSchema(Schema):
+    weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
+    open = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    close = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+
+
+class BlackoutCreateSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    cancel_bookings = fields.Boolean(load_default=False)
+
+
+class BlackoutSchema(Schema):
+    id = fields.Integer(required=True)
+    instrument_id = fields.Integer(required=True)
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    reason = fields.String(required=True)
+
+
+def booking_json(booking: Booking) -> dict:
+    return {
+        "id": booking.id,
+        "instrument_id": booking.instrument_id,
+        "instrument": {"id": booking.instrument.id, "name": booking.instrument.name},
+        "start": booking.start,
+        "end": booking.end,
+        "status": booking.status,
+        "purpose": booking.purpose,
+        "cost": booking.cost,
+        "voucher_amount": booking.voucher_amount,
+        "firm_pays": booking.firm_pays,
+        "ics_url": url_for("booking_api.booking_ics", booking_id=booking.id, _external=True),
+        "series_id": booking.series_id,
+        "decision_reason": booking.decision_reason,
+        "checked_in_at": booking.checked_in_at,
+        "used_start": booking.used_start,
+        "used_end": booking.used_end,
+        "service_mode": booking.service_mode,
+        "rating": booking.rating,
+        "sequence": booking.sequence,
+    }

@@ -1,0 +1,304 @@
+"""Booking operations: create, reschedule, cancel, approve, reject.
+
+Every change goes through `_check_and_hold`, the one path to the conflict
+checker, whichever door it came in by (form, API, reschedule, series).
+Operations flush; the caller commits.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import User
+from ..catalogue.models import Instrument
+from ..database import begin_write_transaction, lock_row
+from ..db_types import to_money, utcnow
+from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..timeutil import isoformat_platform
+from .conflicts import Obstacle, find_conflicts
+from .models import Booking, BookingEvent, BookingSeries
+from .rules import check_interval, check_purpose, expand_recurrence
+from .availability import suggest_slots
+from .violations import is_suspended
+
+BOOKING_ROLES = ("firm", "manager", "admin")
+EXCLUSION_CONSTRAINT = "ex_bookings_no_overlap"
+
+
+def booking_cost(instrument: Instrument, start: datetime, end: datetime) -> Decimal:
+    """Hourly rate × booked hours, rounded once to the fen."""
+    hours = Decimal((end - start).total_seconds()) / 3600
+    return to_money(instrument.hourly_rate * hours)
+
+
+def get_booking(booking_id: int, user: User) -> Booking:
+    """A booking the user may see; others' bookings are 404, not 403, so ids leak nothing."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not booking.can_view(user):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def _bookable_instrument(instrument_id) -> Instrument:
+    instrument = db.session.get(Instrument, instrument_id) if isinstance(instrument_id, int) else None
+    if instrument is None:
+        raise ValidationFailed(
+            "Unknown instrument.", {"instrument_id": [N_("No such instrument.")]}
+        )
+    if not instrument.is_bookable_status:
+        raise ValidationFailed(
+            "Instrument not bookable.",
+            {"instrument_id": [N_("This instrument is out of service and cannot be booked.")]},
+        )
+    return instrument
+
+
+def _check_booker(user: User) -> None:
+    if user.role not in BOOKING_ROLES:
+        raise PermissionDenied("Your role may not book instruments.")
+    if is_suspended(user):
+        raise PermissionDenied(
+            "Booking is suspended after repeated no-shows; ask an instrument manager to lift it."
+        )
+
+
+def _obstacle_json(obstacle: Obstacle) -> dict:
+    return {
+        "start": isoformat_platform(obstacle.start),
+        "end": isoformat_platform(obstacle.end),
+        "kind": obstacle.kind,
+    }
+
+
+def _check_and_hold(
+    instrument: Instrument,
+    intervals: list[tuple[datetime, datetime]],
+    now: datetime,
+    exclude_ids: tuple[int, ...] = (),
+) -> None:
+    """Lock the instrument's calendar and refuse with 409 if anything is in the way.
+
+    The 409 lists every obstacle (for a series, with the occurrence it hits)
+    and up to five nearest free slots for the first blocked interval.
+    """
+    begin_write_transaction()
+    lock_row("instruments", instrument.id)
+    found = find_conflicts(instrument, intervals, exclude_ids)
+    blocked = [(interval, obstacles) for interval, obstacles in zip(intervals, found, strict=True) if obstacles]
+    if not blocked:
+        return
+    conflicts = []
+    for (start, end), obstacles in blocked:
+        for obstacle in obstacles:
+            item = _obstacle_json(obstacle)
+            if len(intervals) > 1:
+                item["occurrence"] = {"start": isoformat_platform(start), "end": isoformat_platform(end)}
+            conflicts.append(item)
+    first_start, first_end = blocked[0][0]
+    earliest = now + timedelta(hours=instrument.advance_notice_hours)
+    suggestions = suggest_slots(instrument, first_start, first_end, earliest, exclude_ids)
+    raise Conflict(
+        "The requested time is not free.",
+        conflicts=conflicts,
+        suggestions=[
+            {"start": isoformat_platform(s), "end": isoformat_platform(e)} for s, e in suggestions
+        ],
+    )
+
+
+def _flush_guarded() -> None:
+    """Flush; the PostgreSQL exclusion constraint's refusal becomes a 409."""
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        if EXCLUSION_CONSTRAINT in str(error.orig):
+            db.session.rollback()
+            raise Conflict("The requested time is not free.", conflicts=[], suggestions=[]) from error
+        raise
+
+
+def _record(booking: Booking, actor: User | None, action: str, **details) -> None:
+    booking.events.append(BookingEvent(actor=actor, action=action, details=details))
+
+
+def create_booking(
+    user: User,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    purpose: str,
+    recurrence: str | None = None,
+    voucher_id: int | None = None,
+    now: datetime | None = None,
+) -> list[Booking]:
+    """Book `[start, end)` (or every occurrence of `recurrence`), all or none.
+
+    Rules: a booking role and not suspended; a bookable instrument; the
+    length, notice and horizon rules; open hours, no blackout, no other
+    active booking within the buffer. Pending where the instrument needs
+    approval and the booker does not manage it; confirmed otherwise.
+    """
+    now = now or utcnow()
+    _check_booker(user)
+    instrument = _bookable_instrument(instrument_id)
+    purpose = check_purpose(purpose)
+    check_interval(instrument, start, end, now)
+    if voucher_id is not None:
+        raise ValidationFailed(
+            "Voucher not usable.", {"voucher_id": [N_("Vouchers cannot be used yet.")]}
+        )
+    intervals = [(start, end)]
+    series = None
+    if recurrence:
+        intervals = expand_recurrence(recurrence, start, end, now)
+        series = BookingSeries(rrule=recurrence.strip())
+    _check_and_hold(instrument, intervals, now)
+
+    needs_approval = instrument.requires_approval and not user.manages_institution(
+        instrument.institution_id
+    )
+    bookings = []
+    for occurrence_start, occurrence_end in intervals:
+        cost = booking_cost(instrument, occurrence_start, occurrence_end)
+        booking = Booking(
+            instrument=instrument,
+            user=user,
+            firm_id=user.firm_id,
+            series=series,
+            start=occurrence_start,
+            end=occurrence_end,
+            occupied_until=occurrence_end + timedelta(minutes=instrument.buffer_minutes),
+            status="pending" if needs_approval else "confirmed",
+            purpose=purpose,
+            cost=cost,
+            voucher_amount=Decimal("0.00"),
+            firm_pays=cost,
+        )
+        _record(booking, user, "created", status=booking.status)
+        db.session.add(booking)
+        bookings.append(booking)
+    _flush_guarded()
+    return bookings
+
+
+def _require_changeable(booking: Booking, user: User, now: datetime) -> None:
+    if not booking.can_change(user):
+        raise PermissionDenied("Only the booker or the instrument's managers may change this booking.")
+    if not booking.is_active:
+        raise Conflict(f"A {booking.status} booking cannot be changed.", conflicts=[], suggestions=[])
+    if booking.start <= now:
+        raise Conflict("This booking has already started.", conflicts=[], suggestions=[])
+
+
+def reschedule_booking(
+    booking: Booking, user: User, start: datetime, end: datetime, now: datetime | None = None
+) -> Booking:
+    """Move a booking; it never conflicts with itself. A firm's move of a
+    booking that needs approval makes it pending again."""
+    now = now or utcnow()
+    _require_changeable(booking, user, now)
+    instrument = booking.instrument
+    check_interval(instrument, start, end, now)
+    _check_and_hold(instrument, [(start, end)], now, exclude_ids=(booking.id,))
+    old = {"start": isoformat_platform(booking.start), "end": isoformat_platform(booking.end)}
+    booking.start, booking.end = start, end
+    booking.occupied_until = end + timedelta(minutes=instrument.buffer_minutes)
+    booking.cost = booking.firm_pays = booking_cost(instrument, start, end)
+    if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
+        booking.status = "pending"
+    booking.sequence += 1
+    _record(booking, user, "rescheduled", old=old,
+            new={"start": isoformat_platform(start), "end": isoformat_platform(end)},
+            status=booking.status)
+    _flush_guarded()
+    return booking
+
+
+def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime | None = None) -> Booking:
+    """Cancel an active booking that has not started; its slot is free at once."""
+    now = now or utcnow()
+    _require_changeable(booking, user, now)
+    begin_write_transaction()
+    booking.status = "cancelled"
+    booking.decision_reason = (reason or "")[:2000]
+    booking.sequence += 1
+    _record(booking, user, "cancelled", reason=booking.decision_reason)
+    db.session.flush()
+    return booking
+
+
+def _require_pending_decision(booking: Booking, user: User) -> None:
+    if not booking.can_decide(user):
+        raise PermissionDenied("Only the instrument's managers may decide on this booking.")
+    if booking.status != "pending":
+        raise Conflict(f"Only pending bookings can be decided; this one is {booking.status}.",
+                       conflicts=[], suggestions=[])
+
+
+def approve_booking(booking: Booking, user: User) -> Booking:
+    """A manager confirms a pending booking (its slot was held all along)."""
+    _require_pending_decision(booking, user)
+    begin_write_transaction()
+    booking.status = "confirmed"
+    booking.sequence += 1
+    _record(booking, user, "approved")
+    db.session.flush()
+    return booking
+
+
+def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
+    """A manager refuses a pending booking, saying why; the slot is freed."""
+    _require_pending_decision(booking, user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("Reason required.", {"reason": [N_("Say why the booking is rejected.")]})
+    begin_write_transaction()
+    booking.status = "rejected"
+    booking.decision_reason = reason[:2000]
+    booking.sequence += 1
+    _record(booking, user, "rejected", reason=booking.decision_reason)
+    db.session.flush()
+    return booking
+
+
+def list_bookings(
+    user: User,
+    *,
+    status: str | None = None,
+    instrument_id: int | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Booking], int]:
+    """Own bookings (firm: the firm's), bookings on own instruments (manager), all (admin)."""
+    query = sa.select(Booking)
+    if user.role == "admin":
+        pass
+    elif user.role == "manager":
+        query = query.join(Instrument, Booking.instrument_id == Instrument.id).where(
+            sa.or_(Instrument.institution_id == user.institution_id, Booking.user_id == user.id)
+        )
+    elif user.firm_id is not None:
+        query = query.where(sa.or_(Booking.firm_id == user.firm_id, Booking.user_id == user.id))
+    else:
+        query = query.where(Booking.user_id == user.id)
+    if status is not None:
+        query = query.where(Booking.status == status)
+    if instrument_id is not None:
+        query = query.where(Booking.instrument_id == instrument_id)
+    if start is not None:
+        query = query.where(Booking.end > start)
+    if end is not None:
+        query = query.where(Booking.start < end)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Booking.start.desc(), Booking.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), total

@@ -1,0 +1,136 @@
+"""After the booking: check-in, recorded usage, rating, and closing the day."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..accounts.models import User
+from ..database import begin_write_transaction
+from ..db_types import utcnow
+from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..timeutil import isoformat_platform
+from .models import RATINGS, SERVICE_MODES, Booking, BookingEvent
+from .violations import NO_SHOW_GRACE, suspend_if_due
+
+CHECK_IN_OPENS = timedelta(minutes=30)
+
+
+def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booking:
+    """The booker or a manager marks the service as started (签到), from 30
+    minutes before the start until the end."""
+    now = now or utcnow()
+    if not booking.can_change(user):
+        raise PermissionDenied("Only the booker or the instrument's managers may check in.")
+    if booking.status != "confirmed":
+        raise Conflict(f"A {booking.status} booking cannot be checked in.", conflicts=[], suggestions=[])
+    if not booking.start - CHECK_IN_OPENS <= now < booking.end:
+        raise ValidationFailed("Not now.", {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
+    begin_write_transaction()
+    if booking.checked_in_at is None:
+        booking.checked_in_at = now
+        booking.events.append(BookingEvent(actor=user, action="checked_in"))
+    db.session.flush()
+    return booking
+
+
+def record_usage(
+    booking: Booking,
+    user: User,
+    used_start: datetime,
+    used_end: datetime,
+    service_mode: str,
+    now: datetime | None = None,
+) -> Booking:
+    """A manager records the hours actually used (有效机时) and the service
+    mode; the booking is then completed. Usage may run outside the booked
+    slot (an overrun), but not into the future."""
+    now = now or utcnow()
+    if not booking.can_decide(user):
+        raise PermissionDenied("Only the instrument's managers may record usage.")
+    if booking.status not in ("confirmed", "completed", "no_show"):
+        raise Conflict(f"A {booking.status} booking has no usage.", conflicts=[], suggestions=[])
+    errors: dict[str, list[str]] = {}
+    if used_end <= used_start:
+        errors["end"] = [N_("The end must be after the start.")]
+    if used_end > now:
+        errors["end"] = [N_("Usage cannot end in the future.")]
+    if used_start < booking.start - timedelta(days=1) or used_end > booking.end + timedelta(days=1):
+        errors["start"] = [N_("Usage must lie near the booked time.")]
+    if service_mode not in SERVICE_MODES:
+        errors["service_mode"] = [N_("Choose one of the four service modes.")]
+    if errors:
+        raise ValidationFailed("The usage is not valid.", errors)
+    begin_write_transaction()
+    booking.used_start, booking.used_end = used_start, used_end
+    booking.service_mode = service_mode
+    booking.status = "completed"
+    booking.events.append(BookingEvent(
+        actor=user, action="usage_recorded",
+        details={"start": isoformat_platform(used_start), "end": isoformat_platform(used_end),
+                 "service_mode": service_mode},
+    ))
+    db.session.flush()
+    return booking
+
+
+def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -> Booking:
+    """The booker's firm rates a completed service (5 非常满意 … 1 极差)."""
+    if booking.user_id != user.id and (user.firm_id is None or user.firm_id != booking.firm_id):
+        raise PermissionDenied("Only the booking's firm may rate it.")
+    if booking.status != "completed":
+        raise Conflict("Only completed services can be rated.", conflicts=[], suggestions=[])
+    if rating not in RATINGS:
+        raise ValidationFailed("Invalid rating.", {"rating": [N_("A rating from 1 to 5.")]})
+    begin_write_transaction()
+    booking.rating = rating
+    booking.rating_comment = (comment or "")[:2000]
+    booking.events.append(BookingEvent(actor=user, action="rated", details={"rating": rating}))
+    db.session.flush()
+    return booking
+
+
+def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
+    """Housekeeping, safe to run again: confirmed bookings past their grace
+    without check-in or usage become no-shows (and may suspend the booker);
+    checked-in ones become completed at their end; pending ones whose start
+    has passed lapse (cancelled, never approved)."""
+    now = now or utcnow()
+    begin_write_transaction()
+    counts = {"no_show": 0, "completed": 0, "lapsed": 0}
+    no_shows = db.session.scalars(
+        sa.select(Booking).where(
+            Booking.status == "confirmed",
+            Booking.checked_in_at.is_(None),
+            Booking.used_start.is_(None),
+            Booking.start <= now - NO_SHOW_GRACE,
+        )
+    ).all()
+    for booking in no_shows:
+        booking.status = "no_show"
+        booking.events.append(BookingEvent(action="no_show"))
+        counts["no_show"] += 1
+    db.session.flush()
+    for user in {booking.user for booking in no_shows}:
+        suspend_if_due(user, now)
+    finished = db.session.scalars(
+        sa.select(Booking).where(
+            Booking.status == "confirmed", Booking.checked_in_at.is_not(None), Booking.end <= now
+        )
+    ).all()
+    for booking in finished:
+        booking.status = "completed"
+        booking.events.append(BookingEvent(action="completed"))
+        counts["completed"] += 1
+    lapsed = db.session.scalars(
+        sa.select(Booking).where(Booking.status == "pending", Booking.start <= now)
+    ).all()
+    for booking in lapsed:
+        booking.status = "cancelled"
+        booking.decision_reason = "not approved before its start"
+        booking.sequence += 1
+        booking.events.append(BookingEvent(action="lapsed"))
+        counts["lapsed"] += 1
+    db.session.flush()
+    return counts

@@ -1,0 +1,69 @@
+"""No-shows and suspension: the corridor platforms' booking discipline.
+
+A confirmed booking nobody checked in to within an hour of its start, and
+for which no usage was recorded, is a no-show. Three no-shows within 180
+days suspend the user's booking until a manager lifts it.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..accounts.models import User
+from ..catalogue.models import Instrument
+from ..db_types import utcnow
+from ..errors import PermissionDenied
+from ..extensions import db
+from .models import Booking
+
+NO_SHOW_GRACE = timedelta(hours=1)
+VIOLATION_WINDOW = timedelta(days=180)
+VIOLATION_LIMIT = 3
+
+
+def is_suspended(user: User) -> bool:
+    return user.booking_suspended_at is not None
+
+
+def recent_violations(user: User, now: datetime) -> int:
+    since = now - VIOLATION_WINDOW
+    if user.violations_cleared_at is not None:
+        since = max(since, user.violations_cleared_at)
+    return db.session.scalar(
+        sa.select(sa.func.count(Booking.id)).where(
+            Booking.user_id == user.id, Booking.status == "no_show", Booking.start >= since
+        )
+    )
+
+
+def suspend_if_due(user: User, now: datetime) -> bool:
+    """Suspend the user when the recent no-shows reach the limit."""
+    if is_suspended(user) or recent_violations(user, now) < VIOLATION_LIMIT:
+        return False
+    user.booking_suspended_at = now
+    return True
+
+
+def can_lift_suspension(manager: User, user: User) -> bool:
+    """Admins, and managers of an institution where the user failed to show."""
+    if manager.role == "admin":
+        return True
+    if manager.role != "manager":
+        return False
+    return bool(db.session.scalar(
+        sa.select(sa.func.count(Booking.id))
+        .join(Instrument, Booking.instrument_id == Instrument.id)
+        .where(Booking.user_id == user.id, Booking.status == "no_show",
+               Instrument.institution_id == manager.institution_id)
+    ))
+
+
+def lift_suspension(manager: User, user: User, now: datetime | None = None) -> None:
+    """Restore booking; the no-shows so far stop counting."""
+    if not can_lift_suspension(manager, user):
+        raise PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
+    now = now or utcnow()
+    user.booking_suspended_at = None
+    user.violations_cleared_at = now
+    db.session.flush()
