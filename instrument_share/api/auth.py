@@ -1,6 +1,8 @@
 """Who is calling the API: a Bearer token, or the site's session for GETs."""
 from __future__ import annotations
 
+import functools
+
 from flask import g, request
 from flask_login import current_user
 
@@ -40,3 +42,14 @@ def require_user(*roles: str) -> User:
     if roles and user.role not in roles:
         raise PermissionDenied("Your role may not do this.")
     return user
+
+
+def authenticated(view):
+    """Refuse anonymous calls (401) before the body is even parsed."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        require_user()
+        return view(*args, **kwargs)
+
+    return wrapper

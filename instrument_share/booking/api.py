@@ -5,7 +5,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from ..accounts.models import User
-from ..api.auth import require_user
+from ..api.auth import authenticated, require_user
 from ..api.schemas import envelope, list_envelope
 from ..catalogue.services import get_instrument
 from ..errors import NotFound
@@ -34,6 +34,7 @@ blp = Blueprint("booking_api", __name__, description="Bookings, availability, sc
 
 
 @blp.post("/bookings")
+@authenticated
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingCreatedSchema)
 @blp.alt_response(409, description="Conflict: `conflicts` and `suggestions` added to the error")
@@ -49,6 +50,7 @@ def create_booking(body):
 
 
 @blp.get("/bookings")
+@authenticated
 @blp.arguments(BookingQueryArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(BookingSchema, "BookingList"))
 def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=None):
@@ -61,6 +63,7 @@ def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=N
 
 
 @blp.get("/bookings/<int:booking_id>")
+@authenticated
 @blp.response(200, BookingSchema)
 def get_booking(booking_id):
     """One booking the caller may see."""
@@ -68,6 +71,7 @@ def get_booking(booking_id):
 
 
 @blp.patch("/bookings/<int:booking_id>")
+@authenticated
 @blp.arguments(RescheduleSchema)
 @blp.response(200, BookingSchema)
 def reschedule_booking(body, booking_id):
@@ -79,6 +83,7 @@ def reschedule_booking(body, booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/cancel")
+@authenticated
 @blp.arguments(ReasonSchema)
 @blp.response(200, BookingSchema)
 def cancel_booking(body, booking_id):
@@ -90,6 +95,7 @@ def cancel_booking(body, booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/approve")
+@authenticated
 @blp.response(200, BookingSchema)
 def approve_booking(booking_id):
     """Managers: confirm a pending booking."""
@@ -100,6 +106,7 @@ def approve_booking(booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/reject")
+@authenticated
 @blp.arguments(ReasonSchema)
 @blp.response(200, BookingSchema)
 def reject_booking(body, booking_id):
@@ -111,6 +118,7 @@ def reject_booking(body, booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/check-in")
+@authenticated
 @blp.response(200, BookingSchema)
 def check_in(booking_id):
     """The booker or a manager marks the service as started (签到)."""
@@ -121,6 +129,7 @@ def check_in(booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/usage")
+@authenticated
 @blp.arguments(UsageSchema)
 @blp.response(200, BookingSchema)
 def record_usage(body, booking_id):
@@ -134,6 +143,7 @@ def record_usage(body, booking_id):
 
 
 @blp.post("/bookings/<int:booking_id>/rating")
+@authenticated
 @blp.arguments(RatingSchema)
 @blp.response(200, BookingSchema)
 def rate_booking(body, booking_id):
@@ -145,6 +155,7 @@ def rate_booking(body, booking_id):
 
 
 @blp.get("/bookings/<int:booking_id>/ics")
+@authenticated
 @blp.response(200, description="text/calendar: the booking's event", content_type="text/calendar")
 def booking_ics(booking_id):
     """The booking as an iCalendar event (same UID as the invites, current SEQUENCE)."""
@@ -162,6 +173,7 @@ def instrument_availability(instrument_id, from_, to):
 
 
 @blp.put("/instruments/<int:instrument_id>/opening-hours")
+@authenticated
 @blp.arguments(OpeningHoursRowSchema(many=True))
 @blp.response(200, OpeningHoursRowSchema(many=True))
 def put_opening_hours(rows, instrument_id):
@@ -175,6 +187,7 @@ def put_opening_hours(rows, instrument_id):
 
 
 @blp.post("/instruments/<int:instrument_id>/blackouts")
+@authenticated
 @blp.arguments(BlackoutCreateSchema)
 @blp.response(201, BlackoutSchema)
 def create_blackout(body, instrument_id):
@@ -186,6 +199,7 @@ def create_blackout(body, instrument_id):
 
 
 @blp.delete("/blackouts/<int:blackout_id>")
+@authenticated
 @blp.response(204)
 def delete_blackout(blackout_id):
     """Managers: remove a blackout."""
@@ -194,6 +208,7 @@ def delete_blackout(blackout_id):
 
 
 @blp.post("/users/<int:user_id>/lift-suspension")
+@authenticated
 @blp.response(204)
 def lift_suspension(user_id):
     """Managers where the user failed to show, and admins: restore booking."""
