@@ -51,12 +51,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     web.init_app(app)
 
     from .accounts import views as account_views
-    from .booking import models as _booking_models  # noqa: F401 (tables for migrations)
     from .api import init_api
+    from .booking import manage_views
+    from .booking import views as booking_views
     from .catalogue import views as catalogue_views
 
     app.register_blueprint(account_views.bp)
     app.register_blueprint(catalogue_views.bp)
+    app.register_blueprint(booking_views.bp)
+    app.register_blueprint(manage_views.bp)
     init_api(app)
 
     from . import cli

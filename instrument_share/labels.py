@@ -18,6 +18,36 @@ ROLE_LABELS = {
     "city_admin": _l("City science bureau"),
     "admin": _l("Joint office"),
 }
+BOOKING_STATUS_LABELS = {
+    "pending": _l("Awaiting approval"),
+    "confirmed": _l("Confirmed"),
+    "rejected": _l("Rejected"),
+    "cancelled": _l("Cancelled"),
+    "completed": _l("Completed"),
+    "no_show": _l("No-show"),
+}
+OBSTACLE_LABELS = {"booking": _l("Booked"), "blackout": _l("Maintenance"), "closed": _l("Closed")}
+EVENT_LABELS = {
+    "created": _l("Booked"),
+    "rescheduled": _l("Rescheduled"),
+    "cancelled": _l("Cancelled"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "checked_in": _l("Checked in"),
+    "usage_recorded": _l("Usage recorded"),
+    "rated": _l("Rated"),
+    "no_show": _l("No-show"),
+    "completed": _l("Completed"),
+    "lapsed": _l("Lapsed without approval"),
+}
+SERVICE_MODE_LABELS = {
+    "self_operated": _l("Self-operated (占用共享)"),
+    "guided": _l("Operated with guidance (技术共享)"),
+    "commissioned": _l("Samples run by staff (委托共享)"),
+    "remote": _l("Remote (远程共享)"),
+}
+RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
+                 2: _l("Dissatisfied"), 1: _l("Very poor")}
 QUOTA_LABELS = {"general": _l("General purpose"), "special": _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
@@ -36,4 +66,9 @@ def template_helpers() -> dict:
         "quota_label": lambda code: QUOTA_LABELS.get(code, code),
         "weekday_label": lambda day: WEEKDAY_LABELS[day],
         "local_name": local_name,
+        "booking_status_label": lambda code: BOOKING_STATUS_LABELS.get(code, code),
+        "obstacle_label": lambda code: OBSTACLE_LABELS.get(code, code),
+        "event_label": lambda code: EVENT_LABELS.get(code, code),
+        "rating_label": lambda value: RATING_LABELS.get(value, value),
+        "service_mode_label": lambda code: SERVICE_MODE_LABELS.get(code, code),
     }

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import login_manager
 from .labels import template_helpers
+from .timeutil import to_platform
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 
@@ -99,6 +100,9 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see them too.
     app.jinja_env.globals.update(template_helpers(), url_with=url_with)
+    app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
+        to_platform(value).strftime(fmt) if value else ""
+    )
 
     @app.route("/language/<code>", methods=["POST"])
     def switch_language(code: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.services import list_cities_with_counts
 from ..errors import ValidationFailed
@@ -43,7 +44,7 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegistrationForm()
-    form.city.choices = [(c.code, c.name) for c, _n in list_cities_with_counts()]
+    form.city.choices = [SelectChoice(c.code, c.name) for c, _n in list_cities_with_counts()]
     if form.validate_on_submit():
         try:
             user = register_firm_user(

@@ -36,7 +36,7 @@ def check_interval(
     elif start > now + BOOKING_HORIZON:
         errors[field] = [N_("Bookings open at most a year ahead.")]
     if errors:
-        raise ValidationFailed("The requested time is not bookable.", errors)
+        raise ValidationFailed(N_("The requested time is not bookable."), errors)
 
 
 def check_purpose(purpose: str) -> str:

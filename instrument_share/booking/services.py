@@ -19,10 +19,10 @@ from ..db_types import to_money, utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform
+from .availability import suggest_slots
 from .conflicts import Obstacle, find_conflicts
 from .models import Booking, BookingEvent, BookingSeries
 from .rules import check_interval, check_purpose, expand_recurrence
-from .availability import suggest_slots
 from .violations import is_suspended
 
 BOOKING_ROLES = ("firm", "manager", "admin")
@@ -39,7 +39,7 @@ def get_booking(booking_id: int, user: User) -> Booking:
     """A booking the user may see; others' bookings are 404, not 403, so ids leak nothing."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or not booking.can_view(user):
-        raise NotFound("No such booking.")
+        raise NotFound(N_("No such booking."))
     return booking
 
 
@@ -59,10 +59,10 @@ def _bookable_instrument(instrument_id) -> Instrument:
 
 def _check_booker(user: User) -> None:
     if user.role not in BOOKING_ROLES:
-        raise PermissionDenied("Your role may not book instruments.")
+        raise PermissionDenied(N_("Your role may not book instruments."))
     if is_suspended(user):
         raise PermissionDenied(
-            "Booking is suspended after repeated no-shows; ask an instrument manager to lift it."
+            N_("Booking is suspended after repeated no-shows; ask an instrument manager to lift it.")
         )
 
 
@@ -102,7 +102,7 @@ def _check_and_hold(
     earliest = now + timedelta(hours=instrument.advance_notice_hours)
     suggestions = suggest_slots(instrument, first_start, first_end, earliest, exclude_ids)
     raise Conflict(
-        "The requested time is not free.",
+        N_("The requested time is not free."),
         conflicts=conflicts,
         suggestions=[
             {"start": isoformat_platform(s), "end": isoformat_platform(e)} for s, e in suggestions
@@ -117,7 +117,7 @@ def _flush_guarded() -> None:
     except IntegrityError as error:
         if EXCLUSION_CONSTRAINT in str(error.orig):
             db.session.rollback()
-            raise Conflict("The requested time is not free.", conflicts=[], suggestions=[]) from error
+            raise Conflict(N_("The requested time is not free."), conflicts=[], suggestions=[]) from error
         raise
 
 
@@ -187,11 +187,11 @@ def create_booking(
 
 def _require_changeable(booking: Booking, user: User, now: datetime) -> None:
     if not booking.can_change(user):
-        raise PermissionDenied("Only the booker or the instrument's managers may change this booking.")
+        raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
     if not booking.is_active:
-        raise Conflict(f"A {booking.status} booking cannot be changed.", conflicts=[], suggestions=[])
+        raise Conflict(N_("This booking is no longer active and cannot be changed."), conflicts=[], suggestions=[])
     if booking.start <= now:
-        raise Conflict("This booking has already started.", conflicts=[], suggestions=[])
+        raise Conflict(N_("This booking has already started."), conflicts=[], suggestions=[])
 
 
 def reschedule_booking(
@@ -233,9 +233,9 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
 
 def _require_pending_decision(booking: Booking, user: User) -> None:
     if not booking.can_decide(user):
-        raise PermissionDenied("Only the instrument's managers may decide on this booking.")
+        raise PermissionDenied(N_("Only the instrument's managers may decide on this booking."))
     if booking.status != "pending":
-        raise Conflict(f"Only pending bookings can be decided; this one is {booking.status}.",
+        raise Conflict(N_("Only bookings awaiting approval can be approved or rejected."),
                        conflicts=[], suggestions=[])
 
 

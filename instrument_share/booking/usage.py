@@ -22,11 +22,11 @@ def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booki
     minutes before the start until the end."""
     now = now or utcnow()
     if not booking.can_change(user):
-        raise PermissionDenied("Only the booker or the instrument's managers may check in.")
+        raise PermissionDenied(N_("Only the booker or the instrument's managers may check in."))
     if booking.status != "confirmed":
-        raise Conflict(f"A {booking.status} booking cannot be checked in.", conflicts=[], suggestions=[])
+        raise Conflict(N_("Only confirmed bookings can be checked in."), conflicts=[], suggestions=[])
     if not booking.start - CHECK_IN_OPENS <= now < booking.end:
-        raise ValidationFailed("Not now.", {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
+        raise ValidationFailed(N_("Check-in is not open now."), {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
     begin_write_transaction()
     if booking.checked_in_at is None:
         booking.checked_in_at = now
@@ -48,9 +48,9 @@ def record_usage(
     slot (an overrun), but not into the future."""
     now = now or utcnow()
     if not booking.can_decide(user):
-        raise PermissionDenied("Only the instrument's managers may record usage.")
+        raise PermissionDenied(N_("Only the instrument's managers may record usage."))
     if booking.status not in ("confirmed", "completed", "no_show"):
-        raise Conflict(f"A {booking.status} booking has no usage.", conflicts=[], suggestions=[])
+        raise Conflict(N_("Usage can only be recorded for bookings that took place."), conflicts=[], suggestions=[])
     errors: dict[str, list[str]] = {}
     if used_end <= used_start:
         errors["end"] = [N_("The end must be after the start.")]
@@ -61,7 +61,7 @@ def record_usage(
     if service_mode not in SERVICE_MODES:
         errors["service_mode"] = [N_("Choose one of the four service modes.")]
     if errors:
-        raise ValidationFailed("The usage is not valid.", errors)
+        raise ValidationFailed(N_("The usage is not valid."), errors)
     begin_write_transaction()
     booking.used_start, booking.used_end = used_start, used_end
     booking.service_mode = service_mode
@@ -78,11 +78,11 @@ def record_usage(
 def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -> Booking:
     """The booker's firm rates a completed service (5 非常满意 … 1 极差)."""
     if booking.user_id != user.id and (user.firm_id is None or user.firm_id != booking.firm_id):
-        raise PermissionDenied("Only the booking's firm may rate it.")
+        raise PermissionDenied(N_("Only the booking's firm may rate it."))
     if booking.status != "completed":
-        raise Conflict("Only completed services can be rated.", conflicts=[], suggestions=[])
+        raise Conflict(N_("Only completed services can be rated."), conflicts=[], suggestions=[])
     if rating not in RATINGS:
-        raise ValidationFailed("Invalid rating.", {"rating": [N_("A rating from 1 to 5.")]})
+        raise ValidationFailed(N_("Invalid rating."), {"rating": [N_("A rating from 1 to 5.")]})
     begin_write_transaction()
     booking.rating = rating
     booking.rating_comment = (comment or "")[:2000]

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
+from ..booking.views import render_instrument_page
 from ..errors import NotFound, ValidationFailed
 from . import services
 
@@ -88,7 +89,7 @@ def instrument(instrument_id: int):
         item = services.get_instrument(instrument_id)
     except NotFound:
         abort(404)
-    return render_template("catalogue/instrument.html", instrument=item)
+    return render_instrument_page(item)
 
 
 @bp.get("/institutions/<int:institution_id>")

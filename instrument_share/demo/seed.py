@@ -1,6 +1,7 @@
 """Load the demo region into the database; safe to run again."""
 from __future__ import annotations
 
+import random
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -9,8 +10,11 @@ import sqlalchemy as sa
 
 from ..accounts.models import Firm, User
 from ..accounts.services import create_user
+from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument, OpeningHours
+from ..db_types import utcnow
 from ..extensions import db
+from .bookings import seed_bookings
 from .catalogue import FIRMS, INSTITUTIONS, build_instruments
 
 DEMO_PASSWORD = "g60-demo-2026"
@@ -23,12 +27,14 @@ class SeedSummary:
     instruments: int = 0
     firms: int = 0
     users: int = 0
+    bookings: int = 0
+    bookings_added: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
         lines = [
             f"Demo region: {self.institutions} institutions, {self.instruments} instruments, "
-            f"{self.firms} firms, {self.users} users in the database.",
+            f"{self.firms} firms, {self.users} users, {self.bookings} bookings in the database.",
             "Demo logins:",
         ]
         lines += [f"  {role:<11} {email}" for role, email in self.logins]
@@ -92,14 +98,14 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     summary = SeedSummary()
     _ensure_user(ADMIN_EMAIL, role="admin", name="G60 科创走廊联席办")
     summary.logins.append(("admin", ADMIN_EMAIL))
-    cities_done = set()
+    per_city: dict[str, int] = {}
     for demo in FIRMS:
-        if demo.city in cities_done:
-            continue
-        cities_done.add(demo.city)
-        _ensure_user(f"bureau-{demo.city}@g60.example", role="city_admin",
-                     city_code=demo.city, name=f"{demo.city} 科技局")
-        _ensure_user(f"engineer-{demo.city}@g60.example", role="firm",
+        n = per_city[demo.city] = per_city.get(demo.city, 0) + 1
+        if n == 1:
+            _ensure_user(f"bureau-{demo.city}@g60.example", role="city_admin",
+                         city_code=demo.city, name=f"{demo.city} 科技局")
+        suffix = "" if n == 1 else f"-{n}"
+        _ensure_user(f"engineer-{demo.city}{suffix}@g60.example", role="firm",
                      firm=firms[demo.uscc], name=f"{demo.name} 工程师")
     for demo in INSTITUTIONS:
         _ensure_user(f"manager-{demo.slug}@g60.example", role="manager",
@@ -113,8 +119,11 @@ def seed_demo(progress: bool = False) -> SeedSummary:
         ("firm", f"engineer-{FIRMS[0].city}@g60.example"),
         ("firm", "engineer-<city code>@g60.example (one per city)"),
     ]
+    db.session.flush()
+    summary.bookings_added = seed_bookings(random.Random(2026), utcnow())
     db.session.commit()
 
+    summary.bookings = db.session.scalar(sa.select(sa.func.count(Booking.id)))
     summary.institutions = db.session.scalar(sa.select(sa.func.count(Institution.id)))
     summary.instruments = db.session.scalar(sa.select(sa.func.count(Instrument.id)))
     summary.firms = db.session.scalar(sa.select(sa.func.count(Firm.id)))

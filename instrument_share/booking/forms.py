@@ -1,0 +1,64 @@
+"""Booking forms (Flask-WTF: CSRF on every form)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..labels import RATING_LABELS, SERVICE_MODE_LABELS
+from .models import SERVICE_MODES
+
+
+class BookingForm(FlaskForm):
+    start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
+    weeks = IntegerField(_l("Repeat weekly, times"), default=1,
+                         validators=[Optional(), NumberRange(min=1, max=52)])
+
+
+class RescheduleForm(FlaskForm):
+    start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Length(max=2000)])
+
+
+class UsageForm(FlaskForm):
+    start = DateTimeLocalField(_l("Used from"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    end = DateTimeLocalField(_l("Used until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    service_mode = SelectField(
+        _l("Service mode"), choices=[SelectChoice(m, SERVICE_MODE_LABELS[m]) for m in SERVICE_MODES]
+    )
+
+
+class RatingForm(FlaskForm):
+    rating = SelectField(
+        _l("Rating"), coerce=int, choices=[SelectChoice(v, label) for v, label in RATING_LABELS.items()]
+    )
+    comment = StringField(_l("Comment"), validators=[Length(max=2000)])
+
+
+class BlackoutForm(FlaskForm):
+    start = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    end = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+    cancel_bookings = BooleanField(_l("Cancel the bookings in the way and tell the bookers"))
+
+
+class EmptyForm(FlaskForm):
+    """A button that changes something: the CSRF token and nothing else."""
+
+    next = HiddenField()

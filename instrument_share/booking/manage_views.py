@@ -1,0 +1,178 @@
+"""The manager's desk: approvals, today's services, usage, schedules."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import User
+from ..catalogue.models import Institution, Instrument
+from ..db_types import utcnow
+from ..errors import ServiceError
+from ..extensions import db
+from ..timeutil import platform_zone, to_platform
+from . import schedule, violations
+from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
+from .models import Blackout, Booking
+from .views import aware
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+def _institution_id() -> int:
+    """The manager's own institution; an admin chooses one (?institution=)."""
+    if current_user.role == "manager":
+        return current_user.institution_id
+    if current_user.role == "admin":
+        chosen = request.args.get("institution", type=int) or request.form.get("institution", type=int)
+        if chosen and db.session.get(Institution, chosen):
+            return chosen
+        first = db.session.scalar(sa.select(Institution.id).order_by(Institution.id))
+        return first or abort(404)
+    abort(403)
+
+
+def _bookings(institution_id: int, *conditions):
+    return db.session.scalars(
+        sa.select(Booking)
+        .join(Instrument, Booking.instrument_id == Instrument.id)
+        .where(Instrument.institution_id == institution_id, *conditions)
+        .options(joinedload(Booking.instrument), joinedload(Booking.user).joinedload(User.firm))
+        .order_by(Booking.start)
+    ).all()
+
+
+@bp.get("/")
+@login_required
+def queue():
+    institution_id = _institution_id()
+    zone = platform_zone()
+    now = utcnow()
+    today = datetime.combine(to_platform(now).date(), time(), zone)
+    pending = _bookings(institution_id, Booking.status == "pending")
+    todays = _bookings(institution_id, Booking.status.in_(("confirmed", "completed", "no_show")),
+                       Booking.start >= today, Booking.start < today + timedelta(days=1))
+    to_record = _bookings(institution_id, Booking.status.in_(("confirmed", "no_show")),
+                          Booking.used_start.is_(None), Booking.start < today,
+                          Booking.start >= today - timedelta(days=14))
+    suspended = db.session.scalars(
+        sa.select(User).where(User.booking_suspended_at.is_not(None)).order_by(User.email)
+    ).all()
+    suspended = [u for u in suspended if violations.can_lift_suspension(current_user, u)]
+    instruments = db.session.scalars(
+        sa.select(Instrument).where(Instrument.institution_id == institution_id).order_by(Instrument.name)
+    ).all()
+    institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
+                    if current_user.role == "admin" else [])
+    return render_template(
+        "booking/manage.html", institution=db.session.get(Institution, institution_id),
+        institutions=institutions, pending=pending, todays=todays, to_record=to_record,
+        suspended=suspended, instruments=instruments, now=now, reason_form=ReasonForm(),
+        action_form=EmptyForm(), usage_form=UsageForm(),
+    )
+
+
+def _managed_instrument(instrument_id: int) -> Instrument:
+    instrument = db.session.get(Instrument, instrument_id) or abort(404)
+    if not current_user.manages_institution(instrument.institution_id):
+        abort(403)
+    return instrument
+
+
+@bp.get("/instruments/<int:instrument_id>")
+@login_required
+def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200):
+    instrument = _managed_instrument(instrument_id)
+    blackouts = db.session.scalars(
+        sa.select(Blackout).where(Blackout.instrument_id == instrument.id, Blackout.end > utcnow())
+        .order_by(Blackout.start)
+    ).all()
+    hours = {d: [] for d in range(7)}
+    for row in instrument.opening_hours:
+        hours[row.weekday].append(row)
+    return render_template(
+        "booking/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
+        blackout_form=blackout_form or BlackoutForm(), action_form=EmptyForm(), conflicts=conflicts,
+    ), status
+
+
+@bp.post("/instruments/<int:instrument_id>/hours")
+@login_required
+def save_hours(instrument_id: int):
+    instrument = _managed_instrument(instrument_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    rows = []
+    for weekday in range(7):
+        for slot in (0, 1):
+            opens = request.form.get(f"open-{weekday}-{slot}", "").strip()
+            closes = request.form.get(f"close-{weekday}-{slot}", "").strip()
+            if opens or closes:
+                rows.append({"weekday": weekday, "open": opens, "close": closes})
+    try:
+        schedule.set_opening_hours(instrument, current_user, rows)
+    except ServiceError:
+        db.session.rollback()
+        flash(_("The opening hours were not saved: times as HH:MM, closing after opening, no overlaps."), "danger")
+        return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+    db.session.commit()
+    flash(_("Opening hours saved."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+
+
+@bp.post("/instruments/<int:instrument_id>/blackouts")
+@login_required
+def add_blackout(instrument_id: int):
+    instrument = _managed_instrument(instrument_id)
+    form = BlackoutForm()
+    if not form.validate_on_submit():
+        return instrument_schedule(instrument_id, blackout_form=form, status=422)
+    try:
+        schedule.create_blackout(instrument, current_user, aware(form.start.data), aware(form.end.data),
+                                 form.reason.data, cancel_bookings=form.cancel_bookings.data)
+    except ServiceError as error:
+        db.session.rollback()
+        for name, messages in error.fields.items():
+            getattr(form, name, form.start).errors.extend(_(m) for m in messages)
+        if not error.fields:
+            form.form_errors.append(_(error.message))
+        return instrument_schedule(instrument_id, blackout_form=form,
+                                   conflicts=error.extra.get("conflicts"), status=error.status)
+    db.session.commit()
+    flash(_("Blackout added."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+
+
+@bp.post("/blackouts/<int:blackout_id>/delete")
+@login_required
+def remove_blackout(blackout_id: int):
+    blackout = db.session.get(Blackout, blackout_id) or abort(404)
+    instrument_id = blackout.instrument_id
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        schedule.delete_blackout(blackout_id, current_user)
+    except ServiceError:
+        abort(403)
+    db.session.commit()
+    flash(_("Blackout removed."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+
+
+@bp.post("/users/<int:user_id>/lift")
+@login_required
+def lift(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        violations.lift_suspension(current_user, user)
+    except ServiceError:
+        abort(403)
+    db.session.commit()
+    flash(_("Booking restored for %(email)s.", email=user.email), "success")
+    return redirect(url_for("manage.queue"))

@@ -1,0 +1,213 @@
+"""Booking pages: the instrument's week and form, my bookings, one booking."""
+from __future__ import annotations
+
+import contextlib
+from datetime import date, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..catalogue.models import Instrument
+from ..db_types import utcnow
+from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
+from ..extensions import db
+from ..timeutil import platform_zone, to_platform
+from . import services, usage
+from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
+from .week import build_week, monday_of
+
+bp = Blueprint("booking", __name__)
+
+
+def local_input(value: datetime) -> str:
+    """An aware datetime as the value of a datetime-local input."""
+    return to_platform(value).strftime("%Y-%m-%dT%H:%M")
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A datetime-local input's naive value, read in the platform zone."""
+    return None if value is None else value.replace(tzinfo=platform_zone())
+
+
+def apply_service_errors(form, error: ServiceError) -> None:
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        target = field.errors if field is not None else form.form_errors
+        target.extend(_(m) for m in messages)
+
+
+def render_instrument_page(instrument: Instrument, form: BookingForm | None = None,
+                           conflict: Conflict | None = None, status: int = 200):
+    """The instrument's record, week calendar and booking form."""
+    now = utcnow()
+    try:
+        week_of = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        week_of = to_platform(now).date()
+    week_of = min(max(week_of, date(2000, 1, 3)), date(2100, 1, 1))
+    if form is None:
+        form = BookingForm()
+        for name in ("start", "end"):
+            with contextlib.suppress(ValueError):
+                getattr(form, name).data = datetime.fromisoformat(request.args.get(name, ""))
+    week = build_week(instrument, monday_of(week_of), now)
+    return render_template(
+        "catalogue/instrument.html", instrument=instrument, week=week, form=form,
+        conflict=conflict, local_input=local_input,
+    ), status
+
+
+@bp.post("/instruments/<int:instrument_id>/book")
+@login_required
+def book(instrument_id: int):
+    instrument = db.session.get(Instrument, instrument_id) or abort(404)
+    form = BookingForm()
+    if not form.validate_on_submit():
+        return render_instrument_page(instrument, form, status=422)
+    weeks = form.weeks.data or 1
+    try:
+        bookings = services.create_booking(
+            current_user, instrument.id, aware(form.start.data), aware(form.end.data), form.purpose.data,
+            recurrence=f"FREQ=WEEKLY;COUNT={weeks}" if weeks > 1 else None,
+        )
+    except Conflict as error:
+        return render_instrument_page(instrument, form, conflict=error, status=409)
+    except ValidationFailed as error:
+        apply_service_errors(form, error)
+        return render_instrument_page(instrument, form, status=422)
+    db.session.commit()
+    first = bookings[0]
+    if first.status == "pending":
+        flash(_("Request sent: the instrument's managers will confirm it."), "info")
+    else:
+        flash(_("Booked and confirmed."), "success")
+    return redirect(url_for("booking.detail", booking_id=first.id))
+
+
+@bp.get("/bookings")
+@login_required
+def mine():
+    items, _total = services.list_bookings(current_user, per_page=100)
+    now = utcnow()
+    own = [b for b in items if b.user_id == current_user.id or current_user.role == "firm"]
+    upcoming = sorted((b for b in own if b.end > now and b.status in ("pending", "confirmed")),
+                      key=lambda b: b.start)
+    past = [b for b in own if b not in upcoming]
+    return render_template("booking/mine.html", upcoming=upcoming, past=past,
+                           action_form=EmptyForm(), rating_form=RatingForm())
+
+
+def _load(booking_id: int):
+    try:
+        return services.get_booking(booking_id, current_user)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id: int, reschedule_form=None, usage_form=None, conflict=None, status=200):
+    booking = _load(booking_id)
+    if reschedule_form is None:
+        reschedule_form = RescheduleForm(start=to_platform(booking.start).replace(tzinfo=None),
+                                         end=to_platform(booking.end).replace(tzinfo=None))
+    if usage_form is None:
+        usage_form = UsageForm(start=to_platform(booking.used_start or booking.start).replace(tzinfo=None),
+                               end=to_platform(booking.used_end or booking.end).replace(tzinfo=None),
+                               service_mode=booking.service_mode or "guided")
+    return render_template(
+        "booking/detail.html", booking=booking, now=utcnow(), reschedule_form=reschedule_form,
+        usage_form=usage_form, reason_form=ReasonForm(), rating_form=RatingForm(),
+        action_form=EmptyForm(), conflict=conflict,
+    ), status
+
+
+@bp.post("/bookings/<int:booking_id>/reschedule")
+@login_required
+def reschedule(booking_id: int):
+    booking = _load(booking_id)
+    form = RescheduleForm()
+    if not form.validate_on_submit():
+        return detail(booking_id, reschedule_form=form, status=422)
+    try:
+        services.reschedule_booking(booking, current_user, aware(form.start.data), aware(form.end.data))
+    except Conflict as error:
+        db.session.rollback()
+        return detail(booking_id, reschedule_form=form, conflict=error, status=409)
+    except ValidationFailed as error:
+        db.session.rollback()
+        apply_service_errors(form, error)
+        return detail(booking_id, reschedule_form=form, status=422)
+    db.session.commit()
+    flash(_("Booking moved."), "success")
+    return redirect(url_for("booking.detail", booking_id=booking_id))
+
+
+def _act(booking_id: int, operation, success: str, form_class=EmptyForm):
+    """Run one booking action from a button; refusals become a flashed message."""
+    booking = _load(booking_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(_("The form was not valid; please try again."), "danger")
+    else:
+        try:
+            operation(booking, form)
+        except ServiceError as error:
+            db.session.rollback()
+            details = " ".join(_(m) for messages in error.fields.values() for m in messages)
+            flash(f"{_(error.message)} {details}".strip(), "danger")
+        else:
+            db.session.commit()
+            flash(success, "success")
+    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
+                    and not request.form.get("next", "").startswith("//")
+                    else url_for("booking.detail", booking_id=booking_id))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int):
+    return _act(booking_id, lambda b, f: services.cancel_booking(b, current_user, f.reason.data),
+                _("Booking cancelled."), ReasonForm)
+
+
+@bp.post("/bookings/<int:booking_id>/approve")
+@login_required
+def approve(booking_id: int):
+    return _act(booking_id, lambda b, f: services.approve_booking(b, current_user), _("Booking approved."))
+
+
+@bp.post("/bookings/<int:booking_id>/reject")
+@login_required
+def reject(booking_id: int):
+    return _act(booking_id, lambda b, f: services.reject_booking(b, current_user, f.reason.data),
+                _("Booking rejected."), ReasonForm)
+
+
+@bp.post("/bookings/<int:booking_id>/check-in")
+@login_required
+def check_in(booking_id: int):
+    return _act(booking_id, lambda b, f: usage.check_in(b, current_user), _("Checked in."))
+
+
+@bp.post("/bookings/<int:booking_id>/usage")
+@login_required
+def record_usage(booking_id: int):
+    return _act(
+        booking_id,
+        lambda b, f: usage.record_usage(b, current_user, aware(f.start.data), aware(f.end.data), f.service_mode.data),
+        _("Usage recorded."), UsageForm,
+    )
+
+
+@bp.post("/bookings/<int:booking_id>/rating")
+@login_required
+def rate(booking_id: int):
+    return _act(booking_id, lambda b, f: usage.rate_booking(b, current_user, f.rating.data, f.comment.data),
+                _("Thank you for rating the service."), RatingForm)
+
+
+@bp.app_template_global()
+def week_link(monday: date) -> str:
+    return url_for(request.endpoint, **(request.view_args or {}), week=monday.isoformat())
