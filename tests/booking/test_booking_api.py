@@ -212,12 +212,11 @@ def test_no_shows_suspend_and_a_manager_lifts(api, make, app_context):
 def test_close_past_bookings_rules(make, app_context):
     from instrument_share.booking.usage import close_past_bookings
 
-    instrument = make.instrument()
     user = make.user()
     now = datetime.now(UTC)
 
     def add(start, status="confirmed", checked_in=False):
-        b = Booking(instrument=instrument, user=user, start=start, end=start + timedelta(hours=2),
+        b = Booking(instrument=make.instrument(), user=user, start=start, end=start + timedelta(hours=2),
                     occupied_until=start + timedelta(hours=2), status=status, purpose="x", cost=0,
                     firm_pays=0, checked_in_at=start if checked_in else None)
         db.session.add(b)
