@@ -55,5 +55,8 @@ def seed_demo_command():
 
 
 def init_app(app: Flask) -> None:
+    from .bench import bench_command
+
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(bench_command)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from ..booking.views import render_instrument_page
 from ..errors import NotFound, ValidationFailed
+from ..timeutil import parse_client_time
 from . import services
 
 bp = Blueprint("catalogue", __name__)
@@ -44,6 +45,14 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
                 raise InvalidOperation
         except InvalidOperation:
             errors["max_rate"] = [_("Give a number.")]
+    free = {}
+    for name in ("free_from", "free_to"):
+        text = request.args.get(name, "").strip()
+        if text:
+            try:
+                free[name] = parse_client_time(text)
+            except (ValueError, OverflowError):
+                errors[name] = [_("Give a date and time.")]
     institution = _int_arg("institution", None)
     filters = services.SearchFilters(
         q=request.args.get("q", "").strip(),
@@ -52,6 +61,8 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
         category=request.args.get("category") or None,
         accepts_vouchers=True if request.args.get("accepts_vouchers") else None,
         max_rate=max_rate,
+        free_from=free.get("free_from"),
+        free_to=free.get("free_to"),
         sort=request.args.get("sort") or "relevance",
         page=_int_arg("page", 1),
         per_page=20,

@@ -124,3 +124,24 @@ def test_security_headers_and_local_assets(client):
 
 def test_narrow_screen_viewport(client):
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in page(client, "/")
+
+
+def test_search_page_free_time_filter(client, make):
+    from instrument_share.booking.models import Booking
+    from instrument_share.extensions import db
+
+    from ..booking.conftest import at, workday
+
+    day = workday()
+    busy = make.instrument(name="核磁共振波谱仪-忙")
+    make.instrument(name="核磁共振波谱仪-闲")
+    start = at(day, "10:00")
+    db.session.add(Booking(instrument=busy, user=make.user(), start=start, end=at(day, "11:00"),
+                           occupied_until=at(day, "11:00"), status="confirmed", purpose="x",
+                           cost=0, firm_pays=0))
+    db.session.commit()
+    html = page(client, f"/search?q=核磁&free_from={day}T09:30&free_to={day}T10:30")
+    assert "核磁共振波谱仪-闲" in html and "核磁共振波谱仪-忙" not in html
+    html = page(client, f"/search?q=核磁&free_from={day}T09:30")
+    assert "is-invalid" in html
+    assert "is-invalid" in page(client, "/search?free_from=never&free_to=later")

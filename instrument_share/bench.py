@@ -1,0 +1,285 @@
+"""`flask bench`: a synthetic corridor in its own database, and timings.
+
+Builds institutions, instruments, opening hours, firms and bookings in bulk
+(Core executemany, no ORM objects), then measures through the WSGI app
+with warm-up and repetitions, the way a client would call it.
+"""
+from __future__ import annotations
+
+import json
+import random
+import resource
+import statistics
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from .accounts.models import Firm, User
+from .booking.models import Booking
+from .catalogue.models import Institution, Instrument, OpeningHours
+from .extensions import db
+
+CITIES = ("songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xuancheng", "wuhu", "hefei")
+TYPES = (
+    ("扫描电子显微镜", "Scanning electron microscope", "analytical-electron-optics", "Zeiss", "Sigma 300"),
+    ("透射电子显微镜", "Transmission electron microscope", "analytical-electron-optics", "JEOL", "JEM-F200"),
+    ("液相色谱-质谱联用仪", "Liquid chromatograph-mass spectrometer", "analytical-mass-spectrometry",
+     "Thermo Fisher", "Orbitrap Exploris 480"),
+    ("电感耦合等离子体质谱仪", "ICP mass spectrometer", "analytical-mass-spectrometry", "Agilent", "7900"),
+    ("X射线衍射仪", "X-ray diffractometer", "analytical-x-ray", "Bruker", "D8 Advance"),
+    ("核磁共振波谱仪", "NMR spectrometer", "analytical-resonance", "Bruker", "AVANCE NEO 600"),
+    ("傅里叶变换红外光谱仪", "FTIR spectrometer", "analytical-spectroscopy", "Thermo Fisher", "Nicolet iS50"),
+    ("高效液相色谱仪", "HPLC", "analytical-chromatography", "Waters", "ACQUITY UPLC"),
+    ("同步热分析仪", "Simultaneous thermal analyser", "analytical-thermal", "NETZSCH", "STA 449 F5"),
+    ("激光共聚焦显微镜", "Confocal microscope", "analytical-microscopy", "Leica", "STELLARIS 5"),
+    ("万能材料试验机", "Universal testing machine", "physical-testing", "Instron", "5967"),
+    ("工业CT", "Industrial CT", "special-testing", "Waygate", "phoenix v|tome|x"),
+    ("矢量网络分析仪", "Vector network analyser", "electronic-measurement", "Keysight", "N5227B"),
+    ("三坐标测量机", "Coordinate measuring machine", "metrology", "Hexagon", "GLOBAL S"),
+    ("流式细胞仪", "Flow cytometer", "analytical-bioseparation", "BD", "FACSymphony"),
+    ("飞秒激光器", "Femtosecond laser", "laser", "Light Conversion", "PHAROS"),
+)
+HISTORY_YEARS = 3
+CHUNK = 20_000
+
+
+def _chunks(rows_iter, size=CHUNK):
+    chunk = []
+    for row in rows_iter:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def build_corridor(instruments: int, bookings: int, rng: random.Random, progress: bool) -> dict:
+    """Catalogue, firms and the first 10,000 bookings (or all, if fewer)."""
+    institution_count = max(9, instruments // 40)
+    db.session.execute(sa.insert(Institution), [
+        {"id": i + 1, "name": f"基准大学{i + 1}", "name_en": f"Benchmark University {i + 1}",
+         "city_code": CITIES[i % 9], "kind": "university"} for i in range(institution_count)
+    ])
+    now = datetime.now(UTC)
+
+    def instrument_rows():
+        for i in range(instruments):
+            name, name_en, category, maker, model = TYPES[i % len(TYPES)]
+            text = f"{name} {i + 1} {name_en} {model} {maker}".lower()
+            yield {
+                "id": i + 1, "institution_id": rng.randrange(institution_count) + 1, "category_code": category,
+                "name": f"{name} {i + 1}", "name_en": f"{name_en} {i + 1}", "model": model,
+                "manufacturer": maker, "country_of_origin": "", "description": "", "specifications": "",
+                "functions": "", "services": "", "reference_fees": "", "sharing_rules": "",
+                "status": "normal", "location": "", "contact_name": "", "contact_phone": "",
+                "contact_email": "", "hourly_rate": Decimal(rng.choice((150, 200, 300, 450, 600, 900))),
+                "min_booking_minutes": 30, "max_booking_minutes": 480, "buffer_minutes": rng.choice((0, 0, 15, 30)),
+                "advance_notice_hours": 24, "requires_approval": rng.random() < 0.3,
+                "accepts_vouchers": rng.random() < 0.8, "open_on_holidays": False, "quota_class": "general",
+                "search_text": text, "created_at": now, "updated_at": now,
+            }
+
+    for chunk in _chunks(instrument_rows()):
+        db.session.execute(sa.insert(Instrument), chunk)
+    hours = ({"instrument_id": i + 1, "weekday": d, "open_minute": 8 * 60, "close_minute": 20 * 60}
+             for i in range(instruments) for d in range(5))
+    for chunk in _chunks(hours):
+        db.session.execute(sa.insert(OpeningHours), chunk)
+    password = generate_password_hash("bench-password")
+    db.session.execute(sa.insert(Firm), [
+        {"id": i + 1, "name": f"基准科技{i + 1}", "uscc": f"BENCH{i + 1:013d}", "city_code": CITIES[i % 9],
+         "created_at": now} for i in range(90)])
+    db.session.execute(sa.insert(User), [
+        {"id": i + 1, "email": f"bench{i + 1}@bench.example", "password_hash": password, "name": f"bench{i + 1}",
+         "role": "firm", "language": "zh_CN", "firm_id": i + 1, "active": True, "created_at": now}
+        for i in range(90)])
+    db.session.commit()
+    return {"institutions": institution_count, "instruments": instruments}
+
+
+def insert_bookings(first: int, last: int, instruments: int, total: int, rng: random.Random,
+                    progress: bool) -> None:
+    """Bookings number `first` .. `last - 1` of `total`: each instrument gets an
+    equal share, one after another over the last three years, all past."""
+    per_instrument = max(1, total // instruments)
+    span = timedelta(days=365 * HISTORY_YEARS)
+    step = span / per_instrument
+    origin = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - span - timedelta(days=2)
+    now = datetime.now(UTC)
+
+    def rows():
+        for n in range(first, last):
+            instrument, slot = n % instruments, n // instruments
+            start = origin + step * slot + timedelta(hours=rng.randrange(0, 6))
+            end = start + timedelta(hours=rng.choice((1, 2, 3)))
+            cost = Decimal(300) * int((end - start).total_seconds() // 3600)
+            yield {"instrument_id": instrument + 1, "user_id": n % 90 + 1, "firm_id": n % 90 + 1,
+                   "start": start, "end": end, "occupied_until": end + timedelta(minutes=30),
+                   "status": "completed", "purpose": "bench", "cost": cost, "voucher_amount": 0,
+                   "firm_pays": cost, "sequence": 0, "decision_reason": "", "rating_comment": "",
+                   "used_start": start, "used_end": end, "created_at": now, "updated_at": now}
+
+    with click.progressbar(length=last - first, label=f"Bookings {first:,}–{last:,}",
+                           file=None if progress else open("/dev/null", "w")) as bar:
+        for chunk in _chunks(rows()):
+            db.session.execute(sa.insert(Booking), chunk)
+            bar.update(len(chunk))
+    db.session.commit()
+    del per_instrument
+
+
+def _timings(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered) * 1000, 2),
+            "p95_ms": round(p95 * 1000, 2)}
+
+
+def _measure(call, repeat: int, warmup: int = 5) -> dict:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - began)
+    return _timings(samples)
+
+
+def _next_workdays(count: int) -> list[date]:
+    from .booking.calendar import effective_weekday
+
+    day, days = datetime.now(UTC).date() + timedelta(days=3), []
+    while len(days) < count:
+        if day.weekday() < 5 and effective_weekday(day) == day.weekday():
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def measure_bookings(client, token: str, instruments: int, rng: random.Random, repeat: int) -> dict:
+    """POST /api/v1/bookings: fresh free slots (201) and slots just taken (409)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    days = _next_workdays(40)
+    taken: list[dict] = []
+
+    def success():
+        while True:
+            body = {"instrument_id": rng.randrange(instruments) + 1,
+                    "start": f"{rng.choice(days)}T{rng.randrange(8, 18):02d}:00:00+08:00",
+                    "purpose": "benchmark"}
+            body["end"] = body["start"].replace(f"T{body['start'][11:13]}", f"T{int(body['start'][11:13]) + 1:02d}")
+            response = client.post("/api/v1/bookings", json=body, headers=headers)
+            if response.status_code == 201:
+                taken.append(body)
+                return
+            assert response.status_code == 409, response.get_json()
+
+    def conflict():
+        response = client.post("/api/v1/bookings", json=rng.choice(taken), headers=headers)
+        assert response.status_code == 409, response.get_json()
+
+    created = _measure(success, repeat)
+    conflicted = _measure(conflict, repeat)
+    return {"create": created, "conflict": conflicted}
+
+
+def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> dict:
+    day = _next_workdays(5)[-1]
+    results = {
+        "search_text": _measure(lambda: client.get("/api/v1/instruments?q=质谱").status_code, repeat),
+        "search_city_category": _measure(
+            lambda: client.get(f"/api/v1/instruments?city={rng.choice(CITIES)}&category=analytical").status_code,
+            repeat),
+        "search_free": _measure(
+            lambda: client.get(f"/api/v1/instruments?q=显微镜&free_from={day}T10:00:00%2B08:00"
+                               f"&free_to={day}T12:00:00%2B08:00").status_code, repeat),
+        "week_page": _measure(
+            lambda: client.get(f"/instruments/{rng.randrange(instruments) + 1}?week={day}").status_code, repeat),
+    }
+    return results
+
+
+def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool) -> dict:
+    from .accounts.services import issue_token
+
+    rng = random.Random(60)
+    started = time.perf_counter()
+    report: dict = {"instruments": instruments, "bookings": bookings, "database": app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]}
+    with app.app_context():
+        build_corridor(instruments, bookings, rng, progress)
+        small = min(10_000, bookings)
+        insert_bookings(0, small, instruments, bookings, rng, progress)
+        token, _ = issue_token("bench1@bench.example", "bench-password")
+        db.session.commit()
+    client = app.test_client()
+    report["at_10k"] = measure_bookings(client, token, instruments, rng, repeat)
+    with app.app_context():
+        build_started = time.perf_counter()
+        insert_bookings(small, bookings, instruments, bookings, rng, progress)
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE")
+        report["build_seconds"] = round(time.perf_counter() - started, 1)
+        report["bulk_insert_seconds"] = round(time.perf_counter() - build_started, 1)
+    report["at_full"] = measure_bookings(client, token, instruments, rng, repeat)
+    report["reads"] = measure_reads(client, instruments, rng, repeat)
+    report["create_ratio_full_vs_10k"] = round(
+        report["at_full"]["create"]["p50_ms"] / report["at_10k"]["create"]["p50_ms"], 2)
+    report["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return report
+
+
+def print_table(report: dict) -> None:
+    click.echo(f"\n{report['instruments']:,} instruments, {report['bookings']:,} bookings "
+               f"({report['database']}); built in {report['build_seconds']} s")
+    click.echo(f"{'measure':<38}{'p50 ms':>10}{'p95 ms':>10}")
+    rows = [("POST /bookings, 201, at 10,000", report["at_10k"]["create"]),
+            ("POST /bookings, 409, at 10,000", report["at_10k"]["conflict"]),
+            (f"POST /bookings, 201, at {report['bookings']:,}", report["at_full"]["create"]),
+            (f"POST /bookings, 409, at {report['bookings']:,}", report["at_full"]["conflict"])]
+    rows += [(f"GET {name}", value) for name, value in report["reads"].items()]
+    for name, value in rows:
+        click.echo(f"{name:<38}{value['p50_ms']:>10}{value['p95_ms']:>10}")
+    click.echo(f"create ratio full / 10,000: {report['create_ratio_full_vs_10k']}; "
+               f"peak memory {report['peak_memory_mb']} MB")
+
+
+def bench_database_url(app, database: str | None) -> str:
+    if database:
+        return database
+    path = Path(app.instance_path) / "bench.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+@click.command("bench")
+@click.option("--instruments", default=20_000, show_default=True)
+@click.option("--bookings", default=2_000_000, show_default=True)
+@click.option("--database", help="URL of an empty database to fill (default: instance/bench.sqlite, recreated)")
+@click.option("--repeat", default=200, show_default=True, help="measured calls per figure")
+@click.option("--out", type=click.Path(dir_okay=False), help="write the figures as JSON here")
+@click.pass_context
+def bench_command(ctx, instruments, bookings, database, repeat, out):
+    """Build a synthetic corridor in a separate database and time the platform."""
+    from flask import current_app
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from .config import normalise_database_url
+
+    url = normalise_database_url(bench_database_url(current_app, database))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "LOGIN_RATE_LIMIT": "100000 per minute"})
+    with app.app_context():
+        upgrade()
+    report = run_bench(app, instruments, bookings, repeat, progress=True)
+    print_table(report)
+    if out:
+        Path(out).write_text(json.dumps(report, indent=2, ensure_ascii=False))
