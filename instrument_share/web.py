@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from .extensions import login_manager
+from .catalogue.schemas import format_minute
 from .labels import template_helpers
 from .timeutil import to_platform
 
@@ -100,6 +101,7 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see them too.
     app.jinja_env.globals.update(template_helpers(), url_with=url_with)
+    app.jinja_env.filters["hhmm"] = format_minute
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""
     )

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from ..accounts.models import User
 from ..api.auth import authenticated, require_user
 from ..api.schemas import envelope, list_envelope
+from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument
 from ..errors import NotFound
 from ..extensions import db
@@ -182,8 +183,8 @@ def put_opening_hours(rows, instrument_id):
     instrument = get_instrument(instrument_id)
     hours = schedule.set_opening_hours(instrument, user, rows)
     db.session.commit()
-    return [{"weekday": h.weekday, "open": f"{h.open_minute // 60:02d}:{h.open_minute % 60:02d}",
-             "close": f"{h.close_minute // 60:02d}:{h.close_minute % 60:02d}"} for h in hours]
+    return [{"weekday": h.weekday, "open": format_minute(h.open_minute),
+             "close": format_minute(h.close_minute)} for h in hours]
 
 
 @blp.post("/instruments/<int:instrument_id>/blackouts")
