@@ -54,9 +54,52 @@ def seed_demo_command():
     click.echo(f"Demo password for every demo login: {DEMO_PASSWORD}")
 
 
+mail_cli = AppGroup("mail", help="The e-mail outbox.")
+
+
+@mail_cli.command("deliver")
+@click.option("--all", "include_waiting", is_flag=True,
+              help="also retry messages still waiting out their back-off")
+def deliver_command(include_waiting):
+    """Send the outbox messages that are due (the scheduler runs the same)."""
+    from .mail.delivery import deliver_due
+
+    click.echo(str(deliver_due(include_waiting=include_waiting)))
+
+
+@mail_cli.command("list")
+@click.option("--status", type=click.Choice(["queued", "sending", "sent", "dead"]))
+@click.option("--limit", default=50, show_default=True)
+def list_mail_command(status, limit):
+    """Queued, sent and dead messages, newest first."""
+    import sqlalchemy as sa
+
+    from .mail.models import OutboxMessage
+
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    for row in db.session.scalars(query):
+        click.echo(f"{row.id:>6} {row.status:<8} {row.attempts}x {row.created_at:%Y-%m-%d %H:%M} "
+                   f"{row.recipient:<32} {row.subject}" + (f"  [{row.last_error[:60]}]" if row.last_error else ""))
+
+
+@mail_cli.command("resend")
+@click.argument("message_id", type=int)
+def resend_command(message_id):
+    """Queue a dead message again."""
+    from .mail.delivery import resend
+
+    if resend(message_id) is None:
+        raise click.ClickException("No such unsent message.")
+    db.session.commit()
+    click.echo(f"Message {message_id} queued again.")
+
+
 def init_app(app: Flask) -> None:
     from .bench import bench_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(bench_command)
+    app.cli.add_command(mail_cli)

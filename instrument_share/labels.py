@@ -48,6 +48,7 @@ SERVICE_MODE_LABELS = {
 }
 RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
                  2: _l("Dissatisfied"), 1: _l("Very poor")}
+MAIL_STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed")}
 QUOTA_LABELS = {"general": _l("General purpose"), "special": _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
@@ -69,6 +70,7 @@ def template_helpers() -> dict:
         "booking_status_label": lambda code: BOOKING_STATUS_LABELS.get(code, code),
         "obstacle_label": lambda code: OBSTACLE_LABELS.get(code, code),
         "event_label": lambda code: EVENT_LABELS.get(code, code),
+        "mail_status_label": lambda code: MAIL_STATUS_LABELS.get(code, code),
         "rating_label": lambda value: RATING_LABELS.get(value, value),
         "service_mode_label": lambda code: SERVICE_MODE_LABELS.get(code, code),
     }

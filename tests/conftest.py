@@ -136,6 +136,14 @@ def runner(app):
 
 
 @pytest.fixture
+def day():
+    """An ordinary working day a few days ahead (see booking/conftest.py)."""
+    from .booking.conftest import workday
+
+    return workday()
+
+
+@pytest.fixture
 def make(app_context) -> Factories:
     """Factories that fill defaults and commit: make.instrument(name=...)."""
     return Factories()

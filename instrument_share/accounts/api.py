@@ -5,7 +5,8 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..api.auth import require_user
+from ..api.auth import authenticated, require_user
+from ..invites.feeds import feed_url, reset_feed_token
 from ..catalogue.schemas import InstitutionRefSchema
 from ..extensions import db, limiter
 from ..timeutil import isoformat_platform
@@ -75,6 +76,19 @@ def me():
             else None
         ),
         "city": user.city_code,
-        # Calendar feeds arrive with the invites issue; until then there is none.
-        "feed_url": None,
+        "feed_url": feed_url(user),
     }
+
+
+class FeedUrlSchema(Schema):
+    feed_url = fields.String(required=True)
+
+
+@blp.post("/me/feed-token")
+@authenticated
+@blp.response(200, FeedUrlSchema)
+def new_feed_token():
+    """A new secret feed URL; the old one stops working at once."""
+    url = reset_feed_token(require_user())
+    db.session.commit()
+    return {"feed_url": url}

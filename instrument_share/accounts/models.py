@@ -1,6 +1,7 @@
 """Users, firms and API tokens."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -62,6 +63,9 @@ class User(UserMixin, db.Model):
     booking_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # No-shows before this moment no longer count towards a suspension.
     violations_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret feed URL is an HMAC of the user id and this nonce under the
+    # SECRET_KEY: the database alone reveals no feed URL; a new nonce resets it.
+    feed_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     firm: Mapped[Firm | None] = relationship()

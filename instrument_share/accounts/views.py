@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.services import list_cities_with_counts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
+from ..invites.feeds import feed_url, reset_feed_token
 from ..web import safe_next_url
 from .forms import LoginForm, RegistrationForm
 from .models import User
@@ -71,4 +73,16 @@ def register():
 @bp.get("/profile")
 @login_required
 def profile():
-    return render_template("accounts/profile.html", user=current_user)
+    url = feed_url(current_user)
+    return render_template("accounts/profile.html", user=current_user, feed_url=url,
+                           webcal_url="webcal://" + url.split("://", 1)[1], form=FlaskForm())
+
+
+@bp.post("/profile/feed-token")
+@login_required
+def new_feed_token():
+    if FlaskForm().validate_on_submit():
+        reset_feed_token(current_user)
+        db.session.commit()
+        flash(_("A new calendar feed address was made; the old one no longer works."), "success")
+    return redirect(url_for("accounts.profile"))

@@ -18,6 +18,7 @@ from ..database import begin_write_transaction, lock_row
 from ..db_types import to_money, utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..invites.notify import booking_changed
 from ..timeutil import isoformat_platform
 from .availability import suggest_slots
 from .conflicts import Obstacle, find_conflicts
@@ -182,6 +183,8 @@ def create_booking(
         db.session.add(booking)
         bookings.append(booking)
     _flush_guarded()
+    for booking in bookings:
+        booking_changed(booking, "requested" if booking.status == "pending" else "confirmed")
     return bookings
 
 
@@ -215,6 +218,7 @@ def reschedule_booking(
             new={"start": isoformat_platform(start), "end": isoformat_platform(end)},
             status=booking.status)
     _flush_guarded()
+    booking_changed(booking, "rescheduled")
     return booking
 
 
@@ -228,6 +232,7 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     booking.sequence += 1
     _record(booking, user, "cancelled", reason=booking.decision_reason)
     db.session.flush()
+    booking_changed(booking, "cancelled")
     return booking
 
 
@@ -247,6 +252,7 @@ def approve_booking(booking: Booking, user: User) -> Booking:
     booking.sequence += 1
     _record(booking, user, "approved")
     db.session.flush()
+    booking_changed(booking, "approved")
     return booking
 
 
@@ -262,6 +268,7 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     booking.sequence += 1
     _record(booking, user, "rejected", reason=booking.decision_reason)
     db.session.flush()
+    booking_changed(booking, "rejected")
     return booking
 
 

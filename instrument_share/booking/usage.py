@@ -10,6 +10,7 @@ from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..invites.notify import booking_changed
 from ..timeutil import isoformat_platform
 from .models import RATINGS, SERVICE_MODES, Booking, BookingEvent
 from .violations import NO_SHOW_GRACE, suspend_if_due
@@ -133,4 +134,6 @@ def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
         booking.events.append(BookingEvent(action="lapsed"))
         counts["lapsed"] += 1
     db.session.flush()
+    for booking in lapsed:
+        booking_changed(booking, "lapsed")
     return counts

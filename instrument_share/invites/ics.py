@@ -1,42 +1,103 @@
-"""iCalendar events for bookings: one stable UID per booking, SEQUENCE rising."""
+"""iCalendar for bookings: one stable UID per booking, SEQUENCE rising.
+
+Invites (iTIP, RFC 5546) carry METHOD:REQUEST or METHOD:CANCEL; the
+`.ics` download and the feeds carry no METHOD. Times are written in UTC, so
+no VTIMEZONE is needed and every client shows them in its own zone.
+"""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import current_app
-from icalendar import Calendar, Event
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from icalendar import Calendar, Event, vCalAddress, vText
 
 from ..booking.models import Booking
 from ..db_types import utcnow
+from ..labels import local_name
 
 PRODID = "-//G60 Corridor//instrument-share//ZH"
 
 
+def platform_host() -> str:
+    return urlsplit(current_app.config["PLATFORM_URL"]).hostname or "instrument-share.example"
+
+
 def booking_uid(booking: Booking) -> str:
-    host = urlsplit(current_app.config["PLATFORM_URL"]).hostname or "instrument-share"
-    return f"booking-{booking.id}@{host}"
+    return f"booking-{booking.id}@{platform_host()}"
 
 
-def booking_event(booking: Booking) -> Event:
+def organizer_address() -> str:
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    return sender.split("<")[-1].rstrip(">").strip()
+
+
+def _calendar(method: str | None = None) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
+    return calendar
+
+
+def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
+    """The booking as a VEVENT in the current locale (force_locale to choose)."""
     instrument = booking.instrument
+    institution = instrument.institution
+    if cancelled is None:
+        cancelled = booking.status in ("cancelled", "rejected")
     event = Event()
     event.add("uid", booking_uid(booking))
     event.add("sequence", booking.sequence)
     event.add("dtstamp", utcnow())
     event.add("dtstart", booking.start)
     event.add("dtend", booking.end)
-    event.add("summary", f"{instrument.name} · {instrument.institution.name}")
-    event.add("location", f"{instrument.institution.name} {instrument.location}".strip())
-    event.add("description", booking.purpose)
-    cancelled = booking.status in ("cancelled", "rejected")
+    event.add("summary", f"{local_name(instrument)} · {local_name(institution)}")
+    event.add("location", " ".join(p for p in (local_name(institution), instrument.location) if p))
+    lines = [
+        f"{_('Instrument')}: {local_name(instrument)} ({instrument.manufacturer} {instrument.model})",
+        f"{_('Institution')}: {local_name(institution)}",
+        f"{_('Location')}: {instrument.location}",
+        f"{_('Contact')}: {instrument.contact_name} {instrument.contact_phone} {instrument.contact_email}".strip(),
+        f"{_('Purpose')}: {booking.purpose}",
+        f"{_('Cost')}: ¥{booking.cost} ({_('voucher')} ¥{booking.voucher_amount}, "
+        f"{_('firm pays')} ¥{booking.firm_pays})",
+    ]
+    event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if cancelled else
               "TENTATIVE" if booking.status == "pending" else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{organizer_address()}")
+    organizer.params["cn"] = vText("instrument-share")
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{booking.user.email}")
+    attendee.params.update({"cn": vText(booking.user.name), "role": vText("REQ-PARTICIPANT"),
+                            "partstat": vText("ACCEPTED"), "rsvp": vText("FALSE")})
+    event.add("attendee", attendee)
+    if instrument.contact_email:
+        contact = vCalAddress(f"mailto:{instrument.contact_email}")
+        contact.params.update({"cn": vText(instrument.contact_name or instrument.contact_email),
+                               "role": vText("NON-PARTICIPANT"), "rsvp": vText("FALSE")})
+        event.add("attendee", contact)
     return event
 
 
-def booking_calendar(booking: Booking) -> bytes:
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add_component(booking_event(booking))
+def booking_calendar(booking: Booking, method: str | None = None, language: str | None = None) -> bytes:
+    """One booking as a calendar; with `method`, an iTIP message."""
+    with force_locale(language or booking.user.language):
+        calendar = _calendar(method)
+        calendar.add_component(booking_event(booking, cancelled=True if method == "CANCEL" else None))
+        return calendar.to_ical()
+
+
+def feed_calendar(name: str, events: list[Event]) -> bytes:
+    """A subscribable calendar: no METHOD, refreshed hourly."""
+    calendar = _calendar()
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", "PT1H", parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    for event in events:
+        calendar.add_component(event)
     return calendar.to_ical()

@@ -29,11 +29,6 @@ def iso(day: date, hhmm: str) -> str:
 
 
 @pytest.fixture
-def day() -> date:
-    return workday()
-
-
-@pytest.fixture
 def firm_user(make):
     return make.user(role="firm")
 

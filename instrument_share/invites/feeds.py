@@ -1,0 +1,110 @@
+"""Subscribable calendars: each user's bookings, and each instrument's busy time."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from icalendar import Event
+
+from ..accounts.models import User
+from ..booking.models import ACTIVE_STATUSES, Blackout, Booking
+from ..catalogue.models import Instrument
+from ..database import begin_write_transaction
+from ..db_types import utcnow
+from ..extensions import db
+from ..labels import local_name
+from .ics import booking_event, feed_calendar, platform_host
+
+FEED_PAST = timedelta(days=180)
+BUSY_PAST, BUSY_AHEAD = timedelta(days=7), timedelta(days=120)
+
+
+def _mac(user: User) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"feed:{user.id}:{user.feed_nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:32]
+
+
+def feed_token(user: User) -> str:
+    return f"{user.id}-{_mac(user)}"
+
+
+def feed_url(user: User) -> str:
+    return f"{current_app.config['PLATFORM_URL'].rstrip('/')}/feeds/{feed_token(user)}.ics"
+
+
+def user_for_feed_token(token: str) -> User | None:
+    """The active user whose current feed token this is, else None."""
+    user_id, _, mac = token.partition("-")
+    if not user_id.isdigit() or not mac:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or not hmac.compare_digest(mac, _mac(user)):
+        return None
+    return user
+
+
+def reset_feed_token(user: User) -> str:
+    """A new secret feed URL; the old one stops working at once."""
+    begin_write_transaction()
+    user.feed_nonce = secrets.token_hex(16)
+    db.session.flush()
+    return feed_url(user)
+
+
+def user_feed(user: User, now: datetime | None = None) -> tuple[bytes, datetime | None]:
+    """The user's active and completed bookings from 180 days back, and the
+    time of the latest change (for Last-Modified)."""
+    now = now or utcnow()
+    bookings = db.session.scalars(
+        sa.select(Booking).where(
+            Booking.user_id == user.id,
+            Booking.status.in_((*ACTIVE_STATUSES, "completed")),
+            Booking.end > now - FEED_PAST,
+        ).order_by(Booking.start)
+    ).all()
+    with force_locale(user.language):
+        events = []
+        for booking in bookings:
+            event = booking_event(booking)
+            event["dtstamp"].dt = booking.updated_at  # stable: the body changes only with the data
+            events.append(event)
+        body = feed_calendar("instrument-share", events)
+    last = max((b.updated_at for b in bookings), default=None)
+    return body, last
+
+
+def instrument_busy_feed(instrument: Instrument, now: datetime | None = None) -> bytes:
+    """Busy time only: no booker, no purpose."""
+    now = now or utcnow()
+    start, end = now - BUSY_PAST, now + BUSY_AHEAD
+    bookings = db.session.execute(
+        sa.select(Booking.id, Booking.start, Booking.end, Booking.updated_at).where(
+            Booking.instrument_id == instrument.id, Booking.status.in_(ACTIVE_STATUSES),
+            Booking.end > start, Booking.start < end,
+        ).order_by(Booking.start)
+    ).all()
+    blackouts = db.session.execute(
+        sa.select(Blackout.id, Blackout.start, Blackout.end, Blackout.created_at).where(
+            Blackout.instrument_id == instrument.id, Blackout.end > start, Blackout.start < end)
+    ).all()
+    host = platform_host()
+    events = []
+    for kind, rows, summary in (("busy", bookings, "已预约 Booked"), ("blackout", blackouts, "维护 Maintenance")):
+        for row in rows:
+            event = Event()
+            event.add("uid", f"{kind}-{row[0]}@{host}")
+            event.add("dtstamp", row[3])
+            event.add("dtstart", row[1])
+            event.add("dtend", row[2])
+            event.add("summary", summary)
+            event.add("transp", "OPAQUE")
+            events.append(event)
+    with force_locale("zh_CN"):
+        return feed_calendar(local_name(instrument), events)

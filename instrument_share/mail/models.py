@@ -1,0 +1,39 @@
+"""The outbox: every e-mail is a row first, written with the change that causes it."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db_types import UTCDateTime, utcnow
+from ..extensions import db
+
+MESSAGE_STATUSES = ("queued", "sending", "sent", "dead")
+
+
+class OutboxMessage(db.Model):
+    """One e-mail, composed once: retries send the very same bytes and Message-ID."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {MESSAGE_STATUSES!r}", name="status"),
+        sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # e.g. "booking:12:invite:3:li@firm.example": the same change never mails twice.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    message_id: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    raw: Mapped[str] = mapped_column(sa.Text)  # the whole RFC 5322 message
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

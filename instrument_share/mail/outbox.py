@@ -1,0 +1,66 @@
+"""Putting e-mails in the outbox, inside the caller's transaction."""
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..db_types import utcnow
+from ..extensions import db
+from .models import OutboxMessage
+
+
+def mail_domain() -> str:
+    return urlsplit(current_app.config["PLATFORM_URL"]).hostname or "instrument-share.example"
+
+
+def compose(
+    *, recipient: str, subject: str, text: str, html: str, message_id: str,
+    calendar: bytes | None = None, method: str | None = None,
+) -> EmailMessage:
+    """RFC 6047 layout: multipart/mixed of a multipart/alternative (text, HTML,
+    text/calendar with its METHOD) and the same calendar as an .ics file."""
+    # Quoted-printable keeps every part 7-bit, so any SMTP server relays it
+    # and line lengths stay within RFC 5321; SMTP policy writes CRLF.
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    if calendar is not None:
+        message.add_alternative(
+            calendar.decode("utf-8"), subtype="calendar", params={"method": method},
+            cte="quoted-printable",
+        )
+        message.add_attachment(
+            calendar, maintype="application", subtype="ics", filename="invite.ics",
+            params={"method": method},
+        )
+    return message
+
+
+def enqueue(
+    *, key: str, kind: str, recipient: str, subject: str, text: str, html: str,
+    calendar: bytes | None = None, method: str | None = None, booking_id: int | None = None,
+) -> OutboxMessage | None:
+    """Add a message to the outbox in the current transaction; a key already
+    queued (the same change notified twice) adds nothing. Flushes only."""
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
+        return None
+    message_id = make_msgid(domain=mail_domain())
+    message = compose(recipient=recipient, subject=subject, text=text, html=html,
+                      message_id=message_id, calendar=calendar, method=method)
+    row = OutboxMessage(
+        idempotency_key=key, message_id=message_id, kind=kind, recipient=recipient,
+        subject=subject, raw=message.as_string(), booking_id=booking_id,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row

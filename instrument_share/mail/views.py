@@ -1,0 +1,44 @@
+"""The joint office's view of the outbox: what waits, what died, resend."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ..extensions import db
+from .delivery import resend
+from .models import MESSAGE_STATUSES, OutboxMessage
+
+bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
+
+
+@bp.before_request
+@login_required
+def _admins_only():
+    if current_user.role != "admin":
+        abort(403)
+
+
+@bp.get("/")
+def outbox():
+    status = request.args.get("status")
+    query = sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
+    if status in MESSAGE_STATUSES:
+        query = query.where(OutboxMessage.status == status)
+    counts = dict(db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all())
+    return render_template("mail/outbox.html", messages=db.session.scalars(query).all(),
+                           counts=counts, status=status, form=FlaskForm())
+
+
+@bp.post("/<int:message_id>/resend")
+def resend_message(message_id: int):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if resend(message_id) is None:
+        abort(404)
+    db.session.commit()
+    flash(_("The message is queued again."), "success")
+    return redirect(url_for("mail_admin.outbox", status="dead"))

@@ -1,0 +1,74 @@
+"""A real SMTP server in the test process (aiosmtpd), and an app that uses it."""
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+class Inbox:
+    """Collects what the SMTP server accepted."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    def __init__(self):
+        self.port = free_port()
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        return self.inbox.messages
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp):
+    return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port,
+                    MAIL_DEFAULT_SENDER="G60 <noreply@g60.example>",
+                    PLATFORM_URL="https://g60.example")
+
+
+@pytest.fixture
+def deliver(mail_app):
+    from instrument_share.mail.delivery import deliver_due
+
+    def run(**kwargs):
+        with mail_app.app_context():
+            return deliver_due(**kwargs)
+
+    return run

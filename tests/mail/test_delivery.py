@@ -1,0 +1,114 @@
+"""The outbox under faults: SMTP down, two delivery runs at once, dead letters."""
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from instrument_share.extensions import db
+from instrument_share.mail.delivery import MAX_ATTEMPTS, deliver_due
+from instrument_share.mail.models import OutboxMessage
+from instrument_share.mail.outbox import enqueue
+
+from ..conftest import csrf_token_from
+
+
+def _queue(app, count: int) -> None:
+    with app.app_context():
+        for n in range(count):
+            enqueue(key=f"test:{n}", kind="test", recipient=f"r{n}@firm.example", subject=f"测试 {n}",
+                    text="正文", html="<p>正文</p>")
+        db.session.commit()
+
+
+def _statuses():
+    db.session.expire_all()
+    return dict(db.session.execute(
+        sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all())
+
+
+def test_smtp_down_then_back_each_delivered_once(mail_app, smtp, deliver, app_context):
+    _queue(mail_app, 3)
+    smtp.stop()
+    report = deliver()
+    assert (report.sent, report.failed) == (0, 1)  # stops at the first refusal
+    assert _statuses() == {"queued": 3}
+    failed = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.attempts == 1))
+    assert failed.last_error and failed.next_attempt_at > datetime.now(UTC)
+    second = deliver()  # still down: the next due message costs an attempt, the first waits
+    assert (second.sent, second.failed) == (0, 1)
+    smtp.start()
+    assert deliver().sent == 1  # the one still due
+    assert deliver(include_waiting=True).sent == 2  # --all: those in back-off too
+    assert deliver(include_waiting=True).sent == 0
+    assert _statuses() == {"sent": 3}
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_two_delivery_runs_at_once_send_no_duplicate(mail_app, smtp, app_context):
+    _queue(mail_app, 60)
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def run():
+        with mail_app.app_context():
+            barrier.wait()
+            reports.append(deliver_due())
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(r.sent for r in reports) == 60
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == len(set(ids)) == 60
+    assert _statuses() == {"sent": 60}
+
+
+def test_dead_after_max_attempts_and_resend(mail_app, smtp, deliver, browser, client, make, app_context):
+    _queue(mail_app, 1)
+    smtp.stop()
+    now = datetime.now(UTC)
+    for attempt in range(MAX_ATTEMPTS):
+        deliver(now=now + timedelta(days=attempt), include_waiting=True)
+    assert _statuses() == {"dead": 1}
+    message = db.session.scalar(sa.select(OutboxMessage))
+    assert message.attempts == MAX_ATTEMPTS
+
+    make.user(email="firm@firm.example")
+    browser.login("firm@firm.example")
+    assert client.get("/admin/mail/").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/").get_data(as_text=True))})
+    make.user(role="admin", email="office@g60.example")
+    browser.login("office@g60.example")
+    page = client.get("/admin/mail/?status=dead").get_data(as_text=True)
+    assert "测试 0" in page
+    client.post(f"/admin/mail/{message.id}/resend", data={"csrf_token": csrf_token_from(page)})
+    assert _statuses() == {"queued": 1}
+    smtp.start()
+    assert deliver().sent == 1 and len(smtp.messages) == 1
+
+
+def test_without_smtp_settings_mail_is_written_as_eml_files(app, make, api, day, app_context):
+    from ..booking.conftest import iso
+
+    client = api.as_user(make.user())
+    client.post("/api/v1/bookings", json={"instrument_id": make.instrument().id, "start": iso(day, "10:00"),
+                                          "end": iso(day, "11:00"), "purpose": "XRD"})
+    before = set((Path(app.instance_path) / "mail").glob("*.eml"))
+    assert deliver_due().sent == 1
+    written = set((Path(app.instance_path) / "mail").glob("*.eml")) - before
+    assert len(written) == 1
+    text = written.pop().read_text(encoding="utf-8")
+    assert "Content-Type: text/calendar" in text and "method=\"REQUEST\"" in text.replace("method=REQUEST", 'method="REQUEST"')
+
+
+def test_mail_cli(runner, mail_app, smtp, app_context):
+    _queue(mail_app, 2)
+    listing = runner.invoke(args=["mail", "list"])
+    assert listing.exit_code == 0 and listing.output.count("queued") == 2
+    assert runner.invoke(args=["mail", "resend", "999"]).exit_code != 0
