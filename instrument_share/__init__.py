@@ -52,11 +52,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .accounts import views as account_views
     from .api import init_api
-    from .mail import views as mail_views
     from .booking import manage_views
     from .booking import views as booking_views
-    from .invites import views as feed_views
     from .catalogue import views as catalogue_views
+    from .invites import views as feed_views
+    from .mail import views as mail_views
 
     app.register_blueprint(account_views.bp)
     app.register_blueprint(catalogue_views.bp)

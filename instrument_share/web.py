@@ -8,8 +8,8 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from .extensions import login_manager
 from .catalogue.schemas import format_minute
+from .extensions import login_manager
 from .labels import template_helpers
 from .timeutil import to_platform
 

@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..api.auth import authenticated, require_user
-from ..invites.feeds import feed_url, reset_feed_token
 from ..catalogue.schemas import InstitutionRefSchema
 from ..extensions import db, limiter
+from ..invites.feeds import feed_url, reset_feed_token
 from ..timeutil import isoformat_platform
 from .services import issue_token
 

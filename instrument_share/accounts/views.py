@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.services import list_cities_with_counts

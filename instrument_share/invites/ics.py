@@ -6,6 +6,7 @@ no VTIMEZONE is needed and every client shows them in its own zone.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -96,7 +97,7 @@ def feed_calendar(name: str, events: list[Event]) -> bytes:
     """A subscribable calendar: no METHOD, refreshed hourly."""
     calendar = _calendar()
     calendar.add("x-wr-calname", name)
-    calendar.add("refresh-interval", "PT1H", parameters={"VALUE": "DURATION"})
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     for event in events:
         calendar.add_component(event)

@@ -8,6 +8,7 @@ Message-ID, so mail clients show it once.
 """
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -78,10 +79,8 @@ class Transport:
 
     def __exit__(self, *exc) -> None:
         if self.smtp is not None:
-            try:
+            with contextlib.suppress(smtplib.SMTPException):
                 self.smtp.quit()
-            except smtplib.SMTPException:
-                pass
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
