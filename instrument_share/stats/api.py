@@ -1,0 +1,101 @@
+"""Statistics endpoints of /api/v1 (API.md, "Statistics")."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from ..api.auth import authenticated, require_user
+from . import service
+from .export import table_response
+
+blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
+
+FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", "utilisation",
+                  "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "instruments"]
+
+
+class StatsArgs(Schema):
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+    city = fields.String(metadata={"description": "admins: narrow to one city"})
+    institution = fields.Integer(metadata={"description": "admins and city bureaus: one institution"})
+
+
+class UtilisationArgs(StatsArgs):
+    group_by = fields.String(load_default="city", validate=validate.OneOf(service.GROUPS))
+
+
+class FiguresSchema(Schema):
+    open_hours = fields.Decimal(as_string=True, required=True)
+    booked_hours = fields.Decimal(as_string=True, required=True)
+    used_hours = fields.Decimal(as_string=True, required=True)
+    external_hours = fields.Decimal(as_string=True, required=True)
+    utilisation = fields.Decimal(as_string=True, required=True)
+    sharing_rate = fields.Decimal(as_string=True, required=True)
+    bookings = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    no_show_rate = fields.Decimal(as_string=True, required=True)
+    revenue = fields.Decimal(as_string=True, places=2, required=True)
+    instruments = fields.Integer(required=True)
+
+
+class UtilisationRowSchema(FiguresSchema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    label_en = fields.String(required=True)
+
+
+class UtilisationSchema(Schema):
+    rows = fields.List(fields.Nested(UtilisationRowSchema), required=True)
+    totals = fields.Nested(FiguresSchema, required=True)
+
+
+class FlowCellSchema(Schema):
+    from_ = fields.String(data_key="from", attribute="from", required=True)
+    to = fields.String(required=True)
+    hours = fields.Decimal(as_string=True, required=True)
+    bookings = fields.Integer(required=True)
+    revenue = fields.Decimal(as_string=True, places=2, required=True)
+
+
+class FlowsSchema(Schema):
+    cities = fields.List(fields.String(), required=True)
+    rows = fields.List(fields.Nested(FlowCellSchema), required=True)
+
+
+def _scope_and_period(args):
+    user = require_user()
+    scope = service.scope_for(user, args.get("institution"), args.get("city"))
+    return scope, service.make_period(args.get("from_"), args.get("to"))
+
+
+@blp.get("/stats/utilisation")
+@authenticated
+@blp.arguments(UtilisationArgs, location="query")
+@blp.response(200, UtilisationSchema)
+@blp.alt_response(200, description="`format=csv` or `format=xlsx`: the rows as a table",
+                  content_type="text/csv", success=True)
+def utilisation(args):
+    """Open, booked and used hours, utilisation, bookings and revenue, grouped."""
+    scope, period = _scope_and_period(args)
+    result = service.utilisation(scope, period, args["group_by"])
+    if args["format"] != "json":
+        rows = result["rows"] + [{"key": "total", "label": "合计 Total", **result["totals"]}]
+        return table_response(f"utilisation-{args['group_by']}-{period.first}-{period.last}",
+                              ["key", "label", *FIGURE_COLUMNS], rows, args["format"])
+    return result
+
+
+@blp.get("/stats/flows")
+@authenticated
+@blp.arguments(StatsArgs, location="query")
+@blp.response(200, FlowsSchema)
+def flows(args):
+    """Hours, bookings and revenue from firms of each city to instruments of each city."""
+    scope, period = _scope_and_period(args)
+    result = service.flows(scope, period)
+    if args["format"] != "json":
+        return table_response(f"flows-{period.first}-{period.last}",
+                              ["from", "to", "hours", "bookings", "revenue"], result["rows"], args["format"])
+    return result

@@ -1,0 +1,382 @@
+"""Utilisation figures, computed by SQL aggregation.
+
+Definitions (also in the README):
+- open hours: weekly opening hours over the period's days (statutory
+  holidays closed, make-up working days open with the weekday they stand
+  for), minus blackouts within opening hours;
+- booked hours: confirmed and completed bookings, clipped to the period;
+- used hours (有效机时): the hours recorded by the manager; for a completed
+  booking without a record, its booked hours;
+- external hours (对外服务机时): used hours of bookers who are not staff of
+  the owning institution; sharing rate (共享率) = external ÷ used;
+- utilisation = booked ÷ open; no-show rate = no-shows ÷ (bookings + no-shows);
+- bookings and revenue count bookings that start in the period (revenue:
+  the cost of completed ones), so a booking is never counted twice;
+- quota attainment: used hours from 1 January to the period's end against
+  1,400 h (general purpose) or 800 h (special purpose) scaled to the part
+  of the year elapsed.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ..accounts.models import Firm, User
+from ..booking.calendar import effective_weekday, opening_windows
+from ..booking.conflicts import MAX_OCCUPIED_SPAN
+from ..booking.models import Blackout, Booking
+from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours
+from ..db_types import UTCDateTime
+from ..errors import N_, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..timeutil import platform_zone
+from .sql import greatest, least, local_month, seconds_between
+
+GROUPS = ("city", "institution", "category", "instrument", "month")
+QUOTA_HOURS = {"general": 1400, "special": 800}
+MAX_PERIOD = timedelta(days=731)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see: one institution, one city (as provider), or all."""
+
+    institution_id: int | None = None
+    city: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"institution {self.institution_id}" if self.institution_id else self.city or "corridor"
+
+
+def scope_for(user, institution_id: int | None = None, city: str | None = None) -> Scope:
+    """The scope a user asked for, refused (403) when it is not theirs."""
+    if user.role == "admin":
+        return Scope(institution_id=institution_id, city=city)
+    if user.role == "manager":
+        if (institution_id not in (None, user.institution_id)) or city is not None:
+            raise PermissionDenied(N_("Managers see the figures of their own institution only."))
+        return Scope(institution_id=user.institution_id)
+    if user.role == "city_admin":
+        if city not in (None, user.city_code) or institution_id is not None and \
+                db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id)) != user.city_code:
+            raise PermissionDenied(N_("City bureaus see the figures of their own city only."))
+        return Scope(institution_id=institution_id, city=user.city_code)
+    raise PermissionDenied(N_("Your role has no statistics."))
+
+
+@dataclass
+class Period:
+    first: date
+    last: date  # inclusive
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), platform_zone())
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(), platform_zone())
+
+    def days(self):
+        day = self.first
+        while day <= self.last:
+            yield day
+            day += timedelta(days=1)
+
+
+def make_period(first: date | None, last: date | None) -> Period:
+    errors = {}
+    if first is None:
+        errors["from"] = [N_("Give the first day of the period.")]
+    if last is None:
+        errors["to"] = [N_("Give the last day of the period.")]
+    if not errors and last < first:
+        errors["to"] = [N_("The end must be after the start.")]
+    if not errors and last - first > MAX_PERIOD:
+        errors["to"] = [N_("At most two years at a time.")]
+    if errors:
+        raise ValidationFailed(N_("The period is not valid."), errors)
+    return Period(first, last)
+
+
+@dataclass
+class Figures:
+    open_hours: Decimal = Decimal(0)
+    booked_hours: Decimal = Decimal(0)
+    used_hours: Decimal = Decimal(0)
+    external_hours: Decimal = Decimal(0)
+    bookings: int = 0
+    no_shows: int = 0
+    revenue: Decimal = Decimal("0.00")
+    instruments: int = 0
+
+    def add(self, other: Figures) -> None:
+        for name in ("open_hours", "booked_hours", "used_hours", "external_hours", "bookings",
+                     "no_shows", "revenue", "instruments"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict:
+        hours = lambda value: value.quantize(Decimal("0.01"))  # noqa: E731
+        ratio = lambda a, b: (a / b).quantize(Decimal("0.0001")) if b else Decimal(0)  # noqa: E731
+        return {
+            "open_hours": hours(self.open_hours), "booked_hours": hours(self.booked_hours),
+            "used_hours": hours(self.used_hours), "external_hours": hours(self.external_hours),
+            "utilisation": ratio(self.booked_hours, self.open_hours),
+            "sharing_rate": ratio(self.external_hours, self.used_hours),
+            "bookings": self.bookings, "no_shows": self.no_shows,
+            "no_show_rate": ratio(Decimal(self.no_shows), Decimal(self.bookings + self.no_shows)),
+            "revenue": self.revenue.quantize(Decimal("0.01")), "instruments": self.instruments,
+        }
+
+
+def _instruments_in_scope(scope: Scope):
+    query = sa.select(Instrument.id).join(Institution, Instrument.institution_id == Institution.id)
+    if scope.institution_id is not None:
+        query = query.where(Instrument.institution_id == scope.institution_id)
+    if scope.city is not None:
+        query = query.where(Institution.city_code == scope.city)
+    return query
+
+
+def _weekday_counts(days, open_on_holidays: bool) -> Counter:
+    return Counter(w for w in (effective_weekday(d, open_on_holidays) for d in days) if w is not None)
+
+
+def _open_minutes(scope: Scope, days: list[date]) -> dict[int, int]:
+    """Opening minutes per instrument over the days (one grouped query)."""
+    regular, holidays_open = _weekday_counts(days, False), _weekday_counts(days, True)
+
+    def per_weekday(counts: Counter):
+        return sa.case(*((OpeningHours.weekday == w, counts.get(w, 0)) for w in range(7)), else_=0)
+
+    days_of_weekday = sa.case((Instrument.open_on_holidays.is_(True), per_weekday(holidays_open)),
+                              else_=per_weekday(regular))
+    rows = db.session.execute(
+        sa.select(OpeningHours.instrument_id,
+                  sa.func.sum((OpeningHours.close_minute - OpeningHours.open_minute) * days_of_weekday))
+        .join(Instrument, OpeningHours.instrument_id == Instrument.id)
+        .where(OpeningHours.instrument_id.in_(_instruments_in_scope(scope)))
+        .group_by(OpeningHours.instrument_id)
+    )
+    return {instrument_id: int(minutes or 0) for instrument_id, minutes in rows}
+
+
+def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
+    """Minutes of opening hours that blackouts take away (a loop over blackouts, which are few)."""
+    rows = db.session.scalars(
+        sa.select(Blackout).where(Blackout.instrument_id.in_(_instruments_in_scope(scope)),
+                                  Blackout.start < period.end, Blackout.end > period.start)
+    ).all()
+    lost: dict[int, int] = defaultdict(int)
+    for blackout in rows:
+        start, end = max(blackout.start, period.start), min(blackout.end, period.end)
+        for opens, closes in opening_windows(blackout.instrument, start, end):
+            overlap = min(closes, end) - max(opens, start)
+            lost[blackout.instrument_id] += max(0, int(overlap.total_seconds() // 60))
+    return lost
+
+
+def _booking_sums(scope: Scope, period: Period, group=None):
+    """Booked, used and external seconds, bookings, no-shows, revenue, grouped
+    by instrument (or by the given expression), in one query."""
+    # Typed literals: the UTC column type converts them as it converts stored values.
+    p0, p1 = sa.literal(period.start, UTCDateTime()), sa.literal(period.end, UTCDateTime())
+    clipped = greatest(seconds_between(greatest(Booking.start, p0), least(Booking.end, p1)), 0)
+    used_clipped = greatest(seconds_between(greatest(Booking.used_start, p0), least(Booking.used_end, p1)), 0)
+    used = sa.case((Booking.used_start.is_not(None), used_clipped), else_=clipped)
+    active = Booking.status.in_(("confirmed", "completed"))
+    completed = Booking.status == "completed"
+    external = sa.or_(User.institution_id.is_(None), User.institution_id != Instrument.institution_id)
+    starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
+    key = group if group is not None else Booking.instrument_id
+    cost_in_fen = sa.type_coerce(Booking.cost, sa.BigInteger)
+    query = (
+        sa.select(
+            key.label("key"),
+            sa.func.sum(sa.case((active, clipped), else_=0)),
+            sa.func.sum(sa.case((completed, used), else_=0)),
+            sa.func.sum(sa.case((sa.and_(completed, external), used), else_=0)),
+            sa.func.count(sa.case((sa.and_(active, starts_inside), 1))),
+            sa.func.count(sa.case((sa.and_(Booking.status == "no_show", starts_inside), 1))),
+            sa.func.sum(sa.case((sa.and_(completed, starts_inside), cost_in_fen), else_=0)),
+        )
+        .select_from(Booking)
+        .join(Instrument, Booking.instrument_id == Instrument.id)
+        .join(User, Booking.user_id == User.id)
+        .where(Booking.instrument_id.in_(_instruments_in_scope(scope)),
+               Booking.start >= period.start - MAX_OCCUPIED_SPAN, Booking.start < period.end,
+               Booking.end > period.start)
+        .group_by(key)
+    )
+    result = {}
+    for key_value, booked_s, used_s, external_s, bookings, no_shows, revenue in db.session.execute(query):
+        figures = Figures(
+            booked_hours=Decimal(str(booked_s or 0)) / 3600, used_hours=Decimal(str(used_s or 0)) / 3600,
+            external_hours=Decimal(str(external_s or 0)) / 3600, bookings=bookings, no_shows=no_shows,
+            revenue=(Decimal(int(revenue or 0)) / 100),
+        )
+        result[key_value] = figures
+    return result
+
+
+@dataclass
+class InstrumentRow:
+    id: int
+    name: str
+    name_en: str
+    institution_id: int
+    institution: str
+    city: str
+    category: str
+    quota_class: str
+    figures: Figures = field(default_factory=Figures)
+
+
+def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
+    """Every instrument in scope, idle ones included, with its figures."""
+    days = list(period.days())
+    open_minutes = _open_minutes(scope, days)
+    lost = _blackout_minutes(scope, period)
+    sums = _booking_sums(scope, period)
+    rows = db.session.execute(
+        sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
+                  Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
+        .join(Institution, Instrument.institution_id == Institution.id)
+        .where(Instrument.id.in_(_instruments_in_scope(scope)))
+        .order_by(Instrument.id)
+    ).all()
+    result = []
+    for row in rows:
+        item = InstrumentRow(*row)
+        figures = sums.get(item.id, Figures())
+        figures.open_hours = Decimal(max(0, open_minutes.get(item.id, 0) - lost.get(item.id, 0))) / 60
+        figures.instruments = 1
+        item.figures = figures
+        result.append(item)
+    return result
+
+
+def _labels(group_by: str) -> dict:
+    if group_by == "city":
+        return {c.code: (c.name, c.name_en) for c in db.session.scalars(sa.select(City))}
+    if group_by == "category":
+        return {c.code: (c.name, c.name_en) for c in db.session.scalars(sa.select(Category))}
+    return {}
+
+
+def utilisation(scope: Scope, period: Period, group_by: str) -> dict:
+    """Rows of figures grouped by city, institution, category, instrument or
+    month, and the totals. Instruments without bookings count too."""
+    if group_by not in GROUPS:
+        raise ValidationFailed(N_("Unknown grouping."), {"group_by": [N_("One of city, institution, category, instrument, month.")]})
+    if group_by == "month":
+        return _by_month(scope, period)
+    instruments = instrument_figures(scope, period)
+    labels = _labels(group_by)
+    groups: dict = {}
+    for item in instruments:
+        if group_by == "instrument":
+            key, label = item.id, (item.name, item.name_en)
+        elif group_by == "institution":
+            key, label = item.institution_id, (item.institution, item.institution)
+        elif group_by == "city":
+            key, label = item.city, labels.get(item.city, (item.city, item.city))
+        else:
+            key, label = item.category, labels.get(item.category, (item.category, item.category))
+        entry = groups.setdefault(key, {"key": key, "label": label[0], "label_en": label[1], "figures": Figures()})
+        entry["figures"].add(item.figures)
+    totals = Figures()
+    rows = []
+    for entry in groups.values():
+        totals.add(entry["figures"])
+        rows.append({"key": str(entry["key"]), "label": entry["label"], "label_en": entry["label_en"],
+                     **entry["figures"].as_dict()})
+    order = {"city": lambda r: list(labels).index(r["key"]) if r["key"] in labels else 99}
+    rows.sort(key=order.get(group_by, lambda r: r["key"] if group_by != "instrument" else int(r["key"])))
+    return {"rows": rows, "totals": totals.as_dict()}
+
+
+def _months(period: Period) -> list[tuple[str, list[date]]]:
+    months: dict[str, list[date]] = {}
+    for day in period.days():
+        months.setdefault(day.strftime("%Y-%m"), []).append(day)
+    return list(months.items())
+
+
+def _by_month(scope: Scope, period: Period) -> dict:
+    """One row per calendar month; a booking counts in the month it starts."""
+    offset = int(period.start.utcoffset().total_seconds() // 3600)
+    sums = _booking_sums(scope, period, group=local_month(Booking.start, offset))
+    rows, totals = [], Figures()
+    for month, days in _months(period):
+        open_minutes = sum(_open_minutes(scope, days).values())
+        month_period = Period(days[0], days[-1])
+        lost = sum(_blackout_minutes(scope, month_period).values())
+        figures = sums.get(month, Figures())
+        figures.open_hours = Decimal(max(0, open_minutes - lost)) / 60
+        totals.add(figures)
+        rows.append({"key": month, "label": month, "label_en": month, **figures.as_dict()})
+    return {"rows": rows, "totals": totals.as_dict()}
+
+
+def flows(scope: Scope, period: Period) -> dict:
+    """Hours, bookings and revenue from firms of each city (rows) to
+    instruments of each city (columns): the 9 × 9 matrix. A city bureau sees
+    the flows its city takes part in, as consumer or as provider."""
+    p0, p1 = sa.literal(period.start, UTCDateTime()), sa.literal(period.end, UTCDateTime())
+    clipped = greatest(seconds_between(greatest(Booking.start, p0), least(Booking.end, p1)), 0)
+    active = Booking.status.in_(("confirmed", "completed"))
+    starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
+    query = (
+        sa.select(Firm.city_code, Institution.city_code,
+                  sa.func.sum(sa.case((active, clipped), else_=0)),
+                  sa.func.count(sa.case((sa.and_(active, starts_inside), 1))),
+                  sa.func.sum(sa.case((sa.and_(Booking.status == "completed", starts_inside),
+                                       sa.type_coerce(Booking.cost, sa.BigInteger)), else_=0)))
+        .select_from(Booking)
+        .join(Firm, Booking.firm_id == Firm.id)
+        .join(Instrument, Booking.instrument_id == Instrument.id)
+        .join(Institution, Instrument.institution_id == Institution.id)
+        .where(Booking.start >= period.start - MAX_OCCUPIED_SPAN, Booking.start < period.end,
+               Booking.end > period.start)
+        .group_by(Firm.city_code, Institution.city_code)
+    )
+    if scope.institution_id is not None:
+        query = query.where(Instrument.institution_id == scope.institution_id)
+    elif scope.city is not None:
+        query = query.where(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
+    cities = [c.code for c in db.session.scalars(sa.select(City).order_by(City.sort_order))]
+    cells = {(a, b): {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00")} for a in cities for b in cities}
+    for from_city, to_city, seconds, bookings, revenue in db.session.execute(query):
+        cells[(from_city, to_city)] = {
+            "hours": (Decimal(str(seconds or 0)) / 3600).quantize(Decimal("0.01")),
+            "bookings": bookings, "revenue": (Decimal(int(revenue or 0)) / 100).quantize(Decimal("0.01")),
+        }
+    return {"cities": cities,
+            "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in cities for b in cities]}
+
+
+def below_quota(scope: Scope, period: Period) -> list[dict]:
+    """Instruments whose used hours since 1 January fall short of their quota
+    scaled to the part of the year up to the period's end."""
+    year_start = date(period.last.year, 1, 1)
+    ytd = Period(year_start, period.last)
+    elapsed = Decimal((period.last - year_start).days + 1) / Decimal(
+        (date(period.last.year + 1, 1, 1) - year_start).days)
+    result = []
+    for item in instrument_figures(scope, ytd):
+        expected = Decimal(QUOTA_HOURS[item.quota_class]) * elapsed
+        used = item.figures.used_hours
+        if used < expected:
+            result.append({"id": item.id, "name": item.name, "name_en": item.name_en,
+                           "institution": item.institution, "quota_class": item.quota_class,
+                           "used_hours": used.quantize(Decimal("0.01")),
+                           "expected_hours": expected.quantize(Decimal("0.01")),
+                           "attainment": (used / expected).quantize(Decimal("0.0001")) if expected else Decimal(0)})
+    result.sort(key=lambda r: r["attainment"])
+    return result
