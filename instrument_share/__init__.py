@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalogue import views as catalogue_views
     from .invites import views as feed_views
     from .mail import views as mail_views
+    from .stats import views as stats_views
 
     app.register_blueprint(account_views.bp)
     app.register_blueprint(catalogue_views.bp)
@@ -64,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(manage_views.bp)
     app.register_blueprint(feed_views.bp)
     app.register_blueprint(mail_views.bp)
+    app.register_blueprint(stats_views.bp)
     init_api(app)
 
     from . import cli

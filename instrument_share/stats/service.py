@@ -261,9 +261,13 @@ def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
     return result
 
 
+def cities() -> list[City]:
+    return list(db.session.scalars(sa.select(City).order_by(City.sort_order)))
+
+
 def _labels(group_by: str) -> dict:
     if group_by == "city":
-        return {c.code: (c.name, c.name_en) for c in db.session.scalars(sa.select(City))}
+        return {c.code: (c.name, c.name_en) for c in cities()}
     if group_by == "category":
         return {c.code: (c.name, c.name_en) for c in db.session.scalars(sa.select(Category))}
     return {}
@@ -350,15 +354,15 @@ def flows(scope: Scope, period: Period) -> dict:
         query = query.where(Instrument.institution_id == scope.institution_id)
     elif scope.city is not None:
         query = query.where(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
-    cities = [c.code for c in db.session.scalars(sa.select(City).order_by(City.sort_order))]
-    cells = {(a, b): {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00")} for a in cities for b in cities}
+    codes = [c.code for c in cities()]
+    cells = {(a, b): {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00")} for a in codes for b in codes}
     for from_city, to_city, seconds, bookings, revenue in db.session.execute(query):
         cells[(from_city, to_city)] = {
             "hours": (Decimal(str(seconds or 0)) / 3600).quantize(Decimal("0.01")),
             "bookings": bookings, "revenue": (Decimal(int(revenue or 0)) / 100).quantize(Decimal("0.01")),
         }
-    return {"cities": cities,
-            "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in cities for b in cities]}
+    return {"cities": codes,
+            "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in codes for b in codes]}
 
 
 def below_quota(scope: Scope, period: Period) -> list[dict]:

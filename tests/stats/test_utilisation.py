@@ -153,3 +153,39 @@ def test_bad_parameters(api, make, query):
     admin = api.as_user(make.user(role="admin"))
     response = admin.get("/api/v1/stats/utilisation", query_string=query)
     assert response.status_code == 422 and response.json["error"] == "validation"
+
+
+def test_below_quota(make, app_context, week):
+    from datetime import date
+
+    from instrument_share.stats import service
+
+    period = service.Period(date(2026, 9, 28), date(2026, 10, 4))
+    rows = {r["name"]: r for r in service.below_quota(service.Scope(), period)}
+    # 4 October is day 277 of 365: a general-purpose instrument should have 1400 × 277/365 h.
+    expected = (Decimal(1400) * Decimal(277) / Decimal(365)).quantize(Decimal("0.01"))
+    assert rows["扫描电镜"]["expected_hours"] == expected
+    # Year to date the booking of 27–28 September counts whole (4 h), not clipped (2 h).
+    assert rows["扫描电镜"]["used_hours"] == Decimal("8.50")
+    assert rows["闲置光谱仪"]["attainment"] == 0
+
+
+def test_dashboard_pages(browser, client, make, week):
+    from ..conftest import csrf_token_from
+
+    make.user(role="admin", email="office@g60.example")
+    browser.login("office@g60.example")
+    html = client.get("/stats/?from=2026-09-28&to=2026-10-04").get_data(as_text=True)
+    assert '<svg class="chart"' in html and "<script" not in html.split("</main>")[0]
+    assert 'id="figure-booked_hours">9.00<' in html and "扫描电镜" in html
+    assert "format=xlsx" in html and "合肥" in html
+    assert client.get("/stats/?from=bad&to=worse").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_token_from(html)})
+    browser.login(week["manager"].email)
+    manager_page = client.get("/stats/?from=2026-09-28&to=2026-10-04").get_data(as_text=True)
+    assert 'id="figure-booked_hours">9.00<' in manager_page
+    assert client.get("/stats/?city=jinhua").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token_from(manager_page)})
+    make.user(email="firm@firm.example")
+    browser.login("firm@firm.example")
+    assert client.get("/stats/").status_code == 403
