@@ -206,6 +206,52 @@ def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> 
     return results
 
 
+def measure_stats(app, repeat: int) -> dict:
+    """Corridor-wide figures for the last year, straight through the service."""
+    from .stats import service
+
+    today = datetime.now(UTC).date()
+    period = service.Period(today - timedelta(days=365), today - timedelta(days=1))
+    scope = service.Scope()
+    results = {}
+    with app.app_context():
+        for name, call in (
+            ("utilisation_year_by_instrument", lambda: service.utilisation(scope, period, "instrument")),
+            ("utilisation_year_by_city", lambda: service.utilisation(scope, period, "city")),
+            ("flows_year", lambda: service.flows(scope, period)),
+        ):
+            results[name] = _measure(call, repeat, warmup=1)
+            db.session.remove()
+    return results
+
+
+def count_dashboard_statements(app) -> int:
+    """SQL statements one dashboard request issues (it must not grow with the data)."""
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+        admin_id = db.session.scalar(sa.select(User.id).where(User.role == "admin"))
+        if admin_id is None:
+            db.session.execute(sa.insert(User).values(
+                email="office@bench.example", password_hash=generate_password_hash("bench-password"),
+                name="office", role="admin", language="zh_CN", active=True, created_at=datetime.now(UTC)))
+            db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as session, app.app_context():
+        session["_user_id"] = str(db.session.scalar(sa.select(User.id).where(User.role == "admin")))
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get("/stats/")
+        assert response.status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
 def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool) -> dict:
     from .accounts.services import issue_token
 
@@ -230,6 +276,8 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
         report["bulk_insert_seconds"] = round(time.perf_counter() - build_started, 1)
     report["at_full"] = measure_bookings(client, token, instruments, rng, repeat)
     report["reads"] = measure_reads(client, instruments, rng, repeat)
+    report["stats"] = measure_stats(app, max(3, repeat // 40))
+    report["dashboard_sql_statements"] = count_dashboard_statements(app)
     report["create_ratio_full_vs_10k"] = round(
         report["at_full"]["create"]["p50_ms"] / report["at_10k"]["create"]["p50_ms"], 2)
     report["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -245,8 +293,10 @@ def print_table(report: dict) -> None:
             (f"POST /bookings, 201, at {report['bookings']:,}", report["at_full"]["create"]),
             (f"POST /bookings, 409, at {report['bookings']:,}", report["at_full"]["conflict"])]
     rows += [(f"GET {name}", value) for name, value in report["reads"].items()]
+    rows += [(f"stats {name}", value) for name, value in report["stats"].items()]
     for name, value in rows:
-        click.echo(f"{name:<38}{value['p50_ms']:>10}{value['p95_ms']:>10}")
+        click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
+    click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}")
     click.echo(f"create ratio full / 10,000: {report['create_ratio_full_vs_10k']}; "
                f"peak memory {report['peak_memory_mb']} MB")
 

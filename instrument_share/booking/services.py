@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..catalogue.models import Instrument
@@ -304,7 +305,8 @@ def list_bookings(
         query = query.where(Booking.start < end)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
-        query.order_by(Booking.start.desc(), Booking.id.desc())
+        query.options(joinedload(Booking.instrument).joinedload(Instrument.institution))
+        .order_by(Booking.start.desc(), Booking.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )

@@ -24,6 +24,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Firm, User
 from ..booking.calendar import effective_weekday, opening_windows
@@ -171,6 +172,7 @@ def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
     rows = db.session.scalars(
         sa.select(Blackout).where(Blackout.instrument_id.in_(_instruments_in_scope(scope)),
                                   Blackout.start < period.end, Blackout.end > period.start)
+        .options(selectinload(Blackout.instrument).selectinload(Instrument.opening_hours))
     ).all()
     lost: dict[int, int] = defaultdict(int)
     for blackout in rows:

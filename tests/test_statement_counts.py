@@ -1,0 +1,73 @@
+"""Pages and lists issue the same number of SQL statements however much data
+there is (no N+1). Counted with an SQLAlchemy event at two data sizes."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from instrument_share.booking.models import Blackout, Booking
+from instrument_share.extensions import db
+
+from .booking.conftest import at
+
+
+@contextmanager
+def counted():
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _grow(make, day, institution_id, size, user):
+    """`size` more instruments, each with a booking, a completed booking and a blackout."""
+    for n in range(size):
+        instrument = make.instrument(institution_id=institution_id)
+        start = at(day, "10:00")
+        db.session.add(Booking(instrument=instrument, user=user, start=start,
+                               end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                               status="confirmed", purpose="x", cost=100, firm_pays=100))
+        past = at(day, "10:00") - timedelta(days=14)
+        db.session.add(Booking(instrument=instrument, user=user, start=past,
+                               end=past + timedelta(hours=2), occupied_until=past + timedelta(hours=2),
+                               status="completed", purpose="x", cost=200, firm_pays=200))
+        db.session.add(Blackout(instrument=instrument, start=past - timedelta(days=1),
+                                end=past - timedelta(days=1) + timedelta(hours=3), reason="维护"))
+    db.session.commit()
+
+
+PAGES = [
+    "/", "/search?q=扫描", "/api/v1/instruments?per_page=100", "/api/v1/cities", "/api/v1/institutions",
+    "/bookings", "/manage/", "/stats/", "/api/v1/bookings?per_page=100",
+]
+
+
+def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day):
+    admin = make.user(role="admin", email="office@g60.example")
+    institution_id = make.institution().id
+    browser.login("office@g60.example")
+    instrument_page = lambda: f"/instruments/{db.session.scalar(sa.select(sa.func.min(Booking.instrument_id)))}"  # noqa: E731
+
+    def measure():
+        counts = {}
+        for url in PAGES + [instrument_page()]:
+            with counted() as statements:
+                response = client.get(url if "manage" not in url else f"{url}?institution={institution_id}")
+            assert response.status_code == 200, url
+            counts[url.split("?")[0] if url.startswith("/instruments/") else url] = len(statements)
+        return counts
+
+    _grow(make, day, institution_id, 3, admin)
+    small = measure()
+    _grow(make, day, institution_id, 30, admin)
+    large = measure()
+    assert small == large, {url: (small[url], large[url]) for url in small if small[url] != large[url]}
+    assert admin.id
