@@ -29,7 +29,7 @@ def counted():
 
 def _grow(make, day, institution_id, size, user):
     """`size` more instruments, each with a booking, a completed booking and a blackout."""
-    for n in range(size):
+    for _ in range(size):
         instrument = make.instrument(institution_id=institution_id)
         start = at(day, "10:00")
         db.session.add(Booking(instrument=instrument, user=user, start=start,
