@@ -63,8 +63,11 @@ def scope_for(user, institution_id: int | None = None, city: str | None = None) 
             raise PermissionDenied(N_("Managers see the figures of their own institution only."))
         return Scope(institution_id=user.institution_id)
     if user.role == "city_admin":
-        if city not in (None, user.city_code) or institution_id is not None and \
-                db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id)) != user.city_code:
+        institution_city = (
+            db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id))
+            if institution_id is not None else user.city_code
+        )
+        if city not in (None, user.city_code) or institution_city != user.city_code:
             raise PermissionDenied(N_("City bureaus see the figures of their own city only."))
         return Scope(institution_id=institution_id, city=user.city_code)
     raise PermissionDenied(N_("Your role has no statistics."))
