@@ -9,10 +9,13 @@ PORT ?= 5000
 
 .PHONY: run test install lint translations-extract
 
+# The web server and one scheduler; Ctrl-C stops both.
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
-	@echo "instrument-share is at http://127.0.0.1:$(PORT)/"
+	@echo "instrument-share is at http://127.0.0.1:$(PORT)/ (mail goes to instance/mail/)"
+	@$(FLASK) scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install

@@ -57,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalogue import views as catalogue_views
     from .invites import views as feed_views
     from .mail import views as mail_views
+    from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .stats import views as stats_views
 
     app.register_blueprint(account_views.bp)

@@ -96,6 +96,54 @@ def resend_command(message_id):
     click.echo(f"Message {message_id} queued again.")
 
 
+@click.command("scheduler")
+def scheduler_command():
+    """Run the scheduler (only the elected one of several runs jobs)."""
+    import logging
+
+    from flask import current_app
+
+    from .scheduler.runner import run_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_scheduler(current_app._get_current_object(), echo=lambda text: click.echo(text, nl=True))
+
+
+jobs_cli = AppGroup("jobs", help="The scheduler's jobs, by hand.")
+
+
+@jobs_cli.command("list")
+def list_jobs_command():
+    """The jobs, their schedule and what they do."""
+    from .scheduler.jobs import JOBS
+
+    for job in JOBS.values():
+        schedule = " ".join(f"{k}={v}" for k, v in job.trigger.items())
+        click.echo(f"{job.name:<28} {schedule:<45} {job.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option("--now", help="ISO time to run the job for (default: now)")
+@click.option("--period", help="reports: 2026-10, 2026-W44 or 2026-10-01..2026-10-31")
+def run_job_command(name, now, period):
+    """Run one job now (or as if at --now)."""
+    from .db_types import utcnow
+    from .scheduler.jobs import JOBS
+    from .scheduler.reports import parse_period
+    from .timeutil import parse_client_time
+
+    job = JOBS.get(name)
+    if job is None:
+        raise click.UsageError(f"No job {name!r}; see `flask jobs list`.")
+    try:
+        moment = parse_client_time(now) if now else utcnow()
+        chosen = parse_period(period) if period else None
+    except (ValueError, ValidationFailed) as error:
+        raise click.UsageError(f"Cannot read --now or --period: {error}") from error
+    click.echo(f"{name}: {job.function(moment, chosen)}")
+
+
 def init_app(app: Flask) -> None:
     from .bench import bench_command
 
@@ -103,3 +151,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(bench_command)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(scheduler_command)
+    app.cli.add_command(jobs_cli)

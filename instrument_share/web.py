@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -23,6 +32,8 @@ CONTENT_SECURITY_POLICY = (
 
 def select_locale() -> str:
     """Chinese first: the switch in the session, else the user's choice, else zh_CN."""
+    if not has_request_context():
+        return "zh_CN"  # mails and jobs choose their language with force_locale
     chosen = session.get("language")
     if chosen in LANGUAGES:
         return chosen

@@ -71,6 +71,7 @@ class Booking(db.Model):
     sequence: Mapped[int] = mapped_column(sa.Integer, default=0)
     decision_reason: Mapped[str] = mapped_column(sa.Text, default="")
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     service_mode: Mapped[str | None] = mapped_column(sa.String(16))
     used_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_end: Mapped[datetime | None] = mapped_column(UTCDateTime)

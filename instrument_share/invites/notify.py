@@ -39,11 +39,11 @@ def booking_changed(booking: Booking, event: str) -> None:
         method = None  # a moved request waits for approval again; the invite comes then
     user = booking.user
     with force_locale(user.language):
-        _queue(booking, user, f"{event}", method, _(subject, instrument=local_name(booking.instrument)))
+        queue_mail(booking, user, f"{event}", method, _(subject, instrument=local_name(booking.instrument)))
     if booking.status == "pending" and event in ("requested", "rescheduled"):
         for manager in _managers(booking):
             with force_locale(manager.language):
-                _queue(booking, manager, "approval_needed", None,
+                queue_mail(booking, manager, "approval_needed", None,
                        _("Approval needed: %(instrument)s", instrument=local_name(booking.instrument)),
                        template="mail/approval_needed")
 
@@ -55,9 +55,14 @@ def _managers(booking: Booking) -> list[User]:
     ).all()
 
 
-def _queue(booking: Booking, recipient: User, event: str, method: str | None, subject: str,
+def queue_mail(booking: Booking, recipient: User, event: str, method: str | None, subject: str,
            template: str = "mail/booking") -> None:
     context = {"booking": booking, "recipient": recipient, "event": event, "method": method}
+    with force_locale(recipient.language):
+        _enqueue(booking, recipient, event, method, subject, template, context)
+
+
+def _enqueue(booking, recipient, event, method, subject, template, context) -> None:
     enqueue(
         key=f"booking:{booking.id}:{event}:{booking.sequence}:{recipient.email}",
         kind=event,

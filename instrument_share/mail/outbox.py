@@ -21,6 +21,7 @@ def mail_domain() -> str:
 def compose(
     *, recipient: str, subject: str, text: str, html: str, message_id: str,
     calendar: bytes | None = None, method: str | None = None,
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
 ) -> EmailMessage:
     """RFC 6047 layout: multipart/mixed of a multipart/alternative (text, HTML,
     text/calendar with its METHOD) and the same calendar as an .ics file."""
@@ -43,12 +44,20 @@ def compose(
             calendar, maintype="application", subtype="ics", filename="invite.ics",
             params={"method": method},
         )
+    for filename, content_type, data in attachments:
+        maintype, subtype = content_type.split("/", 1)
+        if maintype == "text":
+            message.add_attachment(data.decode("utf-8"), subtype=subtype, filename=filename,
+                                   charset="utf-8", cte="base64")
+        else:
+            message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
 def enqueue(
     *, key: str, kind: str, recipient: str, subject: str, text: str, html: str,
     calendar: bytes | None = None, method: str | None = None, booking_id: int | None = None,
+    attachments: tuple[tuple[str, str, bytes], ...] = (),
 ) -> OutboxMessage | None:
     """Add a message to the outbox in the current transaction; a key already
     queued (the same change notified twice) adds nothing. Flushes only."""
@@ -56,7 +65,8 @@ def enqueue(
         return None
     message_id = make_msgid(domain=mail_domain())
     message = compose(recipient=recipient, subject=subject, text=text, html=html,
-                      message_id=message_id, calendar=calendar, method=method)
+                      message_id=message_id, calendar=calendar, method=method,
+                      attachments=attachments)
     row = OutboxMessage(
         idempotency_key=key, message_id=message_id, kind=kind, recipient=recipient,
         subject=subject, raw=message.as_string(), booking_id=booking_id,

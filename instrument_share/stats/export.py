@@ -13,16 +13,19 @@ def _value(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
+def table_bytes(columns: list[str], rows: list[dict]) -> bytes:
+    """CSV with a BOM, so that Excel opens the Chinese labels as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
 def table_response(name: str, columns: list[str], rows: list[dict], fmt: str) -> Response:
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([row.get(c, "") for c in columns])
-        # A BOM so that Excel opens the Chinese labels as UTF-8.
-        body = "\ufeff" + buffer.getvalue()
-        return Response(body.encode("utf-8"), mimetype="text/csv",
+        return Response(table_bytes(columns, rows), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     workbook = Workbook()
     sheet = workbook.active

@@ -1,0 +1,130 @@
+"""Periodic usage reports, from the statistics service's own figures.
+
+A report for a (job, period, recipient) is an outbox message whose
+idempotency key is `report:<job>:<period>:<recipient>`: the unique key makes
+a second send impossible, after a restart or with two schedulers.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from ..accounts.models import User
+from ..catalogue.models import City, Institution
+from ..extensions import db
+from ..mail.outbox import enqueue
+from ..stats import service
+from ..stats.api import FIGURE_COLUMNS
+from ..stats.export import table_bytes
+from ..timeutil import to_platform
+
+
+def last_week(now: datetime) -> service.Period:
+    today = to_platform(now).date()
+    monday = today - timedelta(days=today.weekday()) - timedelta(days=7)
+    return service.Period(monday, monday + timedelta(days=6))
+
+
+def last_month(now: datetime) -> service.Period:
+    first_this = to_platform(now).date().replace(day=1)
+    last = first_this - timedelta(days=1)
+    return service.Period(last.replace(day=1), last)
+
+
+def _send(job: str, period_key: str, user: User, subject: str, template: str, csv_name: str,
+          rows: list[dict], columns: list[str], **context) -> bool:
+    with force_locale(user.language):
+        message = enqueue(
+            key=f"report:{job}:{period_key}:{user.email}", kind=job, recipient=user.email,
+            subject=subject, text=render_template(f"{template}.txt", user=user, **context),
+            html=render_template(f"{template}.html", user=user, **context),
+            attachments=((f"{csv_name}.csv", "text/csv", table_bytes(columns, rows)),),
+        )
+    return message is not None
+
+
+def _recipients(**conditions) -> list[User]:
+    return db.session.scalars(
+        sa.select(User).where(User.active.is_(True), *(getattr(User, k) == v for k, v in conditions.items()))
+        .order_by(User.id)
+    ).all()
+
+
+def weekly_institution_report(now: datetime, period: service.Period | None = None) -> int:
+    """Each institution's managers get last week's figures per instrument and
+    the year-to-date effective hours against the quota."""
+    period = period or last_week(now)
+    period_key = f"{period.first}..{period.last}"
+    sent = 0
+    for institution in db.session.scalars(sa.select(Institution).order_by(Institution.id)):
+        managers = _recipients(role="manager", institution_id=institution.id)
+        if not managers:
+            continue
+        scope = service.Scope(institution_id=institution.id)
+        figures = service.utilisation(scope, period, "instrument")
+        quota = {row["id"]: row for row in service.below_quota(scope, period)}
+        for manager in managers:
+            with force_locale(manager.language):
+                subject = _("Weekly report %(first)s – %(last)s: %(name)s", first=period.first,
+                            last=period.last, name=institution.name)
+            sent += _send("weekly-institution-report", period_key, manager, subject, "mail/report_weekly",
+                          f"weekly-{period.first}", figures["rows"], ["key", "label", *FIGURE_COLUMNS],
+                          institution=institution, period=period, figures=figures, quota=quota)
+    return sent
+
+
+def monthly_city_report(now: datetime, period: service.Period | None = None) -> int:
+    """City bureaus get their city's figures as provider and its flows as consumer and provider."""
+    period = period or last_month(now)
+    sent = 0
+    for city in db.session.scalars(sa.select(City).order_by(City.sort_order)):
+        admins = _recipients(role="city_admin", city_code=city.code)
+        if not admins:
+            continue
+        scope = service.Scope(city=city.code)
+        figures = service.utilisation(scope, period, "institution")
+        flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+        for admin in admins:
+            with force_locale(admin.language):
+                subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
+                            city=city.name)
+            sent += _send("monthly-city-report", period.first.strftime("%Y-%m"), admin, subject,
+                          "mail/report_monthly", f"city-{city.code}-{period.first:%Y-%m}",
+                          figures["rows"], ["key", "label", *FIGURE_COLUMNS],
+                          title=city.name, period=period, figures=figures, flows=flows)
+    return sent
+
+
+def monthly_corridor_report(now: datetime, period: service.Period | None = None) -> int:
+    """The joint office gets the corridor's figures by city and the cross-city flows."""
+    period = period or last_month(now)
+    scope = service.Scope()
+    figures = service.utilisation(scope, period, "city")
+    flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+    sent = 0
+    for admin in _recipients(role="admin"):
+        with force_locale(admin.language):
+            subject = _("Monthly corridor report %(month)s", month=period.first.strftime("%Y-%m"))
+        sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
+                      "mail/report_monthly", f"corridor-{period.first:%Y-%m}", figures["rows"],
+                      ["key", "label", *FIGURE_COLUMNS], title="G60", period=period,
+                      figures=figures, flows=flows)
+    return sent
+
+
+def parse_period(text: str) -> service.Period:
+    """`2026-10` (a month), `2026-W44` (an ISO week) or `2026-10-01..2026-10-31`."""
+    if ".." in text:
+        first, last = text.split("..", 1)
+        return service.make_period(date.fromisoformat(first), date.fromisoformat(last))
+    if "-W" in text:
+        year, week = text.split("-W")
+        monday = date.fromisocalendar(int(year), int(week), 1)
+        return service.Period(monday, monday + timedelta(days=6))
+    first = date.fromisoformat(f"{text}-01")
+    following = (first + timedelta(days=32)).replace(day=1)
+    return service.Period(first, following - timedelta(days=1))
