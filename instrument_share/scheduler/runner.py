@@ -36,12 +36,12 @@ def run_job(app: Flask, job: Job) -> None:
             db.session.remove()
 
 
-def missed_within_grace(job: Job, zone) -> bool:
+def missed_within_grace(job: Job, zone, now=None) -> bool:
     """A cron job whose last fire time passed while no scheduler ran, within its grace."""
     if job.trigger.get("trigger") != "cron":
         return False
     trigger = CronTrigger(timezone=zone, **{k: v for k, v in job.trigger.items() if k != "trigger"})
-    now = utcnow().astimezone(zone)
+    now = (now or utcnow()).astimezone(zone)
     fire = trigger.get_next_fire_time(None, now - timedelta(seconds=job.misfire_grace_seconds))
     return fire is not None and fire <= now
 

@@ -109,3 +109,22 @@ def test_jobs_cli(runner, make, app_context):
     assert "2026-10" in _mails("monthly-corridor-report")[0].subject
     assert runner.invoke(args=["jobs", "run", "nothing"]).exit_code != 0
     assert runner.invoke(args=["jobs", "run", "remind", "--now", "yesterday"]).exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("job", "now", "missed"),
+    [
+        ("weekly-institution-report", datetime(2026, 12, 8, 2, 0, tzinfo=UTC), True),  # Tuesday: Monday's run within grace
+        ("weekly-institution-report", datetime(2026, 12, 7, 0, 0, tzinfo=UTC), True),  # Monday 08:00 in Shanghai
+        ("weekly-institution-report", datetime(2026, 12, 6, 22, 30, tzinfo=UTC), False),  # Monday 06:30: the last run is 7 days old
+        ("monthly-city-report", datetime(2026, 12, 15, 2, 0, tzinfo=UTC), True),
+        ("monthly-city-report", datetime(2026, 12, 25, 2, 0, tzinfo=UTC), False),  # beyond 20 days
+        ("remind", datetime(2026, 12, 15, 2, 0, tzinfo=UTC), False),  # interval jobs just run
+    ],
+)
+def test_missed_reports_run_at_start_within_grace(job, now, missed):
+    from zoneinfo import ZoneInfo
+
+    from instrument_share.scheduler.runner import missed_within_grace
+
+    assert missed_within_grace(JOBS[job], ZoneInfo("Asia/Shanghai"), now) is missed
