@@ -36,10 +36,11 @@ def init_api(app: Flask) -> None:
     from ..catalogue.api import blp as catalogue_blp
     from ..extensions import csrf
     from ..stats.api import blp as stats_blp
+    from ..vouchers.api import blp as vouchers_blp
 
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     api.init_app(app)
-    for blueprint in (accounts_blp, catalogue_blp, booking_blp, stats_blp):
+    for blueprint in (accounts_blp, catalogue_blp, booking_blp, stats_blp, vouchers_blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

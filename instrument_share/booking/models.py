@@ -59,6 +59,7 @@ class Booking(db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     firm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("firms.id"), index=True)
     series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking_series.id"), index=True)
+    voucher_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
     occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)

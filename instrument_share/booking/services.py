@@ -20,7 +20,8 @@ from ..db_types import to_money, utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..invites.notify import booking_changed
-from ..timeutil import isoformat_platform
+from ..timeutil import isoformat_platform, to_platform
+from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, find_conflicts
 from .models import Booking, BookingEvent, BookingSeries
@@ -149,15 +150,15 @@ def create_booking(
     instrument = _bookable_instrument(instrument_id)
     purpose = check_purpose(purpose)
     check_interval(instrument, start, end, now)
-    if voucher_id is not None:
-        raise ValidationFailed(
-            "Voucher not usable.", {"voucher_id": [N_("Vouchers cannot be used yet.")]}
-        )
     intervals = [(start, end)]
     series = None
     if recurrence:
         intervals = expand_recurrence(recurrence, start, end, now)
         series = BookingSeries(rrule=recurrence.strip())
+    voucher = None
+    if voucher_id is not None:
+        last_day = to_platform(intervals[-1][0]).date()
+        voucher = vouchers.usable_voucher(user, voucher_id, instrument, last_day)
     _check_and_hold(instrument, intervals, now)
 
     needs_approval = instrument.requires_approval and not user.manages_institution(
@@ -184,6 +185,9 @@ def create_booking(
         db.session.add(booking)
         bookings.append(booking)
     _flush_guarded()
+    if voucher is not None:
+        for index, booking in enumerate(bookings):
+            vouchers.hold(voucher, booking, user, required=index == 0)
     for booking in bookings:
         booking_changed(booking, "requested" if booking.status == "pending" else "confirmed")
     return bookings
@@ -211,7 +215,16 @@ def reschedule_booking(
     old = {"start": isoformat_platform(booking.start), "end": isoformat_platform(booking.end)}
     booking.start, booking.end = start, end
     booking.occupied_until = end + timedelta(minutes=instrument.buffer_minutes)
+    voucher_id = booking.voucher_id
+    vouchers.release(booking, user)
     booking.cost = booking.firm_pays = booking_cost(instrument, start, end)
+    if voucher_id is not None:
+        # The fee changed: hold the voucher's share again, if it can still pay.
+        try:
+            vouchers.hold(vouchers.usable_voucher(booking.user, voucher_id, instrument,
+                                                  to_platform(start).date()), booking, user)
+        except ValidationFailed:
+            booking.voucher_id = None
     if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
         booking.status = "pending"
     booking.sequence += 1
@@ -231,6 +244,7 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     booking.status = "cancelled"
     booking.decision_reason = (reason or "")[:2000]
     booking.sequence += 1
+    vouchers.release(booking, user)
     _record(booking, user, "cancelled", reason=booking.decision_reason)
     db.session.flush()
     booking_changed(booking, "cancelled")
@@ -267,6 +281,7 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     booking.status = "rejected"
     booking.decision_reason = reason[:2000]
     booking.sequence += 1
+    vouchers.release(booking, user)
     _record(booking, user, "rejected", reason=booking.decision_reason)
     db.session.flush()
     booking_changed(booking, "rejected")

@@ -12,6 +12,7 @@ from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..invites.notify import booking_changed
 from ..timeutil import isoformat_platform
+from ..vouchers import services as vouchers
 from .models import RATINGS, SERVICE_MODES, Booking, BookingEvent
 from .violations import NO_SHOW_GRACE, suspend_if_due
 
@@ -66,7 +67,11 @@ def record_usage(
     begin_write_transaction()
     booking.used_start, booking.used_end = used_start, used_end
     booking.service_mode = service_mode
+    if booking.status == "no_show":
+        # The hold went back when it was marked a no-show: usage means the service happened.
+        booking.voucher_id = None
     booking.status = "completed"
+    vouchers.capture(booking, user)
     booking.events.append(BookingEvent(
         actor=user, action="usage_recorded",
         details={"start": isoformat_platform(used_start), "end": isoformat_platform(used_end),
@@ -109,6 +114,7 @@ def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
         )
     ).all()
     for booking in no_shows:
+        vouchers.release(booking, None)
         booking.status = "no_show"
         booking.events.append(BookingEvent(action="no_show"))
         counts["no_show"] += 1
@@ -128,6 +134,7 @@ def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
         sa.select(Booking).where(Booking.status == "pending", Booking.start <= now)
     ).all()
     for booking in lapsed:
+        vouchers.release(booking, None)
         booking.status = "cancelled"
         booking.decision_reason = "not approved before its start"
         booking.sequence += 1

@@ -1,0 +1,77 @@
+"""Innovation vouchers (创新券) and their ledger."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import Firm
+from ..db_types import Money, UTCDateTime, utcnow
+from ..extensions import db
+
+VOUCHER_STATUSES = ("active", "revoked")
+ENTRY_KINDS = ("grant", "hold", "capture", "release", "revoke")
+
+
+class Voucher(db.Model):
+    """An allowance a city bureau grants a firm; spendable at any corridor institution.
+
+    `balance` is what is still available: the sum of the ledger's deltas,
+    kept on the row so that a CHECK makes a negative balance impossible.
+    """
+
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        sa.CheckConstraint("amount > 0", name="amount"),
+        sa.CheckConstraint("balance >= 0 AND balance <= amount", name="balance"),
+        sa.CheckConstraint("max_share > 0 AND max_share <= 10000", name="max_share"),
+        sa.CheckConstraint(f"status IN {VOUCHER_STATUSES!r}", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(sa.ForeignKey("firms.id"), index=True)
+    issuing_city: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    expires_on: Mapped[date] = mapped_column(sa.Date)
+    # The largest share of any fee the voucher may pay, in basis points (5000 = 50%).
+    max_share_bp: Mapped[int] = mapped_column("max_share", sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(10), default="active")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    firm: Mapped[Firm] = relationship()
+    entries: Mapped[list[VoucherEntry]] = relationship(order_by="VoucherEntry.id", back_populates="voucher")
+
+    @property
+    def max_share(self) -> Decimal:
+        return (Decimal(self.max_share_bp) / 10000).quantize(Decimal("0.0001"))
+
+    def state_on(self, day: date) -> str:
+        if self.status == "revoked":
+            return "revoked"
+        return "expired" if day > self.expires_on else "active"
+
+
+class VoucherEntry(db.Model):
+    """One movement: `delta` changes the available balance; `amount` is the money moved.
+
+    grant +amount; hold −held; release +released; capture 0 (the held money
+    becomes spent, `amount` says how much); revoke −what was left.
+    """
+
+    __tablename__ = "voucher_entries"
+    __table_args__ = (sa.CheckConstraint(f"kind IN {ENTRY_KINDS!r}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    delta: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    voucher: Mapped[Voucher] = relationship(back_populates="entries")
