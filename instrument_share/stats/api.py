@@ -99,3 +99,45 @@ def flows(args):
         return table_response(f"flows-{period.first}-{period.last}",
                               ["from", "to", "hours", "bookings", "revenue"], result["rows"], args["format"])
     return result
+
+
+class SettlementRowSchema(Schema):
+    issuing_city = fields.String(required=True)
+    institution_id = fields.Integer(required=True)
+    institution = fields.String(required=True)
+    provider_city = fields.String(required=True)
+    amount = fields.Decimal(as_string=True, places=2, required=True)
+    bookings = fields.Integer(required=True)
+
+
+class CityAmountSchema(Schema):
+    issuing_city = fields.String(required=True)
+    amount = fields.Decimal(as_string=True, places=2, required=True)
+
+
+class InstitutionAmountSchema(Schema):
+    institution_id = fields.Integer(required=True)
+    institution = fields.String(required=True)
+    amount = fields.Decimal(as_string=True, places=2, required=True)
+
+
+class SettlementSchema(Schema):
+    rows = fields.List(fields.Nested(SettlementRowSchema), required=True)
+    by_issuing_city = fields.List(fields.Nested(CityAmountSchema), required=True)
+    by_institution = fields.List(fields.Nested(InstitutionAmountSchema), required=True)
+    total = fields.Decimal(as_string=True, places=2, required=True)
+
+
+@blp.get("/stats/vouchers")
+@authenticated
+@blp.arguments(StatsArgs, location="query")
+@blp.response(200, SettlementSchema)
+def vouchers(args):
+    """Voucher money redeemed per issuing city and per providing institution."""
+    scope, period = _scope_and_period(args)
+    result = service.voucher_settlement(scope, period)
+    if args["format"] != "json":
+        return table_response(f"vouchers-{period.first}-{period.last}",
+                              ["issuing_city", "institution_id", "institution", "provider_city", "amount",
+                               "bookings"], result["rows"], args["format"])
+    return result

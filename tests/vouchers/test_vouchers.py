@@ -152,3 +152,32 @@ def test_concurrent_spending_never_goes_negative(app, api, make, setup, day, app
     db.session.expire_all()
     stored = db.session.get(Voucher, voucher["id"])
     assert stored.balance == Decimal("0.00") == ledger_balance(voucher["id"])
+
+
+def test_settlement_list(api, make, setup, day, app_context):
+    from instrument_share.booking.models import Booking
+    from instrument_share.booking.usage import record_usage
+
+    voucher = issue(api, setup["bureau"], setup["firm_user"].firm_id, "1000.00", "0.5").json
+    booked = book(api.as_user(setup["firm_user"]), setup["instrument"], day, "10:00", "12:00", voucher["id"]).json
+    booking = db.session.get(Booking, booked["id"])
+    booking.start, booking.end = booking.start - timedelta(days=30), booking.end - timedelta(days=30)
+    booking.occupied_until = booking.end
+    db.session.commit()
+    manager = make.user(role="manager", institution_id=setup["instrument"].institution_id)
+    record_usage(booking, manager, booking.start, booking.end, "self_operated", now=datetime.now(UTC))
+    db.session.commit()
+    start = booking.start.date()
+    period = {"from": (start - timedelta(days=1)).isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    admin = api.as_user(make.user(role="admin"))
+    body = admin.get("/api/v1/stats/vouchers", query_string=period).json
+    assert body["total"] == "300.00"
+    assert body["rows"][0]["issuing_city"] == "jinhua" and body["rows"][0]["provider_city"] == "hangzhou"
+    assert body["by_issuing_city"] == [{"issuing_city": "jinhua", "amount": "300.00"}]
+    assert api.as_user(setup["bureau"]).get("/api/v1/stats/vouchers", query_string=period).json["total"] == "300.00"
+    other = api.as_user(make.user(role="city_admin", city_code="hefei"))
+    assert other.get("/api/v1/stats/vouchers", query_string=period).json["total"] == "0.00"
+    assert api.as_user(manager).get("/api/v1/stats/vouchers", query_string=period).json["total"] == "300.00"
+    csv_text = admin.get("/api/v1/stats/vouchers", query_string={**period, "format": "csv"}).get_data(as_text=True)
+    assert "jinhua" in csv_text and "300.00" in csv_text
+    assert api.as_user(setup["firm_user"]).get("/api/v1/stats/vouchers", query_string=period).status_code == 403
