@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 from ..api.auth import authenticated, require_user
 from ..api.schemas import Money, PageArgs, envelope, list_envelope
 from ..extensions import db
-from . import services
+from . import claims, services
 from .models import Voucher
 
 blp = Blueprint("vouchers_api", __name__, description="Innovation vouchers (创新券)")
@@ -68,3 +68,100 @@ def list_vouchers(page, per_page):
     rows = services.list_vouchers(require_user())
     start = (page - 1) * per_page
     return envelope([voucher_json(v) for v in rows[start:start + per_page]], len(rows), page, per_page)
+
+
+class ClaimCreateSchema(Schema):
+    issuing_city = fields.String(required=True)
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    institution_id = fields.Integer(metadata={"description": "admins only; managers claim for their own"})
+
+
+class ClaimLineSchema(Schema):
+    id = fields.Integer(required=True)
+    booking_id = fields.Integer(allow_none=True)
+    amount = Money(required=True)
+    status = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class ClaimSchema(Schema):
+    id = fields.Integer(required=True)
+    institution_id = fields.Integer(required=True)
+    issuing_city = fields.String(required=True)
+    period_from = fields.Date(required=True)
+    period_to = fields.Date(required=True)
+    total = Money(required=True)
+    approved = Money(required=True)
+    paid_on = fields.Date(allow_none=True)
+    lines = fields.List(fields.Nested(ClaimLineSchema), required=True)
+
+
+class LineDecisionSchema(Schema):
+    approve = fields.Boolean(required=True)
+    reason = fields.String(load_default="")
+
+
+class PaidSchema(Schema):
+    paid_on = fields.Date(required=True)
+
+
+def claim_json(claim) -> dict:
+    from decimal import Decimal
+
+    return {
+        "id": claim.id, "institution_id": claim.institution_id, "issuing_city": claim.issuing_city,
+        "period_from": claim.period_from, "period_to": claim.period_to, "paid_on": claim.paid_on,
+        "total": sum((line.amount for line in claim.lines), Decimal("0.00")),
+        "approved": sum((line.amount for line in claim.lines if line.status == "approved"), Decimal("0.00")),
+        "lines": [{"id": line.id, "booking_id": line.entry.booking_id, "amount": line.amount,
+                   "status": line.status, "reason": line.reason} for line in claim.lines],
+    }
+
+
+@blp.post("/voucher-claims")
+@authenticated
+@blp.arguments(ClaimCreateSchema)
+@blp.response(201, ClaimSchema)
+def file_claim(body):
+    """Managers claim the captured voucher money of one issuing city for a period (兑付申请)."""
+    claim = claims.file_claim(require_user(), body["issuing_city"], body["from_"], body["to"],
+                              body.get("institution_id"))
+    db.session.commit()
+    return claim_json(claim)
+
+
+@blp.get("/voucher-claims")
+@authenticated
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(ClaimSchema, "ClaimList"))
+def list_claims(page, per_page):
+    """Own institution's claims (manager), claims on own city (city bureau), all (admin)."""
+    rows = claims.list_claims(require_user())
+    start = (page - 1) * per_page
+    return envelope([claim_json(c) for c in rows[start:start + per_page]], len(rows), page, per_page)
+
+
+@blp.post("/voucher-claims/<int:claim_id>/lines/<int:line_id>")
+@authenticated
+@blp.arguments(LineDecisionSchema)
+@blp.response(200, ClaimSchema)
+def decide_line(body, claim_id, line_id):
+    """The issuing city's bureau approves or rejects one claim line."""
+    user = require_user()
+    claim = claims.get_claim(claim_id, user)
+    claims.review_line(claim, line_id, user, body["approve"], body["reason"])
+    db.session.commit()
+    return claim_json(claim)
+
+
+@blp.post("/voucher-claims/<int:claim_id>/paid")
+@authenticated
+@blp.arguments(PaidSchema)
+@blp.response(200, ClaimSchema)
+def mark_paid(body, claim_id):
+    """The issuing city's bureau records the payment date."""
+    user = require_user()
+    claim = claims.mark_paid(claims.get_claim(claim_id, user), user, body["paid_on"])
+    db.session.commit()
+    return claim_json(claim)

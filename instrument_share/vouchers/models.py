@@ -75,3 +75,42 @@ class VoucherEntry(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     voucher: Mapped[Voucher] = relationship(back_populates="entries")
+
+
+CLAIM_LINE_STATUSES = ("pending", "approved", "rejected")
+
+
+class VoucherClaim(db.Model):
+    """兑付申请: a providing institution claims captured voucher money from one issuing city."""
+
+    __tablename__ = "voucher_claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    issuing_city: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
+    period_from: Mapped[date] = mapped_column(sa.Date)
+    period_to: Mapped[date] = mapped_column(sa.Date)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    lines: Mapped[list[VoucherClaimLine]] = relationship(order_by="VoucherClaimLine.id", back_populates="claim")
+
+
+class VoucherClaimLine(db.Model):
+    """One captured amount in a claim; a capture can be claimed once (unique)."""
+
+    __tablename__ = "voucher_claim_lines"
+    __table_args__ = (sa.CheckConstraint(f"status IN {CLAIM_LINE_STATUSES!r}", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(sa.ForeignKey("voucher_claims.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("voucher_entries.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    claim: Mapped[VoucherClaim] = relationship(back_populates="lines")
+    entry: Mapped[VoucherEntry] = relationship()

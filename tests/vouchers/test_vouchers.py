@@ -181,3 +181,46 @@ def test_settlement_list(api, make, setup, day, app_context):
     csv_text = admin.get("/api/v1/stats/vouchers", query_string={**period, "format": "csv"}).get_data(as_text=True)
     assert "jinhua" in csv_text and "300.00" in csv_text
     assert api.as_user(setup["firm_user"]).get("/api/v1/stats/vouchers", query_string=period).status_code == 403
+
+
+def test_claims_are_filed_once_reviewed_and_paid(api, make, setup, day, app_context):
+    from instrument_share.booking.models import Booking
+    from instrument_share.booking.usage import record_usage
+
+    voucher = issue(api, setup["bureau"], setup["firm_user"].firm_id, "1000.00", "0.5").json
+    firm = api.as_user(setup["firm_user"])
+    ids = [book(firm, setup["instrument"], day, s, e, voucher["id"]).json["id"] for s, e in (("10:00", "11:00"), ("13:00", "14:00"))]
+    manager_user = make.user(role="manager", institution_id=setup["instrument"].institution_id)
+    for booking_id in ids:
+        booking = db.session.get(Booking, booking_id)
+        booking.start, booking.end = booking.start - timedelta(days=30), booking.end - timedelta(days=30)
+        booking.occupied_until = booking.end
+        db.session.commit()
+        record_usage(booking, manager_user, booking.start, booking.end, "guided", now=datetime.now(UTC))
+        db.session.commit()
+    first = db.session.get(Booking, ids[0]).start.date()
+    period = {"issuing_city": "jinhua", "from": (first - timedelta(days=2)).isoformat(),
+              "to": (first + timedelta(days=2)).isoformat()}
+    manager = api.as_user(manager_user)
+    assert firm.post("/api/v1/voucher-claims", json=period).status_code == 403
+    claim = manager.post("/api/v1/voucher-claims", json=period)
+    assert claim.status_code == 201, claim.json
+    assert (claim.json["total"], len(claim.json["lines"])) == ("300.00", 2)
+    again = manager.post("/api/v1/voucher-claims", json=period)
+    assert again.status_code == 409  # each line can be claimed once
+    claim_id, (line1, line2) = claim.json["id"], claim.json["lines"]
+    hefei = api.as_user(make.user(role="city_admin", city_code="hefei"))
+    assert hefei.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line1['id']}", json={"approve": True}).status_code == 404
+    bureau = api.as_user(setup["bureau"])
+    assert manager.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line1['id']}", json={"approve": True}).status_code == 403
+    assert bureau.post(f"/api/v1/voucher-claims/{claim_id}/paid", json={"paid_on": "2026-12-20"}).status_code == 409
+    assert bureau.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line2['id']}", json={"approve": False}).status_code == 422
+    bureau.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line1['id']}", json={"approve": True})
+    decided = bureau.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line2['id']}",
+                          json={"approve": False, "reason": "发票不符"}).json
+    assert decided["approved"] == "150.00"
+    assert bureau.post(f"/api/v1/voucher-claims/{claim_id}/lines/{line1['id']}", json={"approve": False, "reason": "x"}).status_code == 409
+    paid = bureau.post(f"/api/v1/voucher-claims/{claim_id}/paid", json={"paid_on": "2026-12-20"})
+    assert paid.status_code == 200 and paid.json["paid_on"] == "2026-12-20"
+    assert bureau.get("/api/v1/voucher-claims").json["total"] == 1
+    assert hefei.get("/api/v1/voucher-claims").json["total"] == 0

@@ -1,0 +1,111 @@
+"""Settlement: providers claim captured voucher money (兑付申请); the issuing
+city's bureau reviews each line, then marks the claim paid."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..accounts.models import User
+from ..booking.models import Booking
+from ..catalogue.models import Institution, Instrument
+from ..database import begin_write_transaction
+from ..db_types import utcnow
+from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
+from ..extensions import db
+from ..timeutil import platform_zone
+from .models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
+
+
+def file_claim(user: User, issuing_city: str, first: date, last: date,
+               institution_id: int | None = None) -> VoucherClaim:
+    """A manager (or admin for an institution) claims every unclaimed capture of
+    services that started in the period and were paid by that city's vouchers."""
+    institution_id = user.institution_id if user.role == "manager" else institution_id
+    if user.role not in ("manager", "admin") or institution_id is None:
+        raise PermissionDenied(N_("Only an institution's managers file voucher claims."))
+    if db.session.get(Institution, institution_id) is None:
+        raise NotFound(N_("No such institution."))
+    if last < first:
+        raise ValidationFailed(N_("The period is not valid."), {"to": [N_("The end must be after the start.")]})
+    begin_write_transaction()
+    zone = platform_zone()
+    start, end = datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
+    claimed = sa.select(VoucherClaimLine.entry_id)
+    entries = db.session.scalars(
+        sa.select(VoucherEntry)
+        .join(Voucher, VoucherEntry.voucher_id == Voucher.id)
+        .join(Booking, VoucherEntry.booking_id == Booking.id)
+        .join(Instrument, Booking.instrument_id == Instrument.id)
+        .where(VoucherEntry.kind == "capture", Voucher.issuing_city == issuing_city,
+               Instrument.institution_id == institution_id, Booking.start >= start, Booking.start < end,
+               VoucherEntry.id.not_in(claimed))
+        .order_by(VoucherEntry.id)
+    ).all()
+    if not entries:
+        raise Conflict(N_("Nothing to claim: no unclaimed voucher money in this period."), conflicts=[], suggestions=[])
+    claim = VoucherClaim(institution_id=institution_id, issuing_city=issuing_city, period_from=first,
+                         period_to=last, created_by_id=user.id)
+    claim.lines = [VoucherClaimLine(entry_id=e.id, amount=e.amount) for e in entries]
+    db.session.add(claim)
+    db.session.flush()
+    return claim
+
+
+def get_claim(claim_id: int, user: User) -> VoucherClaim:
+    claim = db.session.get(VoucherClaim, claim_id)
+    visible = claim is not None and (
+        user.role == "admin"
+        or (user.role == "manager" and user.institution_id == claim.institution_id)
+        or (user.role == "city_admin" and user.city_code == claim.issuing_city)
+    )
+    if not visible:
+        raise NotFound(N_("No such claim."))
+    return claim
+
+
+def list_claims(user: User) -> list[VoucherClaim]:
+    query = sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
+    if user.role == "manager":
+        query = query.where(VoucherClaim.institution_id == user.institution_id)
+    elif user.role == "city_admin":
+        query = query.where(VoucherClaim.issuing_city == user.city_code)
+    elif user.role != "admin":
+        return []
+    return list(db.session.scalars(query))
+
+
+def _reviewer(claim: VoucherClaim, user: User) -> None:
+    if not (user.role == "admin" or (user.role == "city_admin" and user.city_code == claim.issuing_city)):
+        raise PermissionDenied(N_("Only the issuing city's bureau reviews this claim."))
+
+
+def review_line(claim: VoucherClaim, line_id: int, user: User, approve: bool, reason: str = "") -> VoucherClaimLine:
+    """The issuing city's bureau approves or rejects one line (a reason for a rejection)."""
+    _reviewer(claim, user)
+    line = next((line for line in claim.lines if line.id == line_id), None)
+    if line is None:
+        raise NotFound(N_("No such claim line."))
+    if claim.paid_on is not None or line.status != "pending":
+        raise Conflict(N_("This line has been decided already."), conflicts=[], suggestions=[])
+    if not approve and not (reason or "").strip():
+        raise ValidationFailed(N_("Reason required."), {"reason": [N_("Say why the line is rejected.")]})
+    begin_write_transaction()
+    line.status = "approved" if approve else "rejected"
+    line.reason = (reason or "").strip()[:2000]
+    line.reviewed_by_id, line.reviewed_at = user.id, utcnow()
+    db.session.flush()
+    return line
+
+
+def mark_paid(claim: VoucherClaim, user: User, paid_on: date) -> VoucherClaim:
+    """Once every line is decided, the bureau records the payment date."""
+    _reviewer(claim, user)
+    if claim.paid_on is not None:
+        raise Conflict(N_("This claim is paid already."), conflicts=[], suggestions=[])
+    if any(line.status == "pending" for line in claim.lines):
+        raise Conflict(N_("Decide every line before marking the claim paid."), conflicts=[], suggestions=[])
+    begin_write_transaction()
+    claim.paid_on = paid_on
+    db.session.flush()
+    return claim
