@@ -59,7 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mail import views as mail_views
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .stats import views as stats_views
-    from .vouchers import models as _voucher_models  # noqa: F401 (vouchers, ledger)
+    from .vouchers import views as voucher_views
 
     app.register_blueprint(account_views.bp)
     app.register_blueprint(catalogue_views.bp)
@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(feed_views.bp)
     app.register_blueprint(mail_views.bp)
     app.register_blueprint(stats_views.bp)
+    app.register_blueprint(voucher_views.bp)
     init_api(app)
 
     from . import cli

@@ -49,6 +49,10 @@ SERVICE_MODE_LABELS = {
 RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
                  2: _l("Dissatisfied"), 1: _l("Very poor")}
 MAIL_STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed")}
+VOUCHER_STATUS_LABELS = {"active": _l("Active"), "expired": _l("Expired"), "revoked": _l("Revoked")}
+LEDGER_LABELS = {"grant": _l("Granted"), "hold": _l("Held for a booking"), "capture": _l("Spent"),
+                 "release": _l("Released"), "revoke": _l("Revoked")}
+CLAIM_LINE_LABELS = {"pending": _l("Awaiting review"), "approved": _l("Approved"), "rejected": _l("Rejected")}
 QUOTA_LABELS = {"general": _l("General purpose"), "special": _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
@@ -71,6 +75,9 @@ def template_helpers() -> dict:
         "obstacle_label": lambda code: OBSTACLE_LABELS.get(code, code),
         "event_label": lambda code: EVENT_LABELS.get(code, code),
         "mail_status_label": lambda code: MAIL_STATUS_LABELS.get(code, code),
+        "voucher_status_label": lambda code: VOUCHER_STATUS_LABELS.get(code, code),
+        "ledger_label": lambda code: LEDGER_LABELS.get(code, code),
+        "claim_line_label": lambda code: CLAIM_LINE_LABELS.get(code, code),
         "rating_label": lambda value: RATING_LABELS.get(value, value),
         "service_mode_label": lambda code: SERVICE_MODE_LABELS.get(code, code),
     }

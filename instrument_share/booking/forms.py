@@ -25,6 +25,7 @@ class BookingForm(FlaskForm):
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
     weeks = IntegerField(_l("Repeat weekly, times"), default=1,
                          validators=[Optional(), NumberRange(min=1, max=52)])
+    voucher_id = SelectField(_l("Pay part with an innovation voucher"), coerce=int, default=0)
 
 
 class RescheduleForm(FlaskForm):

@@ -7,12 +7,14 @@ from datetime import date, datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
 from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
+from ..vouchers.services import list_vouchers
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .week import build_week, monday_of
@@ -37,6 +39,22 @@ def apply_service_errors(form, error: ServiceError) -> None:
         target.extend(_(m) for m in messages)
 
 
+def booking_form(instrument: Instrument) -> BookingForm:
+    """The booking form, offering the signed-in firm's vouchers that still have money."""
+    form = BookingForm()
+    choices = [SelectChoice(0, _("No voucher"))]
+    if current_user.is_authenticated and instrument.accepts_vouchers:
+        today = to_platform(utcnow()).date()
+        choices += [
+            SelectChoice(v.id, _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
+                                 id=v.id, balance=v.balance, share=int(v.max_share * 100)))
+            for v in list_vouchers(current_user)
+            if v.firm_id == current_user.firm_id and v.balance > 0 and v.state_on(today) == "active"
+        ]
+    form.voucher_id.choices = choices
+    return form
+
+
 def render_instrument_page(instrument: Instrument, form: BookingForm | None = None,
                            conflict: Conflict | None = None, status: int = 200):
     """The instrument's record, week calendar and booking form."""
@@ -47,7 +65,7 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
         week_of = to_platform(now).date()
     week_of = min(max(week_of, date(2000, 1, 3)), date(2100, 1, 1))
     if form is None:
-        form = BookingForm()
+        form = booking_form(instrument)
         for name in ("start", "end"):
             with contextlib.suppress(ValueError):
                 getattr(form, name).data = datetime.fromisoformat(request.args.get(name, ""))
@@ -62,7 +80,7 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
 @login_required
 def book(instrument_id: int):
     instrument = db.session.get(Instrument, instrument_id) or abort(404)
-    form = BookingForm()
+    form = booking_form(instrument)
     if not form.validate_on_submit():
         return render_instrument_page(instrument, form, status=422)
     weeks = form.weeks.data or 1
@@ -70,6 +88,7 @@ def book(instrument_id: int):
         bookings = services.create_booking(
             current_user, instrument.id, aware(form.start.data), aware(form.end.data), form.purpose.data,
             recurrence=f"FREQ=WEEKLY;COUNT={weeks}" if weeks > 1 else None,
+            voucher_id=form.voucher_id.data or None,
         )
     except Conflict as error:
         return render_instrument_page(instrument, form, conflict=error, status=409)
