@@ -73,6 +73,34 @@ def issue_voucher(user: User, firm_id: int, amount, expires_on: date, max_share)
     return voucher
 
 
+def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_share) -> list[Voucher]:
+    """Grant one voucher per `USCC,amount` row, every row or none.
+
+    Raises ValidationFailed listing each bad line (by number) when any is bad;
+    the caller rolls back what the good lines flushed.
+    """
+    if rows and rows[0] and rows[0][0].strip().lower() in ("uscc", "统一社会信用代码"):
+        rows = rows[1:]
+    problems: dict[str, list[str]] = {}
+    granted = []
+    for number, row in enumerate(rows, start=1):
+        firm = db.session.scalar(sa.select(Firm).where(Firm.uscc == row[0].strip().upper())) if row else None
+        if firm is None or len(row) < 2:
+            problems[f"line {number}"] = [N_("Unknown Unified Social Credit Code, or no amount.")]
+            continue
+        try:
+            granted.append(issue_voucher(user, firm.id, row[1].strip(), expires_on, max_share))
+        except ValidationFailed as error:
+            problems[f"line {number}"] = [m for messages in error.fields.values() for m in messages]
+        except PermissionDenied:
+            problems[f"line {number}"] = [N_("A city bureau issues vouchers to firms of its own city only.")]
+    if not rows:
+        problems["file"] = [N_("The file is empty.")]
+    if problems:
+        raise ValidationFailed(N_("Nothing was granted."), problems)
+    return granted
+
+
 def list_vouchers(user: User) -> list[Voucher]:
     """Own firm's (firm users), own city's (city bureaus), all (admins)."""
     query = sa.select(Voucher).order_by(Voucher.id)
