@@ -88,6 +88,7 @@ def monthly_city_report(now: datetime, period: service.Period | None = None) -> 
         scope = service.Scope(city=city.code)
         figures = service.utilisation(scope, period, "institution")
         flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+        settlement = service.voucher_settlement(scope, period)
         for admin in admins:
             with force_locale(admin.language):
                 subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
@@ -95,7 +96,8 @@ def monthly_city_report(now: datetime, period: service.Period | None = None) -> 
             sent += _send("monthly-city-report", period.first.strftime("%Y-%m"), admin, subject,
                           "mail/report_monthly", f"city-{city.code}-{period.first:%Y-%m}",
                           figures["rows"], ["key", "label", *FIGURE_COLUMNS],
-                          title=city.name, period=period, figures=figures, flows=flows)
+                          title=city.name, period=period, figures=figures, flows=flows,
+                          settlement=settlement)
     return sent
 
 
@@ -112,7 +114,7 @@ def monthly_corridor_report(now: datetime, period: service.Period | None = None)
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
                       "mail/report_monthly", f"corridor-{period.first:%Y-%m}", figures["rows"],
                       ["key", "label", *FIGURE_COLUMNS], title="G60", period=period,
-                      figures=figures, flows=flows)
+                      figures=figures, flows=flows, settlement=service.voucher_settlement(scope, period))
     return sent
 
 

@@ -11,7 +11,8 @@ from .export import table_response
 blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
 
 FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", "utilisation",
-                  "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "instruments"]
+                  "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "voucher_revenue",
+                  "voucher_share", "instruments"]
 
 
 class StatsArgs(Schema):
@@ -37,6 +38,9 @@ class FiguresSchema(Schema):
     no_shows = fields.Integer(required=True)
     no_show_rate = fields.Decimal(as_string=True, required=True)
     revenue = fields.Decimal(as_string=True, places=2, required=True)
+    voucher_revenue = fields.Decimal(as_string=True, places=2, required=True,
+                                     metadata={"description": "the part of revenue paid by vouchers"})
+    voucher_share = fields.Decimal(as_string=True, required=True)
     instruments = fields.Integer(required=True)
 
 

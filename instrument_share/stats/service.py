@@ -117,11 +117,12 @@ class Figures:
     bookings: int = 0
     no_shows: int = 0
     revenue: Decimal = Decimal("0.00")
+    voucher_revenue: Decimal = Decimal("0.00")
     instruments: int = 0
 
     def add(self, other: Figures) -> None:
         for name in ("open_hours", "booked_hours", "used_hours", "external_hours", "bookings",
-                     "no_shows", "revenue", "instruments"):
+                     "no_shows", "revenue", "voucher_revenue", "instruments"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict:
@@ -134,7 +135,10 @@ class Figures:
             "sharing_rate": ratio(self.external_hours, self.used_hours),
             "bookings": self.bookings, "no_shows": self.no_shows,
             "no_show_rate": ratio(Decimal(self.no_shows), Decimal(self.bookings + self.no_shows)),
-            "revenue": self.revenue.quantize(Decimal("0.01")), "instruments": self.instruments,
+            "revenue": self.revenue.quantize(Decimal("0.01")),
+            "voucher_revenue": self.voucher_revenue.quantize(Decimal("0.01")),
+            "voucher_share": ratio(self.voucher_revenue, self.revenue),
+            "instruments": self.instruments,
         }
 
 
@@ -200,6 +204,7 @@ def _booking_sums(scope: Scope, period: Period, group=None):
     starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
     key = group if group is not None else Booking.instrument_id
     cost_in_fen = sa.type_coerce(Booking.cost, sa.BigInteger)
+    voucher_in_fen = sa.type_coerce(Booking.voucher_amount, sa.BigInteger)
     query = (
         sa.select(
             key.label("key"),
@@ -209,6 +214,7 @@ def _booking_sums(scope: Scope, period: Period, group=None):
             sa.func.count(sa.case((sa.and_(active, starts_inside), 1))),
             sa.func.count(sa.case((sa.and_(Booking.status == "no_show", starts_inside), 1))),
             sa.func.sum(sa.case((sa.and_(completed, starts_inside), cost_in_fen), else_=0)),
+            sa.func.sum(sa.case((sa.and_(completed, starts_inside), voucher_in_fen), else_=0)),
         )
         .select_from(Booking)
         .join(Instrument, Booking.instrument_id == Instrument.id)
@@ -219,11 +225,11 @@ def _booking_sums(scope: Scope, period: Period, group=None):
         .group_by(key)
     )
     result = {}
-    for key_value, booked_s, used_s, external_s, bookings, no_shows, revenue in db.session.execute(query):
+    for key_value, booked_s, used_s, external_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
         figures = Figures(
             booked_hours=Decimal(str(booked_s or 0)) / 3600, used_hours=Decimal(str(used_s or 0)) / 3600,
             external_hours=Decimal(str(external_s or 0)) / 3600, bookings=bookings, no_shows=no_shows,
-            revenue=(Decimal(int(revenue or 0)) / 100),
+            revenue=(Decimal(int(revenue or 0)) / 100), voucher_revenue=(Decimal(int(vouchers or 0)) / 100),
         )
         result[key_value] = figures
     return result

@@ -59,6 +59,16 @@ def issue_voucher(body):
     return voucher_json(voucher)
 
 
+@blp.post("/vouchers/<int:voucher_id>/revoke")
+@authenticated
+@blp.response(200, VoucherSchema)
+def revoke_voucher(voucher_id):
+    """The issuing city's bureau withdraws the rest of a voucher."""
+    voucher = services.revoke_voucher(require_user(), voucher_id)
+    db.session.commit()
+    return voucher_json(voucher)
+
+
 @blp.get("/vouchers")
 @authenticated
 @blp.arguments(PageArgs, location="query", as_kwargs=True)

@@ -101,6 +101,24 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
     return granted
 
 
+def revoke_voucher(user: User, voucher_id: int) -> Voucher:
+    """The issuing city's bureau (or an admin) withdraws what is left of a
+    voucher; money already held for bookings stays with them."""
+    voucher = db.session.get(Voucher, voucher_id) if isinstance(voucher_id, int) else None
+    if voucher is None or not (user.role == "admin" or (
+            user.role == "city_admin" and user.city_code == voucher.issuing_city)):
+        if user.role in ("city_admin", "admin") and voucher is not None:
+            raise PermissionDenied(N_("Only the issuing city's bureau may revoke this voucher."))
+        raise NotFound(N_("No such voucher."))
+    voucher = _locked(voucher.id)
+    if voucher.status == "revoked":
+        raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has expired or was revoked.")]})
+    _move(voucher, None, "revoke", -voucher.balance, voucher.balance, user)
+    voucher.status = "revoked"
+    db.session.flush()
+    return voucher
+
+
 def list_vouchers(user: User) -> list[Voucher]:
     """Own firm's (firm users), own city's (city bureaus), all (admins)."""
     query = sa.select(Voucher).order_by(Voucher.id)
@@ -176,6 +194,8 @@ def release(booking: Booking, actor: User | None) -> None:
     voucher = _locked(booking.voucher_id)
     amount = booking.voucher_amount
     _move(voucher, booking, "release", amount, amount, actor)
+    if voucher.status == "revoked":
+        _move(voucher, booking, "revoke", -amount, amount, actor)  # returned money stays withdrawn
     booking.voucher_amount = Decimal("0.00")
     booking.firm_pays = booking.cost
     db.session.flush()

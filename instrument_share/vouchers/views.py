@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -16,6 +16,7 @@ from ..accounts.models import Firm
 from ..catalogue.models import City
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
+from ..stats import service as stats_service
 from . import claims, services
 from .models import VoucherEntry
 
@@ -37,7 +38,13 @@ def overview():
             query = query.where(Firm.city_code == current_user.city_code)
         firms = db.session.scalars(query).all()
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
+    settlement = None
+    if current_user.role in ("manager", "city_admin", "admin"):
+        today = services._today()
+        settlement = stats_service.voucher_settlement(
+            stats_service.scope_for(current_user), stats_service.Period(today - timedelta(days=365), today))
     return render_template("vouchers/overview.html", vouchers=vouchers, entries=entries, firms=firms,
+                           settlement=settlement,
                            claims=claims.list_claims(current_user), cities=cities, form=FlaskForm(),
                            today=services._today())
 
@@ -78,6 +85,12 @@ def grant():
     return _run(lambda: services.issue_voucher(
         current_user, request.form.get("firm_id", type=int), request.form.get("amount", ""),
         _date("expires_on"), request.form.get("max_share", "")), _("Voucher granted."))
+
+
+@bp.post("/<int:voucher_id>/revoke")
+@login_required
+def revoke(voucher_id: int):
+    return _run(lambda: services.revoke_voucher(current_user, voucher_id), _("Voucher revoked."))
 
 
 @bp.post("/grant-csv")

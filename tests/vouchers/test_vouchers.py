@@ -181,6 +181,20 @@ def test_settlement_list(api, make, setup, day, app_context):
     csv_text = admin.get("/api/v1/stats/vouchers", query_string={**period, "format": "csv"}).get_data(as_text=True)
     assert "jinhua" in csv_text and "300.00" in csv_text
     assert api.as_user(setup["firm_user"]).get("/api/v1/stats/vouchers", query_string=period).status_code == 403
+    # The voucher's part of revenue in the utilisation figures and the monthly city report.
+    figures = admin.get("/api/v1/stats/utilisation", query_string={**period, "group_by": "city"}).json["totals"]
+    assert (figures["revenue"], figures["voucher_revenue"], figures["voucher_share"]) == ("600.00", "300.00", "0.5000")
+    from email import message_from_string, policy
+
+    from instrument_share.mail.models import OutboxMessage
+    from instrument_share.scheduler.reports import monthly_city_report
+    from instrument_share.stats.service import Period
+
+    monthly_city_report(datetime.now(UTC), Period(start - timedelta(days=1), start + timedelta(days=1)))
+    db.session.commit()
+    raw = db.session.scalar(sa.select(OutboxMessage.raw).where(OutboxMessage.kind == "monthly-city-report"))
+    text = message_from_string(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert "创新券兑付金额：¥300.00" in text
 
 
 def test_claims_are_filed_once_reviewed_and_paid(api, make, setup, day, app_context):
@@ -224,3 +238,23 @@ def test_claims_are_filed_once_reviewed_and_paid(api, make, setup, day, app_cont
     assert paid.status_code == 200 and paid.json["paid_on"] == "2026-12-20"
     assert bureau.get("/api/v1/voucher-claims").json["total"] == 1
     assert hefei.get("/api/v1/voucher-claims").json["total"] == 0
+
+
+def test_revoke(api, make, setup, day, app_context):
+    voucher = issue(api, setup["bureau"], setup["firm_user"].firm_id, "1000.00", "0.5").json
+    firm = api.as_user(setup["firm_user"])
+    held = book(firm, setup["instrument"], day, "10:00", "11:00", voucher["id"]).json  # ¥150 held
+    other_bureau = api.as_user(make.user(role="city_admin", city_code="hefei"))
+    assert other_bureau.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 403
+    assert firm.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 404
+    revoked = api.as_user(setup["bureau"]).post(f"/api/v1/vouchers/{voucher['id']}/revoke")
+    assert revoked.status_code == 200
+    assert (revoked.json["status"], revoked.json["balance"]) == ("revoked", "0.00")
+    assert ledger_balance(voucher["id"]) == Decimal("0.00")
+    assert api.as_user(setup["bureau"]).post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 422
+    refused = book(firm, setup["instrument"], day, "13:00", "14:00", voucher["id"])
+    assert refused.status_code == 422 and "voucher_id" in refused.json["fields"]
+    assert firm.get(f"/api/v1/bookings/{held['id']}").json["voucher_amount"] == "150.00"  # held money stays
+    firm.post(f"/api/v1/bookings/{held['id']}/cancel", json={})
+    db.session.expire_all()
+    assert db.session.get(Voucher, voucher["id"]).balance == Decimal("0.00") == ledger_balance(voucher["id"])
