@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from ..api.auth import authenticated, require_user
 from ..api.schemas import PageArgs, envelope, list_envelope
-from . import services
+from ..booking.schedule import set_opening_hours
+from ..extensions import db
+from . import manage, services
 from .schemas import (
     CategorySchema,
     CitySchema,
@@ -13,6 +16,7 @@ from .schemas import (
     InstrumentDetailSchema,
     InstrumentQueryArgs,
     InstrumentSummarySchema,
+    InstrumentWriteSchema,
     instrument_detail,
     instrument_summary,
 )
@@ -88,3 +92,33 @@ def search_instruments(**args):
 def get_instrument(instrument_id):
     """The full NRII record of one instrument with its booking settings."""
     return instrument_detail(services.get_instrument(instrument_id))
+
+
+@blp.post("/instruments")
+@authenticated
+@blp.arguments(InstrumentWriteSchema)
+@blp.response(201, InstrumentDetailSchema)
+def create_instrument(body):
+    """Managers (own institution) and admins publish an instrument."""
+    user = require_user()
+    hours = body.pop("opening_hours", None)
+    instrument = manage.create_instrument(user, body)
+    if hours is not None:
+        set_opening_hours(instrument, user, hours)
+    db.session.commit()
+    return instrument_detail(services.get_instrument(instrument.id))
+
+
+@blp.patch("/instruments/<int:instrument_id>")
+@authenticated
+@blp.arguments(InstrumentWriteSchema)
+@blp.response(200, InstrumentDetailSchema)
+def update_instrument(body, instrument_id):
+    """Managers (own institution) and admins change an instrument's record or settings."""
+    user = require_user()
+    hours = body.pop("opening_hours", None)
+    instrument = manage.update_instrument(user, instrument_id, body)
+    if hours is not None:
+        set_opening_hours(instrument, user, hours)
+    db.session.commit()
+    return instrument_detail(services.get_instrument(instrument.id))

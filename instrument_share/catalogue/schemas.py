@@ -141,3 +141,42 @@ def instrument_detail(instrument: Instrument) -> dict:
         for h in instrument.opening_hours
     ]
     return data
+
+
+class ContactWriteSchema(Schema):
+    name = fields.String(validate=validate.Length(max=60))
+    phone = fields.String(validate=validate.Length(max=40))
+    email = fields.String(validate=validate.Length(max=120))
+
+
+class InstrumentWriteSchema(Schema):
+    """The full record's fields by the same names; all optional on PATCH."""
+
+    institution_id = fields.Integer(strict=True)
+    category = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    model = fields.String()
+    manufacturer = fields.String()
+    country_of_origin = fields.String()
+    original_value = fields.Raw(allow_none=True, metadata={"type": "string", "description": "万元"})
+    commissioned_on = fields.Date(allow_none=True)
+    description = fields.String()
+    specifications = fields.String()
+    functions = fields.String()
+    services = fields.String()
+    reference_fees = fields.String()
+    sharing_rules = fields.String()
+    status = fields.String(validate=validate.OneOf(INSTRUMENT_STATUSES))
+    location = fields.String()
+    contact = fields.Nested(ContactWriteSchema)
+    hourly_rate = fields.Raw(metadata={"type": "string", "example": "350.00"})
+    min_booking_minutes = fields.Integer(strict=True)
+    max_booking_minutes = fields.Integer(strict=True)
+    buffer_minutes = fields.Integer(strict=True)
+    advance_notice_hours = fields.Integer(strict=True)
+    requires_approval = fields.Boolean()
+    accepts_vouchers = fields.Boolean()
+    open_on_holidays = fields.Boolean()
+    quota_class = fields.String()
+    opening_hours = fields.List(fields.Nested(OpeningHoursSchema))
