@@ -125,13 +125,15 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
                    "firm_pays": cost, "sequence": 0, "decision_reason": "", "rating_comment": "",
                    "used_start": start, "used_end": end, "created_at": now, "updated_at": now}
 
-    with click.progressbar(length=last - first, label=f"Bookings {first:,}–{last:,}",
-                           file=None if progress else open("/dev/null", "w")) as bar:
-        for chunk in _chunks(rows()):
-            db.session.execute(sa.insert(Booking), chunk)
-            bar.update(len(chunk))
+    done = first
+    for chunk in _chunks(rows()):
+        db.session.execute(sa.insert(Booking), chunk)
+        done += len(chunk)
+        if progress:
+            click.echo(f"\rBookings {done:,} / {total:,}", nl=False)
+    if progress:
+        click.echo()
     db.session.commit()
-    del per_instrument
 
 
 def _timings(samples: list[float]) -> dict:

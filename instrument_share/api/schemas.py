@@ -26,4 +26,10 @@ def envelope(items: list, total: int, page: int, per_page: int) -> dict:
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
+def page_of(rows: list, page: int, per_page: int) -> dict:
+    """The envelope around one page of a list already in memory (short lists only)."""
+    start = (page - 1) * per_page
+    return envelope(rows[start:start + per_page], len(rows), page, per_page)
+
+
 Money = lambda **kw: fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731

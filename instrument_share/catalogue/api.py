@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from ..api.auth import authenticated, require_user
-from ..api.schemas import PageArgs, envelope, list_envelope
+from ..api.schemas import PageArgs, envelope, list_envelope, page_of
 from ..booking.schedule import set_opening_hours
 from ..extensions import db
 from . import manage, services
@@ -24,11 +24,6 @@ from .schemas import (
 blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instruments")
 
 
-def _page(rows: list, page: int, per_page: int) -> dict:
-    start = (page - 1) * per_page
-    return envelope(rows[start : start + per_page], len(rows), page, per_page)
-
-
 @blp.get("/cities")
 @blp.arguments(PageArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(CitySchema, "CityList"))
@@ -44,7 +39,7 @@ def list_cities(page, per_page):
         }
         for city, count in services.list_cities_with_counts()
     ]
-    return _page(rows, page, per_page)
+    return page_of(rows, page, per_page)
 
 
 @blp.get("/institutions")
@@ -62,7 +57,7 @@ def list_institutions(page, per_page, city=None):
         }
         for inst, count in services.list_institutions_with_counts(city)
     ]
-    return _page(rows, page, per_page)
+    return page_of(rows, page, per_page)
 
 
 @blp.get("/categories")
@@ -74,7 +69,7 @@ def list_categories(page, per_page):
         {"code": c.code, "name": c.name, "name_en": c.name_en, "parent": c.parent_code}
         for c in services.list_categories()
     ]
-    return _page(rows, page, per_page)
+    return page_of(rows, page, per_page)
 
 
 @blp.get("/instruments")

@@ -47,12 +47,14 @@ def remind(now: datetime, period=None) -> int:
 
 
 def close_bookings(now: datetime, period=None) -> dict:
+    """Mark no-shows, complete checked-in bookings, lapse unapproved ones."""
     counts = close_past_bookings(now)
     db.session.commit()
     return counts
 
 
 def deliver_mail(now: datetime, period=None):
+    """Send the outbox messages that are due."""
     return deliver_due(now)
 
 
@@ -94,5 +96,3 @@ JOBS = {
             {"trigger": "cron", "day": 1, "hour": 7, "minute": 30}, 20 * 24 * 3600),
     )
 }
-deliver_mail.__doc__ = "Send the outbox messages that are due."
-close_bookings.__doc__ = "Mark no-shows, complete checked-in bookings, lapse unapproved ones."

@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from ..accounts.api import FirmRefSchema
 from ..api.auth import authenticated, require_user
-from ..api.schemas import Money, PageArgs, envelope, list_envelope
+from ..api.schemas import Money, PageArgs, list_envelope, page_of
 from ..extensions import db
 from . import claims, services
 from .models import Voucher
@@ -21,15 +22,9 @@ class VoucherCreateSchema(Schema):
                                                     "description": "a decimal in (0, 1], string or number"})
 
 
-class FirmSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    city = fields.String(required=True)
-
-
 class VoucherSchema(Schema):
     id = fields.Integer(required=True)
-    firm = fields.Nested(FirmSchema, required=True)
+    firm = fields.Nested(FirmRefSchema, required=True)
     issuing_city = fields.String(required=True)
     amount = Money(required=True)
     balance = Money(required=True)
@@ -75,9 +70,7 @@ def revoke_voucher(voucher_id):
 @blp.response(200, list_envelope(VoucherSchema, "VoucherList"))
 def list_vouchers(page, per_page):
     """Own firm's (firm), own city's (city bureau), all (admin)."""
-    rows = services.list_vouchers(require_user())
-    start = (page - 1) * per_page
-    return envelope([voucher_json(v) for v in rows[start:start + per_page]], len(rows), page, per_page)
+    return page_of([voucher_json(v) for v in services.list_vouchers(require_user())], page, per_page)
 
 
 class ClaimCreateSchema(Schema):
@@ -147,9 +140,7 @@ def file_claim(body):
 @blp.response(200, list_envelope(ClaimSchema, "ClaimList"))
 def list_claims(page, per_page):
     """Own institution's claims (manager), claims on own city (city bureau), all (admin)."""
-    rows = claims.list_claims(require_user())
-    start = (page - 1) * per_page
-    return envelope([claim_json(c) for c in rows[start:start + per_page]], len(rows), page, per_page)
+    return page_of([claim_json(c) for c in claims.list_claims(require_user())], page, per_page)
 
 
 @blp.post("/voucher-claims/<int:claim_id>/lines/<int:line_id>")
