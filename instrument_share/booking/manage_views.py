@@ -10,12 +10,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
+from ..catalogue import audit
 from ..catalogue.models import Institution, Instrument
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
-from . import schedule, violations
+from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from .models import Blackout, Booking
 from .views import aware
@@ -98,6 +99,41 @@ def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, 
         "booking/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
         blackout_form=blackout_form or BlackoutForm(), action_form=EmptyForm(), conflicts=conflicts,
     ), status
+
+
+HISTORY_PAGE = 50
+
+
+@bp.get("/instruments/<int:instrument_id>/history")
+@login_required
+def instrument_history(instrument_id: int):
+    """The instrument's audit trail (?of=bookings: its bookings' trail)."""
+    _managed_instrument(instrument_id)
+    page = request.args.get("page", 1, type=int)
+    of_bookings = request.args.get("of") == "bookings"
+    if of_bookings:
+        instrument, events, total, page = history.instrument_booking_events(
+            current_user, instrument_id, page, HISTORY_PAGE)
+    else:
+        instrument, events, total, page = audit.instrument_history(current_user, instrument_id, page, HISTORY_PAGE)
+    return render_template("booking/history.html", instrument=instrument, events=events, total=total,
+                           page=page, pages=max(1, -(-total // HISTORY_PAGE)), of_bookings=of_bookings)
+
+
+@bp.get("/audit")
+@login_required
+def audit_trail():
+    """Every instrument change the user may see: an admin's all, a manager's institution's."""
+    if current_user.role not in ("manager", "admin"):
+        abort(403)
+    institution_id = request.args.get("institution", type=int) if current_user.role == "admin" else None
+    events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=int), HISTORY_PAGE,
+                                           institution_id=institution_id)
+    institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
+                    if current_user.role == "admin" else [])
+    return render_template("booking/audit.html", events=events, total=total, page=page,
+                           pages=max(1, -(-total // HISTORY_PAGE)), institutions=institutions,
+                           institution_id=institution_id)
 
 
 @bp.post("/instruments/<int:instrument_id>/hours")

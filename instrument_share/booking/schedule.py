@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..accounts.models import User
+from ..catalogue import audit
 from ..catalogue.models import Instrument, OpeningHours
 from ..database import begin_write_transaction, lock_row
 from ..db_types import utcnow
@@ -63,9 +64,15 @@ def set_opening_hours(instrument: Instrument, user: User, rows: list[dict]) -> l
     if errors:
         raise ValidationFailed("The opening hours are not valid.", errors)
     begin_write_transaction()
+    lock_row("instruments", instrument.id)
+    db.session.refresh(instrument, ["opening_hours"])
+    before = audit.hours_snapshot(instrument)
     instrument.opening_hours = [
         OpeningHours(weekday=d, open_minute=o, close_minute=c) for d, o, c in merged
     ]
+    after = audit.hours_snapshot(instrument)
+    if after != before:
+        audit.record(instrument, user, "opening_hours_changed", {"opening_hours": [before, after]})
     db.session.flush()
     return instrument.opening_hours
 
@@ -115,14 +122,34 @@ def create_blackout(
     )
     db.session.add(blackout)
     db.session.flush()
+    changes = _blackout_changes(blackout, added=True)
+    if in_the_way:
+        changes["cancelled_bookings"] = [None, [booking.id for booking in in_the_way]]
+    audit.record(instrument, user, "blackout_added", changes)
+    db.session.flush()
     return blackout
 
 
+def _blackout_changes(blackout: Blackout, added: bool) -> dict:
+    values = {"blackout_id": blackout.id, "start": isoformat_platform(blackout.start),
+              "end": isoformat_platform(blackout.end), "reason": blackout.reason}
+    return {name: [None, value] if added else [value, None] for name, value in values.items()}
+
+
 def delete_blackout(blackout_id: int, user: User) -> None:
+    """Remove a blackout (its time becomes bookable again); the trail keeps what it was."""
     blackout = db.session.get(Blackout, blackout_id)
     if blackout is None:
         raise NotFound("No such blackout.")
     require_manager(user, blackout.instrument)
+    instrument_id = blackout.instrument_id
     begin_write_transaction()
+    lock_row("instruments", instrument_id)
+    # Read it again inside the writer's transaction: a concurrent removal leaves nothing to remove.
+    blackout = db.session.scalar(sa.select(Blackout).where(Blackout.id == blackout_id)
+                                 .execution_options(populate_existing=True))
+    if blackout is None:
+        raise NotFound("No such blackout.")
+    audit.record(blackout.instrument, user, "blackout_removed", _blackout_changes(blackout, added=False))
     db.session.delete(blackout)
     db.session.flush()

@@ -181,7 +181,8 @@ def create_booking(
             voucher_amount=Decimal("0.00"),
             firm_pays=cost,
         )
-        _record(booking, user, "created", status=booking.status)
+        _record(booking, user, "created", status=booking.status,
+                start=isoformat_platform(occurrence_start), end=isoformat_platform(occurrence_end))
         db.session.add(booking)
         bookings.append(booking)
     _flush_guarded()
@@ -213,6 +214,7 @@ def reschedule_booking(
     check_interval(instrument, start, end, now)
     _check_and_hold(instrument, [(start, end)], now, exclude_ids=(booking.id,))
     old = {"start": isoformat_platform(booking.start), "end": isoformat_platform(booking.end)}
+    old_status = booking.status
     booking.start, booking.end = start, end
     booking.occupied_until = end + timedelta(minutes=instrument.buffer_minutes)
     voucher_id = booking.voucher_id
@@ -230,7 +232,7 @@ def reschedule_booking(
     booking.sequence += 1
     _record(booking, user, "rescheduled", old=old,
             new={"start": isoformat_platform(start), "end": isoformat_platform(end)},
-            status=booking.status)
+            status=booking.status, previous_status=old_status)
     _flush_guarded()
     booking_changed(booking, "rescheduled")
     return booking
@@ -241,11 +243,12 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     now = now or utcnow()
     _require_changeable(booking, user, now)
     begin_write_transaction()
+    previous_status = booking.status
     booking.status = "cancelled"
     booking.decision_reason = (reason or "")[:2000]
     booking.sequence += 1
     vouchers.release(booking, user)
-    _record(booking, user, "cancelled", reason=booking.decision_reason)
+    _record(booking, user, "cancelled", reason=booking.decision_reason, previous_status=previous_status)
     db.session.flush()
     booking_changed(booking, "cancelled")
     return booking

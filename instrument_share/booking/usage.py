@@ -65,6 +65,12 @@ def record_usage(
     if errors:
         raise ValidationFailed(N_("The usage is not valid."), errors)
     begin_write_transaction()
+    details = {"start": isoformat_platform(used_start), "end": isoformat_platform(used_end),
+               "service_mode": service_mode, "previous_status": booking.status}
+    if booking.used_start is not None:  # a correction: keep what it replaces
+        details["previous"] = {"start": isoformat_platform(booking.used_start),
+                               "end": isoformat_platform(booking.used_end),
+                               "service_mode": booking.service_mode}
     booking.used_start, booking.used_end = used_start, used_end
     booking.service_mode = service_mode
     if booking.status == "no_show":
@@ -72,11 +78,7 @@ def record_usage(
         booking.voucher_id = None
     booking.status = "completed"
     vouchers.capture(booking, user)
-    booking.events.append(BookingEvent(
-        actor=user, action="usage_recorded",
-        details={"start": isoformat_platform(used_start), "end": isoformat_platform(used_end),
-                 "service_mode": service_mode},
-    ))
+    booking.events.append(BookingEvent(actor=user, action="usage_recorded", details=details))
     db.session.flush()
     return booking
 

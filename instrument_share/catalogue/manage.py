@@ -5,10 +5,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from ..accounts.models import User
-from ..database import begin_write_transaction
+from ..database import begin_write_transaction, lock_row
 from ..db_types import to_money
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
+from . import audit
 from .models import INSTRUMENT_STATUSES, QUOTA_CLASSES, Category, Institution, Instrument
 
 TEXT_FIELDS = {
@@ -109,10 +110,14 @@ def create_instrument(user: User, data: dict) -> Instrument:
     instrument.refresh_search_text()
     db.session.add(instrument)
     db.session.flush()
+    audit.record_created(instrument, user)
+    db.session.flush()
     return instrument
 
 
 def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
+    """The instrument's managers (admins: any) change its record or settings;
+    what changed goes into its audit trail."""
     instrument = db.session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(N_("No such instrument."))
@@ -122,10 +127,14 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
         raise ValidationFailed(N_("The instrument is not valid."),
                                {"institution_id": [N_("An instrument stays with its institution.")]})
     begin_write_transaction()
+    lock_row("instruments", instrument.id)
+    db.session.refresh(instrument)  # the trail's "old" values are the committed ones
+    before = audit.snapshot(instrument)
     errors: dict[str, list[str]] = {}
     _apply(instrument, data, errors)
     if errors:
         raise ValidationFailed(N_("The instrument is not valid."), errors)
     instrument.refresh_search_text()
+    audit.record_changes(instrument, user, before)
     db.session.flush()
     return instrument

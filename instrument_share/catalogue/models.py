@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import Money, UTCDateTime, utcnow
 from ..extensions import db
+
+if TYPE_CHECKING:  # accounts.models imports this module
+    from ..accounts.models import User
 
 # 运行状态 as NRII records it; the first two may be booked.
 INSTRUMENT_STATUSES = (
@@ -21,6 +25,10 @@ INSTRUMENT_STATUSES = (
 )
 BOOKABLE_STATUSES = ("normal", "standby", "occasional_fault")
 QUOTA_CLASSES = ("general", "special")
+# What the audit trail of an instrument records (InstrumentEvent.action).
+INSTRUMENT_ACTIONS = (
+    "created", "changed", "status_changed", "opening_hours_changed", "blackout_added", "blackout_removed",
+)
 
 
 class City(db.Model):
@@ -166,3 +174,29 @@ class OpeningHours(db.Model):
     close_minute: Mapped[int] = mapped_column(sa.SmallInteger)
 
     instrument: Mapped[Instrument] = relationship(back_populates="opening_hours")
+
+
+class InstrumentEvent(db.Model):
+    """The audit trail of an instrument: who did what, when, and what changed.
+
+    `changes` maps each changed field to `[old, new]` (JSON values: amounts
+    as strings, dates and times in ISO 8601); `actor_id` is empty for
+    changes made by the system. Rows are written by catalogue/audit.py only,
+    in the same transaction as the change.
+    """
+
+    __tablename__ = "instrument_events"
+    __table_args__ = (
+        sa.CheckConstraint(f"action IN {INSTRUMENT_ACTIONS!r}", name="action"),
+        sa.Index("ix_instrument_events_instrument_id_id", "instrument_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(30))
+    changes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    instrument: Mapped[Instrument] = relationship()
+    actor: Mapped[User | None] = relationship()
