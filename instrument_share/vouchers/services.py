@@ -77,8 +77,11 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
     """Grant one voucher per `USCC,amount` row, every row or none.
 
     Raises ValidationFailed listing each bad line (by number) when any is bad;
-    the caller rolls back what the good lines flushed.
+    the caller rolls back what the good lines flushed. A role that issues no
+    vouchers at all is refused outright (403), as for a single voucher.
     """
+    if user.role not in ("city_admin", "admin"):
+        raise PermissionDenied(N_("Only city bureaus and the joint office issue vouchers."))
     if rows and rows[0] and rows[0][0].strip().lower() in ("uscc", "统一社会信用代码"):
         rows = rows[1:]
     problems: dict[str, list[str]] = {}

@@ -1,0 +1,634 @@
+"""The permission matrix (issue #8): every route of the application, API and
+pages alike, against every role, with the answer each role gets.
+
+One fixture world is built once for the module and stored as a snapshot of
+every table; each role's column restores it and then plays every row. A
+row's URL names objects that belong to firm A (its user is "firm"), to
+institution 1 (its manager is "manager") and to the city of both, Jiaxing
+(its bureau is "city_admin"); "other_firm", "other_manager" and
+"other_city_admin" are the same roles anchored elsewhere (firm B, also of
+Jiaxing; institution 2 in Hefei; the Hefei bureau), so their columns show the
+refusals.
+
+An answer is the status code, with `*` when the request changed the
+database. Every cell is checked against the database: a cell without `*`
+must leave every table exactly as it was, which is what makes a refusal a
+refusal (page actions answer a refusal with a redirect and a flashed
+message, so for them the `*` is the only difference). After a cell that
+changed something the world is restored, so cells do not depend on order.
+
+A route that is not in the table fails `test_every_route_is_in_the_table`:
+a new endpoint must join it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from instrument_share.accounts.models import ApiToken, User
+from instrument_share.booking.models import Blackout, Booking
+from instrument_share.booking.services import booking_cost
+from instrument_share.db_types import utcnow
+from instrument_share.extensions import db
+from instrument_share.invites.feeds import feed_token
+from instrument_share.mail.models import OutboxMessage
+from instrument_share.timeutil import to_platform
+from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
+
+from .booking.conftest import at, workday
+from .conftest import REFERENCE_TABLES, Browser, csrf_token_from
+from .factories import PASSWORD, Factories
+
+ROLES = (
+    "anonymous", "firm", "other_firm", "manager", "other_manager", "city_admin", "other_city_admin",
+    "admin",
+)
+# Served by Flask and Bootstrap-Flask from files; no data and no permission behind them.
+EXCLUDED_ENDPOINTS = {"static", "bootstrap.static"}
+UNKNOWN_ID = 999999
+
+
+@dataclass(frozen=True)
+class Row:
+    """One route and the answer of each role, in the order of ROLES."""
+
+    method: str
+    rule: str
+    answers: str
+    ids: dict[str, str] = field(default_factory=dict)  # URL parameter -> world object
+    body: Callable[[World], object] | None = None
+    query: str = ""
+    sees: dict[str, str] | None = None  # lists: role -> world groups whose ids the items must be
+
+    def __post_init__(self):
+        assert len(self.answers.split()) == len(ROLES), self.rule
+
+    @property
+    def is_api(self) -> bool:
+        return self.rule.startswith("/api/")
+
+    def answer(self, role: str) -> str:
+        return self.answers.split()[ROLES.index(role)]
+
+    def path(self, world: World, unknown: bool = False) -> str:
+        def value(match: re.Match) -> str:
+            name = match.group(2)
+            if unknown and match.group(1) == "int:":
+                return str(UNKNOWN_ID)
+            return str(world.ids[self.ids.get(name, DEFAULT_IDS.get(name, name))])
+
+        path = re.sub(r"<(\w+:)?(\w+)>", value, self.rule)
+        text = {name: quote(value) for name, value in world.text.items()}
+        return path + (("?" + self.query.format(**text)) if self.query else "")
+
+
+DEFAULT_IDS = {
+    "instrument_id": "instrument", "blackout_id": "blackout", "user_id": "suspended_user",
+    "voucher_id": "voucher", "claim_id": "claim_pending", "line_id": "line_pending",
+    "institution_id": "institution", "message_id": "dead_message", "token": "feed_token",
+    "code": "language",
+}
+
+
+@dataclass
+class World:
+    ids: dict[str, int | str] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)  # times and dates for bodies and queries
+    groups: dict[str, set[int]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)
+    csrf: dict[str, str] = field(default_factory=dict)
+    snapshot: dict = field(default_factory=dict)
+    fingerprint: dict = field(default_factory=dict)
+
+
+# --- the bodies each row sends -------------------------------------------------
+
+def _slot(w: World, which: str) -> dict:
+    return {"start": w.text[f"{which}_start"], "end": w.text[f"{which}_end"]}
+
+
+def _local(w: World, which: str) -> dict:
+    """The same slot as the naive values of a datetime-local input."""
+    return {"start": w.text[f"{which}_start_local"], "end": w.text[f"{which}_end_local"]}
+
+
+def new_booking(w):
+    return {"instrument_id": w.ids["instrument"], **_slot(w, "free"), "purpose": "matrix"}
+
+
+def new_instrument(w):
+    return {"institution_id": w.ids["institution"], "name": "新仪器", "category": "analytical-electron-optics"}
+
+
+def new_voucher(w):
+    return {"firm_id": w.ids["firm_a"], "amount": "100.00", "expires_on": w.text["next_year"],
+            "max_share": "0.5"}
+
+
+def new_claim(w):
+    return {"issuing_city": "jiaxing", "from": w.text["month_ago"], "to": w.text["today"],
+            "institution_id": w.ids["institution"]}
+
+
+def web_voucher(w):
+    return {"firm_id": w.ids["firm_a"], "amount": "100.00", "expires_on": w.text["next_year"],
+            "max_share": "0.5"}
+
+
+def voucher_csv(w):
+    rows = f"{w.text['firm_a_uscc']},100.00\n".encode()
+    return {"file": (io.BytesIO(rows), "vouchers.csv"), "expires_on": w.text["next_year"], "max_share": "0.5"}
+
+
+STATS = "from={month_ago}&to={yesterday}&institution={institution}"
+BOOKINGS_SEEN = {"firm": "bookings_a", "other_firm": "bookings_b", "manager": "bookings_a",
+                 "other_manager": "bookings_b", "city_admin": "", "other_city_admin": "",
+                 "admin": "bookings_a bookings_b"}
+VOUCHERS_SEEN = {"firm": "voucher_a", "other_firm": "voucher_b", "manager": "", "other_manager": "",
+                 "city_admin": "voucher_a voucher_b", "other_city_admin": "",
+                 "admin": "voucher_a voucher_b"}
+CLAIMS_SEEN = {"firm": "", "other_firm": "", "manager": "claims", "other_manager": "",
+               "city_admin": "claims", "other_city_admin": "", "admin": "claims"}
+
+# `*`: the request changed the database. Rows without a body send none (API: `{}`).
+ROWS = [
+    # API --------------------------------------- anon firm frmB mgr  mgrB city cityB admin
+    Row("POST", "/api/v1/tokens",                   "201* 201* 201* 201* 201* 201* 201* 201*",
+        body=lambda w: {"email": "firm-a@matrix.example", "password": PASSWORD}),
+    Row("GET", "/api/v1/me",                        "401  200  200  200  200  200  200  200"),
+    Row("POST", "/api/v1/me/feed-token",            "401  200* 200* 200* 200* 200* 200* 200*"),
+    Row("GET", "/api/v1/cities",                    "200  200  200  200  200  200  200  200"),
+    Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200"),
+    Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200"),
+    Row("GET", "/api/v1/instruments",               "200  200  200  200  200  200  200  200"),
+    Row("POST", "/api/v1/instruments",              "401  403  403  201* 403  403  403  201*",
+        body=new_instrument),
+    Row("GET", "/api/v1/instruments/<int:instrument_id>",
+                                                    "200  200  200  200  200  200  200  200"),
+    Row("PATCH", "/api/v1/instruments/<int:instrument_id>",
+                                                    "401  403  403  200* 403  403  403  200*",
+        body=lambda w: {"description": "校准后"}),
+    Row("GET", "/api/v1/instruments/<int:instrument_id>/availability",
+                                                    "200  200  200  200  200  200  200  200",
+        query="from={free_start}&to={free_end}"),
+    Row("PUT", "/api/v1/instruments/<int:instrument_id>/opening-hours",
+                                                    "401  403  403  200* 403  403  403  200*",
+        body=lambda w: [{"weekday": 0, "open": "08:00", "close": "18:00"}]),
+    Row("POST", "/api/v1/instruments/<int:instrument_id>/blackouts",
+                                                    "401  403  403  201* 403  403  403  201*",
+        body=lambda w: {**_slot(w, "maintenance"), "reason": "校准"}),
+    Row("DELETE", "/api/v1/blackouts/<int:blackout_id>",
+                                                    "401  403  403  204* 403  403  403  204*"),
+    Row("POST", "/api/v1/bookings",                 "401  201* 201* 201* 201* 403  403  201*",
+        body=new_booking),
+    Row("GET", "/api/v1/bookings",                  "401  200  200  200  200  200  200  200",
+        sees=BOOKINGS_SEEN),
+    Row("GET", "/api/v1/bookings/<int:booking_id>", "401  200  404  200  404  404  404  200",
+        ids={"booking_id": "confirmed"}),
+    Row("PATCH", "/api/v1/bookings/<int:booking_id>",
+                                                    "401  200* 404  200* 404  404  404  200*",
+        ids={"booking_id": "confirmed"}, body=lambda w: _slot(w, "moved")),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/cancel",
+                                                    "401  200* 404  200* 404  404  404  200*",
+        ids={"booking_id": "confirmed"}, body=lambda w: {"reason": "plans changed"}),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/approve",
+                                                    "401  403  404  200* 404  404  404  200*",
+        ids={"booking_id": "pending"}),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/reject",
+                                                    "401  403  404  200* 404  404  404  200*",
+        ids={"booking_id": "pending"}, body=lambda w: {"reason": "fully booked"}),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/check-in",
+                                                    "401  200* 404  200* 404  404  404  200*",
+        ids={"booking_id": "starting"}),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/usage",
+                                                    "401  403  404  200* 404  404  404  200*",
+        ids={"booking_id": "past"}, body=lambda w: {**_slot(w, "past"), "service_mode": "guided"}),
+    Row("POST", "/api/v1/bookings/<int:booking_id>/rating",
+                                                    "401  200* 404  403  404  404  404  403",
+        ids={"booking_id": "completed_unclaimed"}, body=lambda w: {"rating": 5}),
+    Row("GET", "/api/v1/bookings/<int:booking_id>/ics",
+                                                    "401  200  404  200  404  404  404  200",
+        ids={"booking_id": "confirmed"}),
+    Row("POST", "/api/v1/users/<int:user_id>/lift-suspension",
+                                                    "401  403  403  204* 403  403  403  204*"),
+    Row("GET", "/api/v1/stats/utilisation",         "401  403  403  200  403  200  403  200",
+        query=STATS),
+    Row("GET", "/api/v1/stats/flows",               "401  403  403  200  403  200  403  200",
+        query=STATS),
+    Row("GET", "/api/v1/stats/vouchers",            "401  403  403  200  403  200  403  200",
+        query=STATS),
+    Row("POST", "/api/v1/vouchers",                 "401  403  403  403  403  201* 403  201*",
+        body=new_voucher),
+    Row("GET", "/api/v1/vouchers",                  "401  200  200  200  200  200  200  200",
+        sees=VOUCHERS_SEEN),
+    Row("POST", "/api/v1/vouchers/<int:voucher_id>/revoke",
+                                                    "401  404  404  404  404  200* 403  200*"),
+    Row("POST", "/api/v1/voucher-claims",           "401  403  403  201* 409  403  403  201*",
+        body=new_claim),
+    Row("GET", "/api/v1/voucher-claims",            "401  200  200  200  200  200  200  200",
+        sees=CLAIMS_SEEN),
+    Row("POST", "/api/v1/voucher-claims/<int:claim_id>/lines/<int:line_id>",
+                                                    "401  404  404  403  404  200* 404  200*",
+        body=lambda w: {"approve": True}),
+    Row("POST", "/api/v1/voucher-claims/<int:claim_id>/paid",
+                                                    "401  404  404  403  404  200* 404  200*",
+        ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
+    Row("GET", "/api/v1/openapi.json",              "200  200  200  200  200  200  200  200"),
+    # pages ------------------------------------- anon firm frmB mgr  mgrB city cityB admin
+    Row("GET", "/",                                 "200  200  200  200  200  200  200  200"),
+    Row("GET", "/search",                           "200  200  200  200  200  200  200  200",
+        query="q=显微镜"),
+    Row("GET", "/login",                            "200  200  200  200  200  200  200  200"),
+    Row("POST", "/login",                           "200  200  200  200  200  200  200  200"),
+    Row("POST", "/logout",                          "302  302  302  302  302  302  302  302"),
+    Row("GET", "/register",                         "200  200  200  200  200  200  200  200"),
+    Row("POST", "/register",                        "200  200  200  200  200  200  200  200"),
+    Row("POST", "/language/<code>",                 "302  302  302  302  302  302  302  302"),
+    Row("GET", "/profile",                          "302  200  200  200  200  200  200  200"),
+    Row("POST", "/profile/feed-token",              "302  302* 302* 302* 302* 302* 302* 302*"),
+    Row("GET", "/institutions/<int:institution_id>", "200  200  200  200  200  200  200  200"),
+    Row("GET", "/instruments/<int:instrument_id>",  "200  200  200  200  200  200  200  200"),
+    Row("POST", "/instruments/<int:instrument_id>/book",
+                                                    "302  302* 302* 302* 302* 403  403  302*",
+        body=lambda w: {**_local(w, "free"), "purpose": "matrix", "weeks": "1", "voucher_id": "0"}),
+    Row("GET", "/feeds/<token>.ics",                "200  200  200  200  200  200  200  200"),
+    Row("GET", "/feeds/instruments/<int:instrument_id>.ics",
+                                                    "200  200  200  200  200  200  200  200"),
+    Row("GET", "/bookings",                         "302  200  200  200  200  200  200  200"),
+    Row("GET", "/bookings/<int:booking_id>",        "302  200  404  200  404  404  404  200",
+        ids={"booking_id": "confirmed"}),
+    Row("POST", "/bookings/<int:booking_id>/reschedule",
+                                                    "302  302* 404  302* 404  404  404  302*",
+        ids={"booking_id": "confirmed"}, body=lambda w: _local(w, "moved")),
+    Row("POST", "/bookings/<int:booking_id>/cancel",
+                                                    "302  302* 404  302* 404  404  404  302*",
+        ids={"booking_id": "confirmed"}, body=lambda w: {"reason": "plans changed"}),
+    Row("POST", "/bookings/<int:booking_id>/approve",
+                                                    "302  302  404  302* 404  404  404  302*",
+        ids={"booking_id": "pending"}),
+    Row("POST", "/bookings/<int:booking_id>/reject",
+                                                    "302  302  404  302* 404  404  404  302*",
+        ids={"booking_id": "pending"}, body=lambda w: {"reason": "fully booked"}),
+    Row("POST", "/bookings/<int:booking_id>/check-in",
+                                                    "302  302* 404  302* 404  404  404  302*",
+        ids={"booking_id": "starting"}),
+    Row("POST", "/bookings/<int:booking_id>/usage",
+                                                    "302  302  404  302* 404  404  404  302*",
+        ids={"booking_id": "past"}, body=lambda w: {**_local(w, "past"), "service_mode": "guided"}),
+    Row("POST", "/bookings/<int:booking_id>/rating",
+                                                    "302  302* 404  302  404  404  404  302",
+        ids={"booking_id": "completed_unclaimed"}, body=lambda w: {"rating": "5", "comment": ""}),
+    Row("GET", "/manage/",                          "302  403  403  200  200  403  403  200"),
+    Row("GET", "/manage/instruments/<int:instrument_id>",
+                                                    "302  403  403  200  403  403  403  200"),
+    Row("GET", "/manage/instruments/<int:instrument_id>/history",
+                                                    "302  403  403  200  403  403  403  200"),
+    Row("GET", "/manage/audit",                     "302  403  403  200  200  403  403  200"),
+    Row("POST", "/manage/instruments/<int:instrument_id>/hours",
+                                                    "302  403  403  302* 403  403  403  302*",
+        body=lambda w: {"open-0-0": "08:00", "close-0-0": "18:00"}),
+    Row("POST", "/manage/instruments/<int:instrument_id>/blackouts",
+                                                    "302  403  403  302* 403  403  403  302*",
+        body=lambda w: {**_local(w, "maintenance"), "reason": "校准"}),
+    Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
+                                                    "302  403  403  302* 403  403  403  302*"),
+    Row("POST", "/manage/users/<int:user_id>/lift", "302  403  403  302* 403  403  403  302*"),
+    Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200"),
+    Row("GET", "/vouchers/",                        "302  200  200  200  200  200  200  200"),
+    Row("POST", "/vouchers/grant",                  "302  403  403  403  403  302* 403  302*",
+        body=web_voucher),
+    Row("POST", "/vouchers/grant-csv",              "302  403  403  403  403  302* 302  302*",
+        body=voucher_csv),
+    Row("POST", "/vouchers/<int:voucher_id>/revoke", "302  404  404  404  404  302* 403  302*"),
+    Row("POST", "/vouchers/claims",                 "302  403  403  302* 302  403  403  403",
+        body=lambda w: {"issuing_city": "jiaxing", "from": w.text["month_ago"], "to": w.text["today"]}),
+    Row("POST", "/vouchers/claims/<int:claim_id>/lines/<int:line_id>",
+                                                    "302  404  404  403  404  302* 404  302*",
+        body=lambda w: {"decision": "approve"}),
+    Row("POST", "/vouchers/claims/<int:claim_id>/paid",
+                                                    "302  404  404  403  404  302* 404  302*",
+        ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
+    Row("GET", "/admin/mail/",                      "302  403  403  403  403  403  403  200"),
+    Row("POST", "/admin/mail/<int:message_id>/resend",
+                                                    "302  403  403  403  403  403  403  302*"),
+]
+
+
+# --- the database snapshot ---------------------------------------------------------
+
+def _tables():
+    return [t for t in db.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
+
+
+def take_snapshot(app) -> dict:
+    """Every row of every table but the reference data, to restore the world from."""
+    with app.app_context(), db.engine.connect() as conn:
+        return {
+            t.name: [dict(r._mapping) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+            for t in _tables()
+        }
+
+
+def fingerprint(app) -> dict:
+    """The content of every table, to tell whether a request changed anything.
+
+    On PostgreSQL one round trip returns every table as JSON; on SQLite the
+    snapshot itself is cheap.
+    """
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return take_snapshot(app)
+        tables = _tables()
+        columns = [
+            sa.text(f"(SELECT json_agg(t ORDER BY {', '.join(f't.{c.name}' for c in table.primary_key.columns)})"
+                    f" FROM {table.name} t)")
+            for table in tables
+        ]
+        values = conn.execute(sa.select(*columns)).one()
+        return {table.name: value for table, value in zip(tables, values, strict=True)}
+
+
+def restore(app, snapshot: dict) -> None:
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            tables = _tables()
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("; ".join(f"DELETE FROM {t.name}" for t in reversed(tables)))
+            else:
+                for table in reversed(tables):
+                    conn.execute(table.delete())
+            for table in tables:
+                if snapshot[table.name]:
+                    conn.execute(table.insert(), snapshot[table.name])
+            if conn.dialect.name == "postgresql":
+                # The per-test clean-up restarts the sequences; keep them past the restored ids.
+                conn.exec_driver_sql("SELECT " + ", ".join(
+                    f"setval(pg_get_serial_sequence('{t.name}', 'id'), {max(r['id'] for r in snapshot[t.name])})"
+                    for t in tables if "id" in t.c and snapshot[t.name]))
+
+
+def changes(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+# --- the world -----------------------------------------------------------------
+
+def _booking(user, instrument, start, end, status, purpose, **extra) -> Booking:
+    cost = booking_cost(instrument, start, end)
+    booking = Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start, end=end,
+                      occupied_until=end, status=status, purpose=purpose, cost=cost,
+                      voucher_amount=Decimal("0.00"), firm_pays=cost, **extra)
+    db.session.add(booking)
+    db.session.flush()
+    return booking
+
+
+def _iso_pair(w: World, name: str, start, end) -> None:
+    w.text[f"{name}_start"], w.text[f"{name}_end"] = start.isoformat(), end.isoformat()
+    w.text[f"{name}_start_local"] = to_platform(start).strftime("%Y-%m-%dT%H:%M")
+    w.text[f"{name}_end_local"] = to_platform(end).strftime("%Y-%m-%dT%H:%M")
+
+
+def build_world(app) -> World:
+    w = World()
+    with app.app_context():
+        make = Factories()
+        now = utcnow().replace(second=0, microsecond=0)
+        today = to_platform(now).date()
+        inst1 = make.institution(name="嘉兴测试大学", city_code="jiaxing")
+        inst2 = make.institution(name="合肥测试研究所", city_code="hefei")
+        firm_a = make.firm(name="甲科技有限公司", city_code="jiaxing")
+        firm_b = make.firm(name="乙科技有限公司", city_code="jiaxing")
+        # One password hash for everybody: scrypt is slow by design.
+        password_hash = generate_password_hash(PASSWORD)
+
+        def user(email, role="firm", **anchor):
+            person = User(email=email, name=email.split("@")[0], role=role, password_hash=password_hash,
+                          language="zh_CN", **anchor)
+            db.session.add(person)
+            return person
+
+        users = {
+            "firm": user("firm-a@matrix.example", firm=firm_a),
+            "other_firm": user("firm-b@matrix.example", firm=firm_b),
+            "manager": user("manager-1@matrix.example", "manager", institution_id=inst1.id),
+            "other_manager": user("manager-2@matrix.example", "manager", institution_id=inst2.id),
+            "city_admin": user("bureau-jx@matrix.example", "city_admin", city_code="jiaxing"),
+            "other_city_admin": user("bureau-hf@matrix.example", "city_admin", city_code="hefei"),
+            "admin": user("office@matrix.example", "admin"),
+        }
+        colleague = user("firm-a-2@matrix.example", firm=firm_a)  # suspended after no-shows
+        db.session.flush()
+        sem = make.instrument(institution=inst1, hourly_rate=Decimal("300.00"))
+        nmr = make.instrument(institution=inst1, requires_approval=True)
+        xrd = make.instrument(institution=inst2)
+        firm_user = users["firm"]
+
+        day = workday(3)
+        _iso_pair(w, "free", at(day, "14:00"), at(day, "15:00"))
+        _iso_pair(w, "moved", at(day, "15:00"), at(day, "16:00"))
+        _iso_pair(w, "maintenance", at(workday(10), "09:00"), at(workday(10), "12:00"))
+        confirmed = _booking(firm_user, sem, at(day, "10:00"), at(day, "11:00"), "confirmed", "confirmed")
+        pending = _booking(firm_user, nmr, at(day, "10:00"), at(day, "11:00"), "pending", "pending")
+        starting = _booking(firm_user, sem, now + timedelta(minutes=10), now + timedelta(minutes=70),
+                            "confirmed", "starting")
+        past = _booking(firm_user, sem, now - timedelta(hours=3), now - timedelta(hours=2), "confirmed", "past")
+        _iso_pair(w, "past", past.start, past.end)
+        no_show = _booking(colleague, sem, now - timedelta(days=10), now - timedelta(days=10, hours=-1),
+                           "no_show", "no-show")
+        colleague.booking_suspended_at = now - timedelta(days=9)
+        firm_b_booking = _booking(users["other_firm"], xrd, at(day, "10:00"), at(day, "11:00"),
+                                  "confirmed", "firm B")
+
+        voucher = Voucher(firm=firm_a, issuing_city="jiaxing", amount=Decimal("1000.00"),
+                          balance=Decimal("1000.00"), expires_on=today + timedelta(days=365),
+                          max_share_bp=5000, created_by_id=users["city_admin"].id)
+        voucher_b = Voucher(firm=firm_b, issuing_city="jiaxing", amount=Decimal("500.00"),
+                            balance=Decimal("500.00"), expires_on=today + timedelta(days=365),
+                            max_share_bp=5000, created_by_id=users["city_admin"].id)
+        db.session.add_all([voucher, voucher_b])
+        db.session.flush()
+        for v in (voucher, voucher_b):
+            db.session.add(VoucherEntry(voucher_id=v.id, kind="grant", delta=v.amount, amount=v.amount))
+        completed, captures = [], []
+        for k in range(3):
+            start = now - timedelta(days=5) + timedelta(hours=k)
+            booking = _booking(firm_user, sem, start, start + timedelta(hours=1), "completed", f"done {k}",
+                               used_start=start, used_end=start + timedelta(hours=1), service_mode="guided",
+                               voucher_id=voucher.id)
+            share = Decimal("150.00")
+            booking.voucher_amount, booking.firm_pays = share, booking.cost - share
+            voucher.balance -= share
+            db.session.add(VoucherEntry(voucher_id=voucher.id, booking_id=booking.id, kind="hold",
+                                        delta=-share, amount=share))
+            capture = VoucherEntry(voucher_id=voucher.id, booking_id=booking.id, kind="capture",
+                                   delta=Decimal("0.00"), amount=share)
+            db.session.add(capture)
+            db.session.flush()
+            completed.append(booking)
+            captures.append(capture)
+        claims = []
+        for capture, status in zip(captures[:2], ("pending", "approved"), strict=True):
+            claim = VoucherClaim(institution_id=inst1.id, issuing_city="jiaxing",
+                                 period_from=today - timedelta(days=30), period_to=today,
+                                 created_by_id=users["manager"].id)
+            claim.lines = [VoucherClaimLine(entry_id=capture.id, amount=capture.amount, status=status)]
+            db.session.add(claim)
+            db.session.flush()
+            claims.append(claim)
+        blackout = Blackout(instrument=sem, start=at(workday(30), "09:00"), end=at(workday(30), "12:00"),
+                            reason="年检", created_by_id=users["manager"].id)
+        dead = OutboxMessage(idempotency_key="matrix:dead", message_id="<dead@matrix.example>",
+                             kind="invite", recipient=firm_user.email, subject="dead",
+                             raw="Subject: dead\r\n\r\ndead", status="dead", attempts=8)
+        db.session.add_all([blackout, dead])
+        db.session.flush()
+
+        w.ids.update(
+            institution=inst1.id, instrument=sem.id, firm_a=firm_a.id, suspended_user=colleague.id,
+            confirmed=confirmed.id, pending=pending.id, starting=starting.id, past=past.id,
+            completed_unclaimed=completed[2].id, voucher=voucher.id, claim_pending=claims[0].id,
+            line_pending=claims[0].lines[0].id, claim_decided=claims[1].id, blackout=blackout.id,
+            dead_message=dead.id, feed_token=feed_token(firm_user), language="en",
+        )
+        w.groups.update(
+            bookings_a={b.id for b in (confirmed, pending, starting, past, no_show, *completed)},
+            bookings_b={firm_b_booking.id}, voucher_a={voucher.id}, voucher_b={voucher_b.id},
+            claims={c.id for c in claims},
+        )
+        w.text.update(
+            today=today.isoformat(), yesterday=(today - timedelta(days=1)).isoformat(),
+            month_ago=(today - timedelta(days=30)).isoformat(),
+            next_year=date(today.year + 1, today.month, min(today.day, 28)).isoformat(),
+            institution=str(inst1.id), firm_a_uscc=firm_a.uscc,
+        )
+        for role, person in users.items():
+            # Tokens as issue_token makes them (the tokens row plays issue_token itself).
+            w.tokens[role] = secrets.token_urlsafe(32)
+            db.session.add(ApiToken(user=person, token_hash=hashlib.sha256(w.tokens[role].encode()).hexdigest(),
+                                    expires_at=now + timedelta(days=1)))
+        db.session.commit()
+        emails = {role: person.email for role, person in users.items()}
+        db.session.remove()
+
+    for role in ROLES:
+        client = app.test_client()
+        if role != "anonymous":
+            Browser(client).login(emails[role])
+        w.csrf[role] = csrf_token_from(client.get("/").get_data(as_text=True))
+        w.cookies[role] = client.get_cookie("session").value
+    w.snapshot, w.fingerprint = take_snapshot(app), fingerprint(app)
+    return w
+
+
+@pytest.fixture(scope="module")
+def world(app):
+    return build_world(app)
+
+
+# --- playing a cell -------------------------------------------------------------
+
+def send(app, world: World, role: str, row: Row, *, unknown: bool = False, session_only: bool = False,
+         empty: bool = False):
+    client = app.test_client()
+    body = row.body(world) if row.body and not empty else None
+    kwargs: dict = {}
+    if row.is_api:
+        if session_only:
+            client.set_cookie("session", world.cookies[role])
+        elif role != "anonymous":
+            kwargs["headers"] = {"Authorization": f"Bearer {world.tokens[role]}"}
+        if row.method != "GET":
+            kwargs["json"] = {} if body is None else body
+    else:
+        client.set_cookie("session", world.cookies[role])
+        if row.method == "POST":
+            kwargs["data"] = {**(body or {}), "csrf_token": world.csrf[role]}
+    return client.open(row.path(world, unknown=unknown), method=row.method, **kwargs)
+
+
+def play(app, world: World, role: str, row: Row, want: str, **options) -> str | None:
+    """Send one cell; None when the answer is the expected one, else what went wrong."""
+    response = send(app, world, role, row, **options)
+    changed = changes(world.fingerprint, fingerprint(app))
+    if changed:
+        restore(app, world.snapshot)
+    got = f"{response.status_code}{'*' if changed else ''}"
+    where = f"{role:>16} {row.method:6} {row.path(world, unknown=options.get('unknown', False))}"
+    if got != want:
+        detail = response.get_data(as_text=True)[:300].replace("\n", " ")
+        return f"{where}: expected {want}, got {got} (changed {changed}) {detail}"
+    refused = row.is_api and response.status_code >= 400
+    if refused and not set(response.json or {}) >= {"error", "message", "fields"}:
+        return f"{where}: not in the error shape: {response.get_data(as_text=True)[:200]}"
+    to_login = response.status_code != 302 or response.location.startswith("/login")
+    if role == "anonymous" and row.method == "GET" and not to_login:
+        return f"{where}: redirected to {response.location}, not to the sign-in page"
+    if row.sees and role in row.sees and response.status_code == 200:
+        expected = set().union(*(world.groups[g] for g in row.sees[role].split()))
+        seen = {item["id"] for item in response.json["items"]}
+        if seen != expected:
+            return f"{where}: sees {sorted(seen)}, should see {sorted(expected)}"
+    return None
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in EXCLUDED_ENDPOINTS:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            yield method, rule.rule
+
+
+# --- the tests ------------------------------------------------------------------
+
+def test_every_route_is_in_the_table(app):
+    table = [(row.method, row.rule) for row in ROWS]
+    assert len(table) == len(set(table)), "a route is listed twice"
+    routes = set(_routes(app))
+    assert routes - set(table) == set(), "routes missing from the permission matrix"
+    assert set(table) - routes == set(), "rows for routes that no longer exist"
+    print(f"permission matrix: {len(ROWS)} routes x {len(ROLES)} roles = {len(ROWS) * len(ROLES)} cells")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_listed_answer_and_refusals_change_nothing(app, world, role):
+    restore(app, world.snapshot)
+    problems = [p for row in ROWS if (p := play(app, world, role, row, row.answer(role)))]
+    assert not problems, "\n" + "\n".join(problems)
+
+
+def test_unknown_ids_answer_404_even_to_the_admin(app, world):
+    restore(app, world.snapshot)
+    rows = [row for row in ROWS if "<int:" in row.rule]
+    problems = [p for row in rows if (p := play(app, world, "admin", row, "404", unknown=True))]
+    assert not problems, "\n" + "\n".join(problems)
+
+
+def test_anonymous_callers_are_refused_before_the_body_is_read(app, world):
+    """Unknown ids and an empty body: still 401, never a 404 or 422 that would tell something."""
+    restore(app, world.snapshot)
+    rows = [row for row in ROWS if row.is_api and row.answer("anonymous") == "401"]
+    problems = [p for row in rows if (p := play(app, world, "anonymous", row, "401", unknown=True, empty=True))]
+    assert not problems, "\n" + "\n".join(problems)
+
+
+def test_a_session_cookie_never_authorises_a_change_through_the_api(app, world):
+    """A cross-site form posting with the admin's browser gets nowhere."""
+    restore(app, world.snapshot)
+    rows = [row for row in ROWS if row.is_api and row.method != "GET" and row.rule != "/api/v1/tokens"]
+    problems = [p for row in rows if (p := play(app, world, "admin", row, "401", session_only=True))]
+    assert not problems, "\n" + "\n".join(problems)
