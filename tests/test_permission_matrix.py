@@ -69,7 +69,8 @@ class Row:
     ids: dict[str, str] = field(default_factory=dict)  # URL parameter -> world object
     body: Callable[[World], object] | None = None
     query: str = ""
-    sees: dict[str, str] | None = None  # lists: role -> world groups whose ids the items must be
+    sees: dict[str, str] | None = None  # API lists: role -> world groups whose ids the items must be
+    shows: dict[str, str] | None = None  # pages: role -> the only MARKS the page may name
 
     def __post_init__(self):
         assert len(self.answers.split()) == len(ROLES), self.rule
@@ -106,6 +107,7 @@ class World:
     ids: dict[str, int | str] = field(default_factory=dict)
     text: dict[str, str] = field(default_factory=dict)  # times and dates for bodies and queries
     groups: dict[str, set[int]] = field(default_factory=dict)
+    marks: dict[str, str] = field(default_factory=dict)  # names that tell whose data a page shows
     tokens: dict[str, str] = field(default_factory=dict)
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
@@ -159,6 +161,14 @@ BOOKINGS_SEEN = {"firm": "bookings_a", "other_firm": "bookings_b", "manager": "b
 VOUCHERS_SEEN = {"firm": "voucher_a", "other_firm": "voucher_b", "manager": "", "other_manager": "",
                  "city_admin": "voucher_a voucher_b", "other_city_admin": "",
                  "admin": "voucher_a voucher_b"}
+BOOKINGS_SHOWN = {"firm": "sem nmr inst1", "other_firm": "xrd inst2", "manager": "", "other_manager": "",
+                  "city_admin": "", "other_city_admin": "", "admin": ""}
+DESK_SHOWN = {"manager": "firm_a sem nmr inst1 colleague", "other_manager": "xrd inst2",
+              "admin": "firm_a sem nmr inst1 inst2 colleague"}
+VOUCHERS_SHOWN = {"firm": "firm_a", "other_firm": "firm_b", "manager": "inst1", "other_manager": "",
+                  "city_admin": "firm_a firm_b inst1", "other_city_admin": "", "admin": "firm_a firm_b inst1"}
+STATS_SHOWN = {"manager": "sem nmr inst1", "other_manager": "xrd inst2", "city_admin": "sem nmr inst1",
+               "other_city_admin": "xrd inst2", "admin": "sem nmr xrd inst1 inst2"}
 CLAIMS_SEEN = {"firm": "", "other_firm": "", "manager": "claims", "other_manager": "",
                "city_admin": "claims", "other_city_admin": "", "admin": "claims"}
 
@@ -266,7 +276,8 @@ ROWS = [
     Row("GET", "/feeds/<token>.ics",                "200  200  200  200  200  200  200  200"),
     Row("GET", "/feeds/instruments/<int:instrument_id>.ics",
                                                     "200  200  200  200  200  200  200  200"),
-    Row("GET", "/bookings",                         "302  200  200  200  200  200  200  200"),
+    Row("GET", "/bookings",                         "302  200  200  200  200  200  200  200",
+        shows=BOOKINGS_SHOWN),
     Row("GET", "/bookings/<int:booking_id>",        "302  200  404  200  404  404  404  200",
         ids={"booking_id": "confirmed"}),
     Row("POST", "/bookings/<int:booking_id>/reschedule",
@@ -290,7 +301,8 @@ ROWS = [
     Row("POST", "/bookings/<int:booking_id>/rating",
                                                     "302  302* 404  302  404  404  404  302",
         ids={"booking_id": "completed_unclaimed"}, body=lambda w: {"rating": "5", "comment": ""}),
-    Row("GET", "/manage/",                          "302  403  403  200  200  403  403  200"),
+    Row("GET", "/manage/",                          "302  403  403  200  200  403  403  200",
+        shows=DESK_SHOWN),
     Row("GET", "/manage/instruments/<int:instrument_id>",
                                                     "302  403  403  200  403  403  403  200"),
     Row("GET", "/manage/instruments/<int:instrument_id>/history",
@@ -305,8 +317,10 @@ ROWS = [
     Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
                                                     "302  403  403  302* 403  403  403  302*"),
     Row("POST", "/manage/users/<int:user_id>/lift", "302  403  403  302* 403  403  403  302*"),
-    Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200"),
-    Row("GET", "/vouchers/",                        "302  200  200  200  200  200  200  200"),
+    Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200",
+        shows=STATS_SHOWN),
+    Row("GET", "/vouchers/",                        "302  200  200  200  200  200  200  200",
+        shows=VOUCHERS_SHOWN),
     Row("POST", "/vouchers/grant",                  "302  403  403  403  403  302* 403  302*",
         body=web_voucher),
     Row("POST", "/vouchers/grant-csv",              "302  403  403  403  403  302* 302  302*",
@@ -432,9 +446,9 @@ def build_world(app) -> World:
         }
         colleague = user("firm-a-2@matrix.example", firm=firm_a)  # suspended after no-shows
         db.session.flush()
-        sem = make.instrument(institution=inst1, hourly_rate=Decimal("300.00"))
-        nmr = make.instrument(institution=inst1, requires_approval=True)
-        xrd = make.instrument(institution=inst2)
+        sem = make.instrument(institution=inst1, name="甲校扫描电镜", hourly_rate=Decimal("300.00"))
+        nmr = make.instrument(institution=inst1, name="甲校核磁共振", requires_approval=True)
+        xrd = make.instrument(institution=inst2, name="乙所衍射仪")
         firm_user = users["firm"]
 
         day = workday(3)
@@ -509,6 +523,8 @@ def build_world(app) -> World:
             bookings_b={firm_b_booking.id}, voucher_a={voucher.id}, voucher_b={voucher_b.id},
             claims={c.id for c in claims},
         )
+        w.marks.update(firm_a=firm_a.name, firm_b=firm_b.name, sem=sem.name, nmr=nmr.name, xrd=xrd.name,
+                       inst1=inst1.name, inst2=inst2.name, colleague=colleague.email)
         w.text.update(
             today=today.isoformat(), yesterday=(today - timedelta(days=1)).isoformat(),
             month_ago=(today - timedelta(days=30)).isoformat(),
@@ -582,6 +598,11 @@ def play(app, world: World, role: str, row: Row, want: str, **options) -> str | 
         seen = {item["id"] for item in response.json["items"]}
         if seen != expected:
             return f"{where}: sees {sorted(seen)}, should see {sorted(expected)}"
+    if row.shows and role in row.shows and response.status_code == 200:
+        html = response.get_data(as_text=True)
+        shown = {key for key, mark in world.marks.items() if mark in html}
+        if shown != set(row.shows[role].split()):
+            return f"{where}: shows {sorted(shown)}, should show {sorted(row.shows[role].split())}"
     return None
 
 
