@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .errors import ValidationFailed
 from .extensions import db
@@ -144,6 +144,21 @@ def run_job_command(name, now, period):
     click.echo(f"{name}: {job.function(moment, chosen)}")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--force", is_flag=True, help="replace PATH if it exists")
+@with_appcontext
+def backup_command(path, force):
+    """Copy the SQLite database to PATH while the app runs (PostgreSQL: use pg_dump)."""
+    from .backup import BackupError, backup_database
+
+    try:
+        report = backup_database(db.engine, path, force=force)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(report.describe())
+
+
 def init_app(app: Flask) -> None:
     from .bench import bench_command
 
@@ -153,3 +168,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(mail_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(backup_command)
