@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from sqlalchemy.orm import joinedload
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -160,7 +161,8 @@ def issue_token(email: str, password: str) -> tuple[str, datetime]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
+                            .options(joinedload(ApiToken.user)))
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row.user

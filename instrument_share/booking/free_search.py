@@ -7,13 +7,15 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from ..catalogue.models import BOOKABLE_STATUSES, Instrument, OpeningHours
-from ..extensions import db
+from ..db_types import UTCDateTime
+from ..sql import plus_minutes
 from ..timeutil import platform_zone
 from .calendar import effective_weekday
 from .conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
 from .models import ACTIVE_STATUSES, Blackout, Booking
 
 MAX_FREE_SEARCH_SPAN = timedelta(days=7)
+MAX_BUFFER = timedelta(minutes=1440)  # the instruments table's CHECK
 
 
 def _day_segments(start: datetime, end: datetime):
@@ -57,20 +59,16 @@ def free_condition(start: datetime, end: datetime):
                 sa.and_(Instrument.open_on_holidays.is_(False), _open_on(regular, first, last)),
                 sa.and_(Instrument.open_on_holidays.is_(True), _open_on(on_holidays, first, last)),
             ))
-    # A new booking holds [start, end + buffer): the buffer is the instrument's
-    # own, so the condition is spelt out once per distinct buffer length.
-    buffers = db.session.scalars(sa.select(sa.distinct(Instrument.buffer_minutes))).all()
-    held_by_booking = sa.or_(*(
-        sa.and_(Instrument.buffer_minutes == minutes,
-                Booking.start < end + timedelta(minutes=minutes))
-        for minutes in buffers
-    )) if buffers else sa.false()
+    # A new booking holds [start, end + buffer) with the instrument's own
+    # buffer (at most a day): the index narrows by the longest buffer, the
+    # exact bound is checked on the few rows left.
     booked = sa.exists().where(
         Booking.instrument_id == Instrument.id,
         Booking.status.in_(ACTIVE_STATUSES),
         Booking.start >= start - MAX_OCCUPIED_SPAN,
+        Booking.start < end + MAX_BUFFER,
         Booking.occupied_until > start,
-        held_by_booking,
+        Booking.start < plus_minutes(sa.literal(end, UTCDateTime()), Instrument.buffer_minutes),
     )
     blacked_out = sa.exists().where(
         Blackout.instrument_id == Instrument.id, overlaps_sql(Blackout.start, Blackout.end, start, end)

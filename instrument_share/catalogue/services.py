@@ -158,7 +158,10 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
     terms = _validate(filters)
     conditions = [Instrument.search_text.like(_like_pattern(t), escape="\\") for t in terms]
     if filters.city is not None:
-        conditions.append(Institution.city_code == filters.city)
+        # A subquery, not a join: the planner then scans instruments once
+        # instead of visiting them institution by institution.
+        conditions.append(Instrument.institution_id.in_(
+            sa.select(Institution.id).where(Institution.city_code == filters.city)))
     if filters.institution is not None:
         conditions.append(Instrument.institution_id == filters.institution)
     if filters.category is not None:
@@ -173,13 +176,6 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
     if filters.free_from is not None:
         conditions.append(free_condition(filters.free_from, filters.free_to))
 
-    base = (
-        sa.select(Instrument)
-        .join(Institution, Instrument.institution_id == Institution.id)
-        .where(*conditions)
-    )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery()))
-
     if filters.sort == "rate":
         order = [Instrument.hourly_rate, Instrument.id]
     elif filters.sort == "name" or not terms:
@@ -193,13 +189,22 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
             else_=3,
         )
         order = [rank, Instrument.name, Instrument.id]
-    page_query = (
-        base.options(
-            joinedload(Instrument.institution),
-            joinedload(Instrument.category),
-        )
+    # The page's ids and the total come from one pass over the matches (a
+    # window count over narrow rows); only those ids are then loaded whole.
+    # A page past the end has no row to carry the total, so it asks again.
+    rows = db.session.execute(
+        sa.select(Instrument.id, sa.func.count().over())
+        .where(*conditions)
         .order_by(*order)
         .limit(filters.per_page)
         .offset((filters.page - 1) * filters.per_page)
+    ).all()
+    if not rows:
+        return [], db.session.scalar(sa.select(sa.func.count(Instrument.id)).where(*conditions))
+    ids = [instrument_id for instrument_id, _ in rows]
+    loaded = db.session.scalars(
+        sa.select(Instrument).where(Instrument.id.in_(ids))
+        .options(joinedload(Instrument.institution), joinedload(Instrument.category))
     )
-    return list(db.session.scalars(page_query)), total
+    by_id = {instrument.id: instrument for instrument in loaded}
+    return [by_id[instrument_id] for instrument_id in ids], rows[0][1]

@@ -1,4 +1,5 @@
-"""Booking changes become e-mails in the outbox (same transaction).
+"""Booking changes become e-mails in the outbox (same transaction), composed
+by the delivery run from what the booking looked like at the change.
 
 The booker gets an invite (METHOD:REQUEST) when a booking is confirmed,
 approved or moved, a cancellation (METHOD:CANCEL) when it is cancelled,
@@ -6,6 +7,9 @@ rejected or lapses, and a plain "request received" while it is pending; the
 institution's managers hear of every request waiting for them.
 """
 from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import render_template
@@ -17,7 +21,8 @@ from ..booking.models import Booking
 from ..errors import N_
 from ..extensions import db
 from ..labels import local_name
-from ..mail.outbox import enqueue
+from ..mail.models import OutboxMessage
+from ..mail.outbox import compose, enqueue_to_compose
 from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)
@@ -39,13 +44,13 @@ def booking_changed(booking: Booking, event: str) -> None:
         method = None  # a moved request waits for approval again; the invite comes then
     user = booking.user
     with force_locale(user.language):
-        queue_mail(booking, user, f"{event}", method, _(subject, instrument=local_name(booking.instrument)))
+        queue_mail(booking, user, event, method, _(subject, instrument=local_name(booking.instrument)))
     if booking.status == "pending" and event in ("requested", "rescheduled"):
         for manager in _managers(booking):
             with force_locale(manager.language):
                 queue_mail(booking, manager, "approval_needed", None,
-                       _("Approval needed: %(instrument)s", instrument=local_name(booking.instrument)),
-                       template="mail/approval_needed")
+                           _("Approval needed: %(instrument)s", instrument=local_name(booking.instrument)),
+                           template="mail/approval_needed")
 
 
 def _managers(booking: Booking) -> list[User]:
@@ -56,21 +61,70 @@ def _managers(booking: Booking) -> list[User]:
 
 
 def queue_mail(booking: Booking, recipient: User, event: str, method: str | None, subject: str,
-           template: str = "mail/booking") -> None:
-    context = {"booking": booking, "recipient": recipient, "event": event, "method": method}
-    with force_locale(recipient.language):
-        _enqueue(booking, recipient, event, method, subject, template, context)
-
-
-def _enqueue(booking, recipient, event, method, subject, template, context) -> None:
-    enqueue(
+               template: str = "mail/booking") -> None:
+    """Queue one booking mail; what it says is fixed now, its bytes are made
+    by the delivery run (`compose_booking_mail`)."""
+    db.session.flush()  # a new booking needs its id for the key
+    enqueue_to_compose(
         key=f"booking:{booking.id}:{event}:{booking.sequence}:{recipient.email}",
         kind=event,
         recipient=recipient.email,
         subject=subject,
-        text=render_template(f"{template}.txt", **context),
-        html=render_template(f"{template}.html", **context),
-        calendar=booking_calendar(booking, method, recipient.language) if method else None,
-        method=method,
         booking_id=booking.id,
+        compose_from={"template": template, "event": event, "method": method,
+                      "recipient_id": recipient.id, "booking": _snapshot(booking)},
     )
+
+
+# What a booking mail shows that a later change could alter.
+SNAPSHOT_FIELDS = ("start", "end", "status", "sequence", "purpose", "cost", "voucher_amount",
+                   "firm_pays", "decision_reason")
+
+
+def _snapshot(booking: Booking) -> dict:
+    values = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(booking, name)
+        values[name] = value.isoformat() if isinstance(value, datetime) else (
+            str(value) if isinstance(value, Decimal) else value)
+    return values
+
+
+class BookingAsOf:
+    """A booking as it was when the mail was queued: the snapshot's fields,
+    and the rest (instrument, booker, id) from the booking itself."""
+
+    def __init__(self, booking: Booking, snapshot: dict):
+        self._booking = booking
+        self._values = {
+            "start": datetime.fromisoformat(snapshot["start"]),
+            "end": datetime.fromisoformat(snapshot["end"]),
+            "cost": Decimal(snapshot["cost"]),
+            "voucher_amount": Decimal(snapshot["voucher_amount"]),
+            "firm_pays": Decimal(snapshot["firm_pays"]),
+            **{name: snapshot[name] for name in ("status", "sequence", "purpose", "decision_reason")},
+        }
+
+    def __getattr__(self, name):
+        values = self.__dict__["_values"]
+        return values[name] if name in values else getattr(self.__dict__["_booking"], name)
+
+
+def compose_booking_mail(message: OutboxMessage) -> str:
+    """The RFC 5322 text of a queued booking mail, in its recipient's language."""
+    plan = message.compose_from
+    booking = db.session.get(Booking, message.booking_id) if message.booking_id else None
+    recipient = db.session.get(User, plan["recipient_id"])
+    if booking is None or recipient is None:
+        raise LookupError("the booking or the recipient of this mail no longer exists")
+    booking = BookingAsOf(booking, plan["booking"])
+    method, template = plan["method"], plan["template"]
+    context = {"booking": booking, "recipient": recipient, "event": plan["event"], "method": method}
+    with force_locale(recipient.language):
+        return compose(
+            recipient=message.recipient, subject=message.subject, message_id=message.message_id,
+            text=render_template(f"{template}.txt", **context),
+            html=render_template(f"{template}.html", **context),
+            calendar=booking_calendar(booking, method, recipient.language) if method else None,
+            method=method,
+        ).as_string()

@@ -46,8 +46,9 @@ class DeliveryReport:
         return f"sent {self.sent}, failed {self.failed} (will retry), dead {self.dead}"
 
 
-def _claim(now: datetime, include_waiting: bool) -> list[tuple[int, str, str, str]]:
-    """Mark due messages as being sent by this run; return (id, recipient, message_id, raw)."""
+def _claim(now: datetime, include_waiting: bool) -> list[tuple[int, str, str, str | None]]:
+    """Mark due messages as being sent by this run; return (id, recipient,
+    message_id, raw), raw being None for a message still to be composed."""
     begin_write_transaction()
     due = sa.or_(
         OutboxMessage.status == "queued",
@@ -117,10 +118,13 @@ def deliver_due(now: datetime | None = None, include_waiting: bool = False) -> D
         if not claimed:
             return report
         outcomes: dict[int, str | None] = {pk: UNTRIED for pk, *_ in claimed}
+        composed: dict[int, str] = {}
         server_down = False
         with Transport(current_app.config, current_app.instance_path) as transport:
             for message_pk, recipient, message_id, raw in claimed:
                 try:
+                    if raw is None:
+                        raw = composed[message_pk] = _compose(message_pk)
                     transport.send(recipient, message_id, raw)
                     outcomes[message_pk] = None
                 except SERVER_DOWN as error:
@@ -129,18 +133,35 @@ def deliver_due(now: datetime | None = None, include_waiting: bool = False) -> D
                     outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
                     server_down = True
                     break
-                except smtplib.SMTPException as error:  # this message refused
+                except (smtplib.SMTPException, LookupError) as error:  # this message refused
                     outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
-        _record(outcomes, now, report)
+        _record(outcomes, composed, now, report)
         if server_down:
             return report
 
 
-def _record(outcomes: dict[int, str | None], now: datetime, report: DeliveryReport) -> None:
+def _compose(message_pk: int) -> str:
+    """Compose a booking mail queued as `compose_from` (outside any writer lock)."""
+    from ..invites.notify import (
+        compose_booking_mail,  # mail is below invites; only this call goes up
+    )
+
+    try:
+        return compose_booking_mail(db.session.get(OutboxMessage, message_pk))
+    finally:
+        db.session.rollback()  # read-only; ends the read transaction
+
+
+def _record(outcomes: dict[int, str | None], composed: dict[int, str], now: datetime,
+            report: DeliveryReport) -> None:
+    """Mark what happened; a message composed by this run keeps its bytes, so
+    a retry sends exactly what was tried."""
     begin_write_transaction()
     for row in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
         error = outcomes[row.id]
         row.claimed_at = None
+        if row.id in composed:
+            row.raw = composed[row.id]
         if error == UNTRIED:
             row.status = "queued"
             continue

@@ -13,7 +13,12 @@ MESSAGE_STATUSES = ("queued", "sending", "sent", "dead")
 
 
 class OutboxMessage(db.Model):
-    """One e-mail, composed once: retries send the very same bytes and Message-ID."""
+    """One e-mail, composed once: retries send the very same bytes and Message-ID.
+
+    Booking mails are queued as `compose_from` (what the booking looked like
+    at the change) and composed by the first delivery run, which keeps the
+    booking request itself cheap; other mails arrive composed.
+    """
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -28,7 +33,8 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     recipient: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(300))
-    raw: Mapped[str] = mapped_column(sa.Text)  # the whole RFC 5322 message
+    raw: Mapped[str | None] = mapped_column(sa.Text)  # the whole RFC 5322 message, once composed
+    compose_from: Mapped[dict | None] = mapped_column(sa.JSON)
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="SET NULL"), index=True)
     status: Mapped[str] = mapped_column(sa.String(10), default="queued")
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)

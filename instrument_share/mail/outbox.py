@@ -54,14 +54,18 @@ def compose(
     return message
 
 
+def _already_queued(key: str) -> bool:
+    return db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None
+
+
 def enqueue(
     *, key: str, kind: str, recipient: str, subject: str, text: str, html: str,
     calendar: bytes | None = None, method: str | None = None, booking_id: int | None = None,
     attachments: tuple[tuple[str, str, bytes], ...] = (),
 ) -> OutboxMessage | None:
-    """Add a message to the outbox in the current transaction; a key already
-    queued (the same change notified twice) adds nothing. Flushes only."""
-    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
+    """Add a composed message to the outbox in the current transaction; a key
+    already queued (the same change notified twice) adds nothing. Flushes only."""
+    if _already_queued(key):
         return None
     message_id = make_msgid(domain=mail_domain())
     message = compose(recipient=recipient, subject=subject, text=text, html=html,
@@ -74,3 +78,15 @@ def enqueue(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def enqueue_to_compose(*, key: str, kind: str, recipient: str, subject: str, booking_id: int,
+                       compose_from: dict) -> None:
+    """Add a message the delivery run composes (see `delivery.composed`): only
+    a small row is written in the caller's transaction."""
+    if _already_queued(key):
+        return
+    db.session.add(OutboxMessage(
+        idempotency_key=key, message_id=make_msgid(domain=mail_domain()), kind=kind,
+        recipient=recipient, subject=subject, booking_id=booking_id, compose_from=compose_from,
+    ))

@@ -31,11 +31,10 @@ from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking
 from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours
-from ..db_types import UTCDateTime
 from ..errors import N_, PermissionDenied, ValidationFailed
 from ..extensions import db
+from ..sql import epoch_seconds, greatest, least, local_month
 from ..timeutil import platform_zone
-from .sql import greatest, least, local_month, seconds_between
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {"general": 1400, "special": 800}
@@ -108,6 +107,13 @@ def make_period(first: date | None, last: date | None) -> Period:
     return Period(first, last)
 
 
+CENT, RATIO_PLACES = Decimal("0.01"), Decimal("0.0001")
+
+
+def _ratio(a: Decimal, b: Decimal) -> Decimal:
+    return (a / b).quantize(RATIO_PLACES) if b else Decimal(0)
+
+
 @dataclass
 class Figures:
     open_hours: Decimal = Decimal(0)
@@ -121,23 +127,28 @@ class Figures:
     instruments: int = 0
 
     def add(self, other: Figures) -> None:
-        for name in ("open_hours", "booked_hours", "used_hours", "external_hours", "bookings",
-                     "no_shows", "revenue", "voucher_revenue", "instruments"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # Spelt out: this runs once per instrument for every grouped figure.
+        self.open_hours += other.open_hours
+        self.booked_hours += other.booked_hours
+        self.used_hours += other.used_hours
+        self.external_hours += other.external_hours
+        self.bookings += other.bookings
+        self.no_shows += other.no_shows
+        self.revenue += other.revenue
+        self.voucher_revenue += other.voucher_revenue
+        self.instruments += other.instruments
 
     def as_dict(self) -> dict:
-        hours = lambda value: value.quantize(Decimal("0.01"))  # noqa: E731
-        ratio = lambda a, b: (a / b).quantize(Decimal("0.0001")) if b else Decimal(0)  # noqa: E731
         return {
-            "open_hours": hours(self.open_hours), "booked_hours": hours(self.booked_hours),
-            "used_hours": hours(self.used_hours), "external_hours": hours(self.external_hours),
-            "utilisation": ratio(self.booked_hours, self.open_hours),
-            "sharing_rate": ratio(self.external_hours, self.used_hours),
+            "open_hours": self.open_hours.quantize(CENT), "booked_hours": self.booked_hours.quantize(CENT),
+            "used_hours": self.used_hours.quantize(CENT), "external_hours": self.external_hours.quantize(CENT),
+            "utilisation": _ratio(self.booked_hours, self.open_hours),
+            "sharing_rate": _ratio(self.external_hours, self.used_hours),
             "bookings": self.bookings, "no_shows": self.no_shows,
-            "no_show_rate": ratio(Decimal(self.no_shows), Decimal(self.bookings + self.no_shows)),
-            "revenue": self.revenue.quantize(Decimal("0.01")),
-            "voucher_revenue": self.voucher_revenue.quantize(Decimal("0.01")),
-            "voucher_share": ratio(self.voucher_revenue, self.revenue),
+            "no_show_rate": _ratio(Decimal(self.no_shows), Decimal(self.bookings + self.no_shows)),
+            "revenue": self.revenue.quantize(CENT),
+            "voucher_revenue": self.voucher_revenue.quantize(CENT),
+            "voucher_share": _ratio(self.voucher_revenue, self.revenue),
             "instruments": self.instruments,
         }
 
@@ -193,28 +204,29 @@ def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
 def _booking_sums(scope: Scope, period: Period, group=None):
     """Booked, used and external seconds, bookings, no-shows, revenue, grouped
     by instrument (or by the given expression), in one query."""
-    # Typed literals: the UTC column type converts them as it converts stored values.
-    p0, p1 = sa.literal(period.start, UTCDateTime()), sa.literal(period.end, UTCDateTime())
-    clipped = greatest(seconds_between(greatest(Booking.start, p0), least(Booking.end, p1)), 0)
-    used_clipped = greatest(seconds_between(greatest(Booking.used_start, p0), least(Booking.used_end, p1)), 0)
+    p0, p1 = period.start.timestamp(), period.end.timestamp()
+    start, end = epoch_seconds(Booking.start), epoch_seconds(Booking.end)
+    clipped = greatest(least(end, p1) - greatest(start, p0), 0)
+    used_clipped = greatest(least(epoch_seconds(Booking.used_end), p1) - greatest(epoch_seconds(Booking.used_start), p0), 0)
     used = sa.case((Booking.used_start.is_not(None), used_clipped), else_=clipped)
     active = Booking.status.in_(("confirmed", "completed"))
     completed = Booking.status == "completed"
-    external = sa.or_(User.institution_id.is_(None), User.institution_id != Instrument.institution_id)
-    starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
+    # External use is all use less the staff's own, which is rare: a booking's
+    # used time is then worked out once for most rows, not twice.
+    staff = sa.and_(User.institution_id.is_not(None), User.institution_id == Instrument.institution_id)
+    inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
     key = group if group is not None else Booking.instrument_id
-    cost_in_fen = sa.type_coerce(Booking.cost, sa.BigInteger)
-    voucher_in_fen = sa.type_coerce(Booking.voucher_amount, sa.BigInteger)
     query = (
         sa.select(
             key.label("key"),
             sa.func.sum(sa.case((active, clipped), else_=0)),
             sa.func.sum(sa.case((completed, used), else_=0)),
-            sa.func.sum(sa.case((sa.and_(completed, external), used), else_=0)),
-            sa.func.count(sa.case((sa.and_(active, starts_inside), 1))),
-            sa.func.count(sa.case((sa.and_(Booking.status == "no_show", starts_inside), 1))),
-            sa.func.sum(sa.case((sa.and_(completed, starts_inside), cost_in_fen), else_=0)),
-            sa.func.sum(sa.case((sa.and_(completed, starts_inside), voucher_in_fen), else_=0)),
+            sa.func.sum(sa.case((sa.and_(completed, staff), used), else_=0)),
+            sa.func.count(sa.case((sa.and_(active, inside), 1))),
+            sa.func.count(sa.case((sa.and_(Booking.status == "no_show", inside), 1))),
+            sa.func.sum(sa.case((sa.and_(completed, inside), sa.type_coerce(Booking.cost, sa.BigInteger)), else_=0)),
+            sa.func.sum(sa.case((sa.and_(completed, inside), sa.type_coerce(Booking.voucher_amount, sa.BigInteger)),
+                                else_=0)),
         )
         .select_from(Booking)
         .join(Instrument, Booking.instrument_id == Instrument.id)
@@ -225,16 +237,15 @@ def _booking_sums(scope: Scope, period: Period, group=None):
         .group_by(key)
     )
     result = {}
-    for key_value, booked_s, used_s, external_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
-        figures = Figures(
-            booked_hours=Decimal(str(booked_s or 0)) / 3600, used_hours=Decimal(str(used_s or 0)) / 3600,
-            external_hours=Decimal(str(external_s or 0)) / 3600, bookings=bookings, no_shows=no_shows,
-            revenue=(Decimal(int(revenue or 0)) / 100), voucher_revenue=(Decimal(int(vouchers or 0)) / 100),
+    for key_value, booked_s, used_s, staff_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
+        used_hours = Decimal(str(used_s or 0)) / 3600
+        result[key_value] = Figures(
+            booked_hours=Decimal(str(booked_s or 0)) / 3600, used_hours=used_hours,
+            external_hours=used_hours - Decimal(str(staff_s or 0)) / 3600, bookings=bookings,
+            no_shows=no_shows, revenue=(Decimal(int(revenue or 0)) / 100),
+            voucher_revenue=(Decimal(int(vouchers or 0)) / 100),
         )
-        result[key_value] = figures
     return result
-
-
 @dataclass
 class InstrumentRow:
     id: int
@@ -303,7 +314,9 @@ def utilisation(scope: Scope, period: Period, group_by: str) -> dict:
             key, label = item.city, labels.get(item.city, (item.city, item.city))
         else:
             key, label = item.category, labels.get(item.category, (item.category, item.category))
-        entry = groups.setdefault(key, {"key": key, "label": label[0], "label_en": label[1], "figures": Figures()})
+        entry = groups.get(key)
+        if entry is None:
+            entry = groups[key] = {"key": key, "label": label[0], "label_en": label[1], "figures": Figures()}
         entry["figures"].add(item.figures)
     totals = Figures()
     rows = []
@@ -343,8 +356,8 @@ def flows(scope: Scope, period: Period) -> dict:
     """Hours, bookings and revenue from firms of each city (rows) to
     instruments of each city (columns): the 9 × 9 matrix. A city bureau sees
     the flows its city takes part in, as consumer or as provider."""
-    p0, p1 = sa.literal(period.start, UTCDateTime()), sa.literal(period.end, UTCDateTime())
-    clipped = greatest(seconds_between(greatest(Booking.start, p0), least(Booking.end, p1)), 0)
+    p0, p1 = period.start.timestamp(), period.end.timestamp()
+    clipped = greatest(least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0), 0)
     active = Booking.status.in_(("confirmed", "completed"))
     starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
     query = (
