@@ -1,0 +1,32 @@
+"""`flask bench` end to end at a small size, on the engine under test."""
+from __future__ import annotations
+
+import json
+import os
+
+import sqlalchemy as sa
+
+from instrument_share.booking.models import Booking
+from instrument_share.extensions import db
+
+
+def test_bench_builds_measures_and_writes_its_figures(app, runner, tmp_path, database_url, app_context):
+    target = database_url if os.environ.get("TEST_DATABASE_URL") else f"sqlite:///{tmp_path / 'bench.sqlite'}"
+    out = tmp_path / "bench.json"
+    result = runner.invoke(args=["bench", "--instruments", "60", "--bookings", "3000", "--repeat", "3",
+                                 "--database", target, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["instruments"] == 60 and report["bookings"] == 3000
+    for figure in ("create", "conflict"):
+        assert report["at_10k"][figure]["n"] == 3 and report["at_full"][figure]["p50_ms"] > 0
+    assert set(report["reads"]) == {"search_text", "search_city_category", "search_free", "week_page"}
+    assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year"}
+    assert report["dashboard_sql_statements"] > 0 and report["peak_memory_mb"] > 0
+    assert "POST /bookings, 201, at 3,000" in result.output
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        # 3,000 history rows plus the bookings the measurement made.
+        assert conn.scalar(sa.select(sa.func.count()).select_from(Booking.__table__)) >= 3000
+    engine.dispose()
+    db.session.remove()
