@@ -1,4 +1,4 @@
-"""flask commands: users, seed-demo (and later scheduler, bench)."""
+"""flask commands: users, seed-demo, backup, mail, scheduler, jobs (bench lives in bench.py)."""
 from __future__ import annotations
 
 import click
