@@ -26,7 +26,8 @@ BOOKING_STATUS_LABELS = {
     "completed": _l("Completed"),
     "no_show": _l("No-show"),
 }
-OBSTACLE_LABELS = {"booking": _l("Booked"), "blackout": _l("Maintenance"), "closed": _l("Closed")}
+OBSTACLE_LABELS = {"booking": _l("Booked"), "blackout": _l("Maintenance"), "closed": _l("Closed"),
+                   "notice": _l("Too soon: inside the instrument's booking notice")}
 EVENT_LABELS = {
     "created": _l("Booked"),
     "rescheduled": _l("Rescheduled"),

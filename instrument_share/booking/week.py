@@ -14,7 +14,7 @@ from .calendar import holiday_name
 class Cell:
     start: datetime
     end: datetime
-    state: str  # free, booking, blackout, closed, past
+    state: str  # free, booking, blackout, closed, notice (too soon to book), past
 
 
 @dataclass
@@ -57,7 +57,8 @@ def _row_range(instrument: Instrument) -> tuple[int, int]:
 
 def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
     """Seven days of cells; each cell takes the state of whatever covers it,
-    the worst first: past, closed, blackout, booking, else free."""
+    the worst first: past, inside the booking notice, closed, blackout,
+    booking, else free."""
     zone = platform_zone()
     start = datetime.combine(monday, time(), zone)
     end = start + timedelta(days=7)
@@ -66,6 +67,8 @@ def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
     step = 30 if last - first <= 14 * 60 else 60
     rows = [time(m // 60, m % 60) for m in range(first, last, step)]
     rank = {"closed": 0, "blackout": 1, "booking": 2}
+    # The conflict checker refuses a start before this (rules.check_interval).
+    bookable_from = now + timedelta(hours=instrument.advance_notice_hours)
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
@@ -77,6 +80,8 @@ def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
             covering = [b["kind"] for b in found["busy"] if b["start"] < cell_end and b["end"] > cell_start]
             if cell_start < now:
                 state = "past"
+            elif cell_start < bookable_from:
+                state = "notice"
             elif covering:
                 state = min(covering, key=rank.__getitem__)
             else:
@@ -85,7 +90,7 @@ def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
         usual = timedelta(minutes=max(instrument.min_booking_minutes, 60))
         entry.free = [
             (s, e, min(e, s + usual))
-            for s, e in ((max(f["start"], now).astimezone(zone), f["end"].astimezone(zone))
+            for s, e in ((max(f["start"], bookable_from).astimezone(zone), f["end"].astimezone(zone))
                          for f in found["free"])
             if s.date() == day and e > s
         ]

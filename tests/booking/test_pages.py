@@ -29,6 +29,16 @@ def test_week_calendar_shows_free_and_busy(api, client, make, day):
     assert client.get(f"/instruments/{instrument.id}?week=not-a-date").status_code == 200
 
 
+def test_week_calendar_offers_nothing_inside_the_booking_notice(client, make, day):
+    # Thirty days' notice: the whole week of `day` is too soon, so no cell
+    # may invite a booking the conflict checker would refuse.
+    instrument = make.instrument(advance_notice_hours=24 * 30)
+    html = client.get(f"/instruments/{instrument.id}?week={day.isoformat()}").get_data(as_text=True)
+    assert "cell-notice" in html
+    assert f'data-start="{local(day, "09:30")}"' not in html
+    assert 'class="cell cell-free"' not in html
+
+
 def test_book_through_the_form(browser, client, make, day, app_context):
     instrument = make.instrument()
     user = make.user(email="eng@firm.example")
