@@ -9,6 +9,10 @@ from sqlalchemy.types import TypeDecorator
 
 CENT = Decimal("0.01")
 
+# The largest value of an INTEGER column on PostgreSQL (and of our ids on
+# both engines): a larger number in a URL or a request is no id of ours.
+MAX_ID = 2**31 - 1
+
 
 def to_money(value) -> Decimal:
     """The one rounding rule for money: two places, half up (四舍五入)."""

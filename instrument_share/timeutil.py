@@ -1,7 +1,7 @@
 """The platform time zone: parsing what clients send, showing what we store."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -11,14 +11,24 @@ def platform_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["PLATFORM_TIMEZONE"])
 
 
+# Times the platform deals in. Outside them there is nothing to book or
+# count, the zone database falls back to local mean time (+08:05:43, which
+# no ISO 8601 reader accepts) and date arithmetic overflows near year 9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def parse_client_time(text: str) -> datetime:
     """Read an ISO 8601 time; a naive one is taken in the platform zone.
 
-    Raises ValueError for anything unparseable. The result is aware.
+    Raises ValueError for anything unparseable or outside 1970–2199. The
+    result is aware.
     """
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=platform_zone())
+    if not EARLIEST <= value < LATEST:
+        raise ValueError("time outside 1970-2199")
     return value
 
 

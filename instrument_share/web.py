@@ -68,6 +68,9 @@ def url_with(**changes) -> str:
 def init_app(app: Flask) -> None:
     from .api.errors import error_response, service_error_response
     from .errors import ServiceError
+    from .routing import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

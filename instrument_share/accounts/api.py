@@ -5,7 +5,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..api.auth import authenticated, require_user
+from ..api.auth import NO_AUTH, authenticated, require_user
 from ..catalogue.schemas import InstitutionRefSchema
 from ..extensions import db, limiter
 from ..invites.feeds import feed_url, reset_feed_token
@@ -47,6 +47,9 @@ class MeSchema(Schema):
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"])
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenSchema)
+@blp.alt_response(401, response="UNAUTHORIZED", description="Wrong e-mail address or password")
+@blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many attempts from this address")
+@blp.doc(security=NO_AUTH)
 def create_token(body):
     """Exchange an e-mail address and password for a bearer token."""
     token, expires_at = issue_token(body["email"], body["password"])

@@ -44,6 +44,10 @@ def require_user(*roles: str) -> User:
     return user
 
 
+# The OpenAPI security of operations anyone may call: `@blp.doc(security=NO_AUTH)`.
+NO_AUTH: list = []
+
+
 def authenticated(view):
     """Refuse anonymous calls (401) before the body is even parsed."""
 

@@ -31,6 +31,22 @@ class ErrorSchema(Schema):
     )
 
 
+class TimeRangeSchema(Schema):
+    start = fields.String(required=True, metadata={"format": "date-time"})
+    end = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class ObstacleRangeSchema(TimeRangeSchema):
+    kind = fields.String(required=True, metadata={"description": "booking, blackout or closed"})
+
+
+class ConflictErrorSchema(ErrorSchema):
+    """A 409: the error shape plus what stands in the way and nearby free time."""
+
+    conflicts = fields.List(fields.Nested(ObstacleRangeSchema), required=True)
+    suggestions = fields.List(fields.Nested(TimeRangeSchema), required=True)
+
+
 def _flatten_webargs_messages(messages: dict) -> dict:
     """webargs nests messages by location ({"query": {"page": [...]}}); clients
     want them by field name."""

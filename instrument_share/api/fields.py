@@ -23,7 +23,9 @@ class ClientTime(fields.Field):
         try:
             return parse_client_time(value).astimezone(UTC)
         except (ValueError, OverflowError) as error:
-            raise ValidationError("Not an ISO 8601 time such as 2026-12-01T09:00:00+08:00.") from error
+            raise ValidationError(
+                "Not an ISO 8601 time from 1970 to 2199 such as 2026-12-01T09:00:00+08:00."
+            ) from error
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat_platform(value)

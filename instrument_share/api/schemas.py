@@ -1,11 +1,25 @@
 """Schemas shared by every API module: pagination and list envelopes."""
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, fields, validate
+
+from ..db_types import MAX_ID
+
+
+def Id(**kwargs) -> fields.Integer:  # noqa: N802 (a field, named like one)
+    """A reference to one of our rows: a number the database can hold, or a clear 422."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+def Day(**kwargs) -> fields.Date:  # noqa: N802 (a field, named like one)
+    """A calendar day the platform deals in (1970–2199, as times: timeutil)."""
+    return fields.Date(validate=validate.Range(min=date(1970, 1, 1), max=date(2199, 12, 31)), **kwargs)
 
 
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_ID))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

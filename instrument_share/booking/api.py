@@ -5,7 +5,7 @@ from flask import Response
 from flask_smorest import Blueprint
 
 from ..accounts.models import User
-from ..api.auth import authenticated, require_user
+from ..api.auth import NO_AUTH, authenticated, require_user
 from ..api.schemas import envelope, list_envelope
 from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument
@@ -38,7 +38,6 @@ blp = Blueprint("booking_api", __name__, description="Bookings, availability, sc
 @authenticated
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingCreatedSchema)
-@blp.alt_response(409, description="Conflict: `conflicts` and `suggestions` added to the error")
 def create_booking(body):
     """Book an instrument, or every occurrence of a recurrence (all or none)."""
     user = require_user()
@@ -166,6 +165,7 @@ def booking_ics(booking_id):
 
 
 @blp.get("/instruments/<int:instrument_id>/availability")
+@blp.doc(security=NO_AUTH)
 @blp.arguments(AvailabilityArgs, location="query", as_kwargs=True)
 @blp.response(200, AvailabilitySchema)
 def instrument_availability(instrument_id, from_, to):

@@ -5,19 +5,19 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from ..api.fields import ClientTime
-from ..api.schemas import Money, PageArgs
+from ..api.schemas import Id, Money, PageArgs
 from .models import BOOKING_STATUSES, SERVICE_MODES, Booking
 
 
 class BookingCreateSchema(Schema):
-    instrument_id = fields.Integer(required=True, strict=True)
+    instrument_id = Id(required=True, strict=True)
     start = ClientTime(required=True)
     end = ClientTime(required=True)
     purpose = fields.String(required=True, validate=validate.Length(max=2000))
     recurrence = fields.String(load_default=None, allow_none=True,
                                metadata={"example": "FREQ=WEEKLY;COUNT=6"},
                                validate=validate.Length(max=500))
-    voucher_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    voucher_id = Id(load_default=None, allow_none=True, strict=True)
 
 
 class RescheduleSchema(Schema):
@@ -42,7 +42,7 @@ class RatingSchema(Schema):
 
 class BookingQueryArgs(PageArgs):
     status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
-    instrument = fields.Integer()
+    instrument = Id()
     from_ = ClientTime(data_key="from")
     to = ClientTime()
 

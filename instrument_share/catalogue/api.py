@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from ..api.auth import authenticated, require_user
+from ..api.auth import NO_AUTH, authenticated, require_user
 from ..api.schemas import PageArgs, envelope, list_envelope, page_of
 from ..booking.schedule import set_opening_hours
 from ..extensions import db
@@ -25,6 +25,7 @@ blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, ca
 
 
 @blp.get("/cities")
+@blp.doc(security=NO_AUTH)
 @blp.arguments(PageArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(CitySchema, "CityList"))
 def list_cities(page, per_page):
@@ -43,6 +44,7 @@ def list_cities(page, per_page):
 
 
 @blp.get("/institutions")
+@blp.doc(security=NO_AUTH)
 @blp.arguments(InstitutionQueryArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(InstitutionSchema, "InstitutionList"))
 def list_institutions(page, per_page, city=None):
@@ -61,6 +63,7 @@ def list_institutions(page, per_page, city=None):
 
 
 @blp.get("/categories")
+@blp.doc(security=NO_AUTH)
 @blp.arguments(PageArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(CategorySchema, "CategoryList"))
 def list_categories(page, per_page):
@@ -73,6 +76,7 @@ def list_categories(page, per_page):
 
 
 @blp.get("/instruments")
+@blp.doc(security=NO_AUTH)
 @blp.arguments(InstrumentQueryArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(InstrumentSummarySchema, "InstrumentList"))
 def search_instruments(**args):
@@ -83,6 +87,7 @@ def search_instruments(**args):
 
 
 @blp.get("/instruments/<int:instrument_id>")
+@blp.doc(security=NO_AUTH)
 @blp.response(200, InstrumentDetailSchema)
 def get_instrument(instrument_id):
     """The full NRII record of one instrument with its booking settings."""

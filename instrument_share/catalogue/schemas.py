@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..api.fields import ClientTime
-from ..api.schemas import Money, PageArgs
+from ..api.schemas import Id, Money, PageArgs
 from .models import INSTRUMENT_STATUSES, Instrument
 from .services import MAX_QUERY_LENGTH, SORTS
 
@@ -92,7 +92,7 @@ class InstitutionQueryArgs(PageArgs):
 class InstrumentQueryArgs(PageArgs):
     q = fields.String(load_default="", metadata={"description": f"text; only the first {MAX_QUERY_LENGTH} characters count"})
     city = fields.String()
-    institution = fields.Integer()
+    institution = Id()
     category = fields.String()
     accepts_vouchers = fields.Boolean()
     max_rate = fields.Decimal(validate=validate.Range(min=0), allow_nan=False)
@@ -152,7 +152,7 @@ class ContactWriteSchema(Schema):
 class InstrumentWriteSchema(Schema):
     """The full record's fields by the same names; all optional on PATCH."""
 
-    institution_id = fields.Integer(strict=True)
+    institution_id = Id(strict=True)
     category = fields.String()
     name = fields.String()
     name_en = fields.String()

@@ -3,6 +3,7 @@ living calendar and the dashboards have something to show."""
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -24,8 +25,9 @@ PURPOSES = (
 )
 
 
-def seed_bookings(rng: random.Random, now: datetime) -> int:
-    """Add demo bookings when there are none; returns how many were added."""
+def seed_bookings(rng: random.Random, now: datetime, institution_ids: Collection[int] | None = None) -> int:
+    """Add demo bookings when there are none, on every bookable instrument or on
+    those of the given institutions; returns how many were added."""
     if db.session.scalar(sa.select(sa.func.count(Booking.id))):
         return 0
     zone = platform_zone()
@@ -35,9 +37,10 @@ def seed_bookings(rng: random.Random, now: datetime) -> int:
     by_city: dict[str, list[User]] = {}
     for user in bookers:
         by_city.setdefault(user.firm.city_code, []).append(user)
-    instruments = db.session.scalars(
-        sa.select(Instrument).where(Instrument.status.in_(BOOKABLE_STATUSES))
-    ).all()
+    query = sa.select(Instrument).where(Instrument.status.in_(BOOKABLE_STATUSES))
+    if institution_ids is not None:
+        query = query.where(Instrument.institution_id.in_(institution_ids))
+    instruments = db.session.scalars(query.order_by(Instrument.id)).all()
     today = now.astimezone(zone).date()
     bookings, events = [], []
     next_id = 1

@@ -51,8 +51,9 @@ def _ensure_user(email: str, **kwargs) -> None:
         create_user(email=email, password=DEMO_PASSWORD, **kwargs)
 
 
-def seed_demo(progress: bool = False) -> SeedSummary:
-    """Institutions, instruments, firms and one login per role, added only where missing."""
+def seed_catalogue(progress: bool = False) -> tuple[dict[str, Institution], dict[str, Firm]]:
+    """The demo institutions with their instruments, and the demo firms, added
+    where missing; returns them by name and by USCC."""
     institutions: dict[str, Institution] = {
         inst.name: inst for inst in db.session.scalars(sa.select(Institution))
     }
@@ -94,7 +95,12 @@ def seed_demo(progress: bool = False) -> SeedSummary:
             firms[demo.uscc] = Firm(name=demo.name, uscc=demo.uscc, city_code=demo.city)
             db.session.add(firms[demo.uscc])
     db.session.flush()
+    return institutions, firms
 
+
+def seed_demo(progress: bool = False) -> SeedSummary:
+    """Institutions, instruments, firms and one login per role, added only where missing."""
+    institutions, firms = seed_catalogue(progress)
     summary = SeedSummary()
     _ensure_user(ADMIN_EMAIL, role="admin", name="G60 科创走廊联席办")
     summary.logins.append(("admin", ADMIN_EMAIL))

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..api.auth import authenticated, require_user
+from ..api.schemas import Day, Id
 from . import service
 from .export import table_response
 
@@ -15,12 +16,20 @@ FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", 
                   "voucher_share", "instruments"]
 
 
+# `format=csv` and `format=xlsx`: the same rows as a table, beside the JSON.
+TABLES = {"content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}},
+}}
+
+
 class StatsArgs(Schema):
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
+    from_ = Day(data_key="from", required=True)
+    to = Day(required=True)
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
     city = fields.String(metadata={"description": "admins: narrow to one city"})
-    institution = fields.Integer(metadata={"description": "admins and city bureaus: one institution"})
+    institution = Id(metadata={"description": "admins and city bureaus: one institution"})
 
 
 class UtilisationArgs(StatsArgs):
@@ -78,8 +87,7 @@ def _scope_and_period(args):
 @authenticated
 @blp.arguments(UtilisationArgs, location="query")
 @blp.response(200, UtilisationSchema)
-@blp.alt_response(200, description="`format=csv` or `format=xlsx`: the rows as a table",
-                  content_type="text/csv", success=True)
+@blp.doc(responses={200: TABLES})
 def utilisation(args):
     """Open, booked and used hours, utilisation, bookings and revenue, grouped."""
     scope, period = _scope_and_period(args)
@@ -95,6 +103,7 @@ def utilisation(args):
 @authenticated
 @blp.arguments(StatsArgs, location="query")
 @blp.response(200, FlowsSchema)
+@blp.doc(responses={200: TABLES})
 def flows(args):
     """Hours, bookings and revenue from firms of each city to instruments of each city."""
     scope, period = _scope_and_period(args)
@@ -136,6 +145,7 @@ class SettlementSchema(Schema):
 @authenticated
 @blp.arguments(StatsArgs, location="query")
 @blp.response(200, SettlementSchema)
+@blp.doc(responses={200: TABLES})
 def vouchers(args):
     """Voucher money redeemed per issuing city and per providing institution."""
     scope, period = _scope_and_period(args)

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields
 
 from ..accounts.api import FirmRefSchema
 from ..api.auth import authenticated, require_user
-from ..api.schemas import Money, PageArgs, list_envelope, page_of
+from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
 from ..extensions import db
 from . import claims, services
 from .models import Voucher
@@ -15,9 +15,9 @@ blp = Blueprint("vouchers_api", __name__, description="Innovation vouchers (åˆ›æ
 
 
 class VoucherCreateSchema(Schema):
-    firm_id = fields.Integer(required=True, strict=True)
+    firm_id = Id(required=True, strict=True)
     amount = fields.Raw(required=True, metadata={"type": "string", "example": "5000.00"})
-    expires_on = fields.Date(required=True)
+    expires_on = Day(required=True)
     max_share = fields.Raw(required=True, metadata={"type": "string", "example": "0.5",
                                                     "description": "a decimal in (0, 1], string or number"})
 
@@ -75,9 +75,9 @@ def list_vouchers(page, per_page):
 
 class ClaimCreateSchema(Schema):
     issuing_city = fields.String(required=True)
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
-    institution_id = fields.Integer(metadata={"description": "admins only; managers claim for their own"})
+    from_ = Day(data_key="from", required=True)
+    to = Day(required=True)
+    institution_id = Id(metadata={"description": "admins only; managers claim for their own"})
 
 
 class ClaimLineSchema(Schema):
@@ -106,7 +106,7 @@ class LineDecisionSchema(Schema):
 
 
 class PaidSchema(Schema):
-    paid_on = fields.Date(required=True)
+    paid_on = Day(required=True)
 
 
 def claim_json(claim) -> dict:
