@@ -103,6 +103,12 @@ def _check_and_hold(
             conflicts.append(item)
     first_start, first_end = blocked[0][0]
     earliest = now + timedelta(hours=instrument.advance_notice_hours)
+    # The request is refused: give up the calendar's lock (and anything the
+    # caller changed) before the slower search for suggestions, so other
+    # bookers of this instrument do not queue behind a refusal.
+    instrument_id = instrument.id
+    db.session.rollback()
+    instrument = db.session.get(Instrument, instrument_id)
     suggestions = suggest_slots(instrument, first_start, first_end, earliest, exclude_ids)
     raise Conflict(
         N_("The requested time is not free."),
