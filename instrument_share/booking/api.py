@@ -42,10 +42,12 @@ def create_booking(body):
     """Book an instrument, or every occurrence of a recurrence (all or none)."""
     user = require_user()
     bookings = services.create_booking(user, **body)
-    db.session.commit()
+    # Rendered before the commit, which would expire every loaded row and
+    # cost a reload of each: the flushed rows already hold their final values.
     result = booking_json(bookings[0])
     if len(bookings) > 1:
         result["occurrences"] = [booking_json(b) for b in bookings]
+    db.session.commit()
     return result
 
 
