@@ -14,7 +14,9 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .catalogue.schemas import format_minute
@@ -83,6 +85,15 @@ def init_app(app: Flask) -> None:
         response.set_data(render_template("error.html", code=error.code, name=error.name))
         response.mimetype = "text/html"
         return response
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        if is_api_request():
+            return error_response(error)
+        # Usually a form left open past its token's life, or sent from elsewhere.
+        message = _("This form has expired or did not come from this site. "
+                    "Go back, reload the page and send it again.")
+        return render_template("error.html", code=400, name=message), 400
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError):
