@@ -145,3 +145,13 @@ def test_search_page_free_time_filter(client, make):
     html = page(client, f"/search?q=核磁&free_from={day}T09:30")
     assert "is-invalid" in html
     assert "is-invalid" in page(client, "/search?free_from=never&free_to=later")
+
+
+def test_search_page_pages_through_results(client, make):
+    institution = make.institution()
+    for _ in range(21):
+        make.instrument(institution=institution)
+    first = client.get("/search?q=扫描").get_data(as_text=True)
+    assert "1 / 2" in first and "page=2" in first
+    second = client.get("/search?q=扫描&page=2").get_data(as_text=True)
+    assert "2 / 2" in second and "page=1" in second
