@@ -2,12 +2,14 @@
 there is (no N+1). Counted with an SQLAlchemy event at two data sizes."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
 
-from instrument_share.booking.models import Blackout, Booking
+from instrument_share.booking.models import Blackout, Booking, BookingEvent
+from instrument_share.catalogue.models import InstrumentEvent
 from instrument_share.extensions import db
 
 from .booking.conftest import at
@@ -28,13 +30,18 @@ def counted():
 
 
 def _grow(make, day, institution_id, size, user):
-    """`size` more instruments, each with a booking, a completed booking and a blackout."""
+    """`size` more instruments, each with a booking, a completed booking, a
+    blackout and audit rows (by `user`) for the instrument and the booking."""
     for _ in range(size):
         instrument = make.instrument(institution_id=institution_id)
         start = at(day, "10:00")
-        db.session.add(Booking(instrument=instrument, user=user, start=start,
-                               end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
-                               status="confirmed", purpose="x", cost=100, firm_pays=100))
+        booking = Booking(instrument=instrument, user=user, start=start,
+                          end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                          status="confirmed", purpose="x", cost=100, firm_pays=100)
+        booking.events.append(BookingEvent(actor=user, action="created", details={"status": "confirmed"}))
+        db.session.add(booking)
+        db.session.add(InstrumentEvent(instrument=instrument, actor=user, action="changed",
+                                       changes={"hourly_rate": ["100.00", "120.00"]}))
         past = at(day, "10:00") - timedelta(days=14)
         db.session.add(Booking(instrument=instrument, user=user, start=past,
                                end=past + timedelta(hours=2), occupied_until=past + timedelta(hours=2),
@@ -46,7 +53,8 @@ def _grow(make, day, institution_id, size, user):
 
 PAGES = [
     "/", "/search?q=扫描", "/api/v1/instruments?per_page=100", "/api/v1/cities", "/api/v1/institutions",
-    "/bookings", "/manage/", "/stats/", "/api/v1/bookings?per_page=100",
+    "/bookings", "/manage/", "/stats/", "/api/v1/bookings?per_page=100", "/manage/audit",
+    "/vouchers/", "/admin/mail/", "/api/v1/vouchers", "/api/v1/voucher-claims",
 ]
 
 
@@ -58,11 +66,14 @@ def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day)
 
     def measure():
         counts = {}
-        for url in PAGES + [instrument_page()]:
+        instrument = instrument_page()
+        per_instrument = [instrument, f"/manage{instrument}/history", f"/manage{instrument}/history?of=bookings",
+                          f"/institutions/{institution_id}"]
+        for url in PAGES + per_instrument:
             with counted() as statements:
-                response = client.get(url if "manage" not in url else f"{url}?institution={institution_id}")
+                response = client.get(url if url != "/manage/" else f"{url}?institution={institution_id}")
             assert response.status_code == 200, url
-            counts[url.split("?")[0] if url.startswith("/instruments/") else url] = len(statements)
+            counts[re.sub(r"/\d+", "/<id>", url)] = len(statements)
         return counts
 
     _grow(make, day, institution_id, 3, admin)
