@@ -6,6 +6,7 @@ with warm-up and repetitions, the way a client would call it.
 """
 from __future__ import annotations
 
+import io
 import json
 import random
 import resource
@@ -152,10 +153,8 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
     origin = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - span - timedelta(days=2)
     now = _database_time(datetime.now(UTC))
     moment = _database_time
-    done = first
 
-    def rows():
-        nonlocal done
+    def rows(bar):
         for n in range(first, last):
             instrument, slot = n % instruments, n // instruments
             start = origin + step * slot + timedelta(hours=rng.randrange(0, 6))
@@ -165,13 +164,15 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
             yield (instrument + 1, n % 90 + 1, n % 90 + 1, moment(start), moment(end),
                    moment(end + timedelta(minutes=30)), "completed", "bench", cost, 0, cost, 0, "", "",
                    moment(start), moment(end), now, now)
-            done += 1
-            if progress and done % CHUNK == 0:
-                click.echo(f"\rBookings {done:,} / {total:,}", nl=False)
+            if (n + 1) % CHUNK == 0:
+                bar.update(n + 1 - bar.pos)
 
-    _bulk_insert("bookings", BOOKING_COLUMNS, rows())
-    if progress:
-        click.echo(f"\rBookings {done:,} / {total:,}")
+    # The bar counts all `total` bookings; this call fills its part of them.
+    with click.progressbar(length=total, label="Bookings", show_pos=True,
+                           file=None if progress else io.StringIO()) as bar:
+        bar.update(first)
+        _bulk_insert("bookings", BOOKING_COLUMNS, rows(bar))
+        bar.update(last - bar.pos)
     db.session.commit()
 
 
