@@ -17,3 +17,21 @@ class IdConverter(IntegerConverter):
         if number > MAX_ID:
             raise NotFound()
         return number
+
+
+def id_number(text: str) -> int:
+    """A positive id (or page number) from a query string or form, for
+    werkzeug's `type=`: anything else, a number past MAX_ID included, raises
+    ValueError, so the argument counts as not given instead of overflowing
+    the query."""
+    number = int(text)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(f"not an id: {text!r}")
+    return number
+
+
+def page_number(text: str) -> int:
+    """A page number from a query string, for werkzeug's `type=`: below 1
+    counts as 1 and past MAX_ID as MAX_ID (the lists then show their last
+    page), so no page number can overflow a query."""
+    return min(max(1, int(text)), MAX_ID)

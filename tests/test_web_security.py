@@ -93,3 +93,16 @@ def _token(client) -> str:
     from .conftest import csrf_token_from
 
     return csrf_token_from(client.get("/").get_data(as_text=True))
+
+
+def test_numbers_too_large_for_an_id_are_not_errors(browser, client, make):
+    huge = "99999999999999999999"
+    instrument = make.instrument()
+    make.user(role="admin", email="office@g60.example")
+    browser.login("office@g60.example")
+    for url in (f"/search?page={huge}", f"/search?institution={huge}", f"/manage/?institution={huge}",
+                f"/manage/audit?institution={huge}", f"/manage/audit?page={huge}",
+                f"/manage/instruments/{instrument.id}/history?page={huge}",
+                f"/institutions/{instrument.institution_id}?page={huge}", f"/instruments/{huge}"):
+        response = client.get(url)
+        assert response.status_code in (200, 404), (url, response.status_code)

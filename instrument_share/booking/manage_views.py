@@ -15,6 +15,7 @@ from ..catalogue.models import Institution, Instrument
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..extensions import db
+from ..routing import id_number, page_number
 from ..timeutil import platform_zone, to_platform
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
@@ -29,7 +30,7 @@ def _institution_id() -> int:
     if current_user.role == "manager":
         return current_user.institution_id
     if current_user.role == "admin":
-        chosen = request.args.get("institution", type=int) or request.form.get("institution", type=int)
+        chosen = request.args.get("institution", type=id_number) or request.form.get("institution", type=id_number)
         if chosen and db.session.get(Institution, chosen):
             return chosen
         first = db.session.scalar(sa.select(Institution.id).order_by(Institution.id))
@@ -109,7 +110,7 @@ HISTORY_PAGE = 50
 def instrument_history(instrument_id: int):
     """The instrument's audit trail (?of=bookings: its bookings' trail)."""
     _managed_instrument(instrument_id)
-    page = request.args.get("page", 1, type=int)
+    page = request.args.get("page", 1, type=page_number)
     of_bookings = request.args.get("of") == "bookings"
     if of_bookings:
         instrument, events, total, page = history.instrument_booking_events(
@@ -126,8 +127,8 @@ def audit_trail():
     """Every instrument change the user may see: an admin's all, a manager's institution's."""
     if current_user.role not in ("manager", "admin"):
         abort(403)
-    institution_id = request.args.get("institution", type=int) if current_user.role == "admin" else None
-    events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=int), HISTORY_PAGE,
+    institution_id = request.args.get("institution", type=id_number) if current_user.role == "admin" else None
+    events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=page_number), HISTORY_PAGE,
                                            institution_id=institution_id)
     institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
                     if current_user.role == "admin" else [])

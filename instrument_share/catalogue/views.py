@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from ..booking.views import render_instrument_page
 from ..errors import NotFound, ValidationFailed
+from ..routing import id_number, page_number
 from ..timeutil import parse_client_time
 from . import services
 
@@ -29,7 +30,7 @@ def _int_arg(name: str, default: int | None) -> int | None:
     if not value:
         return default
     try:
-        return int(value)
+        return id_number(value)
     except ValueError:
         return -1  # reported by the service as out of range
 
@@ -64,7 +65,7 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
         free_from=free.get("free_from"),
         free_to=free.get("free_to"),
         sort=request.args.get("sort") or "relevance",
-        page=_int_arg("page", 1),
+        page=request.args.get("page", 1, type=page_number),
         per_page=20,
     )
     return filters, errors
@@ -111,7 +112,7 @@ def institution(institution_id: int):
         abort(404)
     instruments, total = services.search_instruments(
         services.SearchFilters(institution=institution_id, sort="name", per_page=100,
-                               page=max(1, _int_arg("page", 1)))
+                               page=request.args.get("page", 1, type=page_number))
     )
     return render_template(
         "catalogue/institution.html", institution=item, instruments=instruments, total=total

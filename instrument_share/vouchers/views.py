@@ -16,6 +16,7 @@ from ..accounts.models import Firm
 from ..catalogue.models import City
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
+from ..routing import id_number
 from ..stats import service as stats_service
 from . import claims, services
 from .models import VoucherEntry
@@ -83,7 +84,7 @@ def _run(action, success: str | None = None):
 @login_required
 def grant():
     return _run(lambda: services.issue_voucher(
-        current_user, request.form.get("firm_id", type=int), request.form.get("amount", ""),
+        current_user, request.form.get("firm_id", type=id_number), request.form.get("amount", ""),
         _date("expires_on"), request.form.get("max_share", "")), _("Voucher granted."))
 
 
