@@ -37,7 +37,8 @@ def plus_minutes(moment, minutes):
     minutes given by a column, comparable with other UTC columns."""
     if dialect() == "postgresql":
         return moment + minutes * sa.literal_column("interval '1 minute'")
-    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff'; datetime() answers without the
-    # fraction, which sorts just before any stored value of the same second,
-    # so `<` and `>=` against it keep their exact meaning.
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff'; datetime() answers without
+    # the fraction, which sorts just before every stored value of the same
+    # second. Times from clients are whole seconds (timeutil.parse_client_time),
+    # so for them `<` and `>=` against it keep their exact meaning.
     return sa.func.datetime(moment, minutes.concat(" minutes"))

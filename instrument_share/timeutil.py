@@ -22,9 +22,11 @@ def parse_client_time(text: str) -> datetime:
     """Read an ISO 8601 time; a naive one is taken in the platform zone.
 
     Raises ValueError for anything unparseable or outside 1970–2199. The
-    result is aware.
+    result is aware and whole seconds: a fraction (JavaScript sends `.000`)
+    is dropped, since bookings are planned in minutes and whole seconds keep
+    every time comparison in SQL exact on both engines (see sql.plus_minutes).
     """
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00")).replace(microsecond=0)
     if value.tzinfo is None:
         value = value.replace(tzinfo=platform_zone())
     if not EARLIEST <= value < LATEST:

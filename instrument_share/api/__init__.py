@@ -75,7 +75,7 @@ api = InstrumentShareApi(
         "extra_plugins": [ErrorResponses()],
     }
 )
-api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
+api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
 
 def init_api(app: Flask) -> None:

@@ -2,7 +2,10 @@
 
 Every change goes through `_check_and_hold`, the one path to the conflict
 checker, whichever door it came in by (form, API, reschedule, series).
-Operations flush; the caller commits.
+Operations flush; the caller commits. One exception: a request refused for
+a conflict rolls the session back before the suggestions are searched (the
+calendar's lock is not held for them), so a caller must not have pending
+work of its own in the session when it books or reschedules.
 """
 from __future__ import annotations
 

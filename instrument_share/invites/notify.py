@@ -22,7 +22,7 @@ from ..errors import N_
 from ..extensions import db
 from ..labels import local_name
 from ..mail.models import OutboxMessage
-from ..mail.outbox import compose, enqueue_to_compose
+from ..mail.outbox import Undeliverable, compose, enqueue_to_compose
 from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)
@@ -72,7 +72,8 @@ def queue_mail(booking: Booking, recipient: User, event: str, method: str | None
         subject=subject,
         booking_id=booking.id,
         compose_from={"template": template, "event": event, "method": method,
-                      "recipient_id": recipient.id, "booking": _snapshot(booking)},
+                      "recipient_id": recipient.id, "language": recipient.language,
+                      "booking": _snapshot(booking)},
     )
 
 
@@ -116,15 +117,17 @@ def compose_booking_mail(message: OutboxMessage) -> str:
     booking = db.session.get(Booking, message.booking_id) if message.booking_id else None
     recipient = db.session.get(User, plan["recipient_id"])
     if booking is None or recipient is None:
-        raise LookupError("the booking or the recipient of this mail no longer exists")
+        raise Undeliverable("the booking or the recipient of this mail no longer exists")
     booking = BookingAsOf(booking, plan["booking"])
     method, template = plan["method"], plan["template"]
+    # The language at queueing time, which the subject is already in.
+    language = plan.get("language", recipient.language)
     context = {"booking": booking, "recipient": recipient, "event": plan["event"], "method": method}
-    with force_locale(recipient.language):
+    with force_locale(language):
         return compose(
             recipient=message.recipient, subject=message.subject, message_id=message.message_id,
             text=render_template(f"{template}.txt", **context),
             html=render_template(f"{template}.html", **context),
-            calendar=booking_calendar(booking, method, recipient.language) if method else None,
+            calendar=booking_calendar(booking, method, language) if method else None,
             method=method,
         ).as_string()

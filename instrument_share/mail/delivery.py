@@ -1,10 +1,11 @@
 """Sending the outbox: claim, send outside any transaction, mark.
 
 Claims are exclusive (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite one writer
-transaction), so two delivery runs never send the same message. A run that
-dies between the SMTP server's acceptance and the "sent" mark leaves a claim
-that expires after CLAIM_TIMEOUT and is sent again, with the same
-Message-ID, so mail clients show it once.
+transaction), so two delivery runs never send the same message. Booking
+mails are composed after the claim and their bytes stored before the first
+send. A run that dies between the SMTP server's acceptance and the "sent"
+mark leaves a claim that expires after CLAIM_TIMEOUT and is sent again,
+the same bytes with the same Message-ID, so mail clients show it once.
 """
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..extensions import db
 from .models import OutboxMessage
+from .outbox import Undeliverable
 
 MAX_ATTEMPTS = 8
 UNTRIED = "untried"
+UNDELIVERABLE = "undeliverable"  # its booking or recipient is gone: dead at once
 SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
                smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
 CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -114,34 +117,64 @@ def deliver_due(now: datetime | None = None, include_waiting: bool = False) -> D
     now = now or utcnow()
     report = DeliveryReport()
     while True:
-        claimed = _claim(now, include_waiting)
+        # Each batch is claimed at its own time, so a long run's later
+        # batches never look like expired claims to another run.
+        claimed = _claim(max(now, utcnow()), include_waiting)
         if not claimed:
             return report
         outcomes: dict[int, str | None] = {pk: UNTRIED for pk, *_ in claimed}
-        composed: dict[int, str] = {}
+        ready = _compose_claimed(claimed, outcomes)
         server_down = False
-        with Transport(current_app.config, current_app.instance_path) as transport:
-            for message_pk, recipient, message_id, raw in claimed:
-                try:
-                    if raw is None:
-                        raw = composed[message_pk] = _compose(message_pk)
-                    transport.send(recipient, message_id, raw)
-                    outcomes[message_pk] = None
-                except SERVER_DOWN as error:
-                    # Down or refusing us: this message counts an attempt, the
-                    # rest of the batch is released untried for the next run.
-                    outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
-                    server_down = True
-                    break
-                except (smtplib.SMTPException, LookupError) as error:  # this message refused
-                    outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
-        _record(outcomes, composed, now, report)
+        try:
+            with Transport(current_app.config, current_app.instance_path) as transport:
+                for message_pk, recipient, message_id, raw in ready:
+                    try:
+                        transport.send(recipient, message_id, raw)
+                        outcomes[message_pk] = None
+                    except SERVER_DOWN as error:
+                        # Down or refusing us: this message counts an attempt, the
+                        # rest of the batch is released untried for the next run.
+                        outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
+                        server_down = True
+                        break
+                    except smtplib.SMTPException as error:  # this message refused
+                        outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
+        finally:
+            _record(outcomes, now, report)
         if server_down:
             return report
 
 
+def _compose_claimed(claimed, outcomes: dict[int, str | None]) -> list[tuple[int, str, str, str]]:
+    """The claimed messages with their bytes. Booking mails not yet composed
+    are composed here (outside any writer lock) and their bytes stored before
+    anything is sent, so every later attempt sends exactly these bytes. A
+    message that cannot be composed is marked in `outcomes` and left out:
+    its booking or recipient is gone (dead at once), or composing failed (a
+    bug: logged, and retried like a refused message)."""
+    ready, composed = [], {}
+    for message_pk, recipient, message_id, raw in claimed:
+        if raw is None:
+            try:
+                raw = composed[message_pk] = _compose(message_pk)
+            except Undeliverable as error:
+                outcomes[message_pk] = f"{UNDELIVERABLE}: {error}"
+                continue
+            except Exception as error:  # one bad message must not stall the queue
+                current_app.logger.exception("composing outbox message %s failed", message_pk)
+                outcomes[message_pk] = f"compose failed: {type(error).__name__}: {error}"[:2000]
+                continue
+        ready.append((message_pk, recipient, message_id, raw))
+    if composed:
+        begin_write_transaction()
+        for row in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(composed))):
+            row.raw = composed[row.id]
+        db.session.commit()
+    return ready
+
+
 def _compose(message_pk: int) -> str:
-    """Compose a booking mail queued as `compose_from` (outside any writer lock)."""
+    """Compose a booking mail queued as `compose_from` (a read only)."""
     from ..invites.notify import (
         compose_booking_mail,  # mail is below invites; only this call goes up
     )
@@ -152,16 +185,11 @@ def _compose(message_pk: int) -> str:
         db.session.rollback()  # read-only; ends the read transaction
 
 
-def _record(outcomes: dict[int, str | None], composed: dict[int, str], now: datetime,
-            report: DeliveryReport) -> None:
-    """Mark what happened; a message composed by this run keeps its bytes, so
-    a retry sends exactly what was tried."""
+def _record(outcomes: dict[int, str | None], now: datetime, report: DeliveryReport) -> None:
     begin_write_transaction()
     for row in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
         error = outcomes[row.id]
         row.claimed_at = None
-        if row.id in composed:
-            row.raw = composed[row.id]
         if error == UNTRIED:
             row.status = "queued"
             continue
@@ -171,7 +199,7 @@ def _record(outcomes: dict[int, str | None], composed: dict[int, str], now: date
             continue
         row.attempts += 1
         row.last_error = error
-        if row.attempts >= MAX_ATTEMPTS:
+        if row.attempts >= MAX_ATTEMPTS or error.startswith(UNDELIVERABLE):
             row.status = "dead"
             report.dead += 1
         else:

@@ -14,6 +14,11 @@ from ..extensions import db
 from .models import OutboxMessage
 
 
+class Undeliverable(Exception):
+    """A queued message has nothing left to be about (its booking or its
+    recipient is gone): composing it raises this and it is dead at once."""
+
+
 def mail_domain() -> str:
     return urlsplit(current_app.config["PLATFORM_URL"]).hostname or "instrument-share.example"
 
@@ -82,7 +87,7 @@ def enqueue(
 
 def enqueue_to_compose(*, key: str, kind: str, recipient: str, subject: str, booking_id: int,
                        compose_from: dict) -> None:
-    """Add a message the delivery run composes (see `delivery.composed`): only
+    """Add a message the delivery run composes (see `delivery._compose_claimed`): only
     a small row is written in the caller's transaction."""
     if _already_queued(key):
         return

@@ -246,6 +246,8 @@ def _booking_sums(scope: Scope, period: Period, group=None):
             voucher_revenue=(Decimal(int(vouchers or 0)) / 100),
         )
     return result
+
+
 @dataclass
 class InstrumentRow:
     id: int

@@ -229,3 +229,21 @@ def test_openapi_covers_every_api_route(app, client):
                 routes.add((path, method))
     assert routes and routes <= documented
     assert set(spec["components"]["schemas"]["Error"]["properties"]) == {"error", "message", "fields"}
+
+
+def test_free_search_takes_times_to_the_second(api, client, make, day):
+    """A fraction of a second is dropped from client times, so the SQL
+    comparisons stay exact: free until 10:00:00.3 is free until 10:00."""
+    from ..booking.conftest import iso
+    from ..booking.test_conflicts import book
+
+    instrument = make.instrument(buffer_minutes=0)
+    assert book(api.as_user(make.user()), instrument, iso(day, "10:00"), iso(day, "11:00")).status_code == 201
+    def free(start, end):
+        query = {"free_from": f"{day}T{start}+08:00", "free_to": f"{day}T{end}+08:00"}
+        return [item["id"] for item in client.get("/api/v1/instruments", query_string=query).json["items"]]
+
+    assert free("09:00:00", "10:00:00.300") == [instrument.id]
+    assert free("09:00:00", "10:00:01") == []
+    assert free("10:59:59.900", "12:00:00") == []
+    assert free("11:00:00.000", "12:00:00") == [instrument.id]

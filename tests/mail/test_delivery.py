@@ -112,3 +112,56 @@ def test_mail_cli(runner, mail_app, smtp, app_context):
     listing = runner.invoke(args=["mail", "list"])
     assert listing.exit_code == 0 and listing.output.count("queued") == 2
     assert runner.invoke(args=["mail", "resend", "999"]).exit_code != 0
+
+
+def _book_three(mail_app, make, day):
+    """Three confirmed bookings, so three booking mails wait to be composed."""
+    from ..booking.conftest import iso
+    from ..factories import ApiClient
+
+    booker = make.user(email="li@firm.example")
+    instrument = make.instrument()
+    client = ApiClient(mail_app.test_client(), mail_app).as_user(booker)
+    ids = []
+    for hour in ("09:00", "11:00", "14:00"):
+        end = f"{int(hour[:2]) + 1:02d}:00"
+        ids.append(client.post("/api/v1/bookings", json={
+            "instrument_id": instrument.id, "start": iso(day, hour), "end": iso(day, end),
+            "purpose": "XRD"}).json["id"])
+    rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [row.raw for row in rows] == [None, None, None]  # composed by the delivery run
+    return [row.id for row in rows]
+
+
+def test_a_message_that_cannot_be_composed_does_not_hold_up_the_rest(mail_app, smtp, deliver, make, day,
+                                                                    app_context):
+    first, broken, gone = _book_three(mail_app, make, day)
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == broken)
+                       .values(compose_from={"template": "mail/booking"}))  # a bad snapshot
+    booking_of_gone = db.session.get(OutboxMessage, gone).booking_id
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == gone).values(booking_id=None))
+    db.session.commit()
+    report = deliver()
+    assert (report.sent, report.failed, report.dead) == (1, 1, 1)
+    assert len(smtp.messages) == 1
+    db.session.expire_all()
+    rows = {row.id: row for row in db.session.scalars(sa.select(OutboxMessage))}
+    assert rows[first].status == "sent"
+    assert rows[broken].status == "queued" and rows[broken].attempts == 1
+    assert "compose failed" in rows[broken].last_error
+    assert rows[gone].status == "dead" and "undeliverable" in rows[gone].last_error
+    assert booking_of_gone
+
+
+def test_a_composed_message_is_stored_before_it_is_sent(mail_app, smtp, deliver, make, day, app_context):
+    _book_three(mail_app, make, day)
+    smtp.stop()
+    assert deliver().failed == 1
+    db.session.expire_all()
+    stored = {row.message_id: row.raw for row in db.session.scalars(sa.select(OutboxMessage))}
+    assert all(stored.values())  # composed and kept, though nothing was sent
+    smtp.start()
+    assert deliver(include_waiting=True).sent == 3
+    for message in smtp.messages:
+        kept = stored[message["Message-ID"]]
+        assert f"Date: {message['Date']}" in kept  # the very bytes composed on the first try
