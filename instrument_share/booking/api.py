@@ -4,12 +4,10 @@ from __future__ import annotations
 from flask import Response
 from flask_smorest import Blueprint
 
-from ..accounts.models import User
 from ..api.auth import NO_AUTH, authenticated, require_user
 from ..api.schemas import envelope, list_envelope
 from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument
-from ..errors import NotFound
 from ..extensions import db
 from ..invites.ics import booking_calendar
 from . import schedule, services, usage, violations
@@ -215,9 +213,5 @@ def delete_blackout(blackout_id):
 @blp.response(204)
 def lift_suspension(user_id):
     """Managers where the user failed to show, and admins: restore booking."""
-    manager = require_user()
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    violations.lift_suspension(manager, user)
+    violations.lift_suspension(require_user(), user_id)
     db.session.commit()

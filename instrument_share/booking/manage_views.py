@@ -203,13 +203,12 @@ def remove_blackout(blackout_id: int):
 @bp.post("/users/<int:user_id>/lift")
 @login_required
 def lift(user_id: int):
-    user = db.session.get(User, user_id) or abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        violations.lift_suspension(current_user, user)
-    except ServiceError:
-        abort(403)
+        user = violations.lift_suspension(current_user, user_id)
+    except ServiceError as error:
+        abort(error.status)
     db.session.commit()
     flash(_("Booking restored for %(email)s.", email=user.email), "success")
     return redirect(url_for("manage.queue"))

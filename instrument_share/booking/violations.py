@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..catalogue.models import Instrument
 from ..db_types import utcnow
-from ..errors import PermissionDenied
+from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from .models import Booking
 
@@ -59,11 +59,21 @@ def can_lift_suspension(manager: User, user: User) -> bool:
     ))
 
 
-def lift_suspension(manager: User, user: User, now: datetime | None = None) -> None:
-    """Restore booking; the no-shows so far stop counting."""
+def lift_suspension(manager: User, user_id: int, now: datetime | None = None) -> User:
+    """Restore booking; the no-shows so far stop counting. Returns the user.
+
+    A role that may never lift is refused before the user is looked up, so
+    the answer tells it nothing about which user ids exist."""
+    refusal = PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
+    if manager.role not in ("admin", "manager"):
+        raise refusal
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
     if not can_lift_suspension(manager, user):
-        raise PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
+        raise refusal
     now = now or utcnow()
     user.booking_suspended_at = None
     user.violations_cleared_at = now
     db.session.flush()
+    return user

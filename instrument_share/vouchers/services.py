@@ -108,9 +108,12 @@ def revoke_voucher(user: User, voucher_id: int) -> Voucher:
     """The issuing city's bureau (or an admin) withdraws what is left of a
     voucher; money already held for bookings stays with them."""
     voucher = db.session.get(Voucher, voucher_id) if isinstance(voucher_id, int) else None
-    if voucher is None or not (user.role == "admin" or (
-            user.role == "city_admin" and user.city_code == voucher.issuing_city)):
-        if user.role in ("city_admin", "admin") and voucher is not None:
+    issuer = voucher is not None and (user.role == "admin" or (
+        user.role == "city_admin" and user.city_code == voucher.issuing_city))
+    if not issuer:
+        # Refused as `list_vouchers` shows: the holder sees its voucher (403);
+        # to everyone else it does not exist (404), another city included.
+        if voucher is not None and user.firm_id is not None and user.firm_id == voucher.firm_id:
             raise PermissionDenied(N_("Only the issuing city's bureau may revoke this voucher."))
         raise NotFound(N_("No such voucher."))
     voucher = _locked(voucher.id)

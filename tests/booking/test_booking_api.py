@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from instrument_share.booking.models import Booking, BookingEvent
 from instrument_share.extensions import db
 
+from ..conftest import csrf_token_from
 from .conftest import iso
 from .test_conflicts import book
 
@@ -232,3 +233,18 @@ def test_close_past_bookings_rules(make, app_context):
     db.session.commit()
     statuses = [b.status for b in (grace_not_over, no_show, running, finished, lapsed)]
     assert statuses == ["confirmed", "no_show", "confirmed", "completed", "cancelled"]
+
+
+def test_lifting_a_suspension_does_not_reveal_which_users_exist(api, browser, client, make):
+    firm_user = make.user(email="eng@firm.example")
+    other = make.user()
+    firm = api.as_user(firm_user)
+    for user_id in (other.id, 999_999):  # one that exists, one that does not
+        assert firm.post(f"/api/v1/users/{user_id}/lift-suspension").status_code == 403
+    bureau = api.as_user(make.user(role="city_admin"))
+    assert bureau.post("/api/v1/users/999999/lift-suspension").status_code == 403
+    assert api.as_user(make.user(role="admin")).post("/api/v1/users/999999/lift-suspension").status_code == 404
+    browser.login("eng@firm.example")
+    token = csrf_token_from(client.get("/bookings").get_data(as_text=True))
+    for user_id in (other.id, 999_999):
+        assert client.post(f"/manage/users/{user_id}/lift", data={"csrf_token": token}).status_code == 403

@@ -245,8 +245,10 @@ def test_revoke(api, make, setup, day, app_context):
     firm = api.as_user(setup["firm_user"])
     held = book(firm, setup["instrument"], day, "10:00", "11:00", voucher["id"]).json  # ¥150 held
     other_bureau = api.as_user(make.user(role="city_admin", city_code="hefei"))
-    assert other_bureau.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 403
-    assert firm.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 404
+    # Another city's bureau cannot see this voucher at all (404, its existence
+    # not revealed); the holder sees it but may not revoke it (403).
+    assert other_bureau.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 404
+    assert firm.post(f"/api/v1/vouchers/{voucher['id']}/revoke").status_code == 403
     revoked = api.as_user(setup["bureau"]).post(f"/api/v1/vouchers/{voucher['id']}/revoke")
     assert revoked.status_code == 200
     assert (revoked.json["status"], revoked.json["balance"]) == ("revoked", "0.00")
