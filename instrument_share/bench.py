@@ -152,7 +152,6 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
     step = span / per_instrument
     origin = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - span - timedelta(days=2)
     now = _database_time(datetime.now(UTC))
-    moment = _database_time
 
     def rows(bar):
         for n in range(first, last):
@@ -161,9 +160,9 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
             hours = rng.choice((1, 2, 3))
             end = start + timedelta(hours=hours)
             cost = 30_000 * hours  # ¥300 an hour, in fen as Money stores it
-            yield (instrument + 1, n % 90 + 1, n % 90 + 1, moment(start), moment(end),
-                   moment(end + timedelta(minutes=30)), "completed", "bench", cost, 0, cost, 0, "", "",
-                   moment(start), moment(end), now, now)
+            yield (instrument + 1, n % 90 + 1, n % 90 + 1, _database_time(start), _database_time(end),
+                   _database_time(end + timedelta(minutes=30)), "completed", "bench", cost, 0, cost, 0, "", "",
+                   _database_time(start), _database_time(end), now, now)
             if (n + 1) % CHUNK == 0:
                 bar.update(n + 1 - bar.pos)
 

@@ -5,10 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
-from ..catalogue.audit import page_rows
+from ..catalogue.audit import instrument_for_history, page_rows
 from ..catalogue.models import Instrument
-from ..errors import N_, NotFound, PermissionDenied
-from ..extensions import db
 from .models import Booking, BookingEvent
 
 
@@ -17,11 +15,7 @@ def instrument_booking_events(user: User, instrument_id: int, page: int = 1, per
     """Who booked, moved, approved, rejected, cancelled … the instrument's
     bookings, newest first: its institution's managers and admins only.
     Returns the instrument, one page of events, the total and the page shown."""
-    instrument = db.session.get(Instrument, instrument_id)
-    if instrument is None:
-        raise NotFound(N_("No such instrument."))
-    if not user.manages_institution(instrument.institution_id):
-        raise PermissionDenied(N_("Only the instrument's managers see its history."))
+    instrument = instrument_for_history(user, instrument_id)
     query = (sa.select(BookingEvent).join(Booking, BookingEvent.booking_id == Booking.id)
              .where(Booking.instrument_id == instrument_id))
     rows, total, page = page_rows(query, BookingEvent.id, page, per_page,

@@ -205,10 +205,7 @@ def remove_blackout(blackout_id: int):
 def lift(user_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    try:
-        user = violations.lift_suspension(current_user, user_id)
-    except ServiceError as error:
-        abort(error.status)
+    user = violations.lift_suspension(current_user, user_id)  # a refusal renders as its error page
     db.session.commit()
     flash(_("Booking restored for %(email)s.", email=user.email), "success")
     return redirect(url_for("manage.queue"))

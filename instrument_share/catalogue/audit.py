@@ -91,29 +91,34 @@ def instrument_history(user: User, instrument_id: int, page: int = 1, per_page: 
     """One instrument's trail, newest first: its institution's managers and
     admins only. Returns the instrument, one page of events, the total and
     the page shown."""
+    instrument = instrument_for_history(user, instrument_id)
+    query = sa.select(InstrumentEvent).where(InstrumentEvent.instrument_id == instrument_id)
+    return (instrument, *page_rows(query, InstrumentEvent.id, page, per_page, *_EVENT_LOADS))
+
+
+def instrument_for_history(user: User, instrument_id: int) -> Instrument:
+    """The instrument whose trail (or bookings' trail) the user asks for:
+    its institution's managers and admins only."""
     instrument = db.session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(N_("No such instrument."))
     if not user.manages_institution(instrument.institution_id):
         raise PermissionDenied(N_("Only the instrument's managers see its history."))
-    query = sa.select(InstrumentEvent).where(InstrumentEvent.instrument_id == instrument_id)
-    return (instrument, *page_rows(query, InstrumentEvent.id, page, per_page, *_EVENT_LOADS))
+    return instrument
 
 
 def audit_list(user: User, page: int = 1, per_page: int = 50, institution_id: int | None = None
                ) -> tuple[list[InstrumentEvent], int, int]:
     """The trail of every instrument the user manages, newest first: an admin
     sees all (or one institution's), a manager their institution's."""
-    if user.role == "admin":
-        query = sa.select(InstrumentEvent)
-        if institution_id is not None:
-            query = query.join(Instrument, InstrumentEvent.instrument_id == Instrument.id).where(
-                Instrument.institution_id == institution_id)
-    elif user.role == "manager":
-        query = sa.select(InstrumentEvent).join(Instrument, InstrumentEvent.instrument_id == Instrument.id).where(
-            Instrument.institution_id == user.institution_id)
-    else:
+    if user.role == "manager":
+        institution_id = user.institution_id
+    elif user.role != "admin":
         raise PermissionDenied(N_("Only managers and admins see the audit trail."))
+    query = sa.select(InstrumentEvent)
+    if institution_id is not None:
+        query = query.join(Instrument, InstrumentEvent.instrument_id == Instrument.id).where(
+            Instrument.institution_id == institution_id)
     return page_rows(query, InstrumentEvent.id, page, per_page, *_EVENT_LOADS)
 
 
