@@ -1,7 +1,31 @@
-"""Engine set-up that differs between SQLite and PostgreSQL, and the writer
-transaction that makes check-then-insert safe on both."""
+"""Engine set-up that differs between SQLite and PostgreSQL, and the one
+locking rule every change follows.
+
+The rule, on both engines: a service validates everything it can without
+the database first; then it takes the write lock and locks the rows it will
+change (`lock`, `lock_all`), reads them again under that lock, decides, and
+writes. Nothing is decided on a copy read before the lock.
+
+- SQLite has one writer: `begin_write_transaction()` ends the read
+  transaction (expiring every loaded object, so later reads are fresh) and
+  opens `BEGIN IMMEDIATE`. Requests take it only when their service starts
+  to write, never for parsing, validation or rendering.
+- PostgreSQL locks rows: `lock()` reads a row `FOR UPDATE`, so a second
+  request acting on the same booking, voucher or claim waits for the first
+  to commit and then sees its result.
+
+`_guard_flush` makes the rule hold by construction: on SQLite a flush
+outside the writer transaction raises, and on either engine a change to a
+row of a model marked `lock_before_change` that was not read through
+`lock()`/`lock_all()` in this transaction raises. A forgotten lock is a
+loud bug in the tests, never a silent race in production.
+"""
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -9,6 +33,24 @@ from sqlalchemy.orm import Session
 from .extensions import db
 
 WRITE_FLAG = "instrument_share.writer"
+LOCKED = "instrument_share.locked"
+_BEGAN = "instrument_share.write_began"
+
+
+@dataclass
+class WriteLockStats:
+    """How long SQLite's write lock was held (BEGIN IMMEDIATE to COMMIT or
+    ROLLBACK) in this process: `flask bench` reports the worst case."""
+
+    count: int = 0
+    longest: float = 0.0
+    total: float = 0.0
+
+    def reset(self) -> None:
+        self.count, self.longest, self.total = 0, 0.0, 0.0
+
+
+write_lock_stats = WriteLockStats()
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -32,6 +74,21 @@ def configure_engine_events(engine: Engine) -> None:
     def _sqlite_begin(connection):
         if connection.get_execution_options().get(WRITE_FLAG):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info[_BEGAN] = time.perf_counter()
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _sqlite_end(connection):
+        began = connection.info.pop(_BEGAN, None)
+        if began is not None:
+            held = time.perf_counter() - began
+            write_lock_stats.count += 1
+            write_lock_stats.total += held
+            write_lock_stats.longest = max(write_lock_stats.longest, held)
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
 
 
 def begin_write_transaction() -> None:
@@ -39,12 +96,16 @@ def begin_write_transaction() -> None:
 
     SQLite: BEGIN IMMEDIATE, so two requests cannot both read "free" and then
     both insert; the second waits for the first to commit. A read-only
-    transaction already open (loading the signed-in user) is ended first.
-    PostgreSQL needs nothing here: services lock the rows they check
-    (`lock_instrument`) and the exclusion constraint is the last guard.
+    transaction already open (loading the signed-in user) is ended first,
+    which expires every loaded object: what the caller reads next is read
+    under the lock. PostgreSQL needs nothing here: services lock the rows
+    they change (`lock`, `lock_row`).
     """
     session = db.session()
-    if session.get_bind().dialect.name != "sqlite" or session.info.get(WRITE_FLAG):
+    if session.info.get(WRITE_FLAG):
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        session.info[WRITE_FLAG] = True
         return
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
@@ -54,14 +115,76 @@ def begin_write_transaction() -> None:
     session.info[WRITE_FLAG] = True
 
 
+def _locked_keys(session: Session) -> set:
+    return session.info.setdefault(LOCKED, set())
+
+
+def lock(model, ident):
+    """The row of `model` with primary key `ident`, locked for the rest of the
+    transaction and read fresh under the lock; None if there is no such row.
+
+    Lock in one order everywhere (instrument, then booking, then voucher or
+    claim) so that two transactions never wait for each other.
+    """
+    if not isinstance(ident, int):
+        return None
+    begin_write_transaction()
+    session = db.session()
+    key = (model.__tablename__, ident)
+    if key in _locked_keys(session):
+        return session.get(model, ident)
+    statement = sa.select(model).where(model.id == ident).execution_options(populate_existing=True)
+    if is_postgres():
+        statement = statement.with_for_update(of=model)
+    row = session.scalar(statement)
+    if row is not None:
+        _locked_keys(session).add(key)
+    return row
+
+
+def lock_all(statement) -> list:
+    """Every row `statement` (a select of one model) finds, locked as `lock`
+    does, in primary-key order so that two lockers never deadlock."""
+    begin_write_transaction()
+    model = statement.column_descriptions[0]["entity"]
+    statement = statement.order_by(None).order_by(model.id).execution_options(populate_existing=True)
+    if is_postgres():
+        statement = statement.with_for_update(of=model)
+    rows = list(db.session.scalars(statement))
+    _locked_keys(db.session()).update((model.__tablename__, row.id) for row in rows)
+    return rows
+
+
+def lock_row(table: str, row_id: int) -> None:
+    """Lock one row for the rest of the transaction without loading it (the
+    instrument's calendar before its bookings are checked): FOR UPDATE on
+    PostgreSQL; the writer transaction on SQLite."""
+    begin_write_transaction()
+    if is_postgres():
+        db.session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_flush(session: Session, _context, _instances) -> None:
+    if not (session.new or session.dirty or session.deleted):
+        return
+    if not session.info.get(WRITE_FLAG) and session.get_bind().dialect.name == "sqlite":
+        raise RuntimeError("a write outside begin_write_transaction(): take the lock before reading what you change")
+    locked = _locked_keys(session)
+    for obj in list(session.dirty) + list(session.deleted):
+        if not getattr(type(obj), "lock_before_change", False):
+            continue
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if (type(obj).__tablename__, obj.id) not in locked:
+            raise RuntimeError(
+                f"{type(obj).__name__} {obj.id} changed without lock(): read it under the lock first"
+            )
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _end_of_transaction(session) -> None:
     # The next transaction procures a fresh connection: it is a reader again.
     session.info.pop(WRITE_FLAG, None)
-
-
-def lock_row(table: str, row_id: int) -> None:
-    """PostgreSQL: lock one row for the rest of the transaction (FOR UPDATE)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+    session.info.pop(LOCKED, None)
