@@ -9,6 +9,7 @@ from stdnum.cn import uscc as uscc_number
 from instrument_share.accounts.models import Firm, User
 from instrument_share.accounts.services import create_user, issue_token
 from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
+from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 
 PASSWORD = "password123"
@@ -32,7 +33,10 @@ def _org_code(n: int) -> str:
 
 
 class Factories:
+    """Each factory writes as any writer does: under the write lock."""
+
     def institution(self, **kw) -> Institution:
+        begin_write_transaction()
         n = next(_sequence)
         kw.setdefault("name", f"测试大学{n}")
         kw.setdefault("name_en", f"Test University {n}")
@@ -46,6 +50,7 @@ class Factories:
         n = next(_sequence)
         if "institution" not in kw and "institution_id" not in kw:
             kw["institution"] = self.institution()
+        begin_write_transaction()
         kw.setdefault("name", f"扫描电子显微镜{n}")
         kw.setdefault("name_en", f"Scanning electron microscope {n}")
         kw.setdefault("category_code", "analytical-electron-optics")
@@ -62,6 +67,7 @@ class Factories:
         return instrument
 
     def firm(self, **kw) -> Firm:
+        begin_write_transaction()
         n = next(_sequence)
         kw.setdefault("name", f"测试科技有限公司{n}")
         kw.setdefault("uscc", valid_uscc(n))
@@ -81,6 +87,7 @@ class Factories:
             kw["institution_id"] = self.institution().id
         if role == "city_admin":
             kw.setdefault("city_code", "jinhua")
+        begin_write_transaction()
         user = create_user(role=role, **kw)
         db.session.commit()
         return user
@@ -94,6 +101,7 @@ class ApiClient:
 
     def as_user(self, user: User) -> ApiClient:
         with self.app.app_context():
+            begin_write_transaction()
             token, _ = issue_token(user.email, PASSWORD)
             db.session.commit()
         return ApiClient(self.client, self.app, token)
