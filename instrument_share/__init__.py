@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,17 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         timezone_selector=lambda: app.config["PLATFORM_TIMEZONE"],
         default_translation_directories=str(Path(__file__).parent / "translations"),
     )
-    from .database import begin_write_transaction, configure_engine_events
+    from .database import configure_engine_events
 
     with app.app_context():
         configure_engine_events(db.engine)
-
-    @app.before_request
-    def _writers_take_the_lock_first():
-        # Registered before any other hook, so before the signed-in user is
-        # loaded: a changing request is one writer transaction from the start.
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            begin_write_transaction()
 
     web.init_app(app)
 

@@ -22,6 +22,7 @@ from werkzeug.security import generate_password_hash
 
 from .accounts.models import Firm, User
 from .catalogue.models import Institution, Instrument, OpeningHours
+from .database import begin_write_transaction, move_sequences_past_ids
 from .extensions import db
 
 CITIES = ("songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xuancheng", "wuhu", "hefei")
@@ -97,13 +98,10 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
          "created_at": now} for i in range(90)])
     db.session.execute(sa.insert(User), [
         {"id": i + 1, "email": f"bench{i + 1}@bench.example", "password_hash": password, "name": f"bench{i + 1}",
-         "role": "firm", "language": "zh_CN", "firm_id": i + 1, "active": True, "created_at": now}
+         "role": "firm", "language": "zh_CN", "firm_id": i + 1, "active": True, "created_at": now,
+         "email_verified_at": now}
         for i in range(90)])
-    if db.engine.dialect.name == "postgresql":
-        # The rows above carry their ids; the sequences must move past them.
-        for table in ("institutions", "instruments", "firms", "users"):
-            db.session.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+    move_sequences_past_ids("institutions", "instruments", "firms", "users")
     db.session.commit()
     return {"institutions": institution_count, "instruments": instruments}
 
@@ -279,11 +277,13 @@ def count_dashboard_statements(app) -> int:
         if admin_id is None:
             db.session.execute(sa.insert(User).values(
                 email="office@bench.example", password_hash=generate_password_hash("bench-password"),
-                name="office", role="admin", language="zh_CN", active=True, created_at=datetime.now(UTC)))
+                name="office", role="admin", language="zh_CN", active=True, created_at=datetime.now(UTC),
+                email_verified_at=datetime.now(UTC)))
             db.session.commit()
     client = app.test_client()
     with client.session_transaction() as session, app.app_context():
-        session["_user_id"] = str(db.session.scalar(sa.select(User.id).where(User.role == "admin")))
+        # What login_user stores: the id and the session generation.
+        session["_user_id"] = db.session.scalar(sa.select(User).where(User.role == "admin")).get_id()
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         response = client.get("/stats/")
@@ -303,6 +303,7 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
         build_corridor(instruments, bookings, rng, progress)
         small = min(10_000, bookings)
         insert_bookings(0, small, instruments, bookings, rng, progress)
+        begin_write_transaction()
         token, _ = issue_token("bench1@bench.example", "bench-password")
         db.session.commit()
     client = app.test_client()

@@ -34,6 +34,9 @@ from .extensions import db
 
 WRITE_FLAG = "instrument_share.writer"
 LOCKED = "instrument_share.locked"
+# Set on a session that writes fixtures directly (the tests' own set-up):
+# its flushes are not checked. Requests, jobs and commands never set it.
+UNGUARDED = "instrument_share.unguarded"
 _BEGAN = "instrument_share.write_began"
 
 
@@ -164,9 +167,21 @@ def lock_row(table: str, row_id: int) -> None:
         db.session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
 
 
+def move_sequences_past_ids(*tables: str) -> None:
+    """PostgreSQL: after rows were inserted with their ids given (bulk
+    loaders), move each table's id sequence past the largest id, so the
+    next ordinary insert does not collide. SQLite needs nothing."""
+    if not is_postgres():
+        return
+    for table in tables:
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"GREATEST((SELECT max(id) FROM {table}), 1))"))
+
+
 @event.listens_for(Session, "before_flush")
 def _guard_flush(session: Session, _context, _instances) -> None:
-    if not (session.new or session.dirty or session.deleted):
+    if session.info.get(UNGUARDED) or not (session.new or session.dirty or session.deleted):
         return
     if not session.info.get(WRITE_FLAG) and session.get_bind().dialect.name == "sqlite":
         raise RuntimeError("a write outside begin_write_transaction(): take the lock before reading what you change")
@@ -180,6 +195,16 @@ def _guard_flush(session: Session, _context, _instances) -> None:
             raise RuntimeError(
                 f"{type(obj).__name__} {obj.id} changed without lock(): read it under the lock first"
             )
+
+
+@event.listens_for(Session, "after_flush")
+def _inserted_rows_are_ours(session: Session, _context) -> None:
+    # A row this transaction inserted is invisible to every other until the
+    # commit: it counts as locked.
+    _locked_keys(session).update(
+        (type(obj).__tablename__, obj.id) for obj in session.new
+        if getattr(type(obj), "lock_before_change", False)
+    )
 
 
 @event.listens_for(Session, "after_commit")

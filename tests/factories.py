@@ -33,10 +33,7 @@ def _org_code(n: int) -> str:
 
 
 class Factories:
-    """Each factory writes as any writer does: under the write lock."""
-
     def institution(self, **kw) -> Institution:
-        begin_write_transaction()
         n = next(_sequence)
         kw.setdefault("name", f"测试大学{n}")
         kw.setdefault("name_en", f"Test University {n}")
@@ -50,7 +47,6 @@ class Factories:
         n = next(_sequence)
         if "institution" not in kw and "institution_id" not in kw:
             kw["institution"] = self.institution()
-        begin_write_transaction()
         kw.setdefault("name", f"扫描电子显微镜{n}")
         kw.setdefault("name_en", f"Scanning electron microscope {n}")
         kw.setdefault("category_code", "analytical-electron-optics")
@@ -67,7 +63,6 @@ class Factories:
         return instrument
 
     def firm(self, **kw) -> Firm:
-        begin_write_transaction()
         n = next(_sequence)
         kw.setdefault("name", f"测试科技有限公司{n}")
         kw.setdefault("uscc", valid_uscc(n))
@@ -87,7 +82,6 @@ class Factories:
             kw["institution_id"] = self.institution().id
         if role == "city_admin":
             kw.setdefault("city_code", "jinhua")
-        begin_write_transaction()
         user = create_user(role=role, **kw)
         db.session.commit()
         return user

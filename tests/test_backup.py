@@ -19,6 +19,7 @@ from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
 
 from .booking.conftest import SHANGHAI, at, workday
+from .conftest import fixture_context
 from .factories import ApiClient
 from .served import http_json, served
 
@@ -143,7 +144,7 @@ def check_snapshot(app, copy_url: str, made_ids: list[int]) -> int:
                 " OR NOT EXISTS (SELECT 1 FROM outbox_messages m WHERE m.booking_id = b.id)")).scalar()
     finally:
         copy.dispose()
-    with app.app_context():
+    with fixture_context(app):
         live = db.session.execute(sa.text(
             'SELECT id, start, "end", status FROM bookings ORDER BY id')).all()
     assert 5 <= len(copied) < len(live) == len(made_ids)

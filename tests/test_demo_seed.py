@@ -4,8 +4,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from instrument_share.accounts.models import Firm, User
+from instrument_share.booking.models import Booking
 from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
 from instrument_share.extensions import db
+
+from .booking.conftest import iso, workday
 
 
 def _count(model):
@@ -55,3 +58,16 @@ def test_seed_demo_loads_the_region_once(runner, app_context, api):
             "/api/v1/tokens", json={"email": email, "password": "g60-demo-2026"}
         )
         assert response.status_code == 201, email
+
+    # Booking works after the load: it wrote bookings with their ids, and on
+    # PostgreSQL left the id sequence at 1, so every new booking was a 500.
+    token = api.client.post("/api/v1/tokens", json={
+        "email": "engineer-jinhua@g60.example", "password": "g60-demo-2026"}).json["token"]
+    busiest = db.session.scalar(sa.select(Booking.instrument_id).group_by(Booking.instrument_id)
+                                .order_by(sa.func.count().desc()).limit(1))
+    day = workday(days_ahead=40)
+    answers = [api.client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {token}"}, json={
+        "instrument_id": busiest, "start": iso(day, start), "end": iso(day, end), "purpose": "演示数据之后的预约"})
+        for start, end in (("09:00", "10:00"), ("13:00", "14:00"), ("15:00", "16:00"))]
+    assert {a.status_code for a in answers} <= {201, 409, 422} and 201 in {a.status_code for a in answers}, [
+        a.json for a in answers]

@@ -39,6 +39,7 @@ class Booking(db.Model):
     time of booking: the slot the booking holds for everybody.
     """
 
+    lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "bookings"
     __table_args__ = (
         sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),

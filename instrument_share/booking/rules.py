@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from itertools import islice
+from itertools import islice, pairwise
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule
+from dateutil.rrule import weekday as rrule_weekday
 
 from ..catalogue.models import Instrument
 from ..errors import N_, ValidationFailed
@@ -50,58 +51,141 @@ def check_purpose(purpose: str) -> str:
     return purpose
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+FREQUENCIES = {"DAILY": DAILY, "WEEKLY": WEEKLY, "MONTHLY": MONTHLY}
+RRULE_HELP = N_("Not an RRULE such as FREQ=WEEKLY;COUNT=6.")
+
+
+def _refuse(message: str):
+    raise ValidationFailed("Invalid recurrence.", {"recurrence": [message]})
+
+
+def _integer(text: str, low: int, high: int, message: str) -> int:
+    """A whole number in [low, high] (a sign allowed), else the message."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not (body.isascii() and body.isdigit()) or len(body) > 4:
+        _refuse(message)
+    number = int(text)
+    if not low <= number <= high:
+        _refuse(message)
+    return number
+
+
+def _by_day(text: str, monthly: bool) -> list:
+    """BYDAY: MO, TU … or, for MONTHLY only, with an ordinal in ±1..5 (2TU, -1FR)."""
+    days = []
+    for item in text.split(","):
+        item = item.strip().upper()
+        name, ordinal = item[-2:], item[:-2]
+        if name not in WEEKDAYS:
+            _refuse(N_("BYDAY takes MO, TU, WE, TH, FR, SA, SU, e.g. BYDAY=MO,WE."))
+        day = rrule_weekday(WEEKDAYS.index(name))
+        if ordinal:
+            if not monthly:
+                _refuse(N_("A numbered BYDAY (2TU, -1FR) needs FREQ=MONTHLY."))
+            number = _integer(ordinal, -5, 5, N_("A numbered BYDAY counts from 1 to 5 or -1 to -5."))
+            if number == 0:
+                _refuse(N_("A numbered BYDAY counts from 1 to 5 or -1 to -5."))
+            day = day(number)
+        days.append(day)
+    return days
+
+
+def _by_month_day(text: str) -> list[int]:
+    days = []
+    for item in text.split(","):
+        number = _integer(item.strip(), -31, 31, N_("BYMONTHDAY takes days 1 to 31 (or -1 to -31)."))
+        if number == 0:
+            _refuse(N_("BYMONTHDAY takes days 1 to 31 (or -1 to -31)."))
+        days.append(number)
+    return days
+
+
+def _until(text: str, zone) -> datetime:
+    """A date (up to the end of that day in the platform zone) or a UTC time."""
+    try:
+        if len(text) == 8 and text.isdigit():
+            return datetime.strptime(text, "%Y%m%d").replace(hour=23, minute=59, second=59, tzinfo=zone)
+        if len(text) == 16 and text.endswith("Z"):
+            return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    _refuse(N_("UNTIL must be a date or a UTC time ending in Z."))
+
+
+def parse_recurrence(rule: str) -> dict[str, str]:
+    """The RRULE's parts by name; each part once, only the parts we handle."""
+    text = (rule or "").strip()
+    if text[:6].upper() == "RRULE:":
+        text = text[6:]
+    if len(text) > 500:
+        _refuse(RRULE_HELP)
+    parts: dict[str, str] = {}
+    for piece in text.split(";"):
+        name, _, value = piece.partition("=")
+        name, value = name.strip().upper(), value.strip()
+        if not name or not value or name in parts:
+            _refuse(RRULE_HELP)
+        parts[name] = value
+    if not set(parts) <= ALLOWED_RRULE_PARTS or "FREQ" not in parts:
+        _refuse(N_("Use FREQ with COUNT or UNTIL, and optionally INTERVAL, BYDAY, BYMONTHDAY."))
+    if parts["FREQ"].upper() not in FREQUENCIES:
+        _refuse(N_("FREQ must be DAILY, WEEKLY or MONTHLY."))
+    if ("COUNT" in parts) == ("UNTIL" in parts):
+        _refuse(N_("A recurrence needs COUNT or UNTIL (not both)."))
+    return parts
+
+
 def expand_recurrence(
     rule: str, start: datetime, end: datetime, now: datetime
 ) -> list[tuple[datetime, datetime]]:
     """Occurrences of an RFC 5545 RRULE from `start`, in the platform zone.
 
-    COUNT or UNTIL is required; at most MAX_OCCURRENCES, none beyond the
-    booking horizon. The first occurrence is `start` itself.
+    Validated part by part before anything is expanded (INTERVAL from 1,
+    BY-parts in range, COUNT up to MAX_OCCURRENCES, UNTIL within the booking
+    horizon), and expanded only up to the horizon, so no rule costs more
+    than a year of candidate days. The first occurrence is `start` itself.
     """
-    def refuse(message: str):
-        raise ValidationFailed("Invalid recurrence.", {"recurrence": [message]})
-
-    text = (rule or "").strip()
-    if text.upper().startswith("RRULE:"):
-        text = text[6:]
-    parts = {}
-    for piece in text.split(";"):
-        name, _, value = piece.partition("=")
-        if not name or not value:
-            refuse(N_("Not an RRULE such as FREQ=WEEKLY;COUNT=6."))
-        parts[name.strip().upper()] = value.strip()
-    if not set(parts) <= ALLOWED_RRULE_PARTS or "FREQ" not in parts:
-        refuse(N_("Use FREQ with COUNT or UNTIL, and optionally INTERVAL, BYDAY, BYMONTHDAY."))
-    if parts["FREQ"].upper() not in {"DAILY", "WEEKLY", "MONTHLY"}:
-        refuse(N_("FREQ must be DAILY, WEEKLY or MONTHLY."))
-    if "COUNT" not in parts and "UNTIL" not in parts:
-        refuse(N_("A recurrence needs COUNT or UNTIL."))
-    local_start = start.astimezone(platform_zone())
-    until = parts.get("UNTIL", "")
-    if until and not (until.endswith("Z") or (len(until) == 8 and until.isdigit())):
-        refuse(N_("UNTIL must be a date or a UTC time ending in Z."))
-    if len(until) == 8:
-        # A date means "up to the end of that day" in the platform zone.
-        try:
-            day_end = datetime.strptime(until, "%Y%m%d").replace(
-                hour=23, minute=59, second=59, tzinfo=platform_zone()
-            )
-        except ValueError:
-            refuse(N_("Not an RRULE such as FREQ=WEEKLY;COUNT=6."))
-        parts["UNTIL"] = day_end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    text = ";".join(f"{k}={v}" for k, v in parts.items())
-    try:
-        recurrence = rrulestr(text, dtstart=local_start, forceset=False)
-        starts = list(islice(iter(recurrence), MAX_OCCURRENCES + 1))
-    except ValidationFailed:
-        raise
-    except (ValueError, TypeError, OverflowError):
-        refuse(N_("Not an RRULE such as FREQ=WEEKLY;COUNT=6."))
-    if len(starts) > MAX_OCCURRENCES:
-        refuse(N_("At most 120 occurrences."))
+    parts = parse_recurrence(rule)
+    zone = platform_zone()
+    local_start = start.astimezone(zone)
+    horizon = now + BOOKING_HORIZON
+    monthly = parts["FREQ"].upper() == "MONTHLY"
+    count = None
+    if "COUNT" in parts:
+        count = _integer(parts["COUNT"], 1, MAX_OCCURRENCES, N_("COUNT runs from 1 to 120."))
+    until = horizon
+    if "UNTIL" in parts:
+        until = _until(parts["UNTIL"], zone)
+        if until > horizon:
+            _refuse(N_("The last occurrence is more than a year ahead."))
+    options = {
+        "interval": _integer(parts.get("INTERVAL", "1"), 1, 366, N_("INTERVAL runs from 1 to 366.")),
+        "byweekday": _by_day(parts["BYDAY"], monthly) if "BYDAY" in parts else None,
+        "bymonthday": _by_month_day(parts["BYMONTHDAY"]) if "BYMONTHDAY" in parts else None,
+    }
+    if "WKST" in parts:
+        if parts["WKST"].upper() not in WEEKDAYS:
+            _refuse(N_("WKST takes MO, TU, WE, TH, FR, SA or SU."))
+        options["wkst"] = WEEKDAYS.index(parts["WKST"].upper())
+    recurrence = rrule(FREQUENCIES[parts["FREQ"].upper()], dtstart=local_start, until=until, **options)
+    starts = list(islice(iter(recurrence), (count or MAX_OCCURRENCES) + 1))
+    if count is not None and len(starts) < count:
+        _refuse(N_("The last occurrence is more than a year ahead."))
+    if count is None and len(starts) > MAX_OCCURRENCES:
+        _refuse(N_("At most 120 occurrences."))
+    starts = starts[:count] if count is not None else starts
     if not starts or starts[0] != local_start:
-        refuse(N_("The first occurrence must be the booking's own start."))
-    if starts[-1] > now + BOOKING_HORIZON:
-        refuse(N_("The last occurrence is more than a year ahead."))
+        _refuse(N_("The first occurrence must be the booking's own start."))
     length = end - start
     return [(s.astimezone(start.tzinfo), s.astimezone(start.tzinfo) + length) for s in starts]
+
+
+def check_occurrences_apart(intervals: list[tuple[datetime, datetime]], buffer: timedelta) -> None:
+    """A series never overlaps itself: each occurrence, with the instrument's
+    buffer after it, ends before the next begins (a daily series of two-day
+    bookings is refused, not stored twice over)."""
+    ordered = sorted(intervals)
+    for (_, previous_end), (next_start, _) in pairwise(ordered):
+        if next_start < previous_end + buffer:
+            _refuse(N_("The occurrences overlap one another: space them further apart."))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..catalogue import audit
 from ..catalogue.models import Instrument, OpeningHours
-from ..database import begin_write_transaction, lock_row
+from ..database import lock_all, lock_row
 from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -63,7 +63,6 @@ def set_opening_hours(instrument: Instrument, user: User, rows: list[dict]) -> l
         merged += [(weekday, o, c) for o, c in day]
     if errors:
         raise ValidationFailed("The opening hours are not valid.", errors)
-    begin_write_transaction()
     lock_row("instruments", instrument.id)
     db.session.refresh(instrument, ["opening_hours"])
     before = audit.hours_snapshot(instrument)
@@ -95,15 +94,15 @@ def create_blackout(
         raise ValidationFailed("Invalid blackout.", {"end": [N_("The end must be after the start.")]})
     if end <= now:
         raise ValidationFailed("Invalid blackout.", {"end": [N_("This time is in the past.")]})
-    begin_write_transaction()
     lock_row("instruments", instrument.id)
-    in_the_way = db.session.scalars(
+    in_the_way = lock_all(
         sa.select(Booking).where(
             Booking.instrument_id == instrument.id,
             Booking.status.in_(ACTIVE_STATUSES),
             overlaps_sql(Booking.start, Booking.end, start, end),
-        ).order_by(Booking.start)
-    ).all()
+        )
+    )
+    in_the_way.sort(key=lambda booking: booking.start)
     if in_the_way and not cancel_bookings:
         raise Conflict(
             "Active bookings fall in this blackout; cancel them or choose another time.",
@@ -143,7 +142,6 @@ def delete_blackout(blackout_id: int, user: User) -> None:
         raise NotFound("No such blackout.")
     require_manager(user, blackout.instrument)
     instrument_id = blackout.instrument_id
-    begin_write_transaction()
     lock_row("instruments", instrument_id)
     # Read it again inside the writer's transaction: a concurrent removal leaves nothing to remove.
     blackout = db.session.scalar(sa.select(Blackout).where(Blackout.id == blackout_id)

@@ -1,7 +1,13 @@
 """Booking operations: create, reschedule, cancel, approve, reject.
 
-Every change goes through `_check_and_hold`, the one path to the conflict
-checker, whichever door it came in by (form, API, reschedule, series).
+Every change follows the locking rule of `database.py`: what can be checked
+without the database is checked first; then the instrument's calendar is
+locked (`_lock_calendar`), then the booking (`_locked_booking`), then any
+voucher, always in that order, and the state is read again under the lock
+before anything is decided. Every booking goes through `_refuse_conflicts`,
+the one path to the conflict checker, whichever door it came in by (form,
+API, reschedule, series); the database's overlap guard (PostgreSQL's
+exclusion constraint, SQLite's triggers) refuses what a bug would let by.
 Operations flush; the caller commits. One exception: a request refused for
 a conflict rolls the session back before the suggestions are searched (the
 calendar's lock is not held for them), so a caller must not have pending
@@ -18,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..catalogue.models import Instrument
-from ..database import begin_write_transaction, lock_row
+from ..database import lock
 from ..db_types import to_money, utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -28,7 +34,7 @@ from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, find_conflicts
 from .models import Booking, BookingEvent, BookingSeries
-from .rules import check_interval, check_purpose, expand_recurrence
+from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
 from .violations import is_suspended
 
 BOOKING_ROLES = ("firm", "manager", "admin")
@@ -66,6 +72,9 @@ def _bookable_instrument(instrument_id) -> Instrument:
 def _check_booker(user: User) -> None:
     if user.role not in BOOKING_ROLES:
         raise PermissionDenied(N_("Your role may not book instruments."))
+    if user.email_verified_at is None:
+        raise PermissionDenied(N_("Confirm your e-mail address before booking: open the link in the mail "
+                                  "we sent you, or have it sent again from your profile page."))
     if is_suspended(user):
         raise PermissionDenied(
             N_("Booking is suspended after repeated no-shows; ask an instrument manager to lift it.")
@@ -80,19 +89,34 @@ def _obstacle_json(obstacle: Obstacle) -> dict:
     }
 
 
-def _check_and_hold(
+def _lock_calendar(instrument_id: int) -> Instrument:
+    """Take the write lock and the instrument's row: its calendar is ours
+    until the commit. The instrument is read again under the lock."""
+    instrument = lock(Instrument, instrument_id)
+    if instrument is None:
+        raise ValidationFailed("Unknown instrument.", {"instrument_id": [N_("No such instrument.")]})
+    return instrument
+
+
+def _locked_booking(booking_id: int) -> Booking:
+    """The booking's row, locked and read again (after the calendar's lock)."""
+    booking = lock(Booking, booking_id)
+    if booking is None:
+        raise NotFound(N_("No such booking."))
+    return booking
+
+
+def _refuse_conflicts(
     instrument: Instrument,
     intervals: list[tuple[datetime, datetime]],
     now: datetime,
     exclude_ids: tuple[int, ...] = (),
 ) -> None:
-    """Lock the instrument's calendar and refuse with 409 if anything is in the way.
+    """Under the calendar's lock: refuse with 409 if anything is in the way.
 
     The 409 lists every obstacle (for a series, with the occurrence it hits)
     and up to five nearest free slots for the first blocked interval.
     """
-    begin_write_transaction()
-    lock_row("instruments", instrument.id)
     found = find_conflicts(instrument, intervals, exclude_ids)
     blocked = [(interval, obstacles) for interval, obstacles in zip(intervals, found, strict=True) if obstacles]
     if not blocked:
@@ -150,9 +174,10 @@ def create_booking(
     """Book `[start, end)` (or every occurrence of `recurrence`), all or none.
 
     Rules: a booking role and not suspended; a bookable instrument; the
-    length, notice and horizon rules; open hours, no blackout, no other
-    active booking within the buffer. Pending where the instrument needs
-    approval and the booker does not manage it; confirmed otherwise.
+    length, notice and horizon rules; a series never overlaps itself; open
+    hours, no blackout, no other active booking within the buffer. Pending
+    where the instrument needs approval and the booker does not manage it;
+    confirmed otherwise.
     """
     now = now or utcnow()
     _check_booker(user)
@@ -163,13 +188,17 @@ def create_booking(
     series = None
     if recurrence:
         intervals = expand_recurrence(recurrence, start, end, now)
+        check_occurrences_apart(intervals, timedelta(minutes=instrument.buffer_minutes))
         series = BookingSeries(rrule=recurrence.strip())
-    voucher = None
+    last_day = to_platform(intervals[-1][0]).date()
     if voucher_id is not None:
-        last_day = to_platform(intervals[-1][0]).date()
-        voucher = vouchers.usable_voucher(user, voucher_id, instrument, last_day)
-    _check_and_hold(instrument, intervals, now)
+        vouchers.usable_voucher(user, voucher_id, instrument, last_day)
 
+    instrument = _lock_calendar(instrument.id)
+    if not instrument.is_bookable_status:  # changed while the request was checked
+        raise ValidationFailed("Instrument not bookable.", {
+            "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
+    _refuse_conflicts(instrument, intervals, now)
     needs_approval = instrument.requires_approval and not user.manages_institution(
         instrument.institution_id
     )
@@ -195,9 +224,9 @@ def create_booking(
         db.session.add(booking)
         bookings.append(booking)
     _flush_guarded()
-    if voucher is not None:
+    if voucher_id is not None:
         for index, booking in enumerate(bookings):
-            vouchers.hold(voucher, booking, user, required=index == 0)
+            vouchers.hold(voucher_id, booking, user, last_day, required=index == 0)
     for booking in bookings:
         booking_changed(booking, "requested" if booking.status == "pending" else "confirmed")
     return bookings
@@ -218,10 +247,14 @@ def reschedule_booking(
     """Move a booking; it never conflicts with itself. A firm's move of a
     booking that needs approval makes it pending again."""
     now = now or utcnow()
+    if not booking.can_change(user):
+        raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
+    check_interval(booking.instrument, start, end, now)
+    booking_id = booking.id
+    instrument = _lock_calendar(booking.instrument_id)
+    booking = _locked_booking(booking_id)
     _require_changeable(booking, user, now)
-    instrument = booking.instrument
-    check_interval(instrument, start, end, now)
-    _check_and_hold(instrument, [(start, end)], now, exclude_ids=(booking.id,))
+    _refuse_conflicts(instrument, [(start, end)], now, exclude_ids=(booking.id,))
     old = {"start": isoformat_platform(booking.start), "end": isoformat_platform(booking.end)}
     old_status = booking.status
     booking.start, booking.end = start, end
@@ -232,8 +265,8 @@ def reschedule_booking(
     if voucher_id is not None:
         # The fee changed: hold the voucher's share again, if it can still pay.
         try:
-            vouchers.hold(vouchers.usable_voucher(booking.user, voucher_id, instrument,
-                                                  to_platform(start).date()), booking, user)
+            vouchers.usable_voucher(booking.user, voucher_id, instrument, to_platform(start).date())
+            vouchers.hold(voucher_id, booking, user, to_platform(start).date())
         except ValidationFailed:
             booking.voucher_id = None
     if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
@@ -248,10 +281,13 @@ def reschedule_booking(
 
 
 def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel an active booking that has not started; its slot is free at once."""
+    """Cancel an active booking that has not started; its slot is free at once
+    and any voucher money it holds goes back to the voucher, once."""
     now = now or utcnow()
+    if not booking.can_change(user):
+        raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
+    booking = _locked_booking(booking.id)
     _require_changeable(booking, user, now)
-    begin_write_transaction()
     previous_status = booking.status
     booking.status = "cancelled"
     booking.decision_reason = (reason or "")[:2000]
@@ -263,7 +299,7 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     return booking
 
 
-def _require_pending_decision(booking: Booking, user: User) -> None:
+def _require_pending(booking: Booking, user: User) -> None:
     if not booking.can_decide(user):
         raise PermissionDenied(N_("Only the instrument's managers may decide on this booking."))
     if booking.status != "pending":
@@ -271,10 +307,17 @@ def _require_pending_decision(booking: Booking, user: User) -> None:
                        conflicts=[], suggestions=[])
 
 
+def _locked_pending(booking: Booking, user: User) -> Booking:
+    """The pending booking, locked; refused as `_require_pending` says."""
+    _require_pending(booking, user)
+    booking = _locked_booking(booking.id)
+    _require_pending(booking, user)
+    return booking
+
+
 def approve_booking(booking: Booking, user: User) -> Booking:
     """A manager confirms a pending booking (its slot was held all along)."""
-    _require_pending_decision(booking, user)
-    begin_write_transaction()
+    booking = _locked_pending(booking, user)
     booking.status = "confirmed"
     booking.sequence += 1
     _record(booking, user, "approved")
@@ -285,11 +328,11 @@ def approve_booking(booking: Booking, user: User) -> Booking:
 
 def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     """A manager refuses a pending booking, saying why; the slot is freed."""
-    _require_pending_decision(booking, user)
+    _require_pending(booking, user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed("Reason required.", {"reason": [N_("Say why the booking is rejected.")]})
-    begin_write_transaction()
+    booking = _locked_pending(booking, user)
     booking.status = "rejected"
     booking.decision_reason = reason[:2000]
     booking.sequence += 1

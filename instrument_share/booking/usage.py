@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..accounts.models import User
-from ..database import begin_write_transaction
+from ..database import lock, lock_all
 from ..db_types import utcnow
 from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -25,11 +25,11 @@ def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booki
     now = now or utcnow()
     if not booking.can_change(user):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may check in."))
+    booking = lock(Booking, booking.id)
     if booking.status != "confirmed":
         raise Conflict(N_("Only confirmed bookings can be checked in."), conflicts=[], suggestions=[])
     if not booking.start - CHECK_IN_OPENS <= now < booking.end:
         raise ValidationFailed(N_("Check-in is not open now."), {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
-    begin_write_transaction()
     if booking.checked_in_at is None:
         booking.checked_in_at = now
         booking.events.append(BookingEvent(actor=user, action="checked_in"))
@@ -47,12 +47,12 @@ def record_usage(
 ) -> Booking:
     """A manager records the hours actually used (有效机时) and the service
     mode; the booking is then completed. Usage may run outside the booked
-    slot (an overrun), but not into the future."""
+    slot (an overrun), but not into the future, and only once the booking
+    has started: recording it earlier would capture voucher money for a
+    service not yet given."""
     now = now or utcnow()
     if not booking.can_decide(user):
         raise PermissionDenied(N_("Only the instrument's managers may record usage."))
-    if booking.status not in ("confirmed", "completed", "no_show"):
-        raise Conflict(N_("Usage can only be recorded for bookings that took place."), conflicts=[], suggestions=[])
     errors: dict[str, list[str]] = {}
     if used_end <= used_start:
         errors["end"] = [N_("The end must be after the start.")]
@@ -64,7 +64,11 @@ def record_usage(
         errors["service_mode"] = [N_("Choose one of the four service modes.")]
     if errors:
         raise ValidationFailed(N_("The usage is not valid."), errors)
-    begin_write_transaction()
+    booking = lock(Booking, booking.id)
+    if booking.status not in ("confirmed", "completed", "no_show"):
+        raise Conflict(N_("Usage can only be recorded for bookings that took place."), conflicts=[], suggestions=[])
+    if booking.start > now:
+        raise Conflict(N_("Usage can be recorded once the booking has started."), conflicts=[], suggestions=[])
     details = {"start": isoformat_platform(used_start), "end": isoformat_platform(used_end),
                "service_mode": service_mode, "previous_status": booking.status}
     if booking.used_start is not None:  # a correction: keep what it replaces
@@ -87,11 +91,11 @@ def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -
     """The booker's firm rates a completed service (5 非常满意 … 1 极差)."""
     if booking.user_id != user.id and (user.firm_id is None or user.firm_id != booking.firm_id):
         raise PermissionDenied(N_("Only the booking's firm may rate it."))
-    if booking.status != "completed":
-        raise Conflict(N_("Only completed services can be rated."), conflicts=[], suggestions=[])
     if rating not in RATINGS:
         raise ValidationFailed(N_("Invalid rating."), {"rating": [N_("A rating from 1 to 5.")]})
-    begin_write_transaction()
+    booking = lock(Booking, booking.id)
+    if booking.status != "completed":
+        raise Conflict(N_("Only completed services can be rated."), conflicts=[], suggestions=[])
     booking.rating = rating
     booking.rating_comment = (comment or "")[:2000]
     booking.events.append(BookingEvent(actor=user, action="rated", details={"rating": rating}))
@@ -105,16 +109,15 @@ def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
     checked-in ones become completed at their end; pending ones whose start
     has passed lapse (cancelled, never approved)."""
     now = now or utcnow()
-    begin_write_transaction()
     counts = {"no_show": 0, "completed": 0, "lapsed": 0}
-    no_shows = db.session.scalars(
+    no_shows = lock_all(
         sa.select(Booking).where(
             Booking.status == "confirmed",
             Booking.checked_in_at.is_(None),
             Booking.used_start.is_(None),
             Booking.start <= now - NO_SHOW_GRACE,
         )
-    ).all()
+    )
     for booking in no_shows:
         vouchers.release(booking, None)
         booking.status = "no_show"
@@ -123,18 +126,16 @@ def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
     db.session.flush()
     for user in {booking.user for booking in no_shows}:
         suspend_if_due(user, now)
-    finished = db.session.scalars(
+    finished = lock_all(
         sa.select(Booking).where(
             Booking.status == "confirmed", Booking.checked_in_at.is_not(None), Booking.end <= now
         )
-    ).all()
+    )
     for booking in finished:
         booking.status = "completed"
         booking.events.append(BookingEvent(action="completed"))
         counts["completed"] += 1
-    lapsed = db.session.scalars(
-        sa.select(Booking).where(Booking.status == "pending", Booking.start <= now)
-    ).all()
+    lapsed = lock_all(sa.select(Booking).where(Booking.status == "pending", Booking.start <= now))
     for booking in lapsed:
         vouchers.release(booking, None)
         booking.status = "cancelled"

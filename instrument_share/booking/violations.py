@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..catalogue.models import Instrument
+from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
@@ -67,6 +68,7 @@ def lift_suspension(manager: User, user_id: int, now: datetime | None = None) ->
     refusal = PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
     if manager.role not in ("admin", "manager"):
         raise refusal
+    begin_write_transaction()
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")

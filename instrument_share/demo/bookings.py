@@ -13,6 +13,7 @@ from ..booking.calendar import effective_weekday, weekly_hours
 from ..booking.models import SERVICE_MODES, Booking, BookingEvent
 from ..booking.services import booking_cost
 from ..catalogue.models import BOOKABLE_STATUSES, Instrument
+from ..database import move_sequences_past_ids
 from ..extensions import db
 from ..timeutil import platform_zone
 
@@ -74,6 +75,7 @@ def seed_bookings(rng: random.Random, now: datetime, institution_ids: Collection
     for chunk in range(0, len(bookings), 2000):
         db.session.execute(sa.insert(Booking), bookings[chunk:chunk + 2000])
         db.session.execute(sa.insert(BookingEvent), events[chunk:chunk + 2000])
+    move_sequences_past_ids("bookings")  # the rows above carry their ids
     return len(bookings)
 
 

@@ -12,6 +12,7 @@ from ..accounts.models import Firm, User
 from ..accounts.services import create_user
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument, OpeningHours
+from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..extensions import db
 from .bookings import seed_bookings
@@ -100,6 +101,7 @@ def seed_catalogue(progress: bool = False) -> tuple[dict[str, Institution], dict
 
 def seed_demo(progress: bool = False) -> SeedSummary:
     """Institutions, instruments, firms and one login per role, added only where missing."""
+    begin_write_transaction()  # one writer transaction for the whole load
     institutions, firms = seed_catalogue(progress)
     summary = SeedSummary()
     _ensure_user(ADMIN_EMAIL, role="admin", name="G60 科创走廊联席办")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from ..booking.models import Booking
 from ..booking.usage import close_past_bookings
-from ..database import begin_write_transaction
+from ..database import lock_all
 from ..extensions import db
 from ..invites.notify import queue_mail
 from ..labels import local_name
@@ -30,11 +30,10 @@ def remind(now: datetime, period=None) -> int:
     reminds everyone it missed (as long as the booking has not started), and
     nobody twice. Cancelled bookings are never reminded.
     """
-    begin_write_transaction()
-    due = db.session.scalars(
+    due = lock_all(
         sa.select(Booking).where(Booking.status == "confirmed", Booking.reminded_at.is_(None),
                                  Booking.start > now, Booking.start <= now + REMINDER_AHEAD)
-    ).all()
+    )
     for booking in due:
         with force_locale(booking.user.language):
             subject = _("Reminder: %(instrument)s starts at %(time)s",

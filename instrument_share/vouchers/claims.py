@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument
-from ..database import begin_write_transaction
+from ..database import lock, lock_all, lock_row
 from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -28,7 +28,9 @@ def file_claim(user: User, issuing_city: str, first: date, last: date,
         raise NotFound(N_("No such institution."))
     if last < first:
         raise ValidationFailed(N_("The period is not valid."), {"to": [N_("The end must be after the start.")]})
-    begin_write_transaction()
+    # Claims of one institution are filed one after the other: two at once
+    # would both find the same unclaimed captures.
+    lock_row("institutions", institution_id)
     zone = platform_zone()
     start, end = datetime.combine(first, time(), zone), datetime.combine(last + timedelta(days=1), time(), zone)
     claimed = sa.select(VoucherClaimLine.entry_id)
@@ -80,17 +82,24 @@ def _reviewer(claim: VoucherClaim, user: User) -> None:
         raise PermissionDenied(N_("Only the issuing city's bureau reviews this claim."))
 
 
+def _locked_claim(claim: VoucherClaim) -> tuple[VoucherClaim, list[VoucherClaimLine]]:
+    """The claim and its lines, locked and read again."""
+    claim = lock(VoucherClaim, claim.id)
+    lines = lock_all(sa.select(VoucherClaimLine).where(VoucherClaimLine.claim_id == claim.id))
+    return claim, lines
+
+
 def review_line(claim: VoucherClaim, line_id: int, user: User, approve: bool, reason: str = "") -> VoucherClaimLine:
     """The issuing city's bureau approves or rejects one line (a reason for a rejection)."""
     _reviewer(claim, user)
-    line = next((line for line in claim.lines if line.id == line_id), None)
+    if not approve and not (reason or "").strip():
+        raise ValidationFailed(N_("Reason required."), {"reason": [N_("Say why the line is rejected.")]})
+    claim, lines = _locked_claim(claim)
+    line = next((line for line in lines if line.id == line_id), None)
     if line is None:
         raise NotFound(N_("No such claim line."))
     if claim.paid_on is not None or line.status != "pending":
         raise Conflict(N_("This line has been decided already."), conflicts=[], suggestions=[])
-    if not approve and not (reason or "").strip():
-        raise ValidationFailed(N_("Reason required."), {"reason": [N_("Say why the line is rejected.")]})
-    begin_write_transaction()
     line.status = "approved" if approve else "rejected"
     line.reason = (reason or "").strip()[:2000]
     line.reviewed_by_id, line.reviewed_at = user.id, utcnow()
@@ -101,11 +110,11 @@ def review_line(claim: VoucherClaim, line_id: int, user: User, approve: bool, re
 def mark_paid(claim: VoucherClaim, user: User, paid_on: date) -> VoucherClaim:
     """Once every line is decided, the bureau records the payment date."""
     _reviewer(claim, user)
+    claim, lines = _locked_claim(claim)
     if claim.paid_on is not None:
         raise Conflict(N_("This claim is paid already."), conflicts=[], suggestions=[])
-    if any(line.status == "pending" for line in claim.lines):
+    if any(line.status == "pending" for line in lines):
         raise Conflict(N_("Decide every line before marking the claim paid."), conflicts=[], suggestions=[])
-    begin_write_transaction()
     claim.paid_on = paid_on
     db.session.flush()
     return claim

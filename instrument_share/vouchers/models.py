@@ -22,6 +22,7 @@ class Voucher(db.Model):
     kept on the row so that a CHECK makes a negative balance impossible.
     """
 
+    lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "vouchers"
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount"),
@@ -83,6 +84,7 @@ CLAIM_LINE_STATUSES = ("pending", "approved", "rejected")
 class VoucherClaim(db.Model):
     """兑付申请: a providing institution claims captured voucher money from one issuing city."""
 
+    lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "voucher_claims"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +102,7 @@ class VoucherClaim(db.Model):
 class VoucherClaimLine(db.Model):
     """One captured amount in a claim; a capture can be claimed once (unique)."""
 
+    lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "voucher_claim_lines"
     __table_args__ = (sa.CheckConstraint(f"status IN {CLAIM_LINE_STATUSES!r}", name="status"),)
 

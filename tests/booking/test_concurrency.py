@@ -66,8 +66,9 @@ def test_concurrent_overlapping_requests_book_no_overlap(app, make, day):
         assert first_end <= second_start
 
 
-@pytest.mark.postgres_only
-def test_exclusion_constraint_is_the_last_guard(make, day):
+def test_the_database_guard_becomes_a_409(make, day):
+    """PostgreSQL's exclusion constraint and SQLite's triggers refuse the same
+    overlap, and the booking service turns either refusal into a 409."""
     from instrument_share.booking.services import _flush_guarded
 
     instrument = make.instrument()
