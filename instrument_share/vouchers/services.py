@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from ..accounts.models import Firm, User
 from ..booking.models import Booking
 from ..catalogue.models import Instrument
-from ..database import begin_write_transaction, lock_row
+from ..database import begin_write_transaction, lock
 from ..db_types import to_money, utcnow
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
@@ -171,15 +171,17 @@ def _move(voucher: Voucher, booking: Booking | None, kind: str, delta: Decimal, 
                                 delta=delta, amount=amount, actor_id=actor.id if actor else None))
 
 
-def hold(voucher: Voucher, booking: Booking, actor: User, required: bool = True) -> Decimal:
+def hold(voucher_id: int, booking: Booking, actor: User, last_day: date, required: bool = True) -> Decimal:
     """Hold the voucher's part of the booking's fee: at most max_share of it,
     at most the balance. The firm pays the rest. Returns the amount held.
 
-    An empty voucher refuses (422) when `required`; later occurrences of a
-    series simply go without once the balance is spent."""
-    begin_write_transaction()
-    lock_row("vouchers", voucher.id)
-    db.session.refresh(voucher)
+    The voucher is locked and checked again under the lock (still active,
+    valid through `last_day`). An empty voucher refuses (422) when
+    `required`; later occurrences of a series simply go without once the
+    balance is spent."""
+    voucher = _locked(voucher_id)
+    if voucher.state_on(_today()) != "active" or last_day > voucher.expires_on:
+        raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has expired or was revoked.")]})
     if voucher.balance <= 0:
         if not required:
             return Decimal("0.00")
@@ -193,30 +195,51 @@ def hold(voucher: Voucher, booking: Booking, actor: User, required: bool = True)
     return amount
 
 
+def _booking_ledger(booking_id: int) -> tuple[Decimal, Decimal]:
+    """(still held, captured) for a booking, as its ledger rows say: held is
+    what was held less what was released and captured."""
+    signed = sa.case(
+        (VoucherEntry.kind == "hold", VoucherEntry.amount),
+        (VoucherEntry.kind.in_(("release", "capture")), -VoucherEntry.amount),
+        else_=0,
+    )
+    captured = sa.case((VoucherEntry.kind == "capture", VoucherEntry.amount), else_=0)
+    row = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(sa.type_coerce(signed, sa.BigInteger)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.type_coerce(captured, sa.BigInteger)), 0))
+        .where(VoucherEntry.booking_id == booking_id)
+    ).one()
+    return tuple((Decimal(int(value)) / 100).quantize(Decimal("0.01")) for value in row)
+
+
 def release(booking: Booking, actor: User | None) -> None:
-    """Give back what the booking holds (cancel, reject, no-show, lapse)."""
-    if booking.voucher_id is None or booking.voucher_amount <= 0 or booking.status == "completed":
+    """Give back what the booking still holds (cancel, reject, no-show,
+    lapse, reschedule). The amount comes from the ledger under the voucher's
+    lock, so a second release of the same booking finds nothing to give."""
+    if booking.voucher_id is None:
         return
     voucher = _locked(booking.voucher_id)
-    amount = booking.voucher_amount
-    _move(voucher, booking, "release", amount, amount, actor)
-    if voucher.status == "revoked":
-        _move(voucher, booking, "revoke", -amount, amount, actor)  # returned money stays withdrawn
-    booking.voucher_amount = Decimal("0.00")
-    booking.firm_pays = booking.cost
+    held, captured = _booking_ledger(booking.id)
+    if held > 0:
+        _move(voucher, booking, "release", held, held, actor)
+        if voucher.status == "revoked":
+            _move(voucher, booking, "revoke", -held, held, actor)  # returned money stays withdrawn
+    booking.voucher_amount = captured
+    booking.firm_pays = booking.cost - captured
     db.session.flush()
 
 
 def capture(booking: Booking, actor: User | None) -> None:
     """On completion the held money is spent: the voucher's share of the fee
-    for the hours used (if fewer than booked); the rest of the hold returns."""
-    if booking.voucher_id is None or booking.voucher_amount <= 0:
+    for the hours used (if fewer than booked); the rest of the hold returns.
+    A booking is captured once: a later correction of its usage leaves the
+    capture (and any claim on it) as it is."""
+    if booking.voucher_id is None:
         return
-    if db.session.scalar(sa.select(sa.func.count(VoucherEntry.id)).where(
-            VoucherEntry.booking_id == booking.id, VoucherEntry.kind == "capture")):
-        return  # captured before (usage corrected later): the claim stands
     voucher = _locked(booking.voucher_id)
-    held = booking.voucher_amount
+    held, _ = _booking_ledger(booking.id)
+    if held <= 0:  # nothing held, or captured before
+        return
     used_hours = booking.used_hours if booking.used_hours is not None else booking.hours
     fee = to_money(booking.instrument.hourly_rate * min(used_hours, booking.hours))
     captured = min(held, to_money(fee * voucher.max_share))
@@ -229,10 +252,7 @@ def capture(booking: Booking, actor: User | None) -> None:
 
 
 def _locked(voucher_id: int) -> Voucher:
-    begin_write_transaction()
-    lock_row("vouchers", voucher_id)
-    voucher = db.session.get(Voucher, voucher_id)
-    db.session.refresh(voucher)
+    voucher = lock(Voucher, voucher_id)
     if voucher is None:
         raise NotFound(N_("No such voucher."))
     return voucher
