@@ -1,11 +1,28 @@
-"""Sending the outbox: claim, send outside any transaction, mark.
+"""Sending the outbox: claim under a lease, renew it per message, send
+outside any transaction, mark each message as soon as it is sent.
 
-Claims are exclusive (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite one writer
-transaction), so two delivery runs never send the same message. Booking
-mails are composed after the claim and their bytes stored before the first
-send. A run that dies between the SMTP server's acceptance and the "sent"
-mark leaves a claim that expires after CLAIM_TIMEOUT and is sent again,
-the same bytes with the same Message-ID, so mail clients show it once.
+A run claims a small batch (BATCH messages) under a lease: `status =
+'sending'`, `claimed_at = now`, in one short write transaction (PostgreSQL
+`FOR UPDATE SKIP LOCKED`; SQLite one writer). A lease lasts
+MAIL_LEASE_SECONDS from `claimed_at`; another run may take the message
+only once it has run out. The lease is the pair (message, claimed_at):
+just before sending, the run renews it in its own short write transaction,
+`UPDATE … SET claimed_at = :now WHERE id = :id AND status = 'sending' AND
+claimed_at = :ours`. No row changed means another run has taken the
+message since (a re-claim always writes a later `claimed_at` than the one
+that ran out, so an old lease can never be renewed) and this run skips it.
+Each outcome (sent, refused, composed) is written right after it happens,
+in its own short transaction; no write transaction is ever open while we
+talk to SMTP. So a slow relay only makes the rest of a batch pass to
+another run; a message being sent is never taken, as long as one message
+is sent within the lease (smtplib gives up on a silent server after 30 s
+a command; the lease is 5 minutes by default).
+
+Booking mails are composed after the claim and their bytes stored before
+the first send. A run that dies between the SMTP server's acceptance and
+the "sent" mark leaves a lease that runs out and the message is sent
+again: the same bytes with the same Message-ID, so mail clients show it
+once.
 """
 from __future__ import annotations
 
@@ -26,12 +43,11 @@ from .models import OutboxMessage
 from .outbox import Undeliverable
 
 MAX_ATTEMPTS = 8
-UNTRIED = "untried"
 UNDELIVERABLE = "undeliverable"  # its booking or recipient is gone: dead at once
 SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
                smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
-CLAIM_TIMEOUT = timedelta(minutes=10)
-BATCH = 50
+BATCH = 10
+SMTP_TIMEOUT = 30  # seconds a silent server is waited for, per command
 
 
 def backoff(attempts: int) -> timedelta:
@@ -44,30 +60,124 @@ class DeliveryReport:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    skipped: int = 0  # claimed, but another run took it after our lease ran out
 
     def __str__(self) -> str:
-        return f"sent {self.sent}, failed {self.failed} (will retry), dead {self.dead}"
+        text = f"sent {self.sent}, failed {self.failed} (will retry), dead {self.dead}"
+        return text + (f", skipped {self.skipped} (taken over by another run)" if self.skipped else "")
 
 
-def _claim(now: datetime, include_waiting: bool) -> list[tuple[int, str, str, str | None]]:
-    """Mark due messages as being sent by this run; return (id, recipient,
-    message_id, raw), raw being None for a message still to be composed."""
+@dataclass
+class Claimed:
+    """A message this run holds: `lease` is the `claimed_at` it last wrote."""
+
+    pk: int
+    recipient: str
+    message_id: str
+    raw: str | None
+    lease: datetime
+
+
+def _clock(now: datetime) -> datetime:
+    # A run given a `now` (the scheduler's fire time, a test's moment) never
+    # writes a lease earlier than the real time.
+    return max(now, utcnow())
+
+
+def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool) -> list[Claimed]:
+    """Take up to `batch` due messages (queued, or sending under a lease that
+    has run out) for this run, in one short write transaction."""
     begin_write_transaction()
     due = sa.or_(
         OutboxMessage.status == "queued",
-        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < clock - lease),
     )
     if not include_waiting:
-        due = sa.and_(due, OutboxMessage.next_attempt_at <= now)
-    query = sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(BATCH)
+        due = sa.and_(due, OutboxMessage.next_attempt_at <= clock)
+    query = sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(batch)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = db.session.scalars(query).all()
     for row in rows:
-        row.status, row.claimed_at = "sending", now
-    claimed = [(row.id, row.recipient, row.message_id, row.raw) for row in rows]
+        row.status, row.claimed_at = "sending", clock
+    claimed = [Claimed(row.id, row.recipient, row.message_id, row.raw, clock) for row in rows]
     db.session.commit()
     return claimed
+
+
+def _ours(message: Claimed):
+    """The clause that finds the message only while this run's lease holds."""
+    return sa.and_(OutboxMessage.id == message.pk, OutboxMessage.status == "sending",
+                   OutboxMessage.claimed_at == message.lease)
+
+
+def _renew(message: Claimed, clock: datetime) -> bool:
+    """Renew this run's lease just before sending, in its own transaction;
+    False if another run has taken the message (it is skipped)."""
+    begin_write_transaction()
+    changed = db.session.execute(
+        sa.update(OutboxMessage).where(_ours(message)).values(claimed_at=clock)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if changed:
+        message.lease = clock
+    return bool(changed)
+
+
+def _mark_sent(message: Claimed, clock: datetime, report: DeliveryReport) -> None:
+    """The server accepted it: sent, whoever holds the lease now (a run that
+    took it over then finds it sent and skips it)."""
+    report.sent += 1
+    begin_write_transaction()
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message.pk, OutboxMessage.status == "sending")
+        .values(status="sent", sent_at=clock, last_error="", claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _fail(row: OutboxMessage, error: str, clock: datetime, report: DeliveryReport) -> None:
+    """One attempt failed: back off, or dead after MAX_ATTEMPTS (at once when
+    there is nothing left to send)."""
+    row.claimed_at = None
+    row.attempts += 1
+    row.last_error = error
+    if row.attempts >= MAX_ATTEMPTS or error.startswith(UNDELIVERABLE):
+        row.status = "dead"
+        report.dead += 1
+    else:
+        row.status, row.next_attempt_at = "queued", clock + backoff(row.attempts)
+        report.failed += 1
+
+
+def _record_failure(message: Claimed, error: str, clock: datetime, report: DeliveryReport) -> None:
+    begin_write_transaction()
+    row = db.session.scalar(sa.select(OutboxMessage).where(_ours(message)).with_for_update())
+    if row is not None:  # else another run holds it now and records its own outcome
+        _fail(row, error, clock, report)
+    db.session.commit()
+
+
+def _release(messages: list[Claimed]) -> None:
+    """Give back what this run claimed and never tried (the server went down,
+    or something unexpected ended the run): queued again, due as before."""
+    db.session.rollback()
+    if not messages:
+        return
+    begin_write_transaction()
+    for message in messages:
+        db.session.execute(
+            sa.update(OutboxMessage).where(_ours(message)).values(status="queued", claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
 
 
 class Transport:
@@ -89,10 +199,10 @@ class Transport:
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
         if cfg["MAIL_USE_SSL"]:
-            smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30,
+            smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=SMTP_TIMEOUT,
                                     context=ssl.create_default_context())
         else:
-            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=30)
+            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=SMTP_TIMEOUT)
             if cfg["MAIL_USE_TLS"]:
                 smtp.starttls(context=ssl.create_default_context())
         if cfg["MAIL_USERNAME"]:
@@ -112,65 +222,94 @@ class Transport:
         self.smtp.sendmail(envelope_from, [recipient], raw)  # 7-bit: see outbox.compose
 
 
-def deliver_due(now: datetime | None = None, include_waiting: bool = False) -> DeliveryReport:
-    """Send what is due (with `include_waiting`, also what waits out its back-off)."""
+def deliver_due(now: datetime | None = None, include_waiting: bool = False, *,
+                batch: int = BATCH, lease: timedelta | None = None) -> DeliveryReport:
+    """Send what is due (with `include_waiting`, also what waits out its
+    back-off), a batch at a time, until nothing is due or the server is down.
+    `lease` defaults to MAIL_LEASE_SECONDS."""
     now = now or utcnow()
+    lease = lease or timedelta(seconds=float(current_app.config["MAIL_LEASE_SECONDS"]))
     report = DeliveryReport()
     while True:
-        # Each batch is claimed at its own time, so a long run's later
-        # batches never look like expired claims to another run.
-        claimed = _claim(max(now, utcnow()), include_waiting)
+        claimed = _claim(_clock(now), lease, batch, include_waiting)
         if not claimed:
             return report
-        outcomes: dict[int, str | None] = {pk: UNTRIED for pk, *_ in claimed}
-        ready = _compose_claimed(claimed, outcomes)
-        server_down = False
-        try:
-            with Transport(current_app.config, current_app.instance_path) as transport:
-                for message_pk, recipient, message_id, raw in ready:
-                    try:
-                        transport.send(recipient, message_id, raw)
-                        outcomes[message_pk] = None
-                    except SERVER_DOWN as error:
-                        # Down or refusing us: this message counts an attempt, the
-                        # rest of the batch is released untried for the next run.
-                        outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
-                        server_down = True
-                        break
-                    except smtplib.SMTPException as error:  # this message refused
-                        outcomes[message_pk] = f"{type(error).__name__}: {error}"[:2000]
-        finally:
-            _record(outcomes, now, report)
-        if server_down:
+        ready = _compose_claimed(claimed, now, report)
+        if not _send(ready, now, report):
             return report
 
 
-def _compose_claimed(claimed, outcomes: dict[int, str | None]) -> list[tuple[int, str, str, str]]:
+def _send(ready: list[Claimed], now: datetime, report: DeliveryReport) -> bool:
+    """Send the batch one message at a time, each under a freshly renewed
+    lease; False when the server is down (the rest is given back untried)."""
+    pending = list(ready)
+    try:
+        with Transport(current_app.config, current_app.instance_path) as transport:
+            while pending:
+                message = pending[0]
+                if not _renew(message, _clock(now)):
+                    pending.pop(0)
+                    report.skipped += 1
+                    continue
+                try:
+                    transport.send(message.recipient, message.message_id, message.raw)
+                except SERVER_DOWN as error:
+                    # Down or refusing us: this message counts an attempt, the
+                    # rest of the batch is given back untried for the next run.
+                    pending.pop(0)
+                    _record_failure(message, _describe(error), _clock(now), report)
+                    return False
+                except smtplib.SMTPException as error:  # this message refused
+                    pending.pop(0)
+                    _record_failure(message, _describe(error), _clock(now), report)
+                    continue
+                pending.pop(0)  # accepted: if marking it fails, its lease runs out (same Message-ID)
+                _mark_sent(message, _clock(now), report)
+        return True
+    finally:
+        _release(pending)
+
+
+def _compose_claimed(claimed: list[Claimed], now: datetime, report: DeliveryReport) -> list[Claimed]:
     """The claimed messages with their bytes. Booking mails not yet composed
-    are composed here (outside any writer lock) and their bytes stored before
-    anything is sent, so every later attempt sends exactly these bytes. A
-    message that cannot be composed is marked in `outcomes` and left out:
-    its booking or recipient is gone (dead at once), or composing failed (a
-    bug: logged, and retried like a refused message)."""
-    ready, composed = [], {}
-    for message_pk, recipient, message_id, raw in claimed:
-        if raw is None:
-            try:
-                raw = composed[message_pk] = _compose(message_pk)
-            except Undeliverable as error:
-                outcomes[message_pk] = f"{UNDELIVERABLE}: {error}"
-                continue
-            except Exception as error:  # one bad message must not stall the queue
-                current_app.logger.exception("composing outbox message %s failed", message_pk)
-                outcomes[message_pk] = f"compose failed: {type(error).__name__}: {error}"[:2000]
-                continue
-        ready.append((message_pk, recipient, message_id, raw))
-    if composed:
-        begin_write_transaction()
-        for row in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(composed))):
-            row.raw = composed[row.id]
-        db.session.commit()
-    return ready
+    are composed here (outside any writer lock) and their bytes stored, while
+    the lease holds, before anything is sent, so every later attempt sends
+    exactly these bytes. A message that cannot be composed is recorded and
+    left out: its booking or recipient is gone (dead at once), or composing
+    failed (a bug: logged, and retried like a refused message)."""
+    ready, composed, failures = [], [], []
+    for message in claimed:
+        if message.raw is not None:
+            ready.append(message)
+            continue
+        try:
+            message.raw = _compose(message.pk)
+        except Undeliverable as error:
+            failures.append((message, f"{UNDELIVERABLE}: {error}"))
+            continue
+        except Exception as error:  # one bad message must not stall the queue
+            current_app.logger.exception("composing outbox message %s failed", message.pk)
+            failures.append((message, f"compose failed: {_describe(error)}"[:2000]))
+            continue
+        composed.append(message)
+    if not (composed or failures):
+        return ready
+    begin_write_transaction()
+    for message in composed:
+        stored = db.session.execute(
+            sa.update(OutboxMessage).where(_ours(message), OutboxMessage.raw.is_(None))
+            .values(raw=message.raw).execution_options(synchronize_session=False)
+        ).rowcount
+        if stored:
+            ready.append(message)
+        else:  # another run took it meanwhile, and composes and sends its own
+            report.skipped += 1
+    for message, error in failures:
+        row = db.session.scalar(sa.select(OutboxMessage).where(_ours(message)).with_for_update())
+        if row is not None:
+            _fail(row, error, _clock(now), report)
+    db.session.commit()
+    return sorted(ready, key=lambda message: message.pk)
 
 
 def _compose(message_pk: int) -> str:
@@ -185,34 +324,12 @@ def _compose(message_pk: int) -> str:
         db.session.rollback()  # read-only; ends the read transaction
 
 
-def _record(outcomes: dict[int, str | None], now: datetime, report: DeliveryReport) -> None:
-    begin_write_transaction()
-    for row in db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(outcomes))):
-        error = outcomes[row.id]
-        row.claimed_at = None
-        if error == UNTRIED:
-            row.status = "queued"
-            continue
-        if error is None:
-            row.status, row.sent_at, row.last_error = "sent", now, ""
-            report.sent += 1
-            continue
-        row.attempts += 1
-        row.last_error = error
-        if row.attempts >= MAX_ATTEMPTS or error.startswith(UNDELIVERABLE):
-            row.status = "dead"
-            report.dead += 1
-        else:
-            row.status, row.next_attempt_at = "queued", now + backoff(row.attempts)
-            report.failed += 1
-    db.session.commit()
-
-
 def resend(message_pk: int) -> OutboxMessage | None:
-    """Put a dead (or any unsent) message back in the queue, due now."""
+    """Put a dead (or queued) message back in the queue, due now. A message
+    being sent is left to the run that holds it (None, as for a sent one)."""
     begin_write_transaction()
     row = db.session.get(OutboxMessage, message_pk)
-    if row is None or row.status == "sent":
+    if row is None or row.status not in ("dead", "queued"):
         return None
     row.status, row.attempts, row.next_attempt_at, row.last_error = "queued", 0, utcnow(), ""
     db.session.flush()

@@ -1,6 +1,7 @@
 """A real SMTP server in the test process (aiosmtpd), and an app that uses it."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -10,16 +11,26 @@ from aiosmtpd.controller import Controller
 
 
 class Inbox:
-    """Collects what the SMTP server accepted."""
+    """Collects what the SMTP server accepted; with `delay`, a slow relay
+    that takes that many seconds over every message before it answers."""
 
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.messages = []
-        self.lock = threading.Lock()
+        self.delay = delay
+        self.arrived = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):
-        with self.lock:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self.arrived:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.arrived.notify_all()
         return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.messages) >= count, timeout), \
+                f"only {len(self.messages)} of {count} messages arrived"
 
 
 def free_port() -> int:
@@ -29,9 +40,9 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self):
+    def __init__(self, delay: float = 0.0):
         self.port = free_port()
-        self.inbox = Inbox()
+        self.inbox = Inbox(delay)
         self.controller = None
 
     def start(self):
@@ -51,6 +62,15 @@ class SmtpServer:
 @pytest.fixture
 def smtp():
     server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def slow_smtp():
+    """A relay that takes 0.6 s over every message."""
+    server = SmtpServer(delay=0.6)
     server.start()
     yield server
     server.stop()

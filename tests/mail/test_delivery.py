@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 from instrument_share.mail.delivery import MAX_ATTEMPTS, deliver_due
 from instrument_share.mail.models import OutboxMessage
@@ -17,6 +18,7 @@ from ..conftest import csrf_token_from
 
 def _queue(app, count: int) -> None:
     with app.app_context():
+        begin_write_transaction()
         for n in range(count):
             enqueue(key=f"test:{n}", kind="test", recipient=f"r{n}@firm.example", subject=f"测试 {n}",
                     text="正文", html="<p>正文</p>")
@@ -67,6 +69,54 @@ def test_two_delivery_runs_at_once_send_no_duplicate(mail_app, smtp, app_context
     ids = [m["Message-ID"] for m in smtp.messages]
     assert len(ids) == len(set(ids)) == 60
     assert _statuses() == {"sent": 60}
+
+
+def test_a_slow_relay_never_gets_a_message_twice(make_app, slow_smtp, app_context):
+    """Claims are leases renewed per message: with a 1 s lease and a relay
+    that takes 0.6 s a message, run A's batch of five outlives its claim; run
+    B, started once A's unrenewed leases have run out, takes those messages,
+    and A skips them instead of sending them again. (Without the renewal
+    check, A sends them too: the relay receives 16 messages for 10.)"""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=slow_smtp.port, MAIL_LEASE_SECONDS=1.0)
+    _queue(app, 10)
+    reports = {}
+
+    def run(name):
+        with app.app_context():
+            reports[name] = deliver_due(batch=5)
+
+    first = threading.Thread(target=run, args=("A",))
+    first.start()
+    slow_smtp.inbox.wait_for(2)  # A is 1.2 s into its batch: the leases of its last three ran out
+    second = threading.Thread(target=run, args=("B",))
+    second.start()
+    for thread in (first, second):
+        thread.join(60)
+    ids = [m["Message-ID"] for m in slow_smtp.messages]
+    assert len(ids) == len(set(ids)) == 10  # every message exactly once
+    assert reports["A"].sent + reports["B"].sent == 10
+    assert reports["A"].skipped >= 1  # B took over what A's lease no longer covered
+    assert _statuses() == {"sent": 10}
+
+
+def test_after_a_crash_the_lease_runs_out_and_the_same_message_is_sent(mail_app, smtp, app_context):
+    """A run that dies holding a claim (here: claimed, never sent or marked)
+    blocks nobody for longer than the lease; the message then goes out with
+    the Message-ID it was queued with."""
+    from instrument_share.mail.delivery import _claim, resend
+
+    _queue(mail_app, 1)
+    with mail_app.app_context():
+        lease = timedelta(seconds=mail_app.config["MAIL_LEASE_SECONDS"])
+        (held,) = _claim(datetime.now(UTC), lease, 10, False)  # ... and the run dies here
+    queued_id = db.session.get(OutboxMessage, held.pk).message_id
+    with mail_app.app_context():
+        assert deliver_due().sent == 0  # the lease still holds
+        assert resend(held.pk) is None  # nor can an admin queue it again meanwhile
+        db.session.rollback()
+        assert deliver_due(now=datetime.now(UTC) + lease + timedelta(seconds=1)).sent == 1
+    assert [m["Message-ID"] for m in smtp.messages] == [queued_id]
+    assert _statuses() == {"sent": 1}
 
 
 def test_dead_after_max_attempts_and_resend(mail_app, smtp, deliver, browser, client, make, app_context):
