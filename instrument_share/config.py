@@ -5,9 +5,12 @@ README's configuration table can be checked against this one file.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -41,6 +44,28 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def check_settings(settings: dict) -> None:
+    """Settings that would let the app start and then fail on every page (or
+    every delivery run) stop the start instead, with a message naming them."""
+    zone = settings["PLATFORM_TIMEZONE"]
+    try:
+        ZoneInfo(zone)
+    except (ValueError, LookupError, OSError, TypeError):
+        raise ValueError(f"PLATFORM_TIMEZONE {zone!r} is not a time zone known to this system: "
+                         "give an IANA name such as 'Asia/Shanghai'") from None
+    url = urlsplit(str(settings["PLATFORM_URL"]))
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"PLATFORM_URL {settings['PLATFORM_URL']!r} must be the site's public address, "
+                         "such as 'https://share.g60.example'")
+    try:
+        lease = float(settings["MAIL_LEASE_SECONDS"])
+    except (TypeError, ValueError):
+        lease = math.nan
+    if not (math.isfinite(lease) and lease > 0):
+        raise ValueError(f"MAIL_LEASE_SECONDS must be a number of seconds above 0, not {settings['MAIL_LEASE_SECONDS']!r}")
+    settings["MAIL_LEASE_SECONDS"] = lease
+
+
 def load_settings(instance_path: Path, overrides: dict) -> dict:
     """Defaults and environment, then `overrides` (the tests' configuration)."""
     database_url = os.environ.get("DATABASE_URL") or (
@@ -59,7 +84,7 @@ def load_settings(instance_path: Path, overrides: dict) -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get(
             "MAIL_DEFAULT_SENDER", "instrument-share <noreply@instrument-share.example>"
         ),
-        "MAIL_LEASE_SECONDS": float(os.environ.get("MAIL_LEASE_SECONDS", "300")),
+        "MAIL_LEASE_SECONDS": os.environ.get("MAIL_LEASE_SECONDS", "300"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per day"),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
@@ -80,6 +105,7 @@ def load_settings(instance_path: Path, overrides: dict) -> dict:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
     settings.update(overrides)
+    check_settings(settings)
     if "SECRET_KEY" not in settings:
         settings["SECRET_KEY"] = _secret_key(instance_path)
     return settings

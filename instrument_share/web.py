@@ -1,10 +1,13 @@
 """Site-wide web behaviour: language, security headers, error pages."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Flask,
+    current_app,
+    g,
     has_request_context,
     jsonify,
     redirect,
@@ -25,6 +28,7 @@ from .labels import template_helpers
 from .timeutil import to_platform
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
+PUBLIC_ASSETS = {"static", "bootstrap.static"}  # never personal, whoever asks
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -48,16 +52,58 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp"}
+
+
+def _plain(text: str) -> bool:
+    """No whitespace, control or format characters (tab, line breaks,
+    zero-width spaces …), which browsers drop from URLs or read as gaps."""
+    return not any(ch.isspace() or unicodedata.category(ch) in _UNSAFE_CATEGORIES for ch in text)
+
+
 def safe_next_url(target: str | None) -> str | None:
-    """Only same-site relative paths; anything with a scheme or host is refused."""
-    if not target:
+    """The one check of every `next` redirect: a path on this site, or None.
+
+    Browsers are lenient: they drop tabs and line breaks inside a URL, read
+    `\\` as `/`, and take `//host` or `/\\host` for another site. So only a
+    plain path is taken: it starts with a single `/`, holds no whitespace,
+    control character or backslash, has no scheme or host, and the same
+    holds for its path once percent-decoding is undone (`/%2F/evil.example`,
+    `/%09/evil.example`).
+    """
+    if not target or len(target) > 2000 or not _plain(target) or "\\" in target:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
-    if "\\" in target:
+    path = parts.path
+    for _round in range(4):  # undo nested encodings; a deeper one is refused
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    else:
+        return None
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or not _plain(path):
         return None
     return target
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute link to one of our pages, always on PLATFORM_URL and never
+    on the Host header a request came with (anyone can send a forged one,
+    which would then travel in API answers, feeds and mails)."""
+    base = urlsplit(current_app.config["PLATFORM_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path.rstrip("/") or "/",
+                                       url_scheme=base.scheme or "https")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def signed_in() -> bool:
+    """Whether this response is for a signed-in user (session or API token)."""
+    return g.get("api_user") is not None or bool(current_user and current_user.is_authenticated)
 
 
 def url_with(**changes) -> str:
@@ -115,6 +161,11 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # A signed-in user's pages (the profile's secret feed URL, bookings,
+        # vouchers) are theirs alone: no shared cache or browser history keeps
+        # them. Public pages seen anonymously, and static files, stay cacheable.
+        if request.endpoint not in PUBLIC_ASSETS and signed_in():
+            response.headers["Cache-Control"] = "no-store, private"
         return response
 
     @app.context_processor

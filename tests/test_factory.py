@@ -1,6 +1,8 @@
 """The app factory: defaults, environment, test override."""
 from __future__ import annotations
 
+import pytest
+
 from instrument_share import create_app
 from instrument_share.config import normalise_database_url
 
@@ -51,3 +53,19 @@ def test_database_url_spellings():
     assert normalise_database_url("postgres://a/b") == "postgresql+psycopg://a/b"
     assert normalise_database_url("postgresql+psycopg://a/b") == "postgresql+psycopg://a/b"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("PLATFORM_TIMEZONE", "Mars/Olympus_Mons"), ("PLATFORM_TIMEZONE", "Asia/Shanghai "),
+    ("PLATFORM_TIMEZONE", "Asia"), ("PLATFORM_TIMEZONE", "../etc/passwd"), ("PLATFORM_TIMEZONE", ""),
+    ("PLATFORM_URL", "g60.example"), ("PLATFORM_URL", "ftp://g60.example"),
+    ("MAIL_LEASE_SECONDS", "0"), ("MAIL_LEASE_SECONDS", "five"), ("MAIL_LEASE_SECONDS", "inf"),
+])
+def test_a_bad_setting_refuses_to_start_and_names_itself(tmp_path, monkeypatch, name, value):
+    """Such a setting used to start fine and then answer 500 on every page."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"})
+    monkeypatch.delenv(name)
+    with pytest.raises(ValueError, match=name):  # the tests' own override is checked the same way
+        create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", name: value})

@@ -1,11 +1,11 @@
 """API shapes of bookings, availability and schedules."""
 from __future__ import annotations
 
-from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from ..api.fields import ClientTime
 from ..api.schemas import Id, Money, PageArgs
+from ..web import absolute_url
 from .models import BOOKING_STATUSES, SERVICE_MODES, Booking
 
 
@@ -134,7 +134,7 @@ def booking_json(booking: Booking) -> dict:
         "cost": booking.cost,
         "voucher_amount": booking.voucher_amount,
         "firm_pays": booking.firm_pays,
-        "ics_url": url_for("booking_api.booking_ics", booking_id=booking.id, _external=True),
+        "ics_url": absolute_url("booking_api.booking_ics", booking_id=booking.id),
         "series_id": booking.series_id,
         "decision_reason": booking.decision_reason,
         "checked_in_at": booking.checked_in_at,

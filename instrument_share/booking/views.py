@@ -15,6 +15,7 @@ from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
 from ..vouchers.services import list_vouchers
+from ..web import safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .week import build_week, monday_of
@@ -179,9 +180,7 @@ def _act(booking_id: int, operation, success: str, form_class=EmptyForm):
         else:
             db.session.commit()
             flash(success, "success")
-    return redirect(request.form.get("next") if request.form.get("next", "").startswith("/")
-                    and not request.form.get("next", "").startswith("//")
-                    else url_for("booking.detail", booking_id=booking_id))
+    return redirect(safe_next_url(request.form.get("next")) or url_for("booking.detail", booking_id=booking_id))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")

@@ -19,6 +19,7 @@ from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..extensions import db
 from ..labels import local_name
+from ..web import absolute_url
 from .ics import booking_event, feed_calendar, platform_host
 
 FEED_PAST = timedelta(days=180)
@@ -36,7 +37,7 @@ def feed_token(user: User) -> str:
 
 
 def feed_url(user: User) -> str:
-    return f"{current_app.config['PLATFORM_URL'].rstrip('/')}/feeds/{feed_token(user)}.ics"
+    return absolute_url("feeds.user_calendar", token=feed_token(user))
 
 
 def user_for_feed_token(token: str) -> User | None:
