@@ -25,7 +25,9 @@ def create_user_command(email, password, role, name, firm_name, firm_uscc, city_
                         institution_id, language):
     """Create a user of any role (API.md, "Roles")."""
     from .accounts.services import create_user, find_or_create_firm
+    from .database import begin_write_transaction
 
+    begin_write_transaction()  # before reading what is checked (the address, the USCC)
     try:
         firm = None
         if role == "firm":

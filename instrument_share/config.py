@@ -20,6 +20,20 @@ def _bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str, default: int, minimum: int = 1) -> int:
+    """A whole number setting; anything else stops the start with its name."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def _secret_key(instance_path: Path) -> str:
     """SECRET_KEY from the environment, or one generated once into instance/.
 
@@ -86,7 +100,13 @@ def load_settings(instance_path: Path, overrides: dict) -> dict:
         ),
         "MAIL_LEASE_SECONDS": os.environ.get("MAIL_LEASE_SECONDS", "300"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;100 per day"),
+        # Per client address, on sign-in, tokens, registration and confirmation mails:
+        # high enough for many people behind one proxy; accounts lock on their own.
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "60 per minute;1000 per day"),
+        "LOGIN_LOCK_AFTER": _positive_int("LOGIN_LOCK_AFTER", 10),
+        "LOGIN_LOCK_MINUTES": _positive_int("LOGIN_LOCK_MINUTES", 15),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted.
+        "TRUSTED_PROXIES": _positive_int("TRUSTED_PROXIES", 0, minimum=0),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         "SCHEDULER_LEASE_SECONDS": int(os.environ.get("SCHEDULER_LEASE_SECONDS", "60")),
         "SCHEDULER_POLL_SECONDS": float(os.environ.get("SCHEDULER_POLL_SECONDS", "15")),

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .catalogue.schemas import format_minute
 from .extensions import login_manager
@@ -113,10 +114,25 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and
+    scheme from the X-Forwarded-For and X-Forwarded-Proto they add (the
+    per-address login limit and secure redirects need them); with 0 (the
+    default) those headers are ignored, since any client can send them.
+    The Host header is not taken from X-Forwarded-Host: the proxy passes
+    Host on, and links in mail use PLATFORM_URL."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0,
+                                x_port=0, x_prefix=0)
+
+
 def init_app(app: Flask) -> None:
     from .api.errors import error_response, service_error_response
     from .errors import ServiceError
     from .routing import IdConverter
+
+    trust_proxies(app)
 
     app.url_map.converters["int"] = IdConverter
 

@@ -17,6 +17,7 @@ from instrument_share.database import UNGUARDED
 from instrument_share.extensions import db
 
 from .factories import Factories
+from .served import Gunicorn
 
 # Reference data written by the migrations; kept between tests.
 REFERENCE_TABLES = {"cities", "categories", "alembic_version"}
@@ -208,3 +209,20 @@ def api(client, app):
     from .factories import ApiClient
 
     return ApiClient(client, app)
+
+
+@pytest.fixture
+def gunicorn(app, database_url, tmp_path, request):
+    """Start gunicorn with `workers`; always stopped, its log shown on failure."""
+    started = []
+
+    def start(workers: int) -> Gunicorn:
+        server = Gunicorn(database_url, tmp_path, workers)
+        started.append(server)
+        server.wait_until_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+        print(f"--- gunicorn log ---\n{server.stderr()}")

@@ -5,12 +5,13 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..api.auth import NO_AUTH, authenticated, require_user
+from ..api.auth import NO_AUTH, authenticated, current_token_id, require_user
 from ..catalogue.schemas import InstitutionRefSchema
+from ..errors import NotAuthenticated
 from ..extensions import db, limiter
 from ..invites.feeds import feed_url, reset_feed_token
 from ..timeutil import isoformat_platform
-from .services import issue_token
+from .services import LOGIN_FAILED, authenticate, end_token, issue_token_for
 
 blp = Blueprint("accounts_api", __name__, description="Tokens and the current user")
 
@@ -51,10 +52,25 @@ class MeSchema(Schema):
 @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many attempts from this address")
 @blp.doc(security=NO_AUTH)
 def create_token(body):
-    """Exchange an e-mail address and password for a bearer token."""
-    token, expires_at = issue_token(body["email"], body["password"])
+    """Exchange an e-mail address and password for a bearer token.
+
+    Unknown addresses, wrong passwords and locked accounts get the same 401.
+    """
+    user = authenticate(body["email"], body["password"])
+    db.session.commit()  # a failure is counted even though it is refused
+    if user is None:
+        raise NotAuthenticated(LOGIN_FAILED)
+    token, expires_at = issue_token_for(user)
     db.session.commit()
     return {"token": token, "expires_at": isoformat_platform(expires_at)}
+
+
+@blp.delete("/tokens/current")
+@blp.response(204)
+def end_current_token():
+    """End the bearer token this request is sent with; it stops working at once."""
+    end_token(current_token_id())
+    db.session.commit()
 
 
 @blp.get("/me")

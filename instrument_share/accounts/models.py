@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..catalogue.models import City, Institution
 from ..db_types import UTCDateTime, utcnow
 from ..extensions import db
+from . import passwords
 
 ROLES = ("firm", "manager", "city_admin", "admin")
 LANGUAGES = ("zh_CN", "en")
@@ -67,6 +67,16 @@ class User(UserMixin, db.Model):
     # SECRET_KEY: the database alone reveals no feed URL; a new nonce resets it.
     feed_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the owner of the address followed the link we mailed; None: not yet
+    # (a self-registered firm user who may sign in and look, but not book).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consecutive failed sign-ins, counted by one atomic UPDATE per failure;
+    # at LOGIN_LOCK_AFTER the account is locked until `login_locked_until`.
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    login_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session's user id ("id:generation"): raising it ends every
+    # session of the user, copies of the cookie included (accounts/services.py).
+    session_generation: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     firm: Mapped[Firm | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -75,11 +85,21 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the session
+        generation, so that the user loader refuses a session of an earlier
+        generation (accounts/views.py, `load_user`)."""
+        return f"{self.id}:{self.session_generation or 0}"
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return passwords.verify_password(self.password_hash, password)
 
     def manages_institution(self, institution_id: int) -> bool:
         """Managers manage their own institution; admins manage all."""

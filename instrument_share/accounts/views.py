@@ -1,7 +1,17 @@
-"""Sign in, sign out, registration and profile pages."""
+"""Sign in, sign out, registration, address confirmation and profile pages."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -14,48 +24,100 @@ from ..invites.feeds import feed_url, reset_feed_token
 from ..web import safe_next_url
 from .forms import LoginForm, RegistrationForm
 from .models import User
-from .services import authenticate, register_firm_user
+from .services import (
+    LOGIN_FAILED,
+    authenticate,
+    check_verification_token,
+    end_all_sessions,
+    register_firm_user,
+    resend_verification,
+    verify_email,
+)
 
 bp = Blueprint("accounts", __name__)
 
+# What survives signing in and out: the visitor's language, nothing else.
+SESSION_KEEPS = ("language",)
+
+
+def login_limit() -> str:
+    """The per-address limit of every door that checks a password or sends mail."""
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """The session's user, if the session is of the user's current generation:
+    logging out (or a password change) raises the generation and so ends
+    every session at once, copies of the cookie included."""
+    uid, _sep, generation = user_id.partition(":")
+    if not (uid.isdigit() and generation.isdigit()):
+        return None  # a session from before generations, or not ours
+    user = db.session.get(User, int(uid))
+    if user is None or user.session_generation != int(generation):
+        return None
+    return user
+
+
+def _fresh_session() -> None:
+    """A new session holding only what must survive (the language): nothing
+    planted in the session before sign-in, the CSRF secret included, lasts."""
+    kept = {key: session[key] for key in SESSION_KEEPS if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def _sign_in(user: User) -> None:
+    _fresh_session()
+    login_user(user)
+
+
+def _language() -> str:
+    return "en" if get_locale().language == "en" else "zh_CN"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def login():
     form = LoginForm()
+    failed = False
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
+        db.session.commit()  # a failure is counted (and a lock mailed) even though it is refused
         if user is None:
-            form.password.errors.append(_("Wrong e-mail address or password."))
+            failed = True
+            form.password.errors.append(_(LOGIN_FAILED))
         else:
-            login_user(user)
+            _sign_in(user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("catalogue.home"))
-    return render_template("accounts/login.html", form=form)
+    return render_template("accounts/login.html", form=form, failed=failed)
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        end_all_sessions(current_user.id)  # every session of the user, on every device
+        db.session.commit()
     logout_user()
+    _fresh_session()
     return redirect(url_for("catalogue.home"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def register():
     form = RegistrationForm()
     form.city.choices = [SelectChoice(c.code, c.name) for c, _n in list_cities_with_counts()]
     if form.validate_on_submit():
         try:
-            user = register_firm_user(
+            register_firm_user(
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
                 firm_name=form.firm_name.data,
                 uscc=form.uscc.data,
                 city_code=form.city.data,
+                language=_language(),
             )
         except ValidationFailed as error:
             db.session.rollback()
@@ -64,10 +126,51 @@ def register():
                 field.errors.extend(_(m) for m in messages)
         else:
             db.session.commit()
-            login_user(user)
-            flash(_("Welcome! Your firm is registered."), "success")
-            return redirect(url_for("catalogue.home"))
+            # The same page whether the address was new or taken: the mail says which.
+            return render_template("accounts/register_sent.html")
     return render_template("accounts/register.html", form=form)
+
+
+@bp.get("/verify-email/<token>")
+def confirm_email(token: str):
+    """The link from the mail shows a button; only the button's POST changes
+    anything (a GET never writes, and mail scanners that fetch links do not
+    use up the link)."""
+    try:
+        user = check_verification_token(token)
+    except ValidationFailed as error:
+        return render_template("accounts/verify.html", problem=_(error.message)), 400
+    return render_template("accounts/verify.html", user=user, form=FlaskForm())
+
+
+@bp.post("/verify-email/<token>")
+@limiter.limit(login_limit)
+def confirm_email_post(token: str):
+    try:
+        user = verify_email(token)
+    except ValidationFailed as error:
+        db.session.rollback()
+        return render_template("accounts/verify.html", problem=_(error.message)), 400
+    db.session.commit()
+    _sign_in(user)
+    flash(_("Your e-mail address is confirmed. You can book instruments now."), "success")
+    return redirect(url_for("catalogue.home"))
+
+
+@bp.post("/profile/verify-email")
+@login_required
+@limiter.limit(login_limit)
+def resend_confirmation():
+    outcome = resend_verification(current_user.id)
+    db.session.commit()
+    if outcome == "sent":
+        flash(_("We have sent the confirmation mail again. Open the link in it within 24 hours."), "success")
+    elif outcome == "recent":
+        flash(_("A confirmation mail went out less than ten minutes ago; please check your inbox "
+                "and spam folder, or try again later."), "info")
+    else:
+        flash(_("Your e-mail address is already confirmed."), "info")
+    return redirect(safe_next_url(request.form.get("next")) or url_for("accounts.profile"))
 
 
 @bp.get("/profile")

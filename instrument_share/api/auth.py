@@ -7,7 +7,7 @@ from flask import g, request
 from flask_login import current_user
 
 from ..accounts.models import User
-from ..accounts.services import user_for_token
+from ..accounts.services import token_row
 from ..errors import NotAuthenticated, PermissionDenied
 
 
@@ -25,13 +25,24 @@ def api_user() -> User | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("Use 'Authorization: Bearer <token>'.")
-        user = user_for_token(token.strip())
-        if user is None:
+        row = token_row(token.strip())
+        if row is None:
             raise NotAuthenticated("The token is unknown or has expired.")
+        user, g.api_token_id = row.user, row.id
     elif request.method in ("GET", "HEAD") and current_user.is_authenticated:
         user = current_user._get_current_object()
     g.api_user = user
     return user
+
+
+def current_token_id() -> int:
+    """The id of the bearer token this request came with; 401 without one
+    (a session cookie has no token to end)."""
+    api_user()
+    token_id = g.get("api_token_id")
+    if token_id is None:
+        raise NotAuthenticated("Send the bearer token to end: 'Authorization: Bearer <token>'.")
+    return token_id
 
 
 def require_user(*roles: str) -> User:

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import resource
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -31,7 +26,6 @@ from instrument_share.extensions import db
 
 from .conftest import SHANGHAI, at, workday
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 32
 ATTEMPTS = 50
 INSTRUMENTS = 8
@@ -39,84 +33,6 @@ DAYS = 5
 USERS = 8
 BUFFER_MINUTES = 10
 LENGTHS = (30, 60, 90)  # minutes
-
-
-class Gunicorn:
-    """gunicorn serving `create_app()` on a socket we bound ourselves
-    (`--bind fd://N`: no race for a free port), stderr kept in a file."""
-
-    def __init__(self, database_url: str, instance_path: Path, workers: int):
-        self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
-        self.listener.set_inheritable(True)
-        self.port = self.listener.getsockname()[1]
-        self.log_path = instance_path / "gunicorn.log"
-        self.log = self.log_path.open("wb")
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "stress-secret",
-            "LOGIN_RATE_LIMIT": "100000 per minute",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "MAIL_SERVER": "",
-        }
-        spec = f"instrument_share:create_app({{'INSTANCE_PATH': {str(instance_path)!r}}})"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-             "--worker-class", "sync", "--bind", f"fd://{self.listener.fileno()}",
-             "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning", spec],
-            cwd=ROOT, env=env, pass_fds=(self.listener.fileno(),),
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-
-    def stderr(self) -> str:
-        if not self.log.closed:
-            self.log.flush()
-        return self.log_path.read_text(errors="replace")[-20000:]
-
-    def wait_until_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.stderr()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            try:
-                conn.request("GET", "/api/v1/cities")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        pytest.fail(f"gunicorn did not answer within {timeout} s:\n{self.stderr()}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.listener.close()
-        self.log.close()
-
-
-@pytest.fixture
-def gunicorn(app, database_url, tmp_path, request):
-    """Start gunicorn with `workers`; always stopped, its log shown on failure."""
-    started = []
-
-    def start(workers: int) -> Gunicorn:
-        server = Gunicorn(database_url, tmp_path, workers)
-        started.append(server)
-        server.wait_until_ready()
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-        print(f"--- gunicorn log ---\n{server.stderr()}")
 
 
 def workdays(count: int) -> list:

@@ -1,11 +1,14 @@
-"""What people do on the site, in a real browser: a firm registers and books,
-a manager approves and records usage, an admin reads the statistics."""
+"""What people do on the site, in a real browser: a firm registers, confirms
+its address from the mail and books, a manager approves and records usage,
+an admin reads the statistics."""
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from email import message_from_string, policy
 
+import sqlalchemy as sa
 from icalendar import Calendar
 
 from instrument_share.accounts.models import User
@@ -15,6 +18,7 @@ from instrument_share.booking.models import Booking
 from instrument_share.booking.week import monday_of
 from instrument_share.extensions import db
 from instrument_share.invites.ics import booking_uid
+from instrument_share.mail.models import OutboxMessage
 
 from ..booking.conftest import SHANGHAI, at, workday
 from ..factories import Factories, valid_uscc
@@ -58,6 +62,20 @@ def book_in_the_past(user: User, instrument_id: int, start: datetime, end: datet
 
 
 def test_the_error_collector_sees_csp_violations(journey):
+def confirmation_link(app, email: str) -> str:
+    """The link in the confirmation mail queued for `email`, as the person
+    would copy it from the mail's text."""
+    with app.app_context():
+        try:
+            raw = db.session.scalar(sa.select(OutboxMessage.raw).where(
+                OutboxMessage.recipient == email, OutboxMessage.kind == "account_confirm"))
+        finally:
+            db.session.remove()
+    text = message_from_string(raw, policy=policy.default).get_body(("plain",)).get_content()
+    link = re.search(r"https?://\S+/verify-email/\S+", text).group(0)
+    return "/verify-email/" + link.rsplit("/verify-email/", 1)[1]
+
+
     """The journeys' 'no errors' checks are not vacuous: an inline script and
     style under our CSP are reported."""
     page = journey.page
@@ -108,9 +126,19 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     form.get_by_label("再次输入密码").fill("weipu-2026!")
     journey.step("registration-form")
     form.get_by_role("button", name="注册").click()
-    expect(page.get_by_text("欢迎！您的企业已完成注册。")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("请查收邮件")
+    expect(page.locator("nav")).not_to_contain_text("王工")  # registering does not sign in
+    journey.step("check-your-mail")
+
+    # Confirm the address with the link from the mail (read from the outbox).
+    page.goto(confirmation_link(app, "wang@weipu.example"))
+    expect(page.locator("main")).to_contain_text("wang@weipu.example")
+    journey.step("confirm-address")
+    page.get_by_role("button", name="确认并登录").click()
+    expect(page.get_by_text("电子邮箱已确认，现在可以预约仪器了。")).to_be_visible()
     expect(page.locator("nav")).to_contain_text("王工")
     journey.step("registered")
+    expect(page.locator("#unverified")).to_have_count(0)
 
     # Search 质谱 in Hefei.
     page.locator("nav").get_by_role("link", name="查找仪器").click()
