@@ -17,7 +17,6 @@ from instrument_share.accounts.models import User
 from instrument_share.accounts.services import authenticate
 from instrument_share.db_types import utcnow
 from instrument_share.extensions import db
-from instrument_share.mail.models import OutboxMessage
 
 from ..conftest import csrf_token_from
 from ..factories import PASSWORD
@@ -262,13 +261,3 @@ def test_bad_trusted_proxies_setting_stops_the_start(monkeypatch, tmp_path):
     monkeypatch.setenv("TRUSTED_PROXIES", "-1")
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
         load_settings(tmp_path, {"SECRET_KEY": "x"})
-
-
-def test_outbox_keys_stay_unique(app, client, make):
-    user = make.user(email="keys@firm.example")
-    for _ in range(25):
-        token(client, user.email, WRONG)
-    with app.app_context():
-        keys = db.session.scalars(sa.select(OutboxMessage.idempotency_key)).all()
-        db.session.remove()
-    assert len(keys) == len(set(keys)) == 1
