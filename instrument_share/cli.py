@@ -26,7 +26,17 @@ def create_user_command(email, password, role, name, firm_name, firm_uscc, city_
     """Create a user of any role (API.md, "Roles")."""
     from .accounts.services import create_user, find_or_create_firm
     from .database import begin_write_transaction
+    from .text import TextRefused, clean_line
 
+    given = {"--email": email, "--name": name, "--firm-name": firm_name, "--firm-uscc": firm_uscc,
+             "--city": city_code}
+    cleaned = {}
+    for option, value in given.items():  # one line each, as the API and the forms take them
+        try:
+            cleaned[option] = None if value is None else clean_line(value)
+        except TextRefused as refused:
+            raise click.BadParameter(refused.message, param_hint=option) from None
+    email, name, firm_name, firm_uscc, city_code = cleaned.values()
     begin_write_transaction()  # before reading what is checked (the address, the USCC)
     try:
         firm = None

@@ -3,11 +3,14 @@ odd input gets a clear 4xx and changes nothing, and the OpenAPI document
 declares what the API really answers."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
 from instrument_share.db_types import MAX_ID
 from instrument_share.extensions import db
+from instrument_share.text import LINE_PATTERN, TEXT_PATTERN
 from instrument_share.vouchers.models import Voucher
 
 HUGE = "40101227447989306501627904"  # far beyond any database integer
@@ -93,3 +96,215 @@ def test_the_openapi_document_declares_errors_money_and_public_operations(client
                 assert "404" in responses, (method, path)
             if "requestBody" in operation:
                 assert {"400", "422"} <= responses, (method, path)
+
+
+# Issue #13, finding 9: bodies and text that used to end in a 500. Each is
+# refused in the one error shape (API.md, "Errors") and changes nothing.
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _bookings() -> int:
+    from instrument_share.booking.models import Booking
+
+    db.session.remove()  # a fresh read, not the test session's cache
+    return db.session.scalar(sa.select(sa.func.count(Booking.id)))
+
+
+def _assert_error(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    body = response.get_json()
+    assert set(body) >= {"error", "message", "fields"} and body["error"] == code, body
+    return body
+
+
+@pytest.fixture
+def booker(make, api):
+    """A firm user's API client and a bookable instrument."""
+    return api.as_user(make.user("firm")), make.instrument()
+
+
+def _raw_post(client, url: str, body: str):
+    return client.client.post(url, data=body.encode("utf-8", "surrogatepass"),
+                              content_type="application/json", headers=client._headers())
+
+
+def _booking_body(instrument_id: int, day, **extra) -> dict:
+    from .booking.conftest import iso
+
+    return {"instrument_id": instrument_id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
+            "purpose": "XRD 物相分析", **extra}
+
+
+def _a_monday():
+    from .booking.conftest import workday
+
+    ahead = 3
+    while workday(ahead).weekday() != 0:
+        ahead += 1
+    return workday(ahead)
+
+
+@pytest.mark.parametrize("rule", ["FREQ=WEEKLY;BYDAY=+99MO;COUNT=3", "FREQ=MONTHLY;BYDAY=+99MO;COUNT=3",
+                                  "FREQ=MONTHLY;BYDAY=-99MO;COUNT=3"])
+def test_a_byday_ordinal_out_of_range_is_refused(booker, rule):
+    """MONTHLY;BYDAY=+99MO raised IndexError in dateutil (a 500); WEEKLY ignored
+    the ordinal and booked. RFC 5545: no ordinal with WEEKLY, 1 to 5 with MONTHLY."""
+    client, instrument = booker
+    # A Monday: the rule's first occurrence is the booking's own start.
+    response = client.post("/api/v1/bookings", json=_booking_body(instrument.id, _a_monday(), recurrence=rule))
+    body = _assert_error(response, 422, "validation")
+    assert "recurrence" in body["fields"]
+    assert _bookings() == 0
+
+
+def test_json_nested_50000_deep_is_refused(booker):
+    client, _instrument = booker
+    response = _raw_post(client, "/api/v1/bookings", "[" * 50_000 + "]" * 50_000)
+    body = _assert_error(response, 400, "bad_request")
+    assert "nested" in body["message"]
+    # Deep inside a value that looks like a booking, too.
+    response = _raw_post(client, "/api/v1/bookings", '{"purpose": ' + '{"a": ' * 50_000 + "1" + "}" * 50_001)
+    _assert_error(response, 400, "bad_request")
+    assert _bookings() == 0
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "-" + "9" * 5000, "0." + "1" * 5000, "1e" + "9" * 5000])
+def test_a_number_of_thousands_of_digits_is_refused(booker, day, number):
+    client, instrument = booker
+    body = _json(_booking_body(instrument.id, day)).replace(f'"instrument_id": {instrument.id}',
+                                                              f'"instrument_id": {number}')
+    response = _raw_post(client, "/api/v1/bookings", body)
+    assert "number longer" in _assert_error(response, 400, "bad_request")["message"]
+    assert _bookings() == 0
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "-Infinity"])
+def test_numbers_json_cannot_hold_are_refused(make, api, number):
+    admin = api.as_user(make.user("admin"))
+    firm = make.firm()
+    response = _raw_post(admin, "/api/v1/vouchers", f'{{"firm_id": {firm.id}, "amount": {number}, '
+                         '"expires_on": "2030-01-01", "max_share": 0.5}')
+    _assert_error(response, 400, "bad_request")
+    assert db.session.scalar(sa.select(sa.func.count(Voucher.id))) == 0
+
+
+@pytest.mark.parametrize("where", ["value", "key", "nested"])
+def test_a_lone_surrogate_is_refused(booker, day, where):
+    client, instrument = booker
+    text = _json(_booking_body(instrument.id, day))
+    text = {
+        "value": text.replace('"XRD 物相分析"', '"XRD \\ud800"'),
+        "key": text.replace('"purpose"', '"\\udfff"'),
+        "nested": text.replace('"XRD 物相分析"', '["\\ud83d"]'),
+    }[where]
+    response = _raw_post(client, "/api/v1/bookings", text)
+    assert "surrogate" in _assert_error(response, 400, "bad_request")["message"]
+    assert _bookings() == 0
+
+
+def test_a_surrogate_pair_is_text(booker, day):
+    """Escaped pairs are ordinary characters (here an emoji), not lone surrogates."""
+    client, instrument = booker
+    text = _json(_booking_body(instrument.id, day)).replace('"XRD 物相分析"', '"XRD \\ud83d\\ude00"')
+    response = _raw_post(client, "/api/v1/bookings", text)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["purpose"] == "XRD \U0001F600"
+
+
+@pytest.mark.parametrize("purpose", ["铜\x00粉", "\x00", "a\x1bb", "a\x7fb", "a\x85b"])
+def test_nul_and_control_characters_in_text_are_refused_naming_the_field(booker, day, purpose):
+    client, instrument = booker
+    response = client.post("/api/v1/bookings", json=_booking_body(instrument.id, day, purpose=purpose))
+    body = _assert_error(response, 422, "validation")
+    assert list(body["fields"]) == ["purpose"] and "control characters" in body["fields"]["purpose"][0]
+    assert _bookings() == 0
+
+
+def test_nul_in_query_strings_is_refused(make, api):
+    admin = api.as_user(make.user("admin"))
+    for url in ("/api/v1/institutions?city=hang%00zhou", "/api/v1/instruments?category=%00",
+                "/api/v1/stats/utilisation?from=2026-01-01&to=2026-01-31&city=%00"):
+        body = _assert_error(admin.get(url), 422, "validation")
+        assert body["fields"], url
+    # The search text is what a person types: a NUL counts as a space.
+    assert admin.get("/api/v1/instruments?q=%E8%B4%A8%00%E8%B0%B1").status_code == 200
+
+
+def _request_bodies(spec: dict):
+    """(method, path, body schema) of every operation that takes a JSON body."""
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield method, path, content["application/json"]["schema"]
+
+
+def _url(path: str) -> str:
+    return path.replace("{", "").replace("}", "").replace("instrument_id", "1").replace(
+        "booking_id", "1").replace("claim_id", "1").replace("line_id", "1").replace("voucher_id", "1")
+
+
+def test_every_json_body_is_read_strictly(make, api, client):
+    """Each operation with a body refuses what Python's json would choke on, before anything else."""
+    admin = api.as_user(make.user("admin"))
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = list(_request_bodies(spec))
+    assert len(operations) >= 10
+    for method, path, _schema in operations:
+        for body in ("[" * 5000, '{"a": ' + "7" * 5000 + "}", '{"a": NaN}', '{"a": "\\udc00"}'):
+            response = admin.client.open(_url(path), method=method.upper(), data=body,
+                                         content_type="application/json", headers=admin._headers())
+            _assert_error(response, 400, "bad_request")
+
+
+def _string_properties(spec: dict, schema: dict, path: tuple = ()):
+    """(path, property) of every string in a body schema; a path is a tuple of
+    names, "[]" standing for the items of an array."""
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    if schema.get("type") == "array":
+        yield from _string_properties(spec, schema["items"], (*path, "[]"))
+        return
+    for name, prop in schema.get("properties", {}).items():
+        if prop.get("readOnly"):
+            continue
+        if "$ref" in prop or prop.get("type") in ("object", "array"):
+            yield from _string_properties(spec, prop, (*path, name))
+        elif prop.get("type") == "string" and prop.get("format") not in ("date", "date-time", "decimal"):
+            yield (*path, name), prop
+
+
+def _body_with(path: tuple, value):
+    """The smallest body that puts `value` at `path`."""
+    if not path:
+        return value
+    inner = _body_with(path[1:], value)
+    return [inner] if path[0] == "[]" else {path[0]: inner}
+
+
+DECIMALS = {"amount", "max_share", "hourly_rate", "original_value"}
+
+
+def test_every_text_field_of_every_body_refuses_nul_naming_the_field(make, api, client):
+    """A standing check: a new string field that is a plain fields.String fails here."""
+    admin = api.as_user(make.user("admin"))
+    spec = client.get("/api/v1/openapi.json").get_json()
+    checked = []
+    for method, path, schema in _request_bodies(spec):
+        for where, prop in _string_properties(spec, schema):
+            name = where[-1]
+            if name == "password" or name in DECIMALS:
+                continue  # a secret (hashed, never stored), or an amount the service reads as a Decimal
+            assert prop.get("pattern") in (LINE_PATTERN, TEXT_PATTERN), (path, where, prop)
+            response = admin.client.open(_url(path), method=method.upper(), json=_body_with(where, "a\x00b"),
+                                         headers=admin._headers())
+            body = _assert_error(response, 422, "validation")
+            flat = _json(body["fields"])
+            named = f'"{name}"' in flat or f"'{name}'" in flat  # nested messages come as text
+            assert named and "control characters" in flat, (path, where, body)
+            checked.append(f"{method} {path} {'.'.join(where)}")
+    assert len(checked) >= 30, checked

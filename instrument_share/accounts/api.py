@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..api.auth import NO_AUTH, authenticated, current_token_id, require_user
+from ..api.fields import Line
+from ..api.parsing import Blueprint
 from ..catalogue.schemas import InstitutionRefSchema
 from ..errors import NotAuthenticated
 from ..extensions import db, limiter
@@ -17,8 +18,8 @@ blp = Blueprint("accounts_api", __name__, description="Tokens and the current us
 
 
 class TokenRequestSchema(Schema):
-    email = fields.String(required=True)
-    password = fields.String(required=True)
+    email = Line(required=True)
+    password = fields.String(required=True)  # a secret: hashed, never stored as text
 
 
 class TokenSchema(Schema):

@@ -6,22 +6,24 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..text import line_filter
+
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), filters=[line_filter], validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class RegistrationForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Your name"), filters=[line_filter], validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("E-mail"), filters=[line_filter], validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(
         _l("Repeat password"),
         validators=[DataRequired(), EqualTo("password", message=_l("Passwords do not match."))],
     )
-    firm_name = StringField(_l("Firm name"), validators=[DataRequired(), Length(max=200)])
+    firm_name = StringField(_l("Firm name"), filters=[line_filter], validators=[DataRequired(), Length(max=200)])
     uscc = StringField(
-        _l("Unified Social Credit Code"), validators=[DataRequired(), Length(min=18, max=18)]
+        _l("Unified Social Credit Code"), filters=[line_filter], validators=[DataRequired(), Length(min=18, max=18)]
     )
     city = SelectField(_l("City"), validators=[DataRequired()])

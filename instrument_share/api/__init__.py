@@ -12,6 +12,7 @@ from ..db_types import MAX_ID
 from ..routing import IdConverter
 from .auth import NO_AUTH
 from .errors import ConflictErrorSchema, ErrorSchema
+from .parsing import JSONProvider
 
 
 def _decimal_properties(self, field, ret) -> dict:
@@ -86,6 +87,7 @@ def init_api(app: Flask) -> None:
     from ..stats.api import blp as stats_blp
     from ..vouchers.api import blp as vouchers_blp
 
+    app.json = JSONProvider(app)  # request.get_json() reads as strictly as the API's bodies
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     api.init_app(app)

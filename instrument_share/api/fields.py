@@ -5,6 +5,7 @@ from datetime import UTC
 
 from marshmallow import ValidationError, fields
 
+from ..text import LINE_PATTERN, REQUIRED, TEXT_PATTERN, TextRefused, clean_line, clean_text
 from ..timeutil import isoformat_platform, parse_client_time
 
 
@@ -29,3 +30,37 @@ class ClientTime(fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat_platform(value)
+
+
+class _CleanString(fields.String):
+    """A string under one of the text rules (text.py). Blank counts as empty:
+    refused when the field is required (or `allow_blank=False`), else "".
+    The rule's pattern goes into the OpenAPI document."""
+
+    clean = staticmethod(clean_line)
+    pattern = LINE_PATTERN
+
+    def __init__(self, *, allow_blank: bool | None = None, **kwargs):
+        self.allow_blank = not kwargs.get("required", False) if allow_blank is None else allow_blank
+        metadata = kwargs.pop("metadata", {})
+        super().__init__(metadata={"pattern": self.pattern, **metadata}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        try:
+            value = self.clean(super()._deserialize(value, attr, data, **kwargs))
+        except TextRefused as refused:
+            raise ValidationError(refused.message) from None
+        if not value and not self.allow_blank:
+            raise ValidationError(REQUIRED)
+        return value
+
+
+class Line(_CleanString):
+    """One line: a name, an address, a code, a short reason (text.clean_line)."""
+
+
+class Text(_CleanString):
+    """Text of several lines: a description, a purpose, a comment (text.clean_text)."""
+
+    clean = staticmethod(clean_text)
+    pattern = TEXT_PATTERN

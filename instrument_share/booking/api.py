@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from ..api.auth import NO_AUTH, authenticated, require_user
+from ..api.parsing import Blueprint
 from ..api.schemas import envelope, list_envelope
 from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument

@@ -16,13 +16,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..labels import RATING_LABELS, SERVICE_MODE_LABELS
+from ..text import line_filter, text_filter
 from .models import SERVICE_MODES
 
 
 class BookingForm(FlaskForm):
     start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)])
+    purpose = TextAreaField(_l("Purpose"), filters=[text_filter], validators=[DataRequired(), Length(max=2000)])
     weeks = IntegerField(_l("Repeat weekly, times"), default=1,
                          validators=[Optional(), NumberRange(min=1, max=52)])
     voucher_id = SelectField(_l("Pay part with an innovation voucher"), coerce=int, default=0)
@@ -34,7 +35,7 @@ class RescheduleForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[Length(max=2000)])
+    reason = StringField(_l("Reason"), filters=[text_filter], validators=[Length(max=2000)])
 
 
 class UsageForm(FlaskForm):
@@ -49,13 +50,13 @@ class RatingForm(FlaskForm):
     rating = SelectField(
         _l("Rating"), coerce=int, choices=[SelectChoice(v, label) for v, label in RATING_LABELS.items()]
     )
-    comment = StringField(_l("Comment"), validators=[Length(max=2000)])
+    comment = StringField(_l("Comment"), filters=[text_filter], validators=[Length(max=2000)])
 
 
 class BlackoutForm(FlaskForm):
     start = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
     end = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
-    reason = StringField(_l("Reason"), validators=[Length(max=500)])
+    reason = StringField(_l("Reason"), filters=[line_filter], validators=[Length(max=500)])
     cancel_bookings = BooleanField(_l("Cancel the bookings in the way and tell the bookers"))
 
 

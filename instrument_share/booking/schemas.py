@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..api.fields import ClientTime
+from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from ..web import absolute_url
 from .models import BOOKING_STATUSES, SERVICE_MODES, Booking
@@ -13,10 +13,10 @@ class BookingCreateSchema(Schema):
     instrument_id = Id(required=True, strict=True)
     start = ClientTime(required=True)
     end = ClientTime(required=True)
-    purpose = fields.String(required=True, validate=validate.Length(max=2000))
-    recurrence = fields.String(load_default=None, allow_none=True,
-                               metadata={"example": "FREQ=WEEKLY;COUNT=6"},
-                               validate=validate.Length(max=500))
+    purpose = Text(required=True, validate=validate.Length(max=2000))
+    recurrence = Line(load_default=None, allow_none=True,
+                      metadata={"example": "FREQ=WEEKLY;COUNT=6"},
+                      validate=validate.Length(max=500))
     voucher_id = Id(load_default=None, allow_none=True, strict=True)
 
 
@@ -26,22 +26,22 @@ class RescheduleSchema(Schema):
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class UsageSchema(Schema):
     start = ClientTime(required=True)
     end = ClientTime(required=True)
-    service_mode = fields.String(required=True, validate=validate.OneOf(SERVICE_MODES))
+    service_mode = Line(required=True, validate=validate.OneOf(SERVICE_MODES))
 
 
 class RatingSchema(Schema):
     rating = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    comment = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class BookingQueryArgs(PageArgs):
-    status = fields.String(validate=validate.OneOf(BOOKING_STATUSES))
+    status = Line(validate=validate.OneOf(BOOKING_STATUSES))
     instrument = Id()
     from_ = ClientTime(data_key="from")
     to = ClientTime()
@@ -103,14 +103,14 @@ class AvailabilityArgs(Schema):
 
 class OpeningHoursRowSchema(Schema):
     weekday = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=6))
-    open = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
-    close = fields.String(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    open = Line(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
+    close = Line(required=True, validate=validate.Regexp(r"^\d\d:\d\d$"))
 
 
 class BlackoutCreateSchema(Schema):
     start = ClientTime(required=True)
     end = ClientTime(required=True)
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = Line(load_default="", validate=validate.Length(max=500))
     cancel_bookings = fields.Boolean(load_default=False)
 
 

@@ -1,9 +1,8 @@
 """Catalogue endpoints of /api/v1 (API.md, "Catalogue")."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from ..api.auth import NO_AUTH, authenticated, require_user
+from ..api.parsing import Blueprint
 from ..api.schemas import PageArgs, envelope, list_envelope, page_of
 from ..booking.schedule import set_opening_hours
 from ..extensions import db

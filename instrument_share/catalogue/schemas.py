@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..api.fields import ClientTime
+from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from .models import INSTRUMENT_STATUSES, Instrument
 from .services import MAX_QUERY_LENGTH, SORTS
@@ -60,8 +60,8 @@ class ContactSchema(Schema):
 
 class OpeningHoursSchema(Schema):
     weekday = fields.Integer(required=True, validate=validate.Range(min=0, max=6))
-    open = fields.String(required=True, metadata={"example": "09:00"})
-    close = fields.String(required=True, metadata={"example": "17:00"})
+    open = Line(required=True, metadata={"example": "09:00"})
+    close = Line(required=True, metadata={"example": "17:00"})
 
 
 class InstrumentDetailSchema(InstrumentSummarySchema):
@@ -86,19 +86,20 @@ class InstrumentDetailSchema(InstrumentSummarySchema):
 
 
 class InstitutionQueryArgs(PageArgs):
-    city = fields.String()
+    city = Line()
 
 
 class InstrumentQueryArgs(PageArgs):
+    # What a person types: not stored, so not refused; control characters count as spaces.
     q = fields.String(load_default="", metadata={"description": f"text; only the first {MAX_QUERY_LENGTH} characters count"})
-    city = fields.String()
+    city = Line()
     institution = Id()
-    category = fields.String()
+    category = Line()
     accepts_vouchers = fields.Boolean()
     max_rate = fields.Decimal(validate=validate.Range(min=0), allow_nan=False)
     free_from = ClientTime(metadata={"description": "with free_to: only instruments free for the whole interval"})
     free_to = ClientTime()
-    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
+    sort = Line(load_default="relevance", validate=validate.OneOf(SORTS))
 
 
 def format_minute(minute: int) -> str:
@@ -144,31 +145,31 @@ def instrument_detail(instrument: Instrument) -> dict:
 
 
 class ContactWriteSchema(Schema):
-    name = fields.String(validate=validate.Length(max=60))
-    phone = fields.String(validate=validate.Length(max=40))
-    email = fields.String(validate=validate.Length(max=120))
+    name = Line(validate=validate.Length(max=60))
+    phone = Line(validate=validate.Length(max=40))
+    email = Line(validate=validate.Length(max=120))
 
 
 class InstrumentWriteSchema(Schema):
     """The full record's fields by the same names; all optional on PATCH."""
 
     institution_id = Id(strict=True)
-    category = fields.String()
-    name = fields.String()
-    name_en = fields.String()
-    model = fields.String()
-    manufacturer = fields.String()
-    country_of_origin = fields.String()
+    category = Line()
+    name = Line(allow_blank=False)
+    name_en = Line()
+    model = Line()
+    manufacturer = Line()
+    country_of_origin = Line()
     original_value = fields.Raw(allow_none=True, metadata={"type": "string", "description": "万元"})
     commissioned_on = fields.Date(allow_none=True)
-    description = fields.String()
-    specifications = fields.String()
-    functions = fields.String()
-    services = fields.String()
-    reference_fees = fields.String()
-    sharing_rules = fields.String()
-    status = fields.String(validate=validate.OneOf(INSTRUMENT_STATUSES))
-    location = fields.String()
+    description = Text()
+    specifications = Text()
+    functions = Text()
+    services = Text()
+    reference_fees = Text()
+    sharing_rules = Text()
+    status = Line(validate=validate.OneOf(INSTRUMENT_STATUSES))
+    location = Line()
     contact = fields.Nested(ContactWriteSchema)
     hourly_rate = fields.Raw(metadata={"type": "string", "example": "350.00"})
     min_booking_minutes = fields.Integer(strict=True)
@@ -178,5 +179,5 @@ class InstrumentWriteSchema(Schema):
     requires_approval = fields.Boolean()
     accepts_vouchers = fields.Boolean()
     open_on_holidays = fields.Boolean()
-    quota_class = fields.String()
+    quota_class = Line()
     opening_hours = fields.List(fields.Nested(OpeningHoursSchema))

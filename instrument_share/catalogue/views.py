@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from ..booking.views import render_instrument_page
 from ..errors import NotFound, ValidationFailed
 from ..routing import id_number, page_number
+from ..text import TextRefused, clean_line
 from ..timeutil import parse_client_time
 from . import services
 
@@ -35,6 +36,16 @@ def _int_arg(name: str, default: int | None) -> int | None:
         return -1  # reported by the service as out of range
 
 
+def _code_arg(name: str, errors: dict) -> str | None:
+    """A code from the query string (city, category, sort) under the one-line
+    rule (text.py): a NUL would reach the database, which refuses it."""
+    try:
+        return clean_line(request.args.get(name, "")) or None
+    except TextRefused as refused:
+        errors[name] = [_(refused.message)]
+        return None
+
+
 def _filters_from_query() -> tuple[services.SearchFilters, dict]:
     """Read the search form; values that cannot be read become form errors."""
     errors: dict[str, list[str]] = {}
@@ -57,14 +68,14 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
     institution = _int_arg("institution", None)
     filters = services.SearchFilters(
         q=request.args.get("q", "").strip(),
-        city=request.args.get("city") or None,
+        city=_code_arg("city", errors),
         institution=institution if institution is None or institution > 0 else None,
-        category=request.args.get("category") or None,
+        category=_code_arg("category", errors),
         accepts_vouchers=True if request.args.get("accepts_vouchers") else None,
         max_rate=max_rate,
         free_from=free.get("free_from"),
         free_to=free.get("free_to"),
-        sort=request.args.get("sort") or "relevance",
+        sort=_code_arg("sort", errors) or "relevance",
         page=request.args.get("page", 1, type=page_number),
         per_page=20,
     )

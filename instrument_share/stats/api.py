@@ -1,10 +1,11 @@
 """Statistics endpoints of /api/v1 (API.md, "Statistics")."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..api.auth import authenticated, require_user
+from ..api.fields import Line
+from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id
 from . import service
 from .export import table_response
@@ -27,13 +28,13 @@ TABLES = {"content": {
 class StatsArgs(Schema):
     from_ = Day(data_key="from", required=True)
     to = Day(required=True)
-    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
-    city = fields.String(metadata={"description": "admins: narrow to one city"})
+    format = Line(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+    city = Line(metadata={"description": "admins: narrow to one city"})
     institution = Id(metadata={"description": "admins and city bureaus: one institution"})
 
 
 class UtilisationArgs(StatsArgs):
-    group_by = fields.String(load_default="city", validate=validate.OneOf(service.GROUPS))
+    group_by = Line(load_default="city", validate=validate.OneOf(service.GROUPS))
 
 
 class FiguresSchema(Schema):

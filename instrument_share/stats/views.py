@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..labels import local_name
+from ..text import TextRefused, clean_line
 from ..timeutil import to_platform
 from . import charts, service
 
@@ -32,7 +33,10 @@ def dashboard():
     today = to_platform(utcnow()).date()
     first = _date_arg("from", today - timedelta(days=30))
     last = _date_arg("to", today - timedelta(days=1))
-    city = request.args.get("city") or None
+    try:
+        city = clean_line(request.args.get("city", "")) or None
+    except TextRefused:
+        city = None  # as for an unknown city: the viewer's whole scope
     try:
         scope = service.scope_for(current_user, None, city)
         period = service.make_period(first, last)

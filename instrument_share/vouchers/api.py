@@ -1,11 +1,12 @@
 """Voucher endpoints of /api/v1 (API.md, "Vouchers")."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from ..accounts.api import FirmRefSchema
 from ..api.auth import authenticated, require_user
+from ..api.fields import Line, Text
+from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
 from ..extensions import db
 from . import claims, services
@@ -74,7 +75,7 @@ def list_vouchers(page, per_page):
 
 
 class ClaimCreateSchema(Schema):
-    issuing_city = fields.String(required=True)
+    issuing_city = Line(required=True)
     from_ = Day(data_key="from", required=True)
     to = Day(required=True)
     institution_id = Id(metadata={"description": "admins only; managers claim for their own"})
@@ -102,7 +103,7 @@ class ClaimSchema(Schema):
 
 class LineDecisionSchema(Schema):
     approve = fields.Boolean(required=True)
-    reason = fields.String(load_default="")
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class PaidSchema(Schema):

@@ -18,6 +18,7 @@ from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
 from ..routing import id_number
 from ..stats import service as stats_service
+from ..text import TextRefused, clean_line, clean_text
 from . import claims, services
 from .models import VoucherEntry
 
@@ -101,16 +102,38 @@ def grant_csv():
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", errors="replace") if upload else ""
     rows = [r for r in csv.reader(io.StringIO(text)) if r and any(cell.strip() for cell in r)]
-    return _run(lambda: services.issue_from_rows(current_user, rows, _date("expires_on"),
+    return _run(lambda: services.issue_from_rows(current_user, _clean_rows(rows), _date("expires_on"),
                                                  request.form.get("max_share", "")),
                 _("%(n)s vouchers granted.", n=len(rows)))
+
+
+def _clean_rows(rows: list[list[str]]) -> list[list[str]]:
+    """Every cell one line (text.py); a bad cell refuses the whole file."""
+    problems: dict[str, list[str]] = {}
+    cleaned = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            cleaned.append([clean_line(cell) for cell in row])
+        except TextRefused as refused:
+            problems[f"line {number}"] = [refused.message]
+    if problems:
+        raise ValidationFailed(N_("Nothing was granted."), problems)
+    return cleaned
+
+
+def _form_text(name: str, clean=clean_line) -> str:
+    """A posted value under its text rule (text.py), or a refusal saying what is wrong."""
+    try:
+        return clean(request.form.get(name, ""))
+    except TextRefused as refused:
+        raise ValidationFailed(refused.message) from None
 
 
 def _claim_period():
     first, last = _date("from"), _date("to")
     if first is None or last is None:
         raise ValidationFailed(N_("The period is not valid."), {"from": [N_("Give a date and time.")]})
-    return claims.file_claim(current_user, request.form.get("issuing_city", ""), first, last)
+    return claims.file_claim(current_user, _form_text("issuing_city"), first, last)
 
 
 @bp.post("/claims")
@@ -124,7 +147,7 @@ def file_claim():
 def decide_line(claim_id: int, line_id: int):
     return _run(lambda: claims.review_line(claims.get_claim(claim_id, current_user), line_id, current_user,
                                            request.form.get("decision") == "approve",
-                                           request.form.get("reason", "")))
+                                           _form_text("reason", clean_text)))
 
 
 @bp.post("/claims/<int:claim_id>/paid")
