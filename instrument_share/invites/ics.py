@@ -3,6 +3,10 @@
 Invites (iTIP, RFC 5546) carry METHOD:REQUEST or METHOD:CANCEL; the
 `.ics` download and the feeds carry no METHOD. Times are written in UTC, so
 no VTIMEZONE is needed and every client shows them in its own zone.
+
+Every stored text goes through text.py's output functions: a row written
+before the text rules (a line break in an e-mail address, a control
+character in a name) still gives a valid calendar.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from ..booking.models import Booking
 from ..db_types import utcnow
 from ..labels import local_name
+from ..text import address_for_output, line_for_output, text_for_output
 
 PRODID = "-//G60 Corridor//instrument-share//ZH"
 
@@ -32,6 +37,13 @@ def booking_uid(booking: Booking) -> str:
 def organizer_address() -> str:
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     return sender.split("<")[-1].rstrip(">").strip()
+
+
+def _address(value: str | None) -> str | None:
+    """A stored e-mail address as a mailto: URI, or None when what is stored
+    holds no address."""
+    address = address_for_output(value)
+    return f"mailto:{address}" if address else None
 
 
 def _calendar(method: str | None = None) -> Calendar:
@@ -56,14 +68,17 @@ def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
     event.add("dtstamp", utcnow())
     event.add("dtstart", booking.start)
     event.add("dtend", booking.end)
-    event.add("summary", f"{local_name(instrument)} · {local_name(institution)}")
-    event.add("location", " ".join(p for p in (local_name(institution), instrument.location) if p))
+    line = line_for_output
+    instrument_name, institution_name = line(local_name(instrument)), line(local_name(institution))
+    event.add("summary", f"{instrument_name} · {institution_name}")
+    event.add("location", " ".join(p for p in (institution_name, line(instrument.location)) if p))
     lines = [
-        f"{_('Instrument')}: {local_name(instrument)} ({instrument.manufacturer} {instrument.model})",
-        f"{_('Institution')}: {local_name(institution)}",
-        f"{_('Location')}: {instrument.location}",
-        f"{_('Contact')}: {instrument.contact_name} {instrument.contact_phone} {instrument.contact_email}".strip(),
-        f"{_('Purpose')}: {booking.purpose}",
+        f"{_('Instrument')}: {instrument_name} ({line(instrument.manufacturer)} {line(instrument.model)})",
+        f"{_('Institution')}: {institution_name}",
+        f"{_('Location')}: {line(instrument.location)}",
+        f"{_('Contact')}: {line(instrument.contact_name)} {line(instrument.contact_phone)} "
+        f"{line(instrument.contact_email)}".strip(),
+        f"{_('Purpose')}: {text_for_output(booking.purpose)}",
         f"{_('Cost')}: ¥{booking.cost} ({_('voucher')} ¥{booking.voucher_amount}, "
         f"{_('firm pays')} ¥{booking.firm_pays})",
     ]
@@ -73,16 +88,24 @@ def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
     organizer = vCalAddress(f"mailto:{organizer_address()}")
     organizer.params["cn"] = vText("instrument-share")
     event.add("organizer", organizer)
-    attendee = vCalAddress(f"mailto:{booking.user.email}")
-    attendee.params.update({"cn": vText(booking.user.name), "role": vText("REQ-PARTICIPANT"),
-                            "partstat": vText("ACCEPTED"), "rsvp": vText("FALSE")})
-    event.add("attendee", attendee)
-    if instrument.contact_email:
-        contact = vCalAddress(f"mailto:{instrument.contact_email}")
-        contact.params.update({"cn": vText(instrument.contact_name or instrument.contact_email),
+    booker = _address(booking.user.email)
+    if booker:
+        attendee = vCalAddress(booker)
+        attendee.params.update({"cn": vText(_param(booking.user.name)), "role": vText("REQ-PARTICIPANT"),
+                                "partstat": vText("ACCEPTED"), "rsvp": vText("FALSE")})
+        event.add("attendee", attendee)
+    contact_address = _address(instrument.contact_email)
+    if contact_address:
+        contact = vCalAddress(contact_address)
+        contact.params.update({"cn": vText(_param(instrument.contact_name or instrument.contact_email)),
                                "role": vText("NON-PARTICIPANT"), "rsvp": vText("FALSE")})
         event.add("attendee", contact)
     return event
+
+
+def _param(value: str | None) -> str:
+    """A parameter value (CN): one line, and no DQUOTE, which RFC 5545 cannot quote."""
+    return line_for_output(value).replace('"', "'")
 
 
 def booking_calendar(booking: Booking, method: str | None = None, language: str | None = None) -> bytes:
@@ -96,7 +119,7 @@ def booking_calendar(booking: Booking, method: str | None = None, language: str 
 def feed_calendar(name: str, events: list[Event]) -> bytes:
     """A subscribable calendar: no METHOD, refreshed hourly."""
     calendar = _calendar()
-    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-calname", line_for_output(name))
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")
     for event in events:

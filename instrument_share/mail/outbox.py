@@ -11,6 +11,7 @@ from flask import current_app
 
 from ..db_types import utcnow
 from ..extensions import db
+from ..text import address_for_output, line_for_output, text_for_output
 from .models import OutboxMessage
 
 
@@ -32,14 +33,16 @@ def compose(
     text/calendar with its METHOD) and the same calendar as an .ics file."""
     # Quoted-printable keeps every part 7-bit, so any SMTP server relays it
     # and line lengths stay within RFC 5321; SMTP policy writes CRLF.
+    # Headers are single lines and bodies clean text whatever the stored rows
+    # hold (text.py), so composing never fails on a name or an address.
     message = EmailMessage(policy=policy.SMTP)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    message["To"] = recipient
-    message["Subject"] = subject
+    message["To"] = address_for_output(recipient) or line_for_output(recipient)
+    message["Subject"] = line_for_output(subject)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    message.set_content(text_for_output(text), cte="quoted-printable")
+    message.add_alternative(text_for_output(html), subtype="html", cte="quoted-printable")
     if calendar is not None:
         message.add_alternative(
             calendar.decode("utf-8"), subtype="calendar", params={"method": method},
@@ -72,6 +75,7 @@ def enqueue(
     already queued (the same change notified twice) adds nothing. Flushes only."""
     if _already_queued(key):
         return None
+    recipient = address_for_output(recipient) or line_for_output(recipient)  # one line for SMTP
     message_id = make_msgid(domain=mail_domain())
     message = compose(recipient=recipient, subject=subject, text=text, html=html,
                       message_id=message_id, calendar=calendar, method=method,
@@ -93,5 +97,6 @@ def enqueue_to_compose(*, key: str, kind: str, recipient: str, subject: str, boo
         return
     db.session.add(OutboxMessage(
         idempotency_key=key, message_id=make_msgid(domain=mail_domain()), kind=kind,
-        recipient=recipient, subject=subject, booking_id=booking_id, compose_from=compose_from,
+        recipient=address_for_output(recipient) or line_for_output(recipient), subject=subject,
+        booking_id=booking_id, compose_from=compose_from,
     ))
