@@ -40,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     with app.app_context():
         configure_engine_events(db.engine)
+    from .booking import calendar
+
+    calendar.warm()
 
     web.init_app(app)
 

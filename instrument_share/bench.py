@@ -15,12 +15,14 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from .accounts.models import Firm, User
+from .booking.models import Booking
 from .catalogue.models import Institution, Instrument, OpeningHours
 from .database import begin_write_transaction, move_sequences_past_ids
 from .extensions import db
@@ -320,10 +322,106 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
     report["reads"] = measure_reads(client, instruments, rng, repeat)
     report["stats"] = measure_stats(app, max(3, repeat // 40))
     report["dashboard_sql_statements"] = count_dashboard_statements(app)
+    report["write_lock_ms"] = measure_write_locks(app, client, token, instruments)
     report["create_ratio_full_vs_10k"] = round(
         report["at_full"]["create"]["p50_ms"] / report["at_10k"]["create"]["p50_ms"], 2)
     report["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
+
+
+def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # noqa: C901 (one scenario each)
+    """The longest SQLite write lock the worst requests we can construct hold
+    (ms, BEGIN IMMEDIATE to COMMIT): a 52-occurrence series paid by a
+    voucher, a blackout that cancels 100 voucher-paid bookings, a grant of
+    5,000 vouchers from one CSV, and the close-bookings job finding 1,000
+    no-shows. PostgreSQL locks rows and has no such lock (empty result)."""
+    from .booking.schedule import create_blackout
+    from .booking.usage import close_past_bookings
+    from .database import write_lock_stats
+    from .vouchers.services import issue_from_rows, issue_voucher
+
+    if db.engine.dialect.name != "sqlite":
+        return {}
+    headers = {"Authorization": f"Bearer {token}"}
+    results = {}
+    with app.app_context():
+        begin_write_transaction()
+        admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+        if admin is None:
+            admin = User(email="locks@bench.example", password_hash="-", name="locks", role="admin")
+            db.session.add(admin)
+        firm_user = db.session.scalar(sa.select(User).where(User.email == "bench1@bench.example"))
+        voucher = issue_voucher(admin, firm_user.firm_id, "10000000.00", date.today() + timedelta(days=365), "0.5")
+        # Two quiet instruments of their own, so earlier measurements are not in the way.
+        quiet = [Instrument(institution_id=1, category_code="analytical-mass-spectrometry", name=f"锁测试 {n}",
+                            name_en=f"Lock test {n}", hourly_rate=Decimal(300), max_booking_minutes=480, open_on_holidays=True,
+                            opening_hours=[OpeningHours(weekday=d, open_minute=8 * 60, close_minute=20 * 60)
+                                           for d in range(5)]) for n in (1, 2)]
+        db.session.add_all(quiet)
+        db.session.commit()
+        voucher_id, admin_id, firm_user_id = voucher.id, admin.id, firm_user.id
+        series_instrument, target = quiet[0].id, quiet[1].id
+    days = _next_workdays(30)
+
+    def longest(action) -> float:
+        write_lock_stats.reset()
+        action()
+        return round(write_lock_stats.longest * 1000, 1)
+
+    series = {"instrument_id": series_instrument, "start": f"{days[0]}T08:00:00+08:00",
+              "end": f"{days[0]}T09:00:00+08:00", "purpose": "benchmark: worst series",
+              "recurrence": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;COUNT=52", "voucher_id": voucher_id}
+
+    def book_series():
+        response = client.post("/api/v1/bookings", json=series, headers=headers)
+        assert response.status_code == 201, response.get_json()
+
+    results["series_52_with_voucher"] = longest(book_series)
+    for day in days[:10]:
+        for hour in range(8, 18):
+            body = {"instrument_id": target, "start": f"{day}T{hour:02d}:00:00+08:00",
+                    "end": f"{day}T{hour:02d}:45:00+08:00", "purpose": "benchmark", "voucher_id": voucher_id}
+            assert client.post("/api/v1/bookings", json=body, headers=headers).status_code == 201
+
+    def blackout():
+        with app.app_context():
+            zone = ZoneInfo(app.config["PLATFORM_TIMEZONE"])
+            create_blackout(db.session.get(Instrument, target), db.session.get(User, admin_id),
+                            datetime.combine(days[0], datetime.min.time(), zone),
+                            datetime.combine(days[10], datetime.min.time(), zone), "bench", cancel_bookings=True)
+            db.session.commit()
+
+    results["blackout_cancelling_100"] = longest(blackout)
+    with app.app_context():
+        usccs = db.session.scalars(sa.select(Firm.uscc).order_by(Firm.id)).all()
+    rows = [[usccs[n % len(usccs)], "1000.00"] for n in range(5000)]
+
+    def grant_csv():
+        with app.app_context():
+            issue_from_rows(db.session.get(User, admin_id), rows, date.today() + timedelta(days=300), "0.5")
+            db.session.commit()
+
+    results["voucher_csv_5000"] = longest(grant_csv)
+    with app.app_context():
+        # 1,000 confirmed bookings that began two days ago and nobody came to.
+        began = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+        begin_write_transaction()
+        db.session.execute(sa.insert(Booking), [
+            {"instrument_id": n % instruments + 1, "user_id": firm_user_id, "firm_id": 1,
+             "start": began - timedelta(hours=2 * (n // instruments)),
+             "end": began - timedelta(hours=2 * (n // instruments) - 1),
+             "occupied_until": began - timedelta(hours=2 * (n // instruments) - 1),
+             "status": "confirmed", "purpose": "benchmark", "cost": 0, "firm_pays": 0}
+            for n in range(1000)])
+        db.session.commit()
+
+    def close():
+        with app.app_context():
+            close_past_bookings()
+            db.session.commit()
+
+    results["close_bookings_1000_no_shows"] = longest(close)
+    return results
 
 
 def print_table(report: dict) -> None:
@@ -339,6 +437,8 @@ def print_table(report: dict) -> None:
     for name, value in rows:
         click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
     click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}")
+    for name, value in report["write_lock_ms"].items():
+        click.echo(f"longest write lock, {name}: {value} ms")
     click.echo(f"create ratio full / 10,000: {report['create_ratio_full_vs_10k']}; "
                f"peak memory {report['peak_memory_mb']} MB")
 

@@ -149,6 +149,7 @@ def lock_all(statement) -> list:
     """Every row `statement` (a select of one model) finds, locked as `lock`
     does, in primary-key order so that two lockers never deadlock."""
     begin_write_transaction()
+    db.session.flush()  # what this transaction changed is written before rows are read again
     model = statement.column_descriptions[0]["entity"]
     statement = statement.order_by(None).order_by(model.id).execution_options(populate_existing=True)
     if is_postgres():
@@ -156,6 +157,13 @@ def lock_all(statement) -> list:
     rows = list(db.session.scalars(statement))
     _locked_keys(db.session()).update((model.__tablename__, row.id) for row in rows)
     return rows
+
+
+def inserted(rows: list) -> None:
+    """Rows this transaction inserted with a bulk statement (not through the
+    session's flush) are invisible to others until the commit: they count as
+    locked, as rows a flush inserts do."""
+    _locked_keys(db.session()).update((type(row).__tablename__, row.id) for row in rows)
 
 
 def lock_row(table: str, row_id: int) -> None:
@@ -207,9 +215,11 @@ def _inserted_rows_are_ours(session: Session, _context) -> None:
     )
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _end_of_transaction(session) -> None:
-    # The next transaction procures a fresh connection: it is a reader again.
-    session.info.pop(WRITE_FLAG, None)
-    session.info.pop(LOCKED, None)
+@event.listens_for(Session, "after_transaction_end")
+def _end_of_transaction(session, transaction) -> None:
+    # Only the outermost transaction's end (a savepoint's release fires
+    # after_commit too): the next transaction procures a fresh connection
+    # and is a reader again, holding no locks.
+    if transaction.parent is None:
+        session.info.pop(WRITE_FLAG, None)
+        session.info.pop(LOCKED, None)

@@ -23,6 +23,10 @@ def test_bench_builds_measures_and_writes_its_figures(app, runner, tmp_path, dat
     assert set(report["reads"]) == {"search_text", "search_city_category", "search_free", "week_page"}
     assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year"}
     assert report["dashboard_sql_statements"] > 0 and report["peak_memory_mb"] > 0
+    if target.startswith("sqlite"):
+        assert set(report["write_lock_ms"]) == {"series_52_with_voucher", "blackout_cancelling_100",
+                                                "voucher_csv_5000", "close_bookings_1000_no_shows"}
+        assert all(value > 0 for value in report["write_lock_ms"].values())
     assert "POST /bookings, 201, at 3,000" in result.output
     engine = sa.create_engine(target)
     with engine.connect() as conn:

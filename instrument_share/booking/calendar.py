@@ -35,6 +35,15 @@ def _china_year(year: int) -> tuple[frozenset[date], dict[date, int]]:
     return closed, makeup
 
 
+def warm() -> None:
+    """Load this year's and next year's holidays now: the `holidays` package
+    reads its China calendar on first use (about half a second), which must
+    not happen inside a booking's write lock."""
+    this_year = datetime.now().year
+    _china_year(this_year)
+    _china_year(this_year + 1)
+
+
 def effective_weekday(day: date, open_on_holidays: bool = False) -> int | None:
     """The weekday whose hours apply on `day`, or None when it is a day off."""
     closed, makeup = _china_year(day.year)

@@ -2,6 +2,7 @@
 recurring series alike. Intervals are half-open `[start, end)` everywhere."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -60,17 +61,29 @@ def blackouts_between(instrument_id: int, start: datetime, end: datetime) -> lis
     return [(row.start, row.end) for row in db.session.execute(query.order_by(Blackout.start))]
 
 
+def closed_obstacles(instrument: Instrument, intervals: list[tuple[datetime, datetime]]) -> list[list[Obstacle]]:
+    """For each requested `[start, end)`, its parts outside opening hours.
+    They depend on the instrument's hours and the holiday calendar only, so
+    a booking works them out before it takes the write lock."""
+    return [[Obstacle(s, e, "closed") for s, e in closed_intervals(instrument, start, end)]
+            for start, end in intervals]
+
+
 def find_conflicts(
     instrument: Instrument,
     intervals: list[tuple[datetime, datetime]],
     exclude_ids: tuple[int, ...] = (),
+    closed: list[list[Obstacle]] | None = None,
 ) -> list[list[Obstacle]]:
     """For each requested `[start, end)`, the obstacles in its way (empty: free).
 
     A request holds `[start, end + buffer)` against other bookings, and needs
-    `[start, end)` free of blackouts and inside opening hours. One query for
-    bookings and one for blackouts cover a whole series.
+    `[start, end)` free of blackouts and inside opening hours (`closed`, when
+    the caller has worked it out already). One query for bookings and one for
+    blackouts cover a whole series.
     """
+    if closed is None:
+        closed = closed_obstacles(instrument, intervals)
     if not intervals:
         return []
     buffer = timedelta(minutes=instrument.buffer_minutes)
@@ -78,11 +91,14 @@ def find_conflicts(
     high = max(end for _, end in intervals) + buffer
     bookings = busy_bookings(instrument.id, low, high, exclude_ids)
     blackouts = blackouts_between(instrument.id, low, high)
+    starts = [b_start for b_start, _ in bookings]  # in order: the query sorts them
     result = []
-    for start, end in intervals:
+    for (start, end), closed_parts in zip(intervals, closed, strict=True):
+        # Only bookings starting in [start − the longest slot, end + buffer) can overlap.
+        near = bookings[bisect_left(starts, start - MAX_OCCUPIED_SPAN):bisect_left(starts, end + buffer)]
         found = [
             Obstacle(b_start, b_end, "booking")
-            for b_start, b_end in bookings
+            for b_start, b_end in near
             if overlaps(start, end + buffer, b_start, b_end)
         ]
         found += [
@@ -90,6 +106,6 @@ def find_conflicts(
             for b_start, b_end in blackouts
             if overlaps(start, end, b_start, b_end)
         ]
-        found += [Obstacle(s, e, "closed") for s, e in closed_intervals(instrument, start, end)]
+        found += closed_parts
         result.append(found)
     return result

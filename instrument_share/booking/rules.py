@@ -12,7 +12,8 @@ from ..errors import N_, ValidationFailed
 from ..timeutil import platform_zone
 
 BOOKING_HORIZON = timedelta(days=366)  # nothing is booked more than a year ahead
-MAX_OCCURRENCES = 120
+# A weekly booking for a year; also what keeps a series' write lock short (README, reliability).
+MAX_OCCURRENCES = 52
 MAX_PURPOSE_LENGTH = 2000
 ALLOWED_RRULE_PARTS = {"FREQ", "COUNT", "UNTIL", "INTERVAL", "BYDAY", "BYMONTHDAY", "WKST"}
 
@@ -153,7 +154,7 @@ def expand_recurrence(
     monthly = parts["FREQ"].upper() == "MONTHLY"
     count = None
     if "COUNT" in parts:
-        count = _integer(parts["COUNT"], 1, MAX_OCCURRENCES, N_("COUNT runs from 1 to 120."))
+        count = _integer(parts["COUNT"], 1, MAX_OCCURRENCES, N_("COUNT runs from 1 to 52."))
     until = horizon
     if "UNTIL" in parts:
         until = _until(parts["UNTIL"], zone)
@@ -173,7 +174,7 @@ def expand_recurrence(
     if count is not None and len(starts) < count:
         _refuse(N_("The last occurrence is more than a year ahead."))
     if count is None and len(starts) > MAX_OCCURRENCES:
-        _refuse(N_("At most 120 occurrences."))
+        _refuse(N_("At most 52 occurrences."))
     starts = starts[:count] if count is not None else starts
     if not starts or starts[0] != local_start:
         _refuse(N_("The first occurrence must be the booking's own start."))

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..timeutil import isoformat_platform
 from .conflicts import overlaps_sql
 from .models import ACTIVE_STATUSES, Blackout, Booking
-from .services import cancel_booking
+from .services import cancel_locked
 
 HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -112,10 +112,9 @@ def create_blackout(
             ],
             suggestions=[],
         )
-    for booking in in_the_way:
-        if booking.start <= now:
-            raise Conflict("A booking in this blackout has already started.", conflicts=[], suggestions=[])
-        cancel_booking(booking, user, reason=f"blackout: {reason}".strip(), now=now)
+    if any(booking.start <= now for booking in in_the_way):
+        raise Conflict("A booking in this blackout has already started.", conflicts=[], suggestions=[])
+    cancel_locked(in_the_way, user, f"blackout: {reason}".strip())
     blackout = Blackout(
         instrument=instrument, start=start, end=end, reason=(reason or "")[:500], created_by_id=user.id
     )

@@ -15,6 +15,7 @@ work of its own in the session when it books or reschedules.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -24,15 +25,15 @@ from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..catalogue.models import Instrument
-from ..database import lock
+from ..database import inserted, lock
 from ..db_types import to_money, utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..invites.notify import booking_changed
+from ..invites.notify import bookings_changed
 from ..timeutil import isoformat_platform, to_platform
 from ..vouchers import services as vouchers
 from .availability import suggest_slots
-from .conflicts import Obstacle, find_conflicts
+from .conflicts import Obstacle, closed_obstacles, find_conflicts
 from .models import Booking, BookingEvent, BookingSeries
 from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
 from .violations import is_suspended
@@ -111,13 +112,14 @@ def _refuse_conflicts(
     intervals: list[tuple[datetime, datetime]],
     now: datetime,
     exclude_ids: tuple[int, ...] = (),
+    closed: list[list[Obstacle]] | None = None,
 ) -> None:
     """Under the calendar's lock: refuse with 409 if anything is in the way.
 
     The 409 lists every obstacle (for a series, with the occurrence it hits)
     and up to five nearest free slots for the first blocked interval.
     """
-    found = find_conflicts(instrument, intervals, exclude_ids)
+    found = find_conflicts(instrument, intervals, exclude_ids, closed)
     blocked = [(interval, obstacles) for interval, obstacles in zip(intervals, found, strict=True) if obstacles]
     if not blocked:
         return
@@ -146,10 +148,12 @@ def _refuse_conflicts(
     )
 
 
-def _flush_guarded() -> None:
-    """Flush; the PostgreSQL exclusion constraint's refusal becomes a 409."""
+@contextmanager
+def _overlaps_refused_as_conflict():
+    """The database's overlap guard (PostgreSQL's exclusion constraint,
+    SQLite's triggers) refuses a write: the request gets a 409."""
     try:
-        db.session.flush()
+        yield
     except IntegrityError as error:
         if EXCLUSION_CONSTRAINT in str(error.orig):
             db.session.rollback()
@@ -157,8 +161,24 @@ def _flush_guarded() -> None:
         raise
 
 
+def _flush_guarded() -> None:
+    """Flush; the database's refusal of an overlap becomes a 409."""
+    with _overlaps_refused_as_conflict():
+        db.session.flush()
+
+
 def _record(booking: Booking, actor: User | None, action: str, **details) -> None:
     booking.events.append(BookingEvent(actor=actor, action=action, details=details))
+
+
+def record_all(bookings: list[Booking], actor: User | None, action: str, details) -> None:
+    """One history row per booking (`details(booking)` says what), written as
+    one statement: a series or a batch of cancellations inside the write lock
+    costs one round trip, not one ORM insert per row."""
+    if bookings:
+        db.session.execute(sa.insert(BookingEvent), [
+            {"booking_id": booking.id, "actor_id": actor.id if actor else None, "action": action,
+             "details": details(booking)} for booking in bookings])
 
 
 def create_booking(
@@ -193,42 +213,41 @@ def create_booking(
     last_day = to_platform(intervals[-1][0]).date()
     if voucher_id is not None:
         vouchers.usable_voucher(user, voucher_id, instrument, last_day)
+    closed = closed_obstacles(instrument, intervals)
 
     instrument = _lock_calendar(instrument.id)
     if not instrument.is_bookable_status:  # changed while the request was checked
         raise ValidationFailed("Instrument not bookable.", {
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
-    _refuse_conflicts(instrument, intervals, now)
+    _refuse_conflicts(instrument, intervals, now, closed=closed)
+    voucher = vouchers.locked_for_spending(voucher_id, last_day) if voucher_id is not None else None
     needs_approval = instrument.requires_approval and not user.manages_institution(
         instrument.institution_id
     )
-    bookings = []
-    for occurrence_start, occurrence_end in intervals:
-        cost = booking_cost(instrument, occurrence_start, occurrence_end)
-        booking = Booking(
-            instrument=instrument,
-            user=user,
-            firm_id=user.firm_id,
-            series=series,
-            start=occurrence_start,
-            end=occurrence_end,
-            occupied_until=occurrence_end + timedelta(minutes=instrument.buffer_minutes),
-            status="pending" if needs_approval else "confirmed",
-            purpose=purpose,
-            cost=cost,
-            voucher_amount=Decimal("0.00"),
-            firm_pays=cost,
-        )
-        _record(booking, user, "created", status=booking.status,
-                start=isoformat_platform(occurrence_start), end=isoformat_platform(occurrence_end))
-        db.session.add(booking)
-        bookings.append(booking)
-    _flush_guarded()
-    if voucher_id is not None:
-        for index, booking in enumerate(bookings):
-            vouchers.hold(voucher_id, booking, user, last_day, required=index == 0)
-    for booking in bookings:
-        booking_changed(booking, "requested" if booking.status == "pending" else "confirmed")
+    if series is not None:
+        db.session.add(series)
+        db.session.flush()
+    costs = [booking_cost(instrument, s, e) for s, e in intervals]
+    parts = vouchers.parts_of(voucher, costs) if voucher is not None else [Decimal("0.00")] * len(costs)
+    rows = [{
+        "instrument_id": instrument.id, "user_id": user.id, "firm_id": user.firm_id,
+        "series_id": series.id if series is not None else None, "start": occurrence_start, "end": occurrence_end,
+        "occupied_until": occurrence_end + timedelta(minutes=instrument.buffer_minutes),
+        "status": "pending" if needs_approval else "confirmed", "purpose": purpose, "cost": cost,
+        "voucher_id": voucher.id if part > 0 else None, "voucher_amount": part, "firm_pays": cost - part,
+    } for (occurrence_start, occurrence_end), cost, part in zip(intervals, costs, parts, strict=True)]
+    # A series writes up to 52 bookings, history rows, ledger rows and mails
+    # inside the write lock: each kind goes in as one statement, not one ORM
+    # insert per row.
+    with _overlaps_refused_as_conflict():
+        bookings = sorted(db.session.scalars(sa.insert(Booking).returning(Booking), rows).all(),
+                          key=lambda booking: booking.start)
+    inserted(bookings)
+    record_all(bookings, user, "created", lambda b: {
+        "status": b.status, "start": isoformat_platform(b.start), "end": isoformat_platform(b.end)})
+    if voucher is not None:
+        vouchers.hold(voucher, bookings, user)
+    bookings_changed(bookings, "requested" if needs_approval else "confirmed")
     return bookings
 
 
@@ -260,13 +279,13 @@ def reschedule_booking(
     booking.start, booking.end = start, end
     booking.occupied_until = end + timedelta(minutes=instrument.buffer_minutes)
     voucher_id = booking.voucher_id
-    vouchers.release(booking, user)
+    vouchers.release([booking], user)
     booking.cost = booking.firm_pays = booking_cost(instrument, start, end)
     if voucher_id is not None:
         # The fee changed: hold the voucher's share again, if it can still pay.
         try:
             vouchers.usable_voucher(booking.user, voucher_id, instrument, to_platform(start).date())
-            vouchers.hold(voucher_id, booking, user, to_platform(start).date())
+            vouchers.hold(vouchers.locked_for_spending(voucher_id, to_platform(start).date()), [booking], user)
         except ValidationFailed:
             booking.voucher_id = None
     if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
@@ -276,7 +295,7 @@ def reschedule_booking(
             new={"start": isoformat_platform(start), "end": isoformat_platform(end)},
             status=booking.status, previous_status=old_status)
     _flush_guarded()
-    booking_changed(booking, "rescheduled")
+    bookings_changed([booking], "rescheduled")
     return booking
 
 
@@ -288,15 +307,22 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
         raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
     booking = _locked_booking(booking.id)
     _require_changeable(booking, user, now)
-    previous_status = booking.status
-    booking.status = "cancelled"
-    booking.decision_reason = (reason or "")[:2000]
-    booking.sequence += 1
-    vouchers.release(booking, user)
-    _record(booking, user, "cancelled", reason=booking.decision_reason, previous_status=previous_status)
-    db.session.flush()
-    booking_changed(booking, "cancelled")
+    cancel_locked([booking], user, reason)
     return booking
+
+
+def cancel_locked(bookings: list[Booking], user: User | None, reason: str, event: str = "cancelled") -> None:
+    """Cancel bookings the caller has locked and checked (active, changeable
+    by `user`): one voucher release and one round of mails for them all."""
+    reason = (reason or "")[:2000]
+    record_all(bookings, user, event, lambda booking: {"reason": reason, "previous_status": booking.status})
+    for booking in bookings:
+        booking.status = "cancelled"
+        booking.decision_reason = reason
+        booking.sequence += 1
+    vouchers.release(bookings, user)
+    db.session.flush()
+    bookings_changed(bookings, event)
 
 
 def _require_pending(booking: Booking, user: User) -> None:
@@ -322,7 +348,7 @@ def approve_booking(booking: Booking, user: User) -> Booking:
     booking.sequence += 1
     _record(booking, user, "approved")
     db.session.flush()
-    booking_changed(booking, "approved")
+    bookings_changed([booking], "approved")
     return booking
 
 
@@ -336,10 +362,10 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     booking.status = "rejected"
     booking.decision_reason = reason[:2000]
     booking.sequence += 1
-    vouchers.release(booking, user)
+    vouchers.release([booking], user)
     _record(booking, user, "rejected", reason=booking.decision_reason)
     db.session.flush()
-    booking_changed(booking, "rejected")
+    bookings_changed([booking], "rejected")
     return booking
 
 

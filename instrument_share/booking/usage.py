@@ -10,10 +10,10 @@ from ..database import lock, lock_all
 from ..db_types import utcnow
 from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..invites.notify import booking_changed
 from ..timeutil import isoformat_platform
 from ..vouchers import services as vouchers
 from .models import RATINGS, SERVICE_MODES, Booking, BookingEvent
+from .services import cancel_locked, record_all
 from .violations import NO_SHOW_GRACE, suspend_if_due
 
 CHECK_IN_OPENS = timedelta(minutes=30)
@@ -103,47 +103,39 @@ def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -
     return booking
 
 
-def close_past_bookings(now: datetime | None = None) -> dict[str, int]:
+CLOSE_BATCH = 200  # bookings of each kind one call closes: the write lock stays short
+
+
+def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -> dict[str, int]:
     """Housekeeping, safe to run again: confirmed bookings past their grace
     without check-in or usage become no-shows (and may suspend the booker);
     checked-in ones become completed at their end; pending ones whose start
-    has passed lapse (cancelled, never approved)."""
+    has passed lapse (cancelled, never approved). At most `limit` of each
+    kind per call: the caller commits and calls again while any kind was full."""
     now = now or utcnow()
-    counts = {"no_show": 0, "completed": 0, "lapsed": 0}
     no_shows = lock_all(
         sa.select(Booking).where(
             Booking.status == "confirmed",
             Booking.checked_in_at.is_(None),
             Booking.used_start.is_(None),
             Booking.start <= now - NO_SHOW_GRACE,
-        )
+        ).limit(limit)
     )
+    vouchers.release(no_shows, None)
+    record_all(no_shows, None, "no_show", lambda booking: {})
     for booking in no_shows:
-        vouchers.release(booking, None)
         booking.status = "no_show"
-        booking.events.append(BookingEvent(action="no_show"))
-        counts["no_show"] += 1
     db.session.flush()
     for user in {booking.user for booking in no_shows}:
         suspend_if_due(user, now)
     finished = lock_all(
         sa.select(Booking).where(
             Booking.status == "confirmed", Booking.checked_in_at.is_not(None), Booking.end <= now
-        )
+        ).limit(limit)
     )
+    record_all(finished, None, "completed", lambda booking: {})
     for booking in finished:
         booking.status = "completed"
-        booking.events.append(BookingEvent(action="completed"))
-        counts["completed"] += 1
-    lapsed = lock_all(sa.select(Booking).where(Booking.status == "pending", Booking.start <= now))
-    for booking in lapsed:
-        vouchers.release(booking, None)
-        booking.status = "cancelled"
-        booking.decision_reason = "not approved before its start"
-        booking.sequence += 1
-        booking.events.append(BookingEvent(action="lapsed"))
-        counts["lapsed"] += 1
-    db.session.flush()
-    for booking in lapsed:
-        booking_changed(booking, "lapsed")
-    return counts
+    lapsed = lock_all(sa.select(Booking).where(Booking.status == "pending", Booking.start <= now).limit(limit))
+    cancel_locked(lapsed, None, "not approved before its start", event="lapsed")
+    return {"no_show": len(no_shows), "completed": len(finished), "lapsed": len(lapsed)}

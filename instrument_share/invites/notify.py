@@ -22,7 +22,7 @@ from ..errors import N_
 from ..extensions import db
 from ..labels import local_name
 from ..mail.models import OutboxMessage
-from ..mail.outbox import Undeliverable, compose, enqueue_to_compose
+from ..mail.outbox import Undeliverable, compose, enqueue_many_to_compose
 from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)
@@ -37,26 +37,40 @@ EVENTS = {
 }
 
 
-def booking_changed(booking: Booking, event: str) -> None:
-    """Queue the mails one booking event causes."""
-    method, subject = EVENTS[event]
-    if event == "rescheduled" and booking.status == "pending":
-        method = None  # a moved request waits for approval again; the invite comes then
-    user = booking.user
-    with force_locale(user.language):
-        queue_mail(booking, user, event, method, _(subject, instrument=local_name(booking.instrument)))
-    if booking.status == "pending" and event in ("requested", "rescheduled"):
-        for manager in _managers(booking):
-            with force_locale(manager.language):
-                queue_mail(booking, manager, "approval_needed", None,
-                           _("Approval needed: %(instrument)s", instrument=local_name(booking.instrument)),
-                           template="mail/approval_needed")
+def bookings_changed(bookings: list[Booking], event: str) -> None:
+    """Queue the mails booking events cause: the booker's for each booking,
+    and for a request that waits for approval, the institution's managers'."""
+    managers: dict[int, list[User]] = {}
+    subjects: dict[tuple, str] = {}  # a series' mails share their subjects
+
+    def subject(recipient: User, text: str, booking: Booking) -> str:
+        key = (recipient.language, text, booking.instrument_id)
+        if key not in subjects:
+            with force_locale(recipient.language):
+                subjects[key] = _(text, instrument=local_name(booking.instrument))
+        return subjects[key]
+
+    messages = []
+    for booking in bookings:
+        method, text = EVENTS[event]
+        if event == "rescheduled" and booking.status == "pending":
+            method = None  # a moved request waits for approval again; the invite comes then
+        messages.append(_mail(booking, booking.user, event, method, subject(booking.user, text, booking)))
+        if booking.status == "pending" and event in ("requested", "rescheduled"):
+            institution_id = booking.instrument.institution_id
+            if institution_id not in managers:
+                managers[institution_id] = _managers(institution_id)
+            for manager in managers[institution_id]:
+                messages.append(_mail(booking, manager, "approval_needed", None,
+                                      subject(manager, N_("Approval needed: %(instrument)s"), booking),
+                                      template="mail/approval_needed"))
+    enqueue_many_to_compose(messages)
 
 
-def _managers(booking: Booking) -> list[User]:
+def _managers(institution_id: int) -> list[User]:
     return db.session.scalars(
         sa.select(User).where(User.role == "manager", User.active.is_(True),
-                              User.institution_id == booking.instrument.institution_id)
+                              User.institution_id == institution_id)
     ).all()
 
 
@@ -64,17 +78,23 @@ def queue_mail(booking: Booking, recipient: User, event: str, method: str | None
                template: str = "mail/booking") -> None:
     """Queue one booking mail; what it says is fixed now, its bytes are made
     by the delivery run (`compose_booking_mail`)."""
-    db.session.flush()  # a new booking needs its id for the key
-    enqueue_to_compose(
-        key=f"booking:{booking.id}:{event}:{booking.sequence}:{recipient.email}",
-        kind=event,
-        recipient=recipient.email,
-        subject=subject,
-        booking_id=booking.id,
-        compose_from={"template": template, "event": event, "method": method,
-                      "recipient_id": recipient.id, "language": recipient.language,
-                      "booking": _snapshot(booking)},
-    )
+    enqueue_many_to_compose([_mail(booking, recipient, event, method, subject, template)])
+
+
+def _mail(booking: Booking, recipient: User, event: str, method: str | None, subject: str,
+          template: str = "mail/booking") -> dict:
+    if booking.id is None:
+        db.session.flush()  # a new booking needs its id for the key
+    return {
+        "key": f"booking:{booking.id}:{event}:{booking.sequence}:{recipient.email}",
+        "kind": event,
+        "recipient": recipient.email,
+        "subject": subject,
+        "booking_id": booking.id,
+        "compose_from": {"template": template, "event": event, "method": method,
+                         "recipient_id": recipient.id, "language": recipient.language,
+                         "booking": _snapshot(booking)},
+    }
 
 
 # What a booking mail shows that a later change could alter.

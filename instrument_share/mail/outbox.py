@@ -93,10 +93,31 @@ def enqueue_to_compose(*, key: str, kind: str, recipient: str, subject: str, boo
                        compose_from: dict) -> None:
     """Add a message the delivery run composes (see `delivery._compose_claimed`): only
     a small row is written in the caller's transaction."""
-    if _already_queued(key):
-        return
-    db.session.add(OutboxMessage(
-        idempotency_key=key, message_id=make_msgid(domain=mail_domain()), kind=kind,
-        recipient=address_for_output(recipient) or line_for_output(recipient), subject=subject,
-        booking_id=booking_id, compose_from=compose_from,
-    ))
+    enqueue_many_to_compose([{"key": key, "kind": kind, "recipient": recipient, "subject": subject,
+                              "booking_id": booking_id, "compose_from": compose_from}])
+
+
+def enqueue_many_to_compose(messages: list[dict]) -> None:
+    """`enqueue_to_compose` for many messages (a series, a blackout's
+    cancellations): keys already queued are found in one query."""
+    keys = [message["key"] for message in messages]
+    queued = {row.idempotency_key for row in db.session.new if isinstance(row, OutboxMessage)}
+    with db.session.no_autoflush:
+        for chunk in range(0, len(keys), 500):
+            queued.update(db.session.scalars(sa.select(OutboxMessage.idempotency_key).where(
+                OutboxMessage.idempotency_key.in_(keys[chunk:chunk + 500]))))
+    domain = mail_domain()
+    rows = []
+    for message in messages:
+        if message["key"] in queued:
+            continue
+        queued.add(message["key"])
+        recipient = message["recipient"]
+        rows.append({
+            "idempotency_key": message["key"], "message_id": make_msgid(domain=domain), "kind": message["kind"],
+            "recipient": address_for_output(recipient) or line_for_output(recipient),
+            "subject": message["subject"], "booking_id": message["booking_id"],
+            "compose_from": message["compose_from"], "created_at": utcnow(), "next_attempt_at": utcnow(),
+        })
+    if rows:  # one statement for all: a series queues a mail per occurrence
+        db.session.execute(sa.insert(OutboxMessage), rows)

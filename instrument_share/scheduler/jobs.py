@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..booking.models import Booking
-from ..booking.usage import close_past_bookings
+from ..booking.usage import CLOSE_BATCH, close_past_bookings
 from ..database import lock_all
 from ..extensions import db
 from ..invites.notify import queue_mail
@@ -47,9 +47,14 @@ def remind(now: datetime, period=None) -> int:
 
 def close_bookings(now: datetime, period=None) -> dict:
     """Mark no-shows, complete checked-in bookings, lapse unapproved ones."""
-    counts = close_past_bookings(now)
-    db.session.commit()
-    return counts
+    totals = {"no_show": 0, "completed": 0, "lapsed": 0}
+    while True:  # in batches, each its own short transaction
+        counts = close_past_bookings(now)
+        db.session.commit()
+        for kind, count in counts.items():
+            totals[kind] += count
+        if max(counts.values()) < CLOSE_BATCH:
+            return totals
 
 
 def deliver_mail(now: datetime, period=None):

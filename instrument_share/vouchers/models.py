@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Firm
+from ..booking.models import Booking
 from ..db_types import Money, UTCDateTime, utcnow
 from ..extensions import db
 
@@ -76,6 +77,8 @@ class VoucherEntry(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     voucher: Mapped[Voucher] = relationship(back_populates="entries")
+    # Set on a booking not yet written: its id comes with the same flush.
+    booking: Mapped[Booking | None] = relationship()
 
 
 CLAIM_LINE_STATUSES = ("pending", "approved", "rejected")

@@ -126,13 +126,13 @@ def test_rolled_back_change_sends_nothing(mail_app, smtp, deliver, make, day, ap
 def test_the_same_change_is_queued_once(make, day, app_context):
     from instrument_share.booking.services import create_booking
     from instrument_share.extensions import db
-    from instrument_share.invites.notify import booking_changed
+    from instrument_share.invites.notify import bookings_changed
 
     from ..booking.conftest import at
 
     [booking] = create_booking(make.user(), make.instrument().id, at(day, "10:00"), at(day, "11:00"), "x")
-    booking_changed(booking, "confirmed")
-    booking_changed(booking, "confirmed")
+    bookings_changed([booking], "confirmed")
+    bookings_changed([booking], "confirmed")
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
 
