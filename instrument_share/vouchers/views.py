@@ -16,29 +16,31 @@ from ..accounts.models import Firm
 from ..catalogue.models import City
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
-from ..routing import id_number
+from ..routing import id_number, page_number
 from ..stats import service as stats_service
 from ..text import TextRefused, clean_line, clean_text
 from . import claims, services
-from .models import VoucherEntry
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
+PER_PAGE = 50
+FIRMS_LISTED = 200  # the grant form lists the firms up to this many, else asks for the USCC
 
 
 @bp.get("/")
 @login_required
 def overview():
-    vouchers = services.list_vouchers(current_user)
-    entries = db.session.scalars(
-        sa.select(VoucherEntry).where(VoucherEntry.voucher_id.in_([v.id for v in vouchers]))
-        .order_by(VoucherEntry.id.desc()).limit(200)
-    ).all() if vouchers else []
-    firms = []
+    vouchers, total, page = services.voucher_page(
+        current_user, request.args.get("page", 1, type=page_number), PER_PAGE)
+    entries, entries_total, history_page = services.ledger_page(
+        current_user, request.args.get("history", 1, type=page_number), PER_PAGE)
+    firms = []  # to choose from; None: too many to list, the form asks for the USCC
     if current_user.role in ("city_admin", "admin"):
-        query = sa.select(Firm).order_by(Firm.name)
+        query = sa.select(Firm).order_by(Firm.name).limit(FIRMS_LISTED + 1)
         if current_user.role == "city_admin":
             query = query.where(Firm.city_code == current_user.city_code)
         firms = db.session.scalars(query).all()
+        if len(firms) > FIRMS_LISTED:
+            firms = None
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
     settlement = None
     if current_user.role in ("manager", "city_admin", "admin"):
@@ -46,6 +48,8 @@ def overview():
         settlement = stats_service.voucher_settlement(
             stats_service.scope_for(current_user), stats_service.Period(today - timedelta(days=365), today))
     return render_template("vouchers/overview.html", vouchers=vouchers, entries=entries, firms=firms,
+                           page=page, pages=-(-total // PER_PAGE) or 1, total=total,
+                           history_page=history_page, history_pages=-(-entries_total // PER_PAGE) or 1,
                            settlement=settlement,
                            claims=claims.list_claims(current_user), cities=cities, form=FlaskForm(),
                            today=services._today())
@@ -63,21 +67,31 @@ def _date(name: str) -> date | None:
         return None
 
 
-def _run(action, success: str | None = None):
-    """One change from a form: refusals are flashed (403/404 answered as such)."""
+def _refusal(error: ServiceError) -> str:
+    """A refusal as one flashed message; a file's problems name their lines."""
+    details = []
+    for field, messages in error.fields.items():
+        text = " ".join(_(m) for m in messages)
+        number = field.removeprefix("line ")
+        details.append(_("Line %(n)s: %(problem)s", n=number, problem=text) if number.isdigit() else text)
+    return " ".join([_(error.message), *details]).strip()
+
+
+def _run(action, success=None):
+    """One change from a form: refusals are flashed (403/404 answered as such).
+    `success` is the message, or makes it from what the action returned."""
     _checked_form()
     try:
-        action()
+        result = action()
     except ServiceError as error:
         db.session.rollback()
         if error.status in (403, 404):
             abort(error.status)
-        details = " ".join(_(m) for messages in error.fields.values() for m in messages)
-        flash(f"{_(error.message)} {details}".strip(), "danger")
+        flash(_refusal(error), "danger")
     else:
         db.session.commit()
         if success:
-            flash(success, "success")
+            flash(success(result) if callable(success) else success, "success")
     return redirect(url_for("vouchers.overview"))
 
 
@@ -86,7 +100,8 @@ def _run(action, success: str | None = None):
 def grant():
     return _run(lambda: services.issue_voucher(
         current_user, request.form.get("firm_id", type=id_number), request.form.get("amount", ""),
-        _date("expires_on"), request.form.get("max_share", "")), _("Voucher granted."))
+        _date("expires_on"), request.form.get("max_share", ""), uscc=request.form.get("uscc")),
+        _("Voucher granted."))
 
 
 @bp.post("/<int:voucher_id>/revoke")
@@ -99,12 +114,20 @@ def revoke(voucher_id: int):
 @login_required
 def grant_csv():
     """One voucher per line `USCC,amount`; every line or none."""
+    return _run(lambda: services.issue_from_rows(current_user, _clean_rows(_uploaded_rows()), _date("expires_on"),
+                                                 request.form.get("max_share", "")),
+                lambda granted: _("%(n)s vouchers granted.", n=granted))
+
+
+def _uploaded_rows() -> list[list[str]]:
+    """The uploaded file's non-empty lines, as CSV cells."""
     upload = request.files.get("file")
     text = upload.read().decode("utf-8-sig", errors="replace") if upload else ""
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(cell.strip() for cell in r)]
-    return _run(lambda: services.issue_from_rows(current_user, _clean_rows(rows), _date("expires_on"),
-                                                 request.form.get("max_share", "")),
-                _("%(n)s vouchers granted.", n=len(rows)))
+    try:
+        return [r for r in csv.reader(io.StringIO(text)) if r and any(cell.strip() for cell in r)]
+    except csv.Error:
+        raise ValidationFailed(N_("Nothing was granted."),
+                               {"file": [N_("The file is not a CSV file of USCC,amount lines.")]}) from None
 
 
 def _clean_rows(rows: list[list[str]]) -> list[list[str]]:
