@@ -308,3 +308,13 @@ def test_every_text_field_of_every_body_refuses_nul_naming_the_field(make, api, 
             assert named and "control characters" in flat, (path, where, body)
             checked.append(f"{method} {path} {'.'.join(where)}")
     assert len(checked) >= 30, checked
+
+
+def test_the_apps_json_provider_reads_as_strictly(app):
+    """request.get_json() anywhere in the app reads as the API's bodies do;
+    Flask's own callers still pass their hooks."""
+    with pytest.raises(ValueError, match="nested"):
+        app.json.loads("[" * 100 + "]" * 100)
+    with pytest.raises(ValueError, match="surrogate"):
+        app.json.loads('["\\ud800"]')
+    assert app.json.loads(b'{"a": 1}', object_hook=sorted) == ["a"]

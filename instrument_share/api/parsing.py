@@ -93,8 +93,9 @@ def _check_strings(value) -> None:
                               "which is not valid Unicode text.")
 
 
-def loads(data: str | bytes | bytearray):
-    """The JSON value of a request body; raises BadJson."""
+def loads(data: str | bytes | bytearray, **kwargs):
+    """The JSON value of a request body; raises BadJson. `kwargs` go to
+    json.loads (object_hook and the like, from Flask's own callers)."""
     if isinstance(data, (bytes, bytearray)):
         try:
             data = bytes(data).decode("utf-8")
@@ -102,7 +103,7 @@ def loads(data: str | bytes | bytearray):
             raise BadJson(NOT_JSON) from None
     _check_depth(data)
     try:
-        value = json.loads(data, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = json.loads(data, parse_int=_int, parse_float=_float, parse_constant=_constant, **kwargs)
     except json.JSONDecodeError:
         raise BadJson(NOT_JSON) from None
     _check_strings(value)
@@ -134,4 +135,4 @@ class JSONProvider(DefaultJSONProvider):
     """The app's JSON: `request.get_json()` reads as strictly as the API."""
 
     def loads(self, s, **kwargs):
-        return loads(s)
+        return loads(s, **kwargs)
