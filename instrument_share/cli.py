@@ -171,6 +171,20 @@ def backup_command(path, force):
     click.echo(report.describe())
 
 
+@click.command("integrity")
+def integrity_command():
+    """Check the platform's invariants (no overlap, ledgers, holds, captures,
+    outbox keys); exit 1 listing every row that breaks one."""
+    from .integrity import violations
+
+    found = violations()
+    for violation in found:
+        click.echo(str(violation))
+    if found:
+        raise SystemExit(1)
+    click.echo("All invariants hold.")
+
+
 def init_app(app: Flask) -> None:
     from .bench import bench_command
 
@@ -181,3 +195,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(backup_command)
+    app.cli.add_command(integrity_command)

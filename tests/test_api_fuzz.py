@@ -44,6 +44,7 @@ from instrument_share.demo.seed import seed_catalogue
 from instrument_share.extensions import db
 from instrument_share.vouchers.services import issue_voucher
 
+from .conftest import fixture_context
 from .factories import valid_uscc
 from .served import served
 
@@ -173,7 +174,7 @@ def _is_read(operation) -> bool:
 @pytest.mark.slow
 def test_api_fuzz_schemathesis(app):
     """Schemathesis: ≥ 2,000 generated requests, no 5xx, every answer as documented."""
-    with app.app_context():
+    with fixture_context(app):
         tokens = _seed_demo_region()
         assert db.session.scalar(sa.select(sa.func.count(Instrument.id))) >= 900
         assert db.session.scalar(sa.select(sa.func.count(Institution.id))) >= 69
@@ -210,7 +211,7 @@ def test_api_fuzz_schemathesis(app):
     assert not failures, f"{len(failures)} failing requests:\n\n" + "\n\n".join(failures[:20])
     assert total >= MIN_REQUESTS
     assert len(counts) == len(operations)
-    with app.app_context():
+    with fixture_context(app):
         after = _fingerprint()
         changed = sorted(name for name in before if before[name] != after[name])
         assert not changed, f"fuzzing changed data in {changed}"

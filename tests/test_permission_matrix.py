@@ -48,7 +48,7 @@ from instrument_share.timeutil import to_platform
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
 
 from .booking.conftest import at, workday
-from .conftest import REFERENCE_TABLES, Browser, csrf_token_from
+from .conftest import REFERENCE_TABLES, Browser, csrf_token_from, fixture_context
 from .factories import PASSWORD, Factories
 
 ROLES = (
@@ -382,7 +382,7 @@ def fingerprint(app) -> dict:
 
 
 def restore(app, snapshot: dict) -> None:
-    with app.app_context():
+    with fixture_context(app):
         db.session.remove()
         with db.engine.begin() as conn:
             tables = _tables()
@@ -425,7 +425,7 @@ def _iso_pair(w: World, name: str, start, end) -> None:
 
 def build_world(app) -> World:
     w = World()
-    with app.app_context():
+    with fixture_context(app):
         make = Factories()
         now = utcnow().replace(second=0, microsecond=0)
         today = to_platform(now).date()

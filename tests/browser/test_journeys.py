@@ -21,6 +21,7 @@ from instrument_share.invites.ics import booking_uid
 from instrument_share.mail.models import OutboxMessage
 
 from ..booking.conftest import SHANGHAI, at, workday
+from ..conftest import fixture_context
 from ..factories import Factories, valid_uscc
 
 try:
@@ -34,7 +35,7 @@ MASS_SPEC = "analytical-mass-spectrometry"
 def in_app(app, build):
     """Run `build(make)` in its own app context and return what it returns
     (plain values: the browser's requests must not wait on this session)."""
-    with app.app_context():
+    with fixture_context(app):
         try:
             return build(Factories())
         finally:
@@ -61,7 +62,6 @@ def book_in_the_past(user: User, instrument_id: int, start: datetime, end: datet
     return booking
 
 
-def test_the_error_collector_sees_csp_violations(journey):
 def confirmation_link(app, email: str) -> str:
     """The link in the confirmation mail queued for `email`, as the person
     would copy it from the mail's text."""
@@ -76,6 +76,7 @@ def confirmation_link(app, email: str) -> str:
     return "/verify-email/" + link.rsplit("/verify-email/", 1)[1]
 
 
+def test_the_error_collector_sees_csp_violations(journey):
     """The journeys' 'no errors' checks are not vacuous: an inline script and
     style under our CSP are reported."""
     page = journey.page
@@ -137,8 +138,8 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     page.get_by_role("button", name="确认并登录").click()
     expect(page.get_by_text("电子邮箱已确认，现在可以预约仪器了。")).to_be_visible()
     expect(page.locator("nav")).to_contain_text("王工")
-    journey.step("registered")
     expect(page.locator("#unverified")).to_have_count(0)
+    journey.step("registered")
 
     # Search 质谱 in Hefei.
     page.locator("nav").get_by_role("link", name="查找仪器").click()
@@ -198,7 +199,7 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     assert text.startswith("BEGIN:VCALENDAR")
     (event,) = Calendar.from_ical(text).walk("VEVENT")
 
-    with app.app_context():
+    with fixture_context(app):
         booking = db.session.get(Booking, booking_id)
         assert booking.user.email == "wang@weipu.example"
         assert booking.user.firm.city_code == "hefei"
@@ -264,7 +265,7 @@ def test_manager_approves_a_request_and_records_usage(app, journey):
     page.locator("nav").get_by_role("link", name="管理台").click()
     expect(page.locator("#to-record")).to_contain_text("均已登记。")
 
-    with app.app_context():
+    with fixture_context(app):
         approved, used = db.session.get(Booking, request_id), db.session.get(Booking, held_id)
         assert approved.status == "confirmed" and approved.sequence == 1
         assert used.status == "completed" and used.service_mode == "guided"
