@@ -9,6 +9,7 @@ from dateutil.rrule import weekday as rrule_weekday
 
 from ..catalogue.models import Instrument
 from ..errors import N_, ValidationFailed
+from ..text import TextRefused, clean_text
 from ..timeutil import platform_zone
 
 BOOKING_HORIZON = timedelta(days=366)  # nothing is booked more than a year ahead
@@ -42,7 +43,12 @@ def check_interval(
 
 
 def check_purpose(purpose: str) -> str:
-    purpose = (purpose or "").strip()
+    """A purpose is required text (text.py's rule: only invisible characters
+    count as none), at most 2,000 characters."""
+    try:
+        purpose = clean_text(purpose or "")
+    except TextRefused as refused:
+        raise ValidationFailed("Purpose refused.", {"purpose": [refused.message]}) from None
     if not purpose:
         raise ValidationFailed("Purpose required.", {"purpose": [N_("Say what the booking is for.")]})
     if len(purpose) > MAX_PURPOSE_LENGTH:

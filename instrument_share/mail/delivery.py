@@ -39,6 +39,7 @@ from flask import current_app
 from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..extensions import db
+from ..text import address_for_output
 from .models import OutboxMessage
 from .outbox import Undeliverable
 
@@ -219,7 +220,9 @@ class Transport:
             self.smtp = self._connect()
         sender = self.config["MAIL_DEFAULT_SENDER"]
         envelope_from = sender.split("<")[-1].rstrip(">").strip()
-        self.smtp.sendmail(envelope_from, [recipient], raw)  # 7-bit: see outbox.compose
+        # A row queued before addresses were cleaned at the door may hold a
+        # line break: the envelope gets the address as the headers have it.
+        self.smtp.sendmail(envelope_from, [address_for_output(recipient) or recipient], raw)  # 7-bit: see outbox.compose
 
 
 def deliver_due(now: datetime | None = None, include_waiting: bool = False, *,
