@@ -109,7 +109,9 @@ CLOSE_BATCH = 200  # bookings of each kind one call closes: the write lock stays
 def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -> dict[str, int]:
     """Housekeeping, safe to run again: confirmed bookings past their grace
     without check-in or usage become no-shows (and may suspend the booker);
-    checked-in ones become completed at their end; pending ones whose start
+    checked-in ones become completed at their end, and their voucher money is
+    captured for the booked hours (found by the model-based test: it stayed
+    held for ever); pending ones whose start
     has passed lapse (cancelled, never approved). At most `limit` of each
     kind per call: the caller commits and calls again while any kind was full."""
     now = now or utcnow()
@@ -136,6 +138,7 @@ def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -
     record_all(finished, None, "completed", lambda booking: {})
     for booking in finished:
         booking.status = "completed"
+        vouchers.capture(booking, None)  # no usage recorded: the booked hours count
     lapsed = lock_all(sa.select(Booking).where(Booking.status == "pending", Booking.start <= now).limit(limit))
     cancel_locked(lapsed, None, "not approved before its start", event="lapsed")
     return {"no_show": len(no_shows), "completed": len(finished), "lapsed": len(lapsed)}

@@ -246,3 +246,31 @@ def test_usage_is_recorded_only_once_the_booking_has_started(api, make, day, app
     db.session.expire_all()
     assert db.session.get(Booking, booking["id"]).status == "confirmed"
     assert db.session.scalar(sa.select(sa.func.count(VoucherEntry.id)).where(VoucherEntry.kind == "capture")) == 0
+
+
+def test_a_checked_in_booking_completed_by_the_close_job_spends_its_voucher_money(api, make, day, app_context):
+    """Found by the long model-based run: a voucher-paid booking that was
+    checked in and then completed by the close-bookings job (no usage
+    recorded) kept its hold for ever; neither captured nor released."""
+    from instrument_share.booking.usage import check_in, close_past_bookings
+
+    bureau = make.user(role="city_admin", city_code="jinhua")
+    firm_user = make.user()
+    instrument = make.instrument(hourly_rate=Decimal("300.00"))
+    voucher = api.as_user(bureau).post("/api/v1/vouchers", json={
+        "firm_id": firm_user.firm_id, "amount": "1000.00", "expires_on": NEXT_YEAR, "max_share": "0.5"}).json
+    made = api.as_user(firm_user).post("/api/v1/bookings", json=booking_body(
+        instrument, day, "10:00", "12:00", voucher_id=voucher["id"])).json
+    assert made["voucher_amount"] == "300.00"
+    booking = db.session.get(Booking, made["id"])
+    check_in(booking, db.session.get(type(firm_user), firm_user.id), now=at(day, "09:45"))
+    db.session.commit()
+    counts = close_past_bookings(at(day, "12:30"))
+    db.session.commit()
+    assert counts["completed"] == 1
+    db.session.expire_all()
+    assert db.session.get(Booking, made["id"]).status == "completed"
+    assert db.session.scalar(sa.select(VoucherEntry.amount).where(
+        VoucherEntry.booking_id == made["id"], VoucherEntry.kind == "capture")) == Decimal("300.00")
+    assert db.session.get(Voucher, voucher["id"]).balance == Decimal("700.00")
+    assert violations() == []
