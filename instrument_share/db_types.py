@@ -14,6 +14,10 @@ CENT = Decimal("0.01")
 MAX_ID = 2**31 - 1
 
 
+# The largest amount a Money column holds (hundredths in a BIGINT).
+MAX_MONEY = Decimal(2**63 - 1) / 100
+
+
 def to_money(value) -> Decimal:
     """The one rounding rule for money: two places, half up (四舍五入)."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)

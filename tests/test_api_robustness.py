@@ -4,6 +4,8 @@ declares what the API really answers."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -76,7 +78,10 @@ def test_the_openapi_document_declares_errors_money_and_public_operations(client
     # A 409 carries what stands in the way and nearby free time.
     conflict = spec["components"]["schemas"]["ConflictError"]
     assert {"error", "message", "conflicts", "suggestions"} <= set(conflict["required"])
-    assert paths["/api/v1/bookings"]["post"]["responses"]["409"]["$ref"].endswith("/Conflict")
+    # (POST /bookings has its own copy of the Conflict answer: its link books the first suggestion.)
+    conflict_answer = paths["/api/v1/bookings"]["post"]["responses"]["409"]
+    assert conflict_answer["content"]["application/json"]["schema"]["$ref"].endswith("/ConflictError")
+    assert "suggestions/0/start" in spec["components"]["links"]["suggestion.create_booking"]["requestBody"]["start"]
     # Statistics come as JSON, CSV or XLSX.
     tables = paths["/api/v1/stats/flows"]["get"]["responses"]["200"]["content"]
     assert {"application/json", "text/csv"} <= set(tables)
@@ -318,3 +323,42 @@ def test_the_apps_json_provider_reads_as_strictly(app):
     with pytest.raises(ValueError, match="surrogate"):
         app.json.loads('["\\ud800"]')
     assert app.json.loads(b'{"a": 1}', object_hook=sorted) == ["a"]
+
+
+# Issue #13: what the stateful phase of the API fuzzing found (test_api_fuzz.py).
+
+def test_a_refused_series_names_its_occurrences_as_the_document_says(booker, day, client):
+    """A recurring booking refused with 409 says, per obstacle, which occurrence
+    it stands in the way of; the document's ObstacleRange had no `occurrence`
+    (and allows no other property), so the answer broke its own schema."""
+    user_client, instrument = booker
+    assert user_client.post("/api/v1/bookings", json=_booking_body(instrument.id, day)).status_code == 201
+    response = user_client.post("/api/v1/bookings",
+                                json=_booking_body(instrument.id, day, recurrence="FREQ=DAILY;COUNT=2"))
+    body = _assert_error(response, 409, "conflict")
+    first = _booking_body(instrument.id, day)
+    assert {"start": first["start"], "end": first["end"]} in [c["occurrence"] for c in body["conflicts"]]
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    obstacle, time_range = schemas["ObstacleRange"], schemas["TimeRange"]
+    assert obstacle["additionalProperties"] is False
+    for conflict in body["conflicts"]:
+        assert set(conflict) <= set(obstacle["properties"]), conflict
+        assert set(conflict["occurrence"]) == set(time_range["properties"])
+    assert obstacle["properties"]["occurrence"]["allOf"] == [{"$ref": "#/components/schemas/TimeRange"}]
+    assert _bookings() == 1
+
+
+@pytest.mark.parametrize("bound, found", [
+    ("1.5803319581880654e+308", {"1.00", "1.01"}),  # was a 500: too large for the money column
+    ("92233720368547758.08", {"1.00", "1.01"}),
+    ("1.005", {"1.00"}),  # the column's half-up rounding made it 1.01
+    ("1.01", {"1.00", "1.01"}),
+    ("0.999", set()),
+])
+def test_a_rate_bound_is_compared_to_the_fen_whatever_its_size(make, client, bound, found):
+    institution = make.institution()
+    for rate in ("1.00", "1.01"):
+        make.instrument(institution=institution, hourly_rate=Decimal(rate))
+    response = client.get(f"/api/v1/instruments?institution={institution.id}&max_rate={quote(bound)}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert {item["hourly_rate"] for item in response.get_json()["items"]} == found

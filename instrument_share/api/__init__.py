@@ -12,6 +12,7 @@ from ..db_types import MAX_ID
 from ..routing import IdConverter
 from .auth import NO_AUTH
 from .errors import ConflictErrorSchema, ErrorSchema
+from .links import OperationLinks
 from .parsing import JSONProvider
 
 
@@ -73,7 +74,7 @@ api = InstrumentShareApi(
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "extra_plugins": [ErrorResponses()],
+        "extra_plugins": [ErrorResponses(), OperationLinks()],
     }
 )
 api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID})

@@ -38,6 +38,8 @@ class TimeRangeSchema(Schema):
 
 class ObstacleRangeSchema(TimeRangeSchema):
     kind = fields.String(required=True, metadata={"description": "booking, blackout or closed"})
+    occurrence = fields.Nested(TimeRangeSchema, metadata={
+        "description": "a recurring booking: the occurrence this obstacle stands in the way of"})
 
 
 class ConflictErrorSchema(ErrorSchema):

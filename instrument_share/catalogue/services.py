@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..booking.free_search import MAX_FREE_SEARCH_SPAN, free_condition
+from ..db_types import CENT, MAX_MONEY
 from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import Category, City, Institution, Instrument
@@ -171,8 +172,11 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
         )
     if filters.accepts_vouchers is not None:
         conditions.append(Instrument.accepts_vouchers.is_(filters.accepts_vouchers))
-    if filters.max_rate is not None:
-        conditions.append(Instrument.hourly_rate <= filters.max_rate)
+    if filters.max_rate is not None and filters.max_rate < MAX_MONEY:
+        # Rates are kept to the fen: "at most 1.005" is at most 1.00 (the
+        # column's half-up rounding would let 1.01 in). A bound beyond what the
+        # column holds leaves no rate out (and would not fit the comparison).
+        conditions.append(Instrument.hourly_rate <= filters.max_rate.quantize(CENT, rounding=ROUND_FLOOR))
     if filters.free_from is not None:
         conditions.append(free_condition(filters.free_from, filters.free_to))
 
