@@ -219,7 +219,7 @@ def test_a_storm_of_every_changing_operation_breaks_no_invariant(app, make, clie
             claim_id = pool.pick("claims", rng)
             if claim_id is None:
                 return
-            status, answer = call("claim", "GET", "/voucher-claims", token=tokens["bureau"])
+            status, answer = call("claims", "GET", "/voucher-claims", token=tokens["bureau"])
             lines = [line["id"] for item in (answer or {}).get("items", []) if item["id"] == claim_id
                      for line in item["lines"]]
             for line in lines:
