@@ -21,9 +21,9 @@ import click
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from .accounts.models import Firm, User
-from .booking.models import Booking
-from .catalogue.models import Institution, Instrument, OpeningHours
+from .accounts.models import Firm, Role, User
+from .booking.models import Booking, BookingStatus
+from .catalogue.models import Institution, Instrument, InstrumentStatus, OpeningHours, QuotaClass
 from .database import begin_write_transaction, move_sequences_past_ids
 from .extensions import db
 
@@ -80,11 +80,11 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
                 "name": f"{name} {i + 1}", "name_en": f"{name_en} {i + 1}", "model": model,
                 "manufacturer": maker, "country_of_origin": "", "description": "", "specifications": "",
                 "functions": "", "services": "", "reference_fees": "", "sharing_rules": "",
-                "status": "normal", "location": "", "contact_name": "", "contact_phone": "",
+                "status": InstrumentStatus.NORMAL, "location": "", "contact_name": "", "contact_phone": "",
                 "contact_email": "", "hourly_rate": Decimal(rng.choice((150, 200, 300, 450, 600, 900))),
                 "min_booking_minutes": 30, "max_booking_minutes": 480, "buffer_minutes": rng.choice((0, 0, 15, 30)),
                 "advance_notice_hours": 24, "requires_approval": rng.random() < 0.3,
-                "accepts_vouchers": rng.random() < 0.8, "open_on_holidays": False, "quota_class": "general",
+                "accepts_vouchers": rng.random() < 0.8, "open_on_holidays": False, "quota_class": QuotaClass.GENERAL,
                 "search_text": text, "created_at": now, "updated_at": now,
             }
 
@@ -100,7 +100,7 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
          "created_at": now} for i in range(90)])
     db.session.execute(sa.insert(User), [
         {"id": i + 1, "email": f"bench{i + 1}@bench.example", "password_hash": password, "name": f"bench{i + 1}",
-         "role": "firm", "language": "zh_CN", "firm_id": i + 1, "active": True, "created_at": now,
+         "role": Role.FIRM, "language": "zh_CN", "firm_id": i + 1, "active": True, "created_at": now,
          "email_verified_at": now}
         for i in range(90)])
     move_sequences_past_ids("institutions", "instruments", "firms", "users")
@@ -161,7 +161,7 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
             end = start + timedelta(hours=hours)
             cost = 30_000 * hours  # ¥300 an hour, in fen as Money stores it
             yield (instrument + 1, n % 90 + 1, n % 90 + 1, _database_time(start), _database_time(end),
-                   _database_time(end + timedelta(minutes=30)), "completed", "bench", cost, 0, cost, 0, "", "",
+                   _database_time(end + timedelta(minutes=30)), str(BookingStatus.COMPLETED), "bench", cost, 0, cost, 0, "", "",
                    _database_time(start), _database_time(end), now, now)
             if (n + 1) % CHUNK == 0:
                 bar.update(n + 1 - bar.pos)
@@ -275,17 +275,17 @@ def count_dashboard_statements(app) -> int:
 
     with app.app_context():
         engine = db.engine
-        admin_id = db.session.scalar(sa.select(User.id).where(User.role == "admin"))
+        admin_id = db.session.scalar(sa.select(User.id).where(User.role == Role.ADMIN))
         if admin_id is None:
             db.session.execute(sa.insert(User).values(
                 email="office@bench.example", password_hash=generate_password_hash("bench-password"),
-                name="office", role="admin", language="zh_CN", active=True, created_at=datetime.now(UTC),
+                name="office", role=Role.ADMIN, language="zh_CN", active=True, created_at=datetime.now(UTC),
                 email_verified_at=datetime.now(UTC)))
             db.session.commit()
     client = app.test_client()
     with client.session_transaction() as session, app.app_context():
         # What login_user stores: the id and the session generation.
-        session["_user_id"] = db.session.scalar(sa.select(User).where(User.role == "admin")).get_id()
+        session["_user_id"] = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN)).get_id()
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
         response = client.get("/stats/")
@@ -346,9 +346,9 @@ def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # n
     results = {}
     with app.app_context():
         begin_write_transaction()
-        admin = db.session.scalar(sa.select(User).where(User.role == "admin"))
+        admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
         if admin is None:
-            admin = User(email="locks@bench.example", password_hash="-", name="locks", role="admin")
+            admin = User(email="locks@bench.example", password_hash="-", name="locks", role=Role.ADMIN)
             db.session.add(admin)
         firm_user = db.session.scalar(sa.select(User).where(User.email == "bench1@bench.example"))
         voucher = issue_voucher(admin, firm_user.firm_id, "10000000.00", date.today() + timedelta(days=365), "0.5")
@@ -411,7 +411,7 @@ def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # n
              "start": began - timedelta(hours=2 * (n // instruments)),
              "end": began - timedelta(hours=2 * (n // instruments) - 1),
              "occupied_until": began - timedelta(hours=2 * (n // instruments) - 1),
-             "status": "confirmed", "purpose": "benchmark", "cost": 0, "firm_pays": 0}
+             "status": BookingStatus.CONFIRMED, "purpose": "benchmark", "cost": 0, "firm_pays": 0}
             for n in range(1000)])
         db.session.commit()
 

@@ -5,8 +5,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from .accounts.models import Role
 from .errors import ValidationFailed
 from .extensions import db
+from .mail.models import MessageStatus
 
 users_cli = AppGroup("users", help="Manage users.")
 
@@ -14,7 +16,7 @@ users_cli = AppGroup("users", help="Manage users.")
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["firm", "manager", "city_admin", "admin"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
 @click.option("--name", default="")
 @click.option("--firm-name")
 @click.option("--firm-uscc", help="统一社会信用代码; an existing firm with this code is reused.")
@@ -40,7 +42,7 @@ def create_user_command(email, password, role, name, firm_name, firm_uscc, city_
     begin_write_transaction()  # before reading what is checked (the address, the USCC)
     try:
         firm = None
-        if role == "firm":
+        if role == Role.FIRM:
             if not firm_uscc:
                 raise click.UsageError("A firm user needs --firm-uscc (and --firm-name, --city for a new firm).")
             firm = find_or_create_firm(firm_name or "", firm_uscc, city_code or "")
@@ -80,7 +82,7 @@ def deliver_command(include_waiting):
 
 
 @mail_cli.command("list")
-@click.option("--status", type=click.Choice(["queued", "sending", "sent", "dead"]))
+@click.option("--status", type=click.Choice([status.value for status in MessageStatus]))
 @click.option("--limit", default=50, show_default=True)
 def list_mail_command(status, limit):
     """Queued, sent and dead messages, newest first."""

@@ -58,9 +58,10 @@ write_lock_stats = WriteLockStats()
 
 def configure_engine_events(engine: Engine) -> None:
     """SQLite: WAL so readers never wait for the writer, a busy timeout so
-    writers queue instead of failing, foreign keys enforced, and BEGIN
-    IMMEDIATE for writer transactions. Other transactions keep the driver's
-    own behaviour (reads in autocommit, BEGIN just before the first write)."""
+    writers queue instead of failing, foreign keys enforced; the time each
+    write transaction holds the write lock is recorded (`write_lock_stats`).
+    Reads run outside any transaction (the driver's own behaviour: it opens
+    one only before a write); `begin_write_transaction` opens the writer's."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -72,12 +73,6 @@ def configure_engine_events(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(connection):
-        if connection.get_execution_options().get(WRITE_FLAG):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            connection.info[_BEGAN] = time.perf_counter()
 
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
@@ -95,26 +90,24 @@ def is_postgres() -> bool:
 
 
 def begin_write_transaction() -> None:
-    """Make the session's transaction a writer's from its first statement.
+    """Make the session's transaction a writer's from here on.
 
-    SQLite: BEGIN IMMEDIATE, so two requests cannot both read "free" and then
-    both insert; the second waits for the first to commit. A read-only
-    transaction already open (loading the signed-in user) is ended first,
-    which expires every loaded object: what the caller reads next is read
-    under the lock. PostgreSQL needs nothing here: services lock the rows
-    they change (`lock`, `lock_row`).
+    SQLite: BEGIN IMMEDIATE on the session's connection, so two requests
+    cannot both read "free" and then both insert; the second waits for the
+    first to commit. What was read before ran outside any transaction: the
+    rows a service changes it reads again under the lock (`lock`,
+    `lock_all`). PostgreSQL needs nothing here: services lock the rows they
+    change.
     """
     session = db.session()
     if session.info.get(WRITE_FLAG):
         return
-    if session.get_bind().dialect.name != "sqlite":
-        session.info[WRITE_FLAG] = True
-        return
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write_transaction() after changes were made")
-        session.rollback()
-    session.connection(execution_options={WRITE_FLAG: True})
+    if session.get_bind().dialect.name == "sqlite":
+        connection = session.connection()
+        if connection.connection.dbapi_connection.in_transaction:
+            raise RuntimeError("begin_write_transaction() after something was written")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.info[_BEGAN] = time.perf_counter()
     session.info[WRITE_FLAG] = True
 
 

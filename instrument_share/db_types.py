@@ -18,6 +18,12 @@ MAX_ID = 2**31 - 1
 MAX_MONEY = Decimal(2**63 - 1) / 100
 
 
+def sql_list(values) -> str:
+    """`('a', 'b')` for a CHECK constraint, from strings or StrEnum members
+    (whose repr is not their value)."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
+
+
 def to_money(value) -> Decimal:
     """The one rounding rule for money: two places, half up (四舍五入)."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)

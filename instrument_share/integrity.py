@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from .booking.models import ACTIVE_STATUSES, Booking
 from .extensions import db
 from .mail.models import OutboxMessage
-from .vouchers.models import Voucher, VoucherClaimLine, VoucherEntry
+from .vouchers.models import EntryKind, Voucher, VoucherClaimLine, VoucherEntry
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,11 @@ def _voucher_balances() -> list[Violation]:
 
 def _holds() -> list[Violation]:
     signed = sa.case(
-        (VoucherEntry.kind == "hold", VoucherEntry.amount),
-        (VoucherEntry.kind.in_(("release", "capture")), -VoucherEntry.amount),
+        (VoucherEntry.kind == EntryKind.HOLD, VoucherEntry.amount),
+        (VoucherEntry.kind.in_((EntryKind.RELEASE, EntryKind.CAPTURE)), -VoucherEntry.amount),
         else_=0,
     )
-    captured = sa.case((VoucherEntry.kind == "capture", VoucherEntry.amount), else_=0)
+    captured = sa.case((VoucherEntry.kind == EntryKind.CAPTURE, VoucherEntry.amount), else_=0)
     ledger = (
         sa.select(VoucherEntry.booking_id, _cents(signed).label("held"), _cents(captured).label("captured"))
         .where(VoucherEntry.booking_id.is_not(None))
@@ -126,7 +126,7 @@ def _holds() -> list[Violation]:
 
 def _captures() -> list[Violation]:
     twice = db.session.execute(
-        sa.select(VoucherEntry.booking_id).where(VoucherEntry.kind == "capture")
+        sa.select(VoucherEntry.booking_id).where(VoucherEntry.kind == EntryKind.CAPTURE)
         .group_by(VoucherEntry.booking_id).having(sa.func.count() > 1)
     )
     found = [Violation("capture_once", f"booking {row.booking_id} captured more than once") for row in twice]

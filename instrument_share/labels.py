@@ -4,42 +4,48 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from .accounts.models import Role
+from .booking.models import BookingAction, BookingStatus, ServiceMode
+from .catalogue.models import InstrumentStatus, QuotaClass
+from .mail.models import MessageStatus
+from .vouchers.models import ClaimLineStatus, EntryKind, VoucherStatus
+
 STATUS_LABELS = {
-    "normal": _l("Normal"),
-    "standby": _l("Standby"),
-    "occasional_fault": _l("Occasional faults"),
-    "frequent_fault": _l("Frequent faults"),
-    "awaiting_repair": _l("Awaiting repair"),
-    "awaiting_scrap": _l("Awaiting scrapping"),
+    InstrumentStatus.NORMAL: _l("Normal"),
+    InstrumentStatus.STANDBY: _l("Standby"),
+    InstrumentStatus.OCCASIONAL_FAULT: _l("Occasional faults"),
+    InstrumentStatus.FREQUENT_FAULT: _l("Frequent faults"),
+    InstrumentStatus.AWAITING_REPAIR: _l("Awaiting repair"),
+    InstrumentStatus.AWAITING_SCRAP: _l("Awaiting scrapping"),
 }
 ROLE_LABELS = {
-    "firm": _l("Firm"),
-    "manager": _l("Instrument manager"),
-    "city_admin": _l("City science bureau"),
-    "admin": _l("Joint office"),
+    Role.FIRM: _l("Firm"),
+    Role.MANAGER: _l("Instrument manager"),
+    Role.CITY_ADMIN: _l("City science bureau"),
+    Role.ADMIN: _l("Joint office"),
 }
 BOOKING_STATUS_LABELS = {
-    "pending": _l("Awaiting approval"),
-    "confirmed": _l("Confirmed"),
-    "rejected": _l("Rejected"),
-    "cancelled": _l("Cancelled"),
-    "completed": _l("Completed"),
-    "no_show": _l("No-show"),
+    BookingStatus.PENDING: _l("Awaiting approval"),
+    BookingStatus.CONFIRMED: _l("Confirmed"),
+    BookingStatus.REJECTED: _l("Rejected"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+    BookingStatus.COMPLETED: _l("Completed"),
+    BookingStatus.NO_SHOW: _l("No-show"),
 }
 OBSTACLE_LABELS = {"booking": _l("Booked"), "blackout": _l("Maintenance"), "closed": _l("Closed"),
                    "notice": _l("Too soon: inside the instrument's booking notice")}
 EVENT_LABELS = {
-    "created": _l("Booked"),
-    "rescheduled": _l("Rescheduled"),
-    "cancelled": _l("Cancelled"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-    "checked_in": _l("Checked in"),
-    "usage_recorded": _l("Usage recorded"),
-    "rated": _l("Rated"),
-    "no_show": _l("No-show"),
-    "completed": _l("Completed"),
-    "lapsed": _l("Lapsed without approval"),
+    BookingAction.CREATED: _l("Booked"),
+    BookingAction.RESCHEDULED: _l("Rescheduled"),
+    BookingAction.CANCELLED: _l("Cancelled"),
+    BookingAction.APPROVED: _l("Approved"),
+    BookingAction.REJECTED: _l("Rejected"),
+    BookingAction.CHECKED_IN: _l("Checked in"),
+    BookingAction.USAGE_RECORDED: _l("Usage recorded"),
+    BookingAction.RATED: _l("Rated"),
+    BookingAction.NO_SHOW: _l("No-show"),
+    BookingAction.COMPLETED: _l("Completed"),
+    BookingAction.LAPSED: _l("Lapsed without approval"),
 }
 INSTRUMENT_EVENT_LABELS = {
     "created": _l("Published"),
@@ -88,19 +94,22 @@ FIELD_LABELS = {
     "cancelled_bookings": _l("Bookings cancelled"),
 }
 SERVICE_MODE_LABELS = {
-    "self_operated": _l("Self-operated (占用共享)"),
-    "guided": _l("Operated with guidance (技术共享)"),
-    "commissioned": _l("Samples run by staff (委托共享)"),
-    "remote": _l("Remote (远程共享)"),
+    ServiceMode.SELF_OPERATED: _l("Self-operated (占用共享)"),
+    ServiceMode.GUIDED: _l("Operated with guidance (技术共享)"),
+    ServiceMode.COMMISSIONED: _l("Samples run by staff (委托共享)"),
+    ServiceMode.REMOTE: _l("Remote (远程共享)"),
 }
 RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
                  2: _l("Dissatisfied"), 1: _l("Very poor")}
-MAIL_STATUS_LABELS = {"queued": _l("Queued"), "sending": _l("Sending"), "sent": _l("Sent"), "dead": _l("Failed")}
-VOUCHER_STATUS_LABELS = {"active": _l("Active"), "expired": _l("Expired"), "revoked": _l("Revoked")}
-LEDGER_LABELS = {"grant": _l("Granted"), "hold": _l("Held for a booking"), "capture": _l("Spent"),
-                 "release": _l("Released"), "revoke": _l("Revoked")}
-CLAIM_LINE_LABELS = {"pending": _l("Awaiting review"), "approved": _l("Approved"), "rejected": _l("Rejected")}
-QUOTA_LABELS = {"general": _l("General purpose"), "special": _l("Special purpose")}
+MAIL_STATUS_LABELS = {MessageStatus.QUEUED: _l("Queued"), MessageStatus.SENDING: _l("Sending"),
+                      MessageStatus.SENT: _l("Sent"), MessageStatus.DEAD: _l("Failed")}
+VOUCHER_STATUS_LABELS = {VoucherStatus.ACTIVE: _l("Active"), VoucherStatus.EXPIRED: _l("Expired"),
+                         VoucherStatus.REVOKED: _l("Revoked")}
+LEDGER_LABELS = {EntryKind.GRANT: _l("Granted"), EntryKind.HOLD: _l("Held for a booking"),
+                 EntryKind.CAPTURE: _l("Spent"), EntryKind.RELEASE: _l("Released"), EntryKind.REVOKE: _l("Revoked")}
+CLAIM_LINE_LABELS = {ClaimLineStatus.PENDING: _l("Awaiting review"), ClaimLineStatus.APPROVED: _l("Approved"),
+                     ClaimLineStatus.REJECTED: _l("Rejected")}
+QUOTA_LABELS = {QuotaClass.GENERAL: _l("General purpose"), QuotaClass.SPECIAL: _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 

@@ -3,17 +3,28 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalogue.models import City, Institution
-from ..db_types import UTCDateTime, utcnow
+from ..db_types import UTCDateTime, sql_list, utcnow
 from ..extensions import db
 from . import passwords
 
-ROLES = ("firm", "manager", "city_admin", "admin")
+
+class Role(StrEnum):
+    """Who a user is (API.md, "Roles"); stored as its value."""
+
+    FIRM = "firm"
+    MANAGER = "manager"
+    CITY_ADMIN = "city_admin"
+    ADMIN = "admin"
+
+
+ROLES = tuple(Role)
 LANGUAGES = ("zh_CN", "en")
 
 
@@ -36,14 +47,14 @@ class User(UserMixin, db.Model):
 
     __tablename__ = "users"
     __table_args__ = (
-        sa.CheckConstraint(f"role IN {ROLES!r}", name="role"),
-        sa.CheckConstraint(f"language IN {LANGUAGES!r}", name="language"),
-        sa.CheckConstraint("role != 'firm' OR firm_id IS NOT NULL", name="firm_has_firm"),
+        sa.CheckConstraint(f"role IN {sql_list(Role)}", name="role"),
+        sa.CheckConstraint(f"language IN {sql_list(LANGUAGES)}", name="language"),
+        sa.CheckConstraint(f"role != '{Role.FIRM}' OR firm_id IS NOT NULL", name="firm_has_firm"),
         sa.CheckConstraint(
-            "role != 'manager' OR institution_id IS NOT NULL", name="manager_has_institution"
+            f"role != '{Role.MANAGER}' OR institution_id IS NOT NULL", name="manager_has_institution"
         ),
         sa.CheckConstraint(
-            "role != 'city_admin' OR city_code IS NOT NULL", name="city_admin_has_city"
+            f"role != '{Role.CITY_ADMIN}' OR city_code IS NOT NULL", name="city_admin_has_city"
         ),
     )
 

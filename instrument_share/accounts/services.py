@@ -31,7 +31,7 @@ from ..db_types import utcnow
 from ..errors import N_, NotAuthenticated, ValidationFailed
 from ..extensions import db
 from . import mails, passwords
-from .models import LANGUAGES, ROLES, ApiToken, Firm, User
+from .models import LANGUAGES, ROLES, ApiToken, Firm, Role, User
 
 LOGIN_FAILED = N_("Wrong e-mail address or password.")
 VERIFICATION_DAYS = 1  # a verification link is valid for 24 hours
@@ -118,13 +118,13 @@ def create_user(
         errors["role"] = [f"One of {', '.join(ROLES)}."]
     if language not in LANGUAGES:
         errors["language"] = [f"One of {', '.join(LANGUAGES)}."]
-    if role == "firm" and firm is None:
+    if role == Role.FIRM and firm is None:
         errors["firm"] = ["A firm user needs a firm."]
-    if role == "manager" and (
+    if role == Role.MANAGER and (
         institution_id is None or db.session.get(Institution, institution_id) is None
     ):
         errors["institution"] = ["A manager needs an existing institution."]
-    if role == "city_admin" and (city_code is None or db.session.get(City, city_code) is None):
+    if role == Role.CITY_ADMIN and (city_code is None or db.session.get(City, city_code) is None):
         errors["city"] = ["A city administrator needs one of the nine city codes."]
     if errors:
         raise ValidationFailed("The user could not be created.", errors)
@@ -134,7 +134,7 @@ def create_user(
         role=role,
         firm=firm,
         institution_id=institution_id,
-        city_code=city_code if role == "city_admin" else None,
+        city_code=city_code if role == Role.CITY_ADMIN else None,
         language=language,
         email_verified_at=utcnow() if email_verified else None,
     )
@@ -229,7 +229,7 @@ def register_firm_user(
     firm = Firm(name=firm_name.strip(), uscc=code, city_code=city_code)
     db.session.add(firm)
     user = create_user(email=email, password=password, password_hash=password_hash, name=name.strip(),
-                       role="firm", firm=firm, language=language, email_verified=False)
+                       role=Role.FIRM, firm=firm, language=language, email_verified=False)
     mails.confirm_address(user, verification_link(user, now), now)
 
 

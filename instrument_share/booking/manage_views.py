@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..catalogue import audit
 from ..catalogue.models import Institution, Instrument
 from ..db_types import utcnow
@@ -19,7 +19,7 @@ from ..routing import id_number, page_number
 from ..timeutil import platform_zone, to_platform
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
-from .models import Blackout, Booking
+from .models import Blackout, Booking, BookingStatus
 from .views import aware
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -27,9 +27,9 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 def _institution_id() -> int:
     """The manager's own institution; an admin chooses one (?institution=)."""
-    if current_user.role == "manager":
+    if current_user.role == Role.MANAGER:
         return current_user.institution_id
-    if current_user.role == "admin":
+    if current_user.role == Role.ADMIN:
         chosen = request.args.get("institution", type=id_number) or request.form.get("institution", type=id_number)
         if chosen and db.session.get(Institution, chosen):
             return chosen
@@ -55,10 +55,10 @@ def queue():
     zone = platform_zone()
     now = utcnow()
     today = datetime.combine(to_platform(now).date(), time(), zone)
-    pending = _bookings(institution_id, Booking.status == "pending")
-    todays = _bookings(institution_id, Booking.status.in_(("confirmed", "completed", "no_show")),
+    pending = _bookings(institution_id, Booking.status == BookingStatus.PENDING)
+    todays = _bookings(institution_id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)),
                        Booking.start >= today, Booking.start < today + timedelta(days=1))
-    to_record = _bookings(institution_id, Booking.status.in_(("confirmed", "no_show")),
+    to_record = _bookings(institution_id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.NO_SHOW)),
                           Booking.used_start.is_(None), Booking.start < today,
                           Booking.start >= today - timedelta(days=14))
     suspended = db.session.scalars(
@@ -69,7 +69,7 @@ def queue():
         sa.select(Instrument).where(Instrument.institution_id == institution_id).order_by(Instrument.name)
     ).all()
     institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if current_user.role == "admin" else [])
+                    if current_user.role == Role.ADMIN else [])
     return render_template(
         "booking/manage.html", institution=db.session.get(Institution, institution_id),
         institutions=institutions, pending=pending, todays=todays, to_record=to_record,
@@ -125,13 +125,13 @@ def instrument_history(instrument_id: int):
 @login_required
 def audit_trail():
     """Every instrument change the user may see: an admin's all, a manager's institution's."""
-    if current_user.role not in ("manager", "admin"):
+    if current_user.role not in (Role.MANAGER, Role.ADMIN):
         abort(403)
-    institution_id = request.args.get("institution", type=id_number) if current_user.role == "admin" else None
+    institution_id = request.args.get("institution", type=id_number) if current_user.role == Role.ADMIN else None
     events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=page_number), HISTORY_PAGE,
                                            institution_id=institution_id)
     institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if current_user.role == "admin" else [])
+                    if current_user.role == Role.ADMIN else [])
     return render_template("booking/audit.html", events=events, total=total, page=page,
                            pages=max(1, -(-total // HISTORY_PAGE)), institutions=institutions,
                            institution_id=institution_id)

@@ -3,21 +3,66 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Firm, User
 from ..catalogue.models import Instrument
-from ..db_types import Money, UTCDateTime, utcnow
+from ..db_types import Money, UTCDateTime, sql_list, utcnow
 from ..extensions import db
 
-BOOKING_STATUSES = ("pending", "confirmed", "rejected", "cancelled", "completed", "no_show")
-# Statuses that hold their slot: the conflict checker and the PostgreSQL
-# exclusion constraint both use exactly this list.
-ACTIVE_STATUSES = ("pending", "confirmed")
-# 占用共享, 技术共享, 委托共享, 远程共享
-SERVICE_MODES = ("self_operated", "guided", "commissioned", "remote")
+
+class BookingStatus(StrEnum):
+    """Where a booking stands; stored as its value."""
+
+    PENDING = "pending"  # waiting for a manager's approval; holds its slot
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"  # by the booker, a manager, a blackout or a lapse
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+BOOKING_STATUSES = tuple(BookingStatus)
+# Statuses that hold their slot: the conflict checker, the PostgreSQL
+# exclusion constraint and the SQLite triggers all use exactly this list.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+# Statuses a service took place in (usage may be recorded).
+TOOK_PLACE = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+
+
+class BookingAction(StrEnum):
+    """What a booking's history records (BookingEvent.action); the mails a
+    booking change causes are named the same, with `REQUESTED` for a new
+    booking waiting for approval and `CONFIRMED` for one booked at once."""
+
+    CREATED = "created"
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CHECKED_IN = "checked_in"
+    USAGE_RECORDED = "usage_recorded"
+    RATED = "rated"
+    NO_SHOW = "no_show"
+    COMPLETED = "completed"
+    LAPSED = "lapsed"
+
+
+class ServiceMode(StrEnum):
+    """How a booking was served: 占用共享, 技术共享, 委托共享, 远程共享."""
+
+    SELF_OPERATED = "self_operated"
+    GUIDED = "guided"
+    COMMISSIONED = "commissioned"
+    REMOTE = "remote"
+
+
+SERVICE_MODES = tuple(ServiceMode)
 # 非常满意 … 极差, stored 5 … 1
 RATINGS = (5, 4, 3, 2, 1)
 
@@ -42,17 +87,20 @@ class Booking(db.Model):
     lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "bookings"
     __table_args__ = (
-        sa.CheckConstraint(f"status IN {BOOKING_STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"status IN {sql_list(BookingStatus)}", name="status"),
         sa.CheckConstraint('"end" > start', name="positive_length"),
         sa.CheckConstraint('occupied_until >= "end"', name="occupied_after_end"),
         sa.CheckConstraint(
-            f"service_mode IS NULL OR service_mode IN {SERVICE_MODES!r}", name="service_mode"
+            f"service_mode IS NULL OR service_mode IN {sql_list(ServiceMode)}", name="service_mode"
         ),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         sa.CheckConstraint("used_end IS NULL OR used_end > used_start", name="usage"),
         sa.CheckConstraint("cost >= 0 AND voucher_amount >= 0 AND firm_pays >= 0", name="money"),
         sa.Index("ix_bookings_instrument_id_start", "instrument_id", "start"),
         sa.Index("ix_bookings_user_id_start", "user_id", "start"),
+        # The close-bookings and reminder jobs find bookings by status and
+        # start; without it each run scanned the whole history in the write lock.
+        sa.Index("ix_bookings_status_start", "status", "start"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
 from ..database import inserted, lock
 from ..db_types import to_money, utcnow
@@ -34,11 +34,11 @@ from ..timeutil import isoformat_platform, to_platform
 from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
-from .models import Booking, BookingEvent, BookingSeries
+from .models import Booking, BookingAction, BookingEvent, BookingSeries, BookingStatus
 from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
 from .violations import is_suspended
 
-BOOKING_ROLES = ("firm", "manager", "admin")
+BOOKING_ROLES = (Role.FIRM, Role.MANAGER, Role.ADMIN)
 EXCLUSION_CONSTRAINT = "ex_bookings_no_overlap"
 
 
@@ -233,7 +233,8 @@ def create_booking(
         "instrument_id": instrument.id, "user_id": user.id, "firm_id": user.firm_id,
         "series_id": series.id if series is not None else None, "start": occurrence_start, "end": occurrence_end,
         "occupied_until": occurrence_end + timedelta(minutes=instrument.buffer_minutes),
-        "status": "pending" if needs_approval else "confirmed", "purpose": purpose, "cost": cost,
+        "status": BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED,
+        "purpose": purpose, "cost": cost,
         "voucher_id": voucher.id if part > 0 else None, "voucher_amount": part, "firm_pays": cost - part,
     } for (occurrence_start, occurrence_end), cost, part in zip(intervals, costs, parts, strict=True)]
     # A series writes up to 52 bookings, history rows, ledger rows and mails
@@ -243,11 +244,11 @@ def create_booking(
         bookings = sorted(db.session.scalars(sa.insert(Booking).returning(Booking), rows).all(),
                           key=lambda booking: booking.start)
     inserted(bookings)
-    record_all(bookings, user, "created", lambda b: {
+    record_all(bookings, user, BookingAction.CREATED, lambda b: {
         "status": b.status, "start": isoformat_platform(b.start), "end": isoformat_platform(b.end)})
     if voucher is not None:
         vouchers.hold(voucher, bookings, user)
-    bookings_changed(bookings, "requested" if needs_approval else "confirmed")
+    bookings_changed(bookings, BookingAction.REQUESTED if needs_approval else BookingAction.CONFIRMED)
     return bookings
 
 
@@ -289,13 +290,13 @@ def reschedule_booking(
         except ValidationFailed:
             booking.voucher_id = None
     if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
-        booking.status = "pending"
+        booking.status = BookingStatus.PENDING
     booking.sequence += 1
-    _record(booking, user, "rescheduled", old=old,
+    _record(booking, user, BookingAction.RESCHEDULED, old=old,
             new={"start": isoformat_platform(start), "end": isoformat_platform(end)},
             status=booking.status, previous_status=old_status)
     _flush_guarded()
-    bookings_changed([booking], "rescheduled")
+    bookings_changed([booking], BookingAction.RESCHEDULED)
     return booking
 
 
@@ -311,13 +312,14 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     return booking
 
 
-def cancel_locked(bookings: list[Booking], user: User | None, reason: str, event: str = "cancelled") -> None:
+def cancel_locked(bookings: list[Booking], user: User | None, reason: str,
+                  event: BookingAction = BookingAction.CANCELLED) -> None:
     """Cancel bookings the caller has locked and checked (active, changeable
     by `user`): one voucher release and one round of mails for them all."""
     reason = (reason or "")[:2000]
     record_all(bookings, user, event, lambda booking: {"reason": reason, "previous_status": booking.status})
     for booking in bookings:
-        booking.status = "cancelled"
+        booking.status = BookingStatus.CANCELLED
         booking.decision_reason = reason
         booking.sequence += 1
     vouchers.release(bookings, user)
@@ -328,7 +330,7 @@ def cancel_locked(bookings: list[Booking], user: User | None, reason: str, event
 def _require_pending(booking: Booking, user: User) -> None:
     if not booking.can_decide(user):
         raise PermissionDenied(N_("Only the instrument's managers may decide on this booking."))
-    if booking.status != "pending":
+    if booking.status != BookingStatus.PENDING:
         raise Conflict(N_("Only bookings awaiting approval can be approved or rejected."),
                        conflicts=[], suggestions=[])
 
@@ -344,11 +346,11 @@ def _locked_pending(booking: Booking, user: User) -> Booking:
 def approve_booking(booking: Booking, user: User) -> Booking:
     """A manager confirms a pending booking (its slot was held all along)."""
     booking = _locked_pending(booking, user)
-    booking.status = "confirmed"
+    booking.status = BookingStatus.CONFIRMED
     booking.sequence += 1
-    _record(booking, user, "approved")
+    _record(booking, user, BookingAction.APPROVED)
     db.session.flush()
-    bookings_changed([booking], "approved")
+    bookings_changed([booking], BookingAction.APPROVED)
     return booking
 
 
@@ -359,13 +361,13 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     if not reason:
         raise ValidationFailed("Reason required.", {"reason": [N_("Say why the booking is rejected.")]})
     booking = _locked_pending(booking, user)
-    booking.status = "rejected"
+    booking.status = BookingStatus.REJECTED
     booking.decision_reason = reason[:2000]
     booking.sequence += 1
     vouchers.release([booking], user)
-    _record(booking, user, "rejected", reason=booking.decision_reason)
+    _record(booking, user, BookingAction.REJECTED, reason=booking.decision_reason)
     db.session.flush()
-    bookings_changed([booking], "rejected")
+    bookings_changed([booking], BookingAction.REJECTED)
     return booking
 
 
@@ -381,9 +383,9 @@ def list_bookings(
 ) -> tuple[list[Booking], int]:
     """Own bookings (firm: the firm's), bookings on own instruments (manager), all (admin)."""
     query = sa.select(Booking)
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         pass
-    elif user.role == "manager":
+    elif user.role == Role.MANAGER:
         query = query.join(Instrument, Booking.instrument_id == Instrument.id).where(
             sa.or_(Instrument.institution_id == user.institution_id, Booking.user_id == user.id)
         )

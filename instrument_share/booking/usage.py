@@ -12,7 +12,15 @@ from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform
 from ..vouchers import services as vouchers
-from .models import RATINGS, SERVICE_MODES, Booking, BookingEvent
+from .models import (
+    RATINGS,
+    SERVICE_MODES,
+    TOOK_PLACE,
+    Booking,
+    BookingAction,
+    BookingEvent,
+    BookingStatus,
+)
 from .services import cancel_locked, record_all
 from .violations import NO_SHOW_GRACE, suspend_if_due
 
@@ -26,13 +34,13 @@ def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booki
     if not booking.can_change(user):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may check in."))
     booking = lock(Booking, booking.id)
-    if booking.status != "confirmed":
+    if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(N_("Only confirmed bookings can be checked in."), conflicts=[], suggestions=[])
     if not booking.start - CHECK_IN_OPENS <= now < booking.end:
         raise ValidationFailed(N_("Check-in is not open now."), {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
     if booking.checked_in_at is None:
         booking.checked_in_at = now
-        booking.events.append(BookingEvent(actor=user, action="checked_in"))
+        booking.events.append(BookingEvent(actor=user, action=BookingAction.CHECKED_IN))
     db.session.flush()
     return booking
 
@@ -65,7 +73,7 @@ def record_usage(
     if errors:
         raise ValidationFailed(N_("The usage is not valid."), errors)
     booking = lock(Booking, booking.id)
-    if booking.status not in ("confirmed", "completed", "no_show"):
+    if booking.status not in TOOK_PLACE:
         raise Conflict(N_("Usage can only be recorded for bookings that took place."), conflicts=[], suggestions=[])
     if booking.start > now:
         raise Conflict(N_("Usage can be recorded once the booking has started."), conflicts=[], suggestions=[])
@@ -77,12 +85,12 @@ def record_usage(
                                "service_mode": booking.service_mode}
     booking.used_start, booking.used_end = used_start, used_end
     booking.service_mode = service_mode
-    if booking.status == "no_show":
+    if booking.status == BookingStatus.NO_SHOW:
         # The hold went back when it was marked a no-show: usage means the service happened.
         booking.voucher_id = None
-    booking.status = "completed"
+    booking.status = BookingStatus.COMPLETED
     vouchers.capture(booking, user)
-    booking.events.append(BookingEvent(actor=user, action="usage_recorded", details=details))
+    booking.events.append(BookingEvent(actor=user, action=BookingAction.USAGE_RECORDED, details=details))
     db.session.flush()
     return booking
 
@@ -94,11 +102,11 @@ def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -
     if rating not in RATINGS:
         raise ValidationFailed(N_("Invalid rating."), {"rating": [N_("A rating from 1 to 5.")]})
     booking = lock(Booking, booking.id)
-    if booking.status != "completed":
+    if booking.status != BookingStatus.COMPLETED:
         raise Conflict(N_("Only completed services can be rated."), conflicts=[], suggestions=[])
     booking.rating = rating
     booking.rating_comment = (comment or "")[:2000]
-    booking.events.append(BookingEvent(actor=user, action="rated", details={"rating": rating}))
+    booking.events.append(BookingEvent(actor=user, action=BookingAction.RATED, details={"rating": rating}))
     db.session.flush()
     return booking
 
@@ -117,28 +125,29 @@ def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -
     now = now or utcnow()
     no_shows = lock_all(
         sa.select(Booking).where(
-            Booking.status == "confirmed",
+            Booking.status == BookingStatus.CONFIRMED,
             Booking.checked_in_at.is_(None),
             Booking.used_start.is_(None),
             Booking.start <= now - NO_SHOW_GRACE,
         ).limit(limit)
     )
     vouchers.release(no_shows, None)
-    record_all(no_shows, None, "no_show", lambda booking: {})
+    record_all(no_shows, None, BookingAction.NO_SHOW, lambda booking: {})
     for booking in no_shows:
-        booking.status = "no_show"
+        booking.status = BookingStatus.NO_SHOW
     db.session.flush()
     for user in {booking.user for booking in no_shows}:
         suspend_if_due(user, now)
     finished = lock_all(
         sa.select(Booking).where(
-            Booking.status == "confirmed", Booking.checked_in_at.is_not(None), Booking.end <= now
+            Booking.status == BookingStatus.CONFIRMED, Booking.checked_in_at.is_not(None), Booking.end <= now
         ).limit(limit)
     )
-    record_all(finished, None, "completed", lambda booking: {})
+    record_all(finished, None, BookingAction.COMPLETED, lambda booking: {})
     for booking in finished:
-        booking.status = "completed"
+        booking.status = BookingStatus.COMPLETED
         vouchers.capture(booking, None)  # no usage recorded: the booked hours count
-    lapsed = lock_all(sa.select(Booking).where(Booking.status == "pending", Booking.start <= now).limit(limit))
-    cancel_locked(lapsed, None, "not approved before its start", event="lapsed")
-    return {"no_show": len(no_shows), "completed": len(finished), "lapsed": len(lapsed)}
+    lapsed = lock_all(sa.select(Booking).where(Booking.status == BookingStatus.PENDING, Booking.start <= now).limit(limit))
+    cancel_locked(lapsed, None, "not approved before its start", event=BookingAction.LAPSED)
+    return {BookingAction.NO_SHOW: len(no_shows), BookingAction.COMPLETED: len(finished),
+            BookingAction.LAPSED: len(lapsed)}

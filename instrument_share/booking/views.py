@@ -9,15 +9,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts.models import Role
 from ..catalogue.models import Instrument
 from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
+from ..vouchers.models import VoucherStatus
 from ..vouchers.services import list_vouchers
 from ..web import safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
+from .models import BookingStatus, ServiceMode
 from .week import build_week, monday_of
 
 bp = Blueprint("booking", __name__)
@@ -50,7 +53,7 @@ def booking_form(instrument: Instrument) -> BookingForm:
             SelectChoice(v.id, _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
                                  id=v.id, balance=v.balance, share=int(v.max_share * 100)))
             for v in list_vouchers(current_user)
-            if v.firm_id == current_user.firm_id and v.balance > 0 and v.state_on(today) == "active"
+            if v.firm_id == current_user.firm_id and v.balance > 0 and v.state_on(today) == VoucherStatus.ACTIVE
         ]
     form.voucher_id.choices = choices
     return form
@@ -98,7 +101,7 @@ def book(instrument_id: int):
         return render_instrument_page(instrument, form, status=422)
     db.session.commit()
     first = bookings[0]
-    if first.status == "pending":
+    if first.status == BookingStatus.PENDING:
         flash(_("Request sent: the instrument's managers will confirm it."), "info")
     else:
         flash(_("Booked and confirmed."), "success")
@@ -110,8 +113,8 @@ def book(instrument_id: int):
 def mine():
     items, _total = services.list_bookings(current_user, per_page=100)
     now = utcnow()
-    own = [b for b in items if b.user_id == current_user.id or current_user.role == "firm"]
-    upcoming = sorted((b for b in own if b.end > now and b.status in ("pending", "confirmed")),
+    own = [b for b in items if b.user_id == current_user.id or current_user.role == Role.FIRM]
+    upcoming = sorted((b for b in own if b.end > now and b.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)),
                       key=lambda b: b.start)
     past = [b for b in own if b not in upcoming]
     return render_template("booking/mine.html", upcoming=upcoming, past=past,
@@ -135,7 +138,7 @@ def detail(booking_id: int, reschedule_form=None, usage_form=None, conflict=None
     if usage_form is None:
         usage_form = UsageForm(start=to_platform(booking.used_start or booking.start).replace(tzinfo=None),
                                end=to_platform(booking.used_end or booking.end).replace(tzinfo=None),
-                               service_mode=booking.service_mode or "guided")
+                               service_mode=booking.service_mode or ServiceMode.GUIDED)
     return render_template(
         "booking/detail.html", booking=booking, now=utcnow(), reschedule_form=reschedule_form,
         usage_form=usage_form, reason_form=ReasonForm(), rating_form=RatingForm(),

@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
 from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
-from .models import Booking
+from .models import Booking, BookingStatus
 
 NO_SHOW_GRACE = timedelta(hours=1)
 VIOLATION_WINDOW = timedelta(days=180)
@@ -33,7 +33,7 @@ def recent_violations(user: User, now: datetime) -> int:
         since = max(since, user.violations_cleared_at)
     return db.session.scalar(
         sa.select(sa.func.count(Booking.id)).where(
-            Booking.user_id == user.id, Booking.status == "no_show", Booking.start >= since
+            Booking.user_id == user.id, Booking.status == BookingStatus.NO_SHOW, Booking.start >= since
         )
     )
 
@@ -48,14 +48,14 @@ def suspend_if_due(user: User, now: datetime) -> bool:
 
 def can_lift_suspension(manager: User, user: User) -> bool:
     """Admins, and managers of an institution where the user failed to show."""
-    if manager.role == "admin":
+    if manager.role == Role.ADMIN:
         return True
-    if manager.role != "manager":
+    if manager.role != Role.MANAGER:
         return False
     return bool(db.session.scalar(
         sa.select(sa.func.count(Booking.id))
         .join(Instrument, Booking.instrument_id == Instrument.id)
-        .where(Booking.user_id == user.id, Booking.status == "no_show",
+        .where(Booking.user_id == user.id, Booking.status == BookingStatus.NO_SHOW,
                Instrument.institution_id == manager.institution_id)
     ))
 
@@ -66,7 +66,7 @@ def lift_suspension(manager: User, user_id: int, now: datetime | None = None) ->
     A role that may never lift is refused before the user is looked up, so
     the answer tells it nothing about which user ids exist."""
     refusal = PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
-    if manager.role not in ("admin", "manager"):
+    if manager.role not in (Role.ADMIN, Role.MANAGER):
         raise refusal
     begin_write_transaction()
     user = db.session.get(User, user_id)

@@ -13,7 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..db_types import utcnow
 from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
@@ -111,9 +111,9 @@ def audit_list(user: User, page: int = 1, per_page: int = 50, institution_id: in
                ) -> tuple[list[InstrumentEvent], int, int]:
     """The trail of every instrument the user manages, newest first: an admin
     sees all (or one institution's), a manager their institution's."""
-    if user.role == "manager":
+    if user.role == Role.MANAGER:
         institution_id = user.institution_id
-    elif user.role != "admin":
+    elif user.role != Role.ADMIN:
         raise PermissionDenied(N_("Only managers and admins see the audit trail."))
     query = sa.select(InstrumentEvent)
     if institution_id is not None:

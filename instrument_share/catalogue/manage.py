@@ -4,13 +4,21 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..database import begin_write_transaction, lock_row
 from ..db_types import to_money
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from . import audit
-from .models import INSTRUMENT_STATUSES, QUOTA_CLASSES, Category, Institution, Instrument
+from .models import (
+    INSTRUMENT_STATUSES,
+    QUOTA_CLASSES,
+    Category,
+    Institution,
+    Instrument,
+    InstrumentStatus,
+    QuotaClass,
+)
 
 TEXT_FIELDS = {
     "name": 200, "name_en": 200, "model": 120, "manufacturer": 120, "country_of_origin": 40,
@@ -88,8 +96,8 @@ def _apply(instrument: Instrument, data: dict, errors: dict) -> None:
 
 def create_instrument(user: User, data: dict) -> Instrument:
     """A manager publishes an instrument of their own institution (admins: any)."""
-    institution_id = data.get("institution_id", user.institution_id if user.role == "manager" else None)
-    if user.role not in ("manager", "admin"):
+    institution_id = data.get("institution_id", user.institution_id if user.role == Role.MANAGER else None)
+    if user.role not in (Role.MANAGER, Role.ADMIN):
         raise PermissionDenied(N_("Only managers publish instruments."))
     if not isinstance(institution_id, int) or db.session.get(Institution, institution_id) is None:
         raise ValidationFailed(N_("Unknown institution."), {"institution_id": [N_("No such institution.")]})
@@ -102,7 +110,7 @@ def create_instrument(user: User, data: dict) -> Instrument:
     begin_write_transaction()
     instrument = Instrument(institution_id=institution_id, min_booking_minutes=30, max_booking_minutes=480,
                             buffer_minutes=0, advance_notice_hours=24, hourly_rate=Decimal("0.00"),
-                            status="normal", quota_class="general", requires_approval=False,
+                            status=InstrumentStatus.NORMAL, quota_class=QuotaClass.GENERAL, requires_approval=False,
                             accepts_vouchers=True, open_on_holidays=False)
     _apply(instrument, data, errors)
     if errors:

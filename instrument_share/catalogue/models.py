@@ -3,28 +3,42 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db_types import Money, UTCDateTime, utcnow
+from ..db_types import Money, UTCDateTime, sql_list, utcnow
 from ..extensions import db
 
 if TYPE_CHECKING:  # accounts.models imports this module
     from ..accounts.models import User
 
 # 运行状态 as NRII records it; the first two may be booked.
-INSTRUMENT_STATUSES = (
-    "normal",  # 正常
-    "standby",  # 待机
-    "occasional_fault",  # 偶有故障
-    "frequent_fault",  # 故障频繁
-    "awaiting_repair",  # 待修
-    "awaiting_scrap",  # 待报废
-)
-BOOKABLE_STATUSES = ("normal", "standby", "occasional_fault")
-QUOTA_CLASSES = ("general", "special")
+class InstrumentStatus(StrEnum):
+    """运行状态; stored as its value."""
+
+    NORMAL = "normal"  # 正常
+    STANDBY = "standby"  # 待机
+    OCCASIONAL_FAULT = "occasional_fault"  # 偶有故障
+    FREQUENT_FAULT = "frequent_fault"  # 故障频繁
+    AWAITING_REPAIR = "awaiting_repair"  # 待修
+    AWAITING_SCRAP = "awaiting_scrap"  # 待报废
+
+
+INSTRUMENT_STATUSES = tuple(InstrumentStatus)
+BOOKABLE_STATUSES = (InstrumentStatus.NORMAL, InstrumentStatus.STANDBY, InstrumentStatus.OCCASIONAL_FAULT)
+
+
+class QuotaClass(StrEnum):
+    """The Ministry's quota an instrument is measured against (1,400 h or 800 h a year)."""
+
+    GENERAL = "general"
+    SPECIAL = "special"
+
+
+QUOTA_CLASSES = tuple(QuotaClass)
 # What the audit trail of an instrument records (InstrumentEvent.action).
 INSTRUMENT_ACTIONS = (
     "created", "changed", "status_changed", "opening_hours_changed", "blackout_added", "blackout_removed",
@@ -81,8 +95,8 @@ class Instrument(db.Model):
 
     __tablename__ = "instruments"
     __table_args__ = (
-        sa.CheckConstraint(f"status IN {INSTRUMENT_STATUSES!r}", name="status"),
-        sa.CheckConstraint(f"quota_class IN {QUOTA_CLASSES!r}", name="quota_class"),
+        sa.CheckConstraint(f"status IN {sql_list(InstrumentStatus)}", name="status"),
+        sa.CheckConstraint(f"quota_class IN {sql_list(QuotaClass)}", name="quota_class"),
         sa.CheckConstraint("hourly_rate >= 0", name="hourly_rate"),
         sa.CheckConstraint(
             "min_booking_minutes > 0 AND max_booking_minutes >= min_booking_minutes",
@@ -112,7 +126,7 @@ class Instrument(db.Model):
     services: Mapped[str] = mapped_column(sa.Text, default="")
     reference_fees: Mapped[str] = mapped_column(sa.Text, default="")
     sharing_rules: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[str] = mapped_column(sa.String(20), default="normal")
+    status: Mapped[str] = mapped_column(sa.String(20), default=InstrumentStatus.NORMAL)
     location: Mapped[str] = mapped_column(sa.String(200), default="")
     contact_name: Mapped[str] = mapped_column(sa.String(60), default="")
     contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
@@ -125,7 +139,7 @@ class Instrument(db.Model):
     requires_approval: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     accepts_vouchers: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     open_on_holidays: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    quota_class: Mapped[str] = mapped_column(sa.String(10), default="general")
+    quota_class: Mapped[str] = mapped_column(sa.String(10), default=QuotaClass.GENERAL)
     # Lower-cased name, English name, model, manufacturer and description in
     # one column, so a text search is one LIKE per row.
     search_text: Mapped[str] = mapped_column(sa.Text, default="")

@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..booking.calendar import effective_weekday, weekly_hours
-from ..booking.models import SERVICE_MODES, Booking, BookingEvent
+from ..booking.models import SERVICE_MODES, Booking, BookingAction, BookingEvent, BookingStatus
 from ..booking.services import booking_cost
 from ..catalogue.models import BOOKABLE_STATUSES, Instrument
 from ..database import move_sequences_past_ids
@@ -32,7 +32,7 @@ def seed_bookings(rng: random.Random, now: datetime, institution_ids: Collection
     if db.session.scalar(sa.select(sa.func.count(Booking.id))):
         return 0
     zone = platform_zone()
-    bookers = db.session.scalars(sa.select(User).where(User.role == "firm", User.firm_id.is_not(None))).all()
+    bookers = db.session.scalars(sa.select(User).where(User.role == Role.FIRM, User.firm_id.is_not(None))).all()
     if not bookers:
         return 0
     by_city: dict[str, list[User]] = {}
@@ -69,7 +69,7 @@ def seed_bookings(rng: random.Random, now: datetime, institution_ids: Collection
                 local_users = by_city.get(city, [])
                 user = rng.choice(local_users if local_users and rng.random() < 0.5 else bookers)
                 bookings.append(_row(next_id, instrument, user, start, end, now, rng))
-                events.append({"booking_id": next_id, "actor_id": user.id, "action": "created",
+                events.append({"booking_id": next_id, "actor_id": user.id, "action": BookingAction.CREATED,
                                "details": {}, "at": start - timedelta(days=rng.randint(2, 20))})
                 next_id += 1
     for chunk in range(0, len(bookings), 2000):
@@ -92,17 +92,17 @@ def _row(booking_id, instrument, user, start, end, now, rng) -> dict:
     roll = rng.random()
     if end <= now:
         if roll < 0.08:
-            row["status"] = "cancelled"
+            row["status"] = BookingStatus.CANCELLED
             row["decision_reason"] = "计划调整"
         elif roll < 0.13:
-            row["status"] = "no_show"
+            row["status"] = BookingStatus.NO_SHOW
         else:
             used_end = end - timedelta(minutes=rng.choice((0, 0, 15, 30)))
-            row.update(status="completed", checked_in_at=start, used_start=start, used_end=used_end,
+            row.update(status=BookingStatus.COMPLETED, checked_in_at=start, used_start=start, used_end=used_end,
                        service_mode=rng.choice(SERVICE_MODES),
                        rating=rng.choice((5, 5, 5, 4, 4, 3, None)))
     elif instrument.requires_approval and roll < 0.4:
-        row["status"] = "pending"
+        row["status"] = BookingStatus.PENDING
     else:
-        row["status"] = "confirmed"
+        row["status"] = BookingStatus.CONFIRMED
     return row

@@ -19,6 +19,7 @@ from collections import Counter
 from datetime import date
 from decimal import Decimal
 
+from ..catalogue.models import InstrumentStatus, QuotaClass
 from .institutions import (
     CITY_CODES,
     CITY_PHONES,
@@ -46,7 +47,7 @@ __all__ = [
     "build_instruments",
 ]
 
-STATUSES = ("normal", "standby", "occasional_fault", "frequent_fault", "awaiting_repair", "awaiting_scrap")
+STATUSES = tuple(InstrumentStatus)
 _STATUS_WEIGHTS = (85, 8, 2.5, 1, 2, 1.5)
 
 # relative boost of non-analytical categories in the random fill (analytical = 1.0,
@@ -272,8 +273,8 @@ def _record(rng: random.Random, inst: DemoInstitution, profile: InstitutionProfi
     max_minutes = 1440 if itype.long_run else rng.choice((240, 360, 480, 480, 600, 720))
 
     status = rng.choices(STATUSES, weights=_STATUS_WEIGHTS)[0]
-    if status == "awaiting_scrap" and year > 2018:
-        status = "awaiting_repair"
+    if status == InstrumentStatus.AWAITING_SCRAP and year > 2018:
+        status = InstrumentStatus.AWAITING_REPAIR
 
     site = _pick_site(rng, itype, profile.sites)
     floor = "B1" if (itype.buffer == 30 and rng.random() < 0.3) else str(rng.randint(1, 5))
@@ -316,7 +317,7 @@ def _record(rng: random.Random, inst: DemoInstitution, profile: InstitutionProfi
         "advance_notice_hours": notice,
         "requires_approval": approval,
         "accepts_vouchers": vouchers,
-        "quota_class": "special" if special else "general",
+        "quota_class": QuotaClass.SPECIAL if special else QuotaClass.GENERAL,
         "opening_hours": _hours(rng, itype),
     }
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import click
 import sqlalchemy as sa
 
-from ..accounts.models import Firm, User
+from ..accounts.models import Firm, Role, User
 from ..accounts.services import create_user
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument, OpeningHours
@@ -104,28 +104,28 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     begin_write_transaction()  # one writer transaction for the whole load
     institutions, firms = seed_catalogue(progress)
     summary = SeedSummary()
-    _ensure_user(ADMIN_EMAIL, role="admin", name="G60 科创走廊联席办")
-    summary.logins.append(("admin", ADMIN_EMAIL))
+    _ensure_user(ADMIN_EMAIL, role=Role.ADMIN, name="G60 科创走廊联席办")
+    summary.logins.append((Role.ADMIN, ADMIN_EMAIL))
     per_city: dict[str, int] = {}
     for demo in FIRMS:
         n = per_city[demo.city] = per_city.get(demo.city, 0) + 1
         if n == 1:
-            _ensure_user(f"bureau-{demo.city}@g60.example", role="city_admin",
+            _ensure_user(f"bureau-{demo.city}@g60.example", role=Role.CITY_ADMIN,
                          city_code=demo.city, name=f"{demo.city} 科技局")
         suffix = "" if n == 1 else f"-{n}"
-        _ensure_user(f"engineer-{demo.city}{suffix}@g60.example", role="firm",
+        _ensure_user(f"engineer-{demo.city}{suffix}@g60.example", role=Role.FIRM,
                      firm=firms[demo.uscc], name=f"{demo.name} 工程师")
     for demo in INSTITUTIONS:
-        _ensure_user(f"manager-{demo.slug}@g60.example", role="manager",
+        _ensure_user(f"manager-{demo.slug}@g60.example", role=Role.MANAGER,
                      institution_id=institutions[demo.name].id, name=f"{demo.name} 管理员")
     first = INSTITUTIONS[0]
     summary.logins += [
-        ("manager", f"manager-{first.slug}@g60.example"),
-        ("manager", "manager-<institution>@g60.example (one per institution)"),
-        ("city_admin", f"bureau-{FIRMS[0].city}@g60.example"),
-        ("city_admin", "bureau-<city code>@g60.example (one per city)"),
-        ("firm", f"engineer-{FIRMS[0].city}@g60.example"),
-        ("firm", "engineer-<city code>@g60.example (one per city)"),
+        (Role.MANAGER, f"manager-{first.slug}@g60.example"),
+        (Role.MANAGER, "manager-<institution>@g60.example (one per institution)"),
+        (Role.CITY_ADMIN, f"bureau-{FIRMS[0].city}@g60.example"),
+        (Role.CITY_ADMIN, "bureau-<city code>@g60.example (one per city)"),
+        (Role.FIRM, f"engineer-{FIRMS[0].city}@g60.example"),
+        (Role.FIRM, "engineer-<city code>@g60.example (one per city)"),
     ]
     db.session.flush()
     summary.bookings_added = seed_bookings(random.Random(2026), utcnow())

@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from icalendar import Event
 
 from ..accounts.models import User
-from ..booking.models import ACTIVE_STATUSES, Blackout, Booking
+from ..booking.models import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
 from ..database import begin_write_transaction
 from ..db_types import utcnow
@@ -66,7 +66,7 @@ def user_feed(user: User, now: datetime | None = None) -> tuple[bytes, datetime 
     bookings = db.session.scalars(
         sa.select(Booking).where(
             Booking.user_id == user.id,
-            Booking.status.in_((*ACTIVE_STATUSES, "completed")),
+            Booking.status.in_((*ACTIVE_STATUSES, BookingStatus.COMPLETED)),
             Booking.end > now - FEED_PAST,
         ).order_by(Booking.start)
     ).all()

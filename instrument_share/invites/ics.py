@@ -18,7 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from ..booking.models import Booking
+from ..booking.models import Booking, BookingStatus
 from ..db_types import utcnow
 from ..labels import local_name
 from ..text import address_for_output, line_for_output, text_for_output
@@ -61,7 +61,7 @@ def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
     instrument = booking.instrument
     institution = instrument.institution
     if cancelled is None:
-        cancelled = booking.status in ("cancelled", "rejected")
+        cancelled = booking.status in (BookingStatus.CANCELLED, BookingStatus.REJECTED)
     event = Event()
     event.add("uid", booking_uid(booking))
     event.add("sequence", booking.sequence)
@@ -84,7 +84,7 @@ def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
     ]
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if cancelled else
-              "TENTATIVE" if booking.status == "pending" else "CONFIRMED")
+              "TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{organizer_address()}")
     organizer.params["cn"] = vText("instrument-share")
     event.add("organizer", organizer)

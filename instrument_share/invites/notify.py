@@ -16,8 +16,8 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..accounts.models import User
-from ..booking.models import Booking
+from ..accounts.models import Role, User
+from ..booking.models import Booking, BookingAction, BookingStatus
 from ..errors import N_
 from ..extensions import db
 from ..labels import local_name
@@ -27,13 +27,13 @@ from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)
 EVENTS = {
-    "requested": (None, N_("Booking request received: %(instrument)s")),
-    "confirmed": ("REQUEST", N_("Booking confirmed: %(instrument)s")),
-    "approved": ("REQUEST", N_("Booking approved: %(instrument)s")),
-    "rescheduled": ("REQUEST", N_("Booking moved: %(instrument)s")),
-    "cancelled": ("CANCEL", N_("Booking cancelled: %(instrument)s")),
-    "rejected": ("CANCEL", N_("Booking not approved: %(instrument)s")),
-    "lapsed": ("CANCEL", N_("Booking lapsed without approval: %(instrument)s")),
+    BookingAction.REQUESTED: (None, N_("Booking request received: %(instrument)s")),
+    BookingAction.CONFIRMED: ("REQUEST", N_("Booking confirmed: %(instrument)s")),
+    BookingAction.APPROVED: ("REQUEST", N_("Booking approved: %(instrument)s")),
+    BookingAction.RESCHEDULED: ("REQUEST", N_("Booking moved: %(instrument)s")),
+    BookingAction.CANCELLED: ("CANCEL", N_("Booking cancelled: %(instrument)s")),
+    BookingAction.REJECTED: ("CANCEL", N_("Booking not approved: %(instrument)s")),
+    BookingAction.LAPSED: ("CANCEL", N_("Booking lapsed without approval: %(instrument)s")),
 }
 
 
@@ -53,10 +53,10 @@ def bookings_changed(bookings: list[Booking], event: str) -> None:
     messages = []
     for booking in bookings:
         method, text = EVENTS[event]
-        if event == "rescheduled" and booking.status == "pending":
+        if event == BookingAction.RESCHEDULED and booking.status == BookingStatus.PENDING:
             method = None  # a moved request waits for approval again; the invite comes then
         messages.append(_mail(booking, booking.user, event, method, subject(booking.user, text, booking)))
-        if booking.status == "pending" and event in ("requested", "rescheduled"):
+        if booking.status == BookingStatus.PENDING and event in (BookingAction.REQUESTED, BookingAction.RESCHEDULED):
             institution_id = booking.instrument.institution_id
             if institution_id not in managers:
                 managers[institution_id] = _managers(institution_id)
@@ -69,7 +69,7 @@ def bookings_changed(bookings: list[Booking], event: str) -> None:
 
 def _managers(institution_id: int) -> list[User]:
     return db.session.scalars(
-        sa.select(User).where(User.role == "manager", User.active.is_(True),
+        sa.select(User).where(User.role == Role.MANAGER, User.active.is_(True),
                               User.institution_id == institution_id)
     ).all()
 

@@ -40,7 +40,7 @@ from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..extensions import db
 from ..text import address_for_output
-from .models import OutboxMessage
+from .models import MessageStatus, OutboxMessage
 from .outbox import Undeliverable
 
 MAX_ATTEMPTS = 8
@@ -90,8 +90,8 @@ def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool)
     has run out) for this run, in one short write transaction."""
     begin_write_transaction()
     due = sa.or_(
-        OutboxMessage.status == "queued",
-        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < clock - lease),
+        OutboxMessage.status == MessageStatus.QUEUED,
+        sa.and_(OutboxMessage.status == MessageStatus.SENDING, OutboxMessage.claimed_at < clock - lease),
     )
     if not include_waiting:
         due = sa.and_(due, OutboxMessage.next_attempt_at <= clock)
@@ -100,7 +100,7 @@ def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool)
         query = query.with_for_update(skip_locked=True)
     rows = db.session.scalars(query).all()
     for row in rows:
-        row.status, row.claimed_at = "sending", clock
+        row.status, row.claimed_at = MessageStatus.SENDING, clock
     claimed = [Claimed(row.id, row.recipient, row.message_id, row.raw, clock) for row in rows]
     db.session.commit()
     return claimed
@@ -108,7 +108,7 @@ def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool)
 
 def _ours(message: Claimed):
     """The clause that finds the message only while this run's lease holds."""
-    return sa.and_(OutboxMessage.id == message.pk, OutboxMessage.status == "sending",
+    return sa.and_(OutboxMessage.id == message.pk, OutboxMessage.status == MessageStatus.SENDING,
                    OutboxMessage.claimed_at == message.lease)
 
 
@@ -133,8 +133,8 @@ def _mark_sent(message: Claimed, clock: datetime, report: DeliveryReport) -> Non
     begin_write_transaction()
     db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message.pk, OutboxMessage.status == "sending")
-        .values(status="sent", sent_at=clock, last_error="", claimed_at=None)
+        .where(OutboxMessage.id == message.pk, OutboxMessage.status == MessageStatus.SENDING)
+        .values(status=MessageStatus.SENT, sent_at=clock, last_error="", claimed_at=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -147,10 +147,10 @@ def _fail(row: OutboxMessage, error: str, clock: datetime, report: DeliveryRepor
     row.attempts += 1
     row.last_error = error
     if row.attempts >= MAX_ATTEMPTS or error.startswith(UNDELIVERABLE):
-        row.status = "dead"
+        row.status = MessageStatus.DEAD
         report.dead += 1
     else:
-        row.status, row.next_attempt_at = "queued", clock + backoff(row.attempts)
+        row.status, row.next_attempt_at = MessageStatus.QUEUED, clock + backoff(row.attempts)
         report.failed += 1
 
 
@@ -171,7 +171,7 @@ def _release(messages: list[Claimed]) -> None:
     begin_write_transaction()
     for message in messages:
         db.session.execute(
-            sa.update(OutboxMessage).where(_ours(message)).values(status="queued", claimed_at=None)
+            sa.update(OutboxMessage).where(_ours(message)).values(status=MessageStatus.QUEUED, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
@@ -332,8 +332,8 @@ def resend(message_pk: int) -> OutboxMessage | None:
     being sent is left to the run that holds it (None, as for a sent one)."""
     begin_write_transaction()
     row = db.session.get(OutboxMessage, message_pk)
-    if row is None or row.status not in ("dead", "queued"):
+    if row is None or row.status not in (MessageStatus.DEAD, MessageStatus.QUEUED):
         return None
-    row.status, row.attempts, row.next_attempt_at, row.last_error = "queued", 0, utcnow(), ""
+    row.status, row.attempts, row.next_attempt_at, row.last_error = MessageStatus.QUEUED, 0, utcnow(), ""
     db.session.flush()
     return row

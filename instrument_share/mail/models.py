@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db_types import UTCDateTime, utcnow
+from ..db_types import UTCDateTime, sql_list, utcnow
 from ..extensions import db
 
-MESSAGE_STATUSES = ("queued", "sending", "sent", "dead")
+
+class MessageStatus(StrEnum):
+    """Where an outbox message stands."""
+
+    QUEUED = "queued"  # waiting for its (next) attempt
+    SENDING = "sending"  # claimed by a delivery run under a lease
+    SENT = "sent"
+    DEAD = "dead"  # gave up after its attempts, or nothing left to send it about
+
+
+MESSAGE_STATUSES = tuple(MessageStatus)
 
 
 class OutboxMessage(db.Model):
@@ -22,7 +33,7 @@ class OutboxMessage(db.Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        sa.CheckConstraint(f"status IN {MESSAGE_STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"status IN {sql_list(MessageStatus)}", name="status"),
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
@@ -36,7 +47,7 @@ class OutboxMessage(db.Model):
     raw: Mapped[str | None] = mapped_column(sa.Text)  # the whole RFC 5322 message, once composed
     compose_from: Mapped[dict | None] = mapped_column(sa.JSON)
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="SET NULL"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    status: Mapped[str] = mapped_column(sa.String(10), default=MessageStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from ..accounts.models import Role
 from ..extensions import db
 from .delivery import resend
-from .models import MESSAGE_STATUSES, OutboxMessage
+from .models import MESSAGE_STATUSES, MessageStatus, OutboxMessage
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 
@@ -17,7 +18,7 @@ bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 @bp.before_request
 @login_required
 def _admins_only():
-    if current_user.role != "admin":
+    if current_user.role != Role.ADMIN:
         abort(403)
 
 
@@ -41,4 +42,4 @@ def resend_message(message_id: int):
         abort(404)
     db.session.commit()
     flash(_("The message is queued again."), "success")
-    return redirect(url_for("mail_admin.outbox", status="dead"))
+    return redirect(url_for("mail_admin.outbox", status=MessageStatus.DEAD))

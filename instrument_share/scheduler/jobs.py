@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..booking.models import Booking
+from ..booking.models import Booking, BookingAction, BookingStatus
 from ..booking.usage import CLOSE_BATCH, close_past_bookings
 from ..database import lock_all
 from ..extensions import db
@@ -31,7 +31,7 @@ def remind(now: datetime, period=None) -> int:
     nobody twice. Cancelled bookings are never reminded.
     """
     due = lock_all(
-        sa.select(Booking).where(Booking.status == "confirmed", Booking.reminded_at.is_(None),
+        sa.select(Booking).where(Booking.status == BookingStatus.CONFIRMED, Booking.reminded_at.is_(None),
                                  Booking.start > now, Booking.start <= now + REMINDER_AHEAD)
     )
     for booking in due:
@@ -47,7 +47,7 @@ def remind(now: datetime, period=None) -> int:
 
 def close_bookings(now: datetime, period=None) -> dict:
     """Mark no-shows, complete checked-in bookings, lapse unapproved ones."""
-    totals = {"no_show": 0, "completed": 0, "lapsed": 0}
+    totals = dict.fromkeys((BookingAction.NO_SHOW, BookingAction.COMPLETED, BookingAction.LAPSED), 0)
     while True:  # in batches, each its own short transaction
         counts = close_past_bookings(now)
         db.session.commit()

@@ -13,7 +13,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..catalogue.models import City, Institution
 from ..extensions import db
 from ..mail.outbox import enqueue
@@ -61,7 +61,7 @@ def weekly_institution_report(now: datetime, period: service.Period | None = Non
     period_key = f"{period.first}..{period.last}"
     sent = 0
     for institution in db.session.scalars(sa.select(Institution).order_by(Institution.id)):
-        managers = _recipients(role="manager", institution_id=institution.id)
+        managers = _recipients(role=Role.MANAGER, institution_id=institution.id)
         if not managers:
             continue
         scope = service.Scope(institution_id=institution.id)
@@ -82,7 +82,7 @@ def monthly_city_report(now: datetime, period: service.Period | None = None) -> 
     period = period or last_month(now)
     sent = 0
     for city in db.session.scalars(sa.select(City).order_by(City.sort_order)):
-        admins = _recipients(role="city_admin", city_code=city.code)
+        admins = _recipients(role=Role.CITY_ADMIN, city_code=city.code)
         if not admins:
             continue
         scope = service.Scope(city=city.code)
@@ -108,7 +108,7 @@ def monthly_corridor_report(now: datetime, period: service.Period | None = None)
     figures = service.utilisation(scope, period, "city")
     flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
     sent = 0
-    for admin in _recipients(role="admin"):
+    for admin in _recipients(role=Role.ADMIN):
         with force_locale(admin.language):
             subject = _("Monthly corridor report %(month)s", month=period.first.strftime("%Y-%m"))
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,

@@ -26,18 +26,19 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Firm, User
+from ..accounts.models import Firm, Role, User
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
-from ..booking.models import Blackout, Booking
-from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours
+from ..booking.models import Blackout, Booking, BookingStatus
+from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours, QuotaClass
 from ..errors import N_, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..sql import epoch_seconds, greatest, least, local_month
 from ..timeutil import platform_zone
+from ..vouchers.models import EntryKind
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
-QUOTA_HOURS = {"general": 1400, "special": 800}
+QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
 MAX_PERIOD = timedelta(days=731)
 
 
@@ -55,13 +56,13 @@ class Scope:
 
 def scope_for(user, institution_id: int | None = None, city: str | None = None) -> Scope:
     """The scope a user asked for, refused (403) when it is not theirs."""
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return Scope(institution_id=institution_id, city=city)
-    if user.role == "manager":
+    if user.role == Role.MANAGER:
         if (institution_id not in (None, user.institution_id)) or city is not None:
             raise PermissionDenied(N_("Managers see the figures of their own institution only."))
         return Scope(institution_id=user.institution_id)
-    if user.role == "city_admin":
+    if user.role == Role.CITY_ADMIN:
         institution_city = (
             db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id))
             if institution_id is not None else user.city_code
@@ -209,8 +210,8 @@ def _booking_sums(scope: Scope, period: Period, group=None):
     clipped = greatest(least(end, p1) - greatest(start, p0), 0)
     used_clipped = greatest(least(epoch_seconds(Booking.used_end), p1) - greatest(epoch_seconds(Booking.used_start), p0), 0)
     used = sa.case((Booking.used_start.is_not(None), used_clipped), else_=clipped)
-    active = Booking.status.in_(("confirmed", "completed"))
-    completed = Booking.status == "completed"
+    active = Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED))
+    completed = Booking.status == BookingStatus.COMPLETED
     # External use is all use less the staff's own, which is rare: a booking's
     # used time is then worked out once for most rows, not twice.
     staff = sa.and_(User.institution_id.is_not(None), User.institution_id == Instrument.institution_id)
@@ -223,7 +224,7 @@ def _booking_sums(scope: Scope, period: Period, group=None):
             sa.func.sum(sa.case((completed, used), else_=0)),
             sa.func.sum(sa.case((sa.and_(completed, staff), used), else_=0)),
             sa.func.count(sa.case((sa.and_(active, inside), 1))),
-            sa.func.count(sa.case((sa.and_(Booking.status == "no_show", inside), 1))),
+            sa.func.count(sa.case((sa.and_(Booking.status == BookingStatus.NO_SHOW, inside), 1))),
             sa.func.sum(sa.case((sa.and_(completed, inside), sa.type_coerce(Booking.cost, sa.BigInteger)), else_=0)),
             sa.func.sum(sa.case((sa.and_(completed, inside), sa.type_coerce(Booking.voucher_amount, sa.BigInteger)),
                                 else_=0)),
@@ -360,13 +361,13 @@ def flows(scope: Scope, period: Period) -> dict:
     the flows its city takes part in, as consumer or as provider."""
     p0, p1 = period.start.timestamp(), period.end.timestamp()
     clipped = greatest(least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0), 0)
-    active = Booking.status.in_(("confirmed", "completed"))
+    active = Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED))
     starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
     query = (
         sa.select(Firm.city_code, Institution.city_code,
                   sa.func.sum(sa.case((active, clipped), else_=0)),
                   sa.func.count(sa.case((sa.and_(active, starts_inside), 1))),
-                  sa.func.sum(sa.case((sa.and_(Booking.status == "completed", starts_inside),
+                  sa.func.sum(sa.case((sa.and_(Booking.status == BookingStatus.COMPLETED, starts_inside),
                                        sa.type_coerce(Booking.cost, sa.BigInteger)), else_=0)))
         .select_from(Booking)
         .join(Firm, Booking.firm_id == Firm.id)
@@ -427,7 +428,7 @@ def voucher_settlement(scope: Scope, period: Period) -> dict:
         .join(Booking, VoucherEntry.booking_id == Booking.id)
         .join(Instrument, Booking.instrument_id == Instrument.id)
         .join(Institution, Instrument.institution_id == Institution.id)
-        .where(VoucherEntry.kind == "capture", Booking.start >= period.start, Booking.start < period.end)
+        .where(VoucherEntry.kind == EntryKind.CAPTURE, Booking.start >= period.start, Booking.start < period.end)
         .group_by(Voucher.issuing_city, Institution.id, Institution.name, Institution.city_code)
         .order_by(Voucher.issuing_city, Institution.id)
     )

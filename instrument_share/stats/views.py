@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..accounts.models import Role
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..labels import local_name
@@ -28,7 +29,7 @@ def _date_arg(name: str, default: date) -> date:
 @bp.get("/")
 @login_required
 def dashboard():
-    if current_user.role not in ("manager", "city_admin", "admin"):
+    if current_user.role not in (Role.MANAGER, Role.CITY_ADMIN, Role.ADMIN):
         abort(403)
     today = to_platform(utcnow()).date()
     first = _date_arg("from", today - timedelta(days=30))
@@ -51,7 +52,7 @@ def dashboard():
     trend_start = date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)
     trend_start = trend_start.replace(day=1)
     trend = service.utilisation(scope, service.Period(trend_start, period.last), "month")["rows"]
-    flows = service.flows(scope, period) if current_user.role != "manager" else None
+    flows = service.flows(scope, period) if current_user.role != Role.MANAGER else None
     quota = service.below_quota(scope, period)
     ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
     english = get_locale().language == "en"

@@ -10,7 +10,7 @@ from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
 from ..extensions import db
 from . import claims, services
-from .models import Voucher
+from .models import ClaimLineStatus, Voucher
 
 blp = Blueprint("vouchers_api", __name__, description="Innovation vouchers (创新券)")
 
@@ -117,7 +117,7 @@ def claim_json(claim) -> dict:
         "id": claim.id, "institution_id": claim.institution_id, "issuing_city": claim.issuing_city,
         "period_from": claim.period_from, "period_to": claim.period_to, "paid_on": claim.paid_on,
         "total": sum((line.amount for line in claim.lines), Decimal("0.00")),
-        "approved": sum((line.amount for line in claim.lines if line.status == "approved"), Decimal("0.00")),
+        "approved": sum((line.amount for line in claim.lines if line.status == ClaimLineStatus.APPROVED), Decimal("0.00")),
         "lines": [{"id": line.id, "booking_id": line.entry.booking_id, "amount": line.amount,
                    "status": line.status, "reason": line.reason} for line in claim.lines],
     }

@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument
 from ..database import lock, lock_all, lock_row
@@ -14,15 +14,22 @@ from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone
-from .models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
+from .models import (
+    ClaimLineStatus,
+    EntryKind,
+    Voucher,
+    VoucherClaim,
+    VoucherClaimLine,
+    VoucherEntry,
+)
 
 
 def file_claim(user: User, issuing_city: str, first: date, last: date,
                institution_id: int | None = None) -> VoucherClaim:
     """A manager (or admin for an institution) claims every unclaimed capture of
     services that started in the period and were paid by that city's vouchers."""
-    institution_id = user.institution_id if user.role == "manager" else institution_id
-    if user.role not in ("manager", "admin") or institution_id is None:
+    institution_id = user.institution_id if user.role == Role.MANAGER else institution_id
+    if user.role not in (Role.MANAGER, Role.ADMIN) or institution_id is None:
         raise PermissionDenied(N_("Only an institution's managers file voucher claims."))
     if db.session.get(Institution, institution_id) is None:
         raise NotFound(N_("No such institution."))
@@ -39,7 +46,7 @@ def file_claim(user: User, issuing_city: str, first: date, last: date,
         .join(Voucher, VoucherEntry.voucher_id == Voucher.id)
         .join(Booking, VoucherEntry.booking_id == Booking.id)
         .join(Instrument, Booking.instrument_id == Instrument.id)
-        .where(VoucherEntry.kind == "capture", Voucher.issuing_city == issuing_city,
+        .where(VoucherEntry.kind == EntryKind.CAPTURE, Voucher.issuing_city == issuing_city,
                Instrument.institution_id == institution_id, Booking.start >= start, Booking.start < end,
                VoucherEntry.id.not_in(claimed))
         .order_by(VoucherEntry.id)
@@ -59,9 +66,9 @@ def file_claim(user: User, issuing_city: str, first: date, last: date,
 def get_claim(claim_id: int, user: User) -> VoucherClaim:
     claim = db.session.get(VoucherClaim, claim_id)
     visible = claim is not None and (
-        user.role == "admin"
-        or (user.role == "manager" and user.institution_id == claim.institution_id)
-        or (user.role == "city_admin" and user.city_code == claim.issuing_city)
+        user.role == Role.ADMIN
+        or (user.role == Role.MANAGER and user.institution_id == claim.institution_id)
+        or (user.role == Role.CITY_ADMIN and user.city_code == claim.issuing_city)
     )
     if not visible:
         raise NotFound(N_("No such claim."))
@@ -70,17 +77,17 @@ def get_claim(claim_id: int, user: User) -> VoucherClaim:
 
 def list_claims(user: User) -> list[VoucherClaim]:
     query = sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
-    if user.role == "manager":
+    if user.role == Role.MANAGER:
         query = query.where(VoucherClaim.institution_id == user.institution_id)
-    elif user.role == "city_admin":
+    elif user.role == Role.CITY_ADMIN:
         query = query.where(VoucherClaim.issuing_city == user.city_code)
-    elif user.role != "admin":
+    elif user.role != Role.ADMIN:
         return []
     return list(db.session.scalars(query))
 
 
 def _reviewer(claim: VoucherClaim, user: User) -> None:
-    if not (user.role == "admin" or (user.role == "city_admin" and user.city_code == claim.issuing_city)):
+    if not (user.role == Role.ADMIN or (user.role == Role.CITY_ADMIN and user.city_code == claim.issuing_city)):
         raise PermissionDenied(N_("Only the issuing city's bureau reviews this claim."))
 
 
@@ -100,9 +107,9 @@ def review_line(claim: VoucherClaim, line_id: int, user: User, approve: bool, re
     line = next((line for line in lines if line.id == line_id), None)
     if line is None:
         raise NotFound(N_("No such claim line."))
-    if claim.paid_on is not None or line.status != "pending":
+    if claim.paid_on is not None or line.status != ClaimLineStatus.PENDING:
         raise Conflict(N_("This line has been decided already."), conflicts=[], suggestions=[])
-    line.status = "approved" if approve else "rejected"
+    line.status = ClaimLineStatus.APPROVED if approve else ClaimLineStatus.REJECTED
     line.reason = (reason or "").strip()[:2000]
     line.reviewed_by_id, line.reviewed_at = user.id, utcnow()
     db.session.flush()
@@ -115,7 +122,7 @@ def mark_paid(claim: VoucherClaim, user: User, paid_on: date) -> VoucherClaim:
     claim, lines = _locked_claim(claim)
     if claim.paid_on is not None:
         raise Conflict(N_("This claim is paid already."), conflicts=[], suggestions=[])
-    if any(line.status == "pending" for line in lines):
+    if any(line.status == ClaimLineStatus.PENDING for line in lines):
         raise Conflict(N_("Decide every line before marking the claim paid."), conflicts=[], suggestions=[])
     claim.paid_on = paid_on
     db.session.flush()

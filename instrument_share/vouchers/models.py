@@ -3,17 +3,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Firm
 from ..booking.models import Booking
-from ..db_types import Money, UTCDateTime, utcnow
+from ..db_types import Money, UTCDateTime, sql_list, utcnow
 from ..extensions import db
 
-VOUCHER_STATUSES = ("active", "revoked")
-ENTRY_KINDS = ("grant", "hold", "capture", "release", "revoke")
+
+class VoucherStatus(StrEnum):
+    """A voucher is spendable (active) until its bureau revokes it; expiry is a date, not a status."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # never stored: what `state_on` says after the expiry date
+
+
+VOUCHER_STATUSES = (VoucherStatus.ACTIVE, VoucherStatus.REVOKED)
+
+
+class EntryKind(StrEnum):
+    """A ledger movement (see VoucherEntry)."""
+
+    GRANT = "grant"
+    HOLD = "hold"
+    CAPTURE = "capture"
+    RELEASE = "release"
+    REVOKE = "revoke"
+
+
+ENTRY_KINDS = tuple(EntryKind)
 
 
 class Voucher(db.Model):
@@ -29,7 +51,7 @@ class Voucher(db.Model):
         sa.CheckConstraint("amount > 0", name="amount"),
         sa.CheckConstraint("balance >= 0 AND balance <= amount", name="balance"),
         sa.CheckConstraint("max_share > 0 AND max_share <= 10000", name="max_share"),
-        sa.CheckConstraint(f"status IN {VOUCHER_STATUSES!r}", name="status"),
+        sa.CheckConstraint(f"status IN {sql_list(VOUCHER_STATUSES)}", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +62,7 @@ class Voucher(db.Model):
     expires_on: Mapped[date] = mapped_column(sa.Date)
     # The largest share of any fee the voucher may pay, in basis points (5000 = 50%).
     max_share_bp: Mapped[int] = mapped_column("max_share", sa.Integer)
-    status: Mapped[str] = mapped_column(sa.String(10), default="active")
+    status: Mapped[str] = mapped_column(sa.String(10), default=VoucherStatus.ACTIVE)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -52,9 +74,9 @@ class Voucher(db.Model):
         return (Decimal(self.max_share_bp) / 10000).quantize(Decimal("0.0001"))
 
     def state_on(self, day: date) -> str:
-        if self.status == "revoked":
-            return "revoked"
-        return "expired" if day > self.expires_on else "active"
+        if self.status == VoucherStatus.REVOKED:
+            return VoucherStatus.REVOKED
+        return VoucherStatus.EXPIRED if day > self.expires_on else VoucherStatus.ACTIVE
 
 
 class VoucherEntry(db.Model):
@@ -65,7 +87,7 @@ class VoucherEntry(db.Model):
     """
 
     __tablename__ = "voucher_entries"
-    __table_args__ = (sa.CheckConstraint(f"kind IN {ENTRY_KINDS!r}", name="kind"),)
+    __table_args__ = (sa.CheckConstraint(f"kind IN {sql_list(EntryKind)}", name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
@@ -81,7 +103,15 @@ class VoucherEntry(db.Model):
     booking: Mapped[Booking | None] = relationship()
 
 
-CLAIM_LINE_STATUSES = ("pending", "approved", "rejected")
+class ClaimLineStatus(StrEnum):
+    """The issuing city's bureau decides each line of a claim."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+CLAIM_LINE_STATUSES = tuple(ClaimLineStatus)
 
 
 class VoucherClaim(db.Model):
@@ -107,13 +137,13 @@ class VoucherClaimLine(db.Model):
 
     lock_before_change = True  # changed only under lock() (database.py)
     __tablename__ = "voucher_claim_lines"
-    __table_args__ = (sa.CheckConstraint(f"status IN {CLAIM_LINE_STATUSES!r}", name="status"),)
+    __table_args__ = (sa.CheckConstraint(f"status IN {sql_list(ClaimLineStatus)}", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(sa.ForeignKey("voucher_claims.id"), index=True)
     entry_id: Mapped[int] = mapped_column(sa.ForeignKey("voucher_entries.id"), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    status: Mapped[str] = mapped_column(sa.String(10), default=ClaimLineStatus.PENDING)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

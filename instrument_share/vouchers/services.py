@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import Firm, User
+from ..accounts.models import Firm, Role, User
 from ..booking.models import Booking
 from ..catalogue.audit import page_rows
 from ..catalogue.models import Instrument
@@ -22,7 +22,7 @@ from ..db_types import to_money, utcnow
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import to_platform
-from .models import Voucher, VoucherEntry
+from .models import EntryKind, Voucher, VoucherEntry, VoucherStatus
 
 MAX_VOUCHER_AMOUNT = Decimal("10000000.00")
 
@@ -65,7 +65,7 @@ def _checked_terms(expires_on: date, max_share, errors: dict) -> Decimal | None:
 
 
 def _may_issue(user: User) -> None:
-    if user.role not in ("city_admin", "admin"):
+    if user.role not in (Role.CITY_ADMIN, Role.ADMIN):
         raise PermissionDenied(N_("Only city bureaus and the joint office issue vouchers."))
 
 
@@ -83,7 +83,7 @@ def issue_voucher(user: User, firm_id: int | None, amount, expires_on: date, max
     errors: dict[str, list[str]] = {}
     if firm is None:
         errors["firm_id"] = [N_("No such firm.")]
-    elif user.role == "city_admin" and firm.city_code != user.city_code:
+    elif user.role == Role.CITY_ADMIN and firm.city_code != user.city_code:
         raise PermissionDenied(N_("A city bureau issues vouchers to firms of its own city only."))
     amount = _checked_amount(amount, errors)
     share = _checked_terms(expires_on, max_share, errors)
@@ -95,7 +95,7 @@ def issue_voucher(user: User, firm_id: int | None, amount, expires_on: date, max
                       expires_on=expires_on, max_share_bp=int(share * 10000), created_by_id=user.id)
     db.session.add(voucher)
     db.session.flush()
-    db.session.add(VoucherEntry(voucher=voucher, kind="grant", delta=amount, amount=amount, actor_id=user.id))
+    db.session.add(VoucherEntry(voucher=voucher, kind=EntryKind.GRANT, delta=amount, amount=amount, actor_id=user.id))
     db.session.flush()
     return voucher
 
@@ -149,7 +149,7 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
         firm = firms.get(uscc)
         if firm is None:
             problems.setdefault(key, [N_("Unknown Unified Social Credit Code, or no amount.")])
-        elif user.role == "city_admin" and firm[1] != user.city_code:
+        elif user.role == Role.CITY_ADMIN and firm[1] != user.city_code:
             problems.setdefault(key, [N_("A city bureau issues vouchers to firms of its own city only.")])
     if problems:
         reported = dict(sorted(problems.items(), key=lambda item: int(item[0].split()[1]))[:LINES_REPORTED])
@@ -162,7 +162,7 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
     now, vouchers, entries = utcnow(), Voucher.__table__, VoucherEntry.__table__
     insert_vouchers = _bulk_insert(vouchers, [
         {"firm_id": firms[uscc][0], "issuing_city": firms[uscc][1], "amount": amount, "balance": amount,
-         "expires_on": expires_on, "max_share": int(share * 10000), "status": "active",
+         "expires_on": expires_on, "max_share": int(share * 10000), "status": VoucherStatus.ACTIVE,
          "created_by_id": user.id, "created_at": now}
         for _, uscc, amount in lines])
     begin_write_transaction()
@@ -170,7 +170,7 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
     insert_vouchers()
     granted = len(db.session.execute(sa.insert(entries).from_select(  # each new voucher's grant
         ["voucher_id", "kind", "delta", "amount", "actor_id", "at"],
-        sa.select(vouchers.c.id, sa.literal("grant"), vouchers.c.amount, vouchers.c.amount,
+        sa.select(vouchers.c.id, sa.literal(str(EntryKind.GRANT)), vouchers.c.amount, vouchers.c.amount,
                   vouchers.c.created_by_id, vouchers.c.created_at)
         .where(vouchers.c.id > before, vouchers.c.created_by_id == user.id, vouchers.c.created_at == now,
                ~sa.exists().where(entries.c.voucher_id == vouchers.c.id))
@@ -207,8 +207,8 @@ def revoke_voucher(user: User, voucher_id: int) -> Voucher:
     """The issuing city's bureau (or an admin) withdraws what is left of a
     voucher; money already held for bookings stays with them."""
     voucher = db.session.get(Voucher, voucher_id) if isinstance(voucher_id, int) else None
-    issuer = voucher is not None and (user.role == "admin" or (
-        user.role == "city_admin" and user.city_code == voucher.issuing_city))
+    issuer = voucher is not None and (user.role == Role.ADMIN or (
+        user.role == Role.CITY_ADMIN and user.city_code == voucher.issuing_city))
     if not issuer:
         # Refused as `list_vouchers` shows: the holder sees its voucher (403);
         # to everyone else it does not exist (404), another city included.
@@ -216,10 +216,10 @@ def revoke_voucher(user: User, voucher_id: int) -> Voucher:
             raise PermissionDenied(N_("Only the issuing city's bureau may revoke this voucher."))
         raise NotFound(N_("No such voucher."))
     voucher = _locked(voucher.id)
-    if voucher.status == "revoked":
+    if voucher.status == VoucherStatus.REVOKED:
         raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has expired or was revoked.")]})
-    _move(voucher, None, "revoke", -voucher.balance, voucher.balance, user)
-    voucher.status = "revoked"
+    _move(voucher, None, EntryKind.REVOKE, -voucher.balance, voucher.balance, user)
+    voucher.status = VoucherStatus.REVOKED
     db.session.flush()
     return voucher
 
@@ -227,9 +227,9 @@ def revoke_voucher(user: User, voucher_id: int) -> Voucher:
 def _visible_vouchers(user: User) -> sa.Select | None:
     """Own firm's (firm users), own city's (city bureaus), all (admins)."""
     query = sa.select(Voucher)
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return query
-    if user.role == "city_admin":
+    if user.role == Role.CITY_ADMIN:
         return query.where(Voucher.issuing_city == user.city_code)
     if user.firm_id is not None:
         return query.where(Voucher.firm_id == user.firm_id)
@@ -277,7 +277,7 @@ def usable_voucher(user: User, voucher_id, instrument: Instrument, last_day: dat
     if voucher is None or user.firm_id is None or voucher.firm_id != user.firm_id:
         refuse(N_("Not a voucher of your firm."))
     state = voucher.state_on(_today())
-    if state != "active" or last_day > voucher.expires_on:
+    if state != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
         refuse(N_("This voucher has expired or was revoked."))
     if not instrument.accepts_vouchers:
         refuse(N_("This instrument does not accept vouchers."))
@@ -297,7 +297,7 @@ def locked_for_spending(voucher_id: int, last_day: date) -> Voucher:
     """The voucher, locked and checked again under the lock: still active,
     valid through `last_day`, with money left (else 422)."""
     voucher = _locked(voucher_id)
-    if voucher.state_on(_today()) != "active" or last_day > voucher.expires_on:
+    if voucher.state_on(_today()) != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
         raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has expired or was revoked.")]})
     if voucher.balance <= 0:
         raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has no balance left.")]})
@@ -328,7 +328,7 @@ def hold(voucher: Voucher, bookings: list[Booking], actor: User) -> Decimal:
         if part <= 0:
             continue
         voucher.balance = voucher.balance - part
-        entries.append({"voucher_id": voucher.id, "booking_id": booking.id, "kind": "hold", "delta": -part,
+        entries.append({"voucher_id": voucher.id, "booking_id": booking.id, "kind": EntryKind.HOLD, "delta": -part,
                         "amount": part, "actor_id": actor.id})
         if (booking.voucher_id, booking.voucher_amount) != (voucher.id, part):  # not written with it
             booking.voucher_id = voucher.id
@@ -344,11 +344,11 @@ def _booking_ledgers(booking_ids: list[int]) -> dict[int, tuple[Decimal, Decimal
     what was held less what was released and captured. One query."""
     db.session.flush()  # this transaction's own movements count too
     signed = sa.case(
-        (VoucherEntry.kind == "hold", VoucherEntry.amount),
-        (VoucherEntry.kind.in_(("release", "capture")), -VoucherEntry.amount),
+        (VoucherEntry.kind == EntryKind.HOLD, VoucherEntry.amount),
+        (VoucherEntry.kind.in_((EntryKind.RELEASE, EntryKind.CAPTURE)), -VoucherEntry.amount),
         else_=0,
     )
-    captured = sa.case((VoucherEntry.kind == "capture", VoucherEntry.amount), else_=0)
+    captured = sa.case((VoucherEntry.kind == EntryKind.CAPTURE, VoucherEntry.amount), else_=0)
     rows = db.session.execute(
         sa.select(VoucherEntry.booking_id,
                   sa.func.coalesce(sa.func.sum(sa.type_coerce(signed, sa.BigInteger)), 0),
@@ -389,9 +389,9 @@ def release(bookings: list[Booking], actor: User | None) -> None:
         voucher = vouchers[booking.voucher_id]
         held, captured = ledgers.get(booking.id, nothing)
         if held > 0:
-            move(voucher, booking, "release", held, held)
-            if voucher.status == "revoked":
-                move(voucher, booking, "revoke", -held, held)  # returned money stays withdrawn
+            move(voucher, booking, EntryKind.RELEASE, held, held)
+            if voucher.status == VoucherStatus.REVOKED:
+                move(voucher, booking, EntryKind.REVOKE, -held, held)  # returned money stays withdrawn
         booking.voucher_amount = captured
         booking.firm_pays = booking.cost - captured
     if entries:
@@ -412,9 +412,9 @@ def capture(booking: Booking, actor: User | None) -> None:
     used_hours = booking.used_hours if booking.used_hours is not None else booking.hours
     fee = to_money(booking.instrument.hourly_rate * min(used_hours, booking.hours))
     captured = min(held, to_money(fee * voucher.max_share))
-    _move(voucher, booking, "capture", Decimal("0.00"), captured, actor)
+    _move(voucher, booking, EntryKind.CAPTURE, Decimal("0.00"), captured, actor)
     if held > captured:
-        _move(voucher, booking, "release", held - captured, held - captured, actor)
+        _move(voucher, booking, EntryKind.RELEASE, held - captured, held - captured, actor)
     booking.voucher_amount = captured
     booking.firm_pays = booking.cost - captured
     db.session.flush()

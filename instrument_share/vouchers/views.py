@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..accounts.models import Firm
+from ..accounts.models import Firm, Role
 from ..catalogue.models import City
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
@@ -34,16 +34,16 @@ def overview():
     entries, entries_total, history_page = services.ledger_page(
         current_user, request.args.get("history", 1, type=page_number), PER_PAGE)
     firms = []  # to choose from; None: too many to list, the form asks for the USCC
-    if current_user.role in ("city_admin", "admin"):
+    if current_user.role in (Role.CITY_ADMIN, Role.ADMIN):
         query = sa.select(Firm).order_by(Firm.name).limit(FIRMS_LISTED + 1)
-        if current_user.role == "city_admin":
+        if current_user.role == Role.CITY_ADMIN:
             query = query.where(Firm.city_code == current_user.city_code)
         firms = db.session.scalars(query).all()
         if len(firms) > FIRMS_LISTED:
             firms = None
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
     settlement = None
-    if current_user.role in ("manager", "city_admin", "admin"):
+    if current_user.role in (Role.MANAGER, Role.CITY_ADMIN, Role.ADMIN):
         today = services._today()
         settlement = stats_service.voucher_settlement(
             stats_service.scope_for(current_user), stats_service.Period(today - timedelta(days=365), today))
