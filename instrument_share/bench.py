@@ -334,10 +334,10 @@ def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # n
     (ms, BEGIN IMMEDIATE to COMMIT): a 52-occurrence series paid by a
     voucher, a blackout that cancels 100 voucher-paid bookings, a grant of
     5,000 vouchers from one CSV, and the close-bookings job finding 1,000
-    no-shows. PostgreSQL locks rows and has no such lock (empty result)."""
+    no-shows (in batches). PostgreSQL locks rows and has no such lock (empty result)."""
     from .booking.schedule import create_blackout
-    from .booking.usage import close_past_bookings
     from .database import write_lock_stats
+    from .scheduler.jobs import close_bookings
     from .vouchers.services import issue_from_rows, issue_voucher
 
     if db.engine.dialect.name != "sqlite":
@@ -417,8 +417,7 @@ def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # n
 
     def close():
         with app.app_context():
-            close_past_bookings()
-            db.session.commit()
+            close_bookings(datetime.now(UTC))  # the scheduler's job: batches, each its own transaction
 
     results["close_bookings_1000_no_shows"] = longest(close)
     return results

@@ -140,13 +140,16 @@ def lock(model, ident):
 
 def lock_all(statement) -> list:
     """Every row `statement` (a select of one model) finds, locked as `lock`
-    does, in primary-key order so that two lockers never deadlock."""
+    does. On PostgreSQL the rows are locked in primary-key order, so that two
+    lockers never deadlock; SQLite has one writer and keeps the statement's
+    own order (an `ORDER BY id` there made its planner walk the whole table
+    by id instead of using the statement's index)."""
     begin_write_transaction()
     db.session.flush()  # what this transaction changed is written before rows are read again
     model = statement.column_descriptions[0]["entity"]
-    statement = statement.order_by(None).order_by(model.id).execution_options(populate_existing=True)
+    statement = statement.execution_options(populate_existing=True)
     if is_postgres():
-        statement = statement.with_for_update(of=model)
+        statement = statement.order_by(None).order_by(model.id).with_for_update(of=model)
     rows = list(db.session.scalars(statement))
     _locked_keys(db.session()).update((model.__tablename__, row.id) for row in rows)
     return rows

@@ -111,7 +111,7 @@ def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -
     return booking
 
 
-CLOSE_BATCH = 200  # bookings of each kind one call closes: the write lock stays short
+CLOSE_BATCH = 100  # bookings of each kind one call closes: the write lock stays short
 
 
 def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -> dict[str, int]:
