@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
+from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
 
 from flask import (
@@ -107,6 +108,35 @@ def signed_in() -> bool:
     return g.get("api_user") is not None or bool(current_user and current_user.is_authenticated)
 
 
+def _status_types() -> dict:
+    from .booking.models import TOOK_PLACE, BookingAction, BookingStatus
+    from .mail.models import MessageStatus
+    from .vouchers.models import ClaimLineStatus, VoucherStatus
+
+    return {"BookingStatus": BookingStatus, "BookingAction": BookingAction, "TOOK_PLACE": TOOK_PLACE, "VoucherStatus": VoucherStatus,
+            "ClaimLineStatus": ClaimLineStatus, "MessageStatus": MessageStatus}
+
+
+def policy_rules() -> SimpleNamespace:
+    """The policy layer for templates: `can.view_booking(current_user, b)`
+    is booking.policy.can_view_booking; every `can_*` rule of every domain's
+    policy.py, so a page decides what to show by the rule its service obeys."""
+    from .accounts import policy as accounts
+    from .booking import policy as booking
+    from .catalogue import policy as catalogue
+    from .stats import policy as stats
+    from .vouchers import policy as vouchers
+
+    rules = {}
+    for module in (accounts, catalogue, booking, vouchers, stats):
+        for name, function in vars(module).items():
+            if name.startswith("can_") and getattr(function, "__module__", None) == module.__name__:
+                assert name[4:] not in rules, f"two policy rules named {name}"
+                rules[name[4:]] = function
+    rules["joint_office"] = accounts.is_joint_office
+    return SimpleNamespace(**rules)
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (pagination links)."""
     args = request.args.to_dict()
@@ -192,7 +222,7 @@ def init_app(app: Flask) -> None:
         }
 
     # Globals rather than context: imported macros see them too.
-    app.jinja_env.globals.update(template_helpers(), url_with=url_with)
+    app.jinja_env.globals.update(template_helpers(), url_with=url_with, can=policy_rules(), **_status_types())
     app.jinja_env.filters["hhmm"] = format_minute
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""

@@ -112,12 +112,6 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return passwords.verify_password(self.password_hash, password)
 
-    def manages_institution(self, institution_id: int) -> bool:
-        """Managers manage their own institution; admins manage all."""
-        return self.role == "admin" or (
-            self.role == "manager" and self.institution_id == institution_id
-        )
-
 
 class ApiToken(db.Model):
     """A bearer token; only its SHA-256 is stored, so a database leak reveals none."""

@@ -9,9 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..catalogue import audit
 from ..catalogue.models import Institution, Instrument
+from ..catalogue.policy import can_manage_instrument
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..extensions import db
@@ -20,6 +22,7 @@ from ..timeutil import platform_zone, to_platform
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from .models import Blackout, Booking, BookingStatus
+from .policy import can_lift_suspension
 from .views import aware
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -27,15 +30,15 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 def _institution_id() -> int:
     """The manager's own institution; an admin chooses one (?institution=)."""
-    if current_user.role == Role.MANAGER:
+    if not can_use_manager_desk(current_user):
+        abort(403)
+    if not is_joint_office(current_user):
         return current_user.institution_id
-    if current_user.role == Role.ADMIN:
-        chosen = request.args.get("institution", type=id_number) or request.form.get("institution", type=id_number)
-        if chosen and db.session.get(Institution, chosen):
-            return chosen
-        first = db.session.scalar(sa.select(Institution.id).order_by(Institution.id))
-        return first or abort(404)
-    abort(403)
+    chosen = request.args.get("institution", type=id_number) or request.form.get("institution", type=id_number)
+    if chosen and db.session.get(Institution, chosen):
+        return chosen
+    first = db.session.scalar(sa.select(Institution.id).order_by(Institution.id))
+    return first or abort(404)
 
 
 def _bookings(institution_id: int, *conditions):
@@ -64,12 +67,12 @@ def queue():
     suspended = db.session.scalars(
         sa.select(User).where(User.booking_suspended_at.is_not(None)).order_by(User.email)
     ).all()
-    suspended = [u for u in suspended if violations.can_lift_suspension(current_user, u)]
+    suspended = [u for u in suspended if can_lift_suspension(current_user, u)]
     instruments = db.session.scalars(
         sa.select(Instrument).where(Instrument.institution_id == institution_id).order_by(Instrument.name)
     ).all()
     institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if current_user.role == Role.ADMIN else [])
+                    if is_joint_office(current_user) else [])
     return render_template(
         "booking/manage.html", institution=db.session.get(Institution, institution_id),
         institutions=institutions, pending=pending, todays=todays, to_record=to_record,
@@ -80,7 +83,7 @@ def queue():
 
 def _managed_instrument(instrument_id: int) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id) or abort(404)
-    if not current_user.manages_institution(instrument.institution_id):
+    if not can_manage_instrument(current_user, instrument):
         abort(403)
     return instrument
 
@@ -125,13 +128,13 @@ def instrument_history(instrument_id: int):
 @login_required
 def audit_trail():
     """Every instrument change the user may see: an admin's all, a manager's institution's."""
-    if current_user.role not in (Role.MANAGER, Role.ADMIN):
+    if not can_use_manager_desk(current_user):
         abort(403)
-    institution_id = request.args.get("institution", type=id_number) if current_user.role == Role.ADMIN else None
+    institution_id = request.args.get("institution", type=id_number) if is_joint_office(current_user) else None
     events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=page_number), HISTORY_PAGE,
                                            institution_id=institution_id)
     institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if current_user.role == Role.ADMIN else [])
+                    if is_joint_office(current_user) else [])
     return render_template("booking/audit.html", events=events, total=total, page=page,
                            pages=max(1, -(-total // HISTORY_PAGE)), institutions=institutions,
                            institution_id=institution_id)

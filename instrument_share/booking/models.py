@@ -152,19 +152,6 @@ class Booking(db.Model):
             return None
         return Decimal((self.used_end - self.used_start).total_seconds()) / 3600
 
-    def can_change(self, user: User) -> bool:
-        """The booker, a manager of the instrument's institution, or an admin."""
-        return user.id == self.user_id or user.manages_institution(self.instrument.institution_id)
-
-    def can_decide(self, user: User) -> bool:
-        """Approve, reject, record usage: managers of the institution and admins."""
-        return user.manages_institution(self.instrument.institution_id)
-
-    def can_view(self, user: User) -> bool:
-        return self.can_change(user) or (
-            user.firm_id is not None and user.firm_id == self.firm_id
-        )
-
 
 class BookingEvent(db.Model):
     """The history of a booking: who did what, when, with what details."""

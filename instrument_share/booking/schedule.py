@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..catalogue import audit
 from ..catalogue.models import Instrument, OpeningHours
+from ..catalogue.policy import can_manage_instrument
 from ..database import lock_all, lock_row
 from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -22,7 +23,7 @@ HHMM = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 
 def require_manager(user: User, instrument: Instrument) -> None:
-    if not user.manages_institution(instrument.institution_id):
+    if not can_manage_instrument(user, instrument):
         raise PermissionDenied("Only the instrument's managers may change its schedule.")
 
 

@@ -35,10 +35,15 @@ from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
 from .models import Booking, BookingAction, BookingEvent, BookingSeries, BookingStatus
+from .policy import (
+    booking_refusal,
+    can_change_booking,
+    can_decide_booking,
+    can_view_booking,
+    needs_approval,
+)
 from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
-from .violations import is_suspended
 
-BOOKING_ROLES = (Role.FIRM, Role.MANAGER, Role.ADMIN)
 EXCLUSION_CONSTRAINT = "ex_bookings_no_overlap"
 
 
@@ -51,7 +56,7 @@ def booking_cost(instrument: Instrument, start: datetime, end: datetime) -> Deci
 def get_booking(booking_id: int, user: User) -> Booking:
     """A booking the user may see; others' bookings are 404, not 403, so ids leak nothing."""
     booking = db.session.get(Booking, booking_id)
-    if booking is None or not booking.can_view(user):
+    if booking is None or not can_view_booking(user, booking):
         raise NotFound(N_("No such booking."))
     return booking
 
@@ -71,15 +76,9 @@ def _bookable_instrument(instrument_id) -> Instrument:
 
 
 def _check_booker(user: User) -> None:
-    if user.role not in BOOKING_ROLES:
-        raise PermissionDenied(N_("Your role may not book instruments."))
-    if user.email_verified_at is None:
-        raise PermissionDenied(N_("Confirm your e-mail address before booking: open the link in the mail "
-                                  "we sent you, or have it sent again from your profile page."))
-    if is_suspended(user):
-        raise PermissionDenied(
-            N_("Booking is suspended after repeated no-shows; ask an instrument manager to lift it.")
-        )
+    refusal = booking_refusal(user)
+    if refusal is not None:
+        raise PermissionDenied(refusal)
 
 
 def _obstacle_json(obstacle: Obstacle) -> dict:
@@ -221,9 +220,7 @@ def create_booking(
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
     _refuse_conflicts(instrument, intervals, now, closed=closed)
     voucher = vouchers.locked_for_spending(voucher_id, last_day) if voucher_id is not None else None
-    needs_approval = instrument.requires_approval and not user.manages_institution(
-        instrument.institution_id
-    )
+    approval = needs_approval(user, instrument)
     if series is not None:
         db.session.add(series)
         db.session.flush()
@@ -233,7 +230,7 @@ def create_booking(
         "instrument_id": instrument.id, "user_id": user.id, "firm_id": user.firm_id,
         "series_id": series.id if series is not None else None, "start": occurrence_start, "end": occurrence_end,
         "occupied_until": occurrence_end + timedelta(minutes=instrument.buffer_minutes),
-        "status": BookingStatus.PENDING if needs_approval else BookingStatus.CONFIRMED,
+        "status": BookingStatus.PENDING if approval else BookingStatus.CONFIRMED,
         "purpose": purpose, "cost": cost,
         "voucher_id": voucher.id if part > 0 else None, "voucher_amount": part, "firm_pays": cost - part,
     } for (occurrence_start, occurrence_end), cost, part in zip(intervals, costs, parts, strict=True)]
@@ -248,12 +245,12 @@ def create_booking(
         "status": b.status, "start": isoformat_platform(b.start), "end": isoformat_platform(b.end)})
     if voucher is not None:
         vouchers.hold(voucher, bookings, user)
-    bookings_changed(bookings, BookingAction.REQUESTED if needs_approval else BookingAction.CONFIRMED)
+    bookings_changed(bookings, BookingAction.REQUESTED if approval else BookingAction.CONFIRMED)
     return bookings
 
 
 def _require_changeable(booking: Booking, user: User, now: datetime) -> None:
-    if not booking.can_change(user):
+    if not can_change_booking(user, booking):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
     if not booking.is_active:
         raise Conflict(N_("This booking is no longer active and cannot be changed."), conflicts=[], suggestions=[])
@@ -267,7 +264,7 @@ def reschedule_booking(
     """Move a booking; it never conflicts with itself. A firm's move of a
     booking that needs approval makes it pending again."""
     now = now or utcnow()
-    if not booking.can_change(user):
+    if not can_change_booking(user, booking):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
     check_interval(booking.instrument, start, end, now)
     booking_id = booking.id
@@ -289,7 +286,7 @@ def reschedule_booking(
             vouchers.hold(vouchers.locked_for_spending(voucher_id, to_platform(start).date()), [booking], user)
         except ValidationFailed:
             booking.voucher_id = None
-    if instrument.requires_approval and not user.manages_institution(instrument.institution_id):
+    if needs_approval(user, instrument):
         booking.status = BookingStatus.PENDING
     booking.sequence += 1
     _record(booking, user, BookingAction.RESCHEDULED, old=old,
@@ -304,7 +301,7 @@ def cancel_booking(booking: Booking, user: User, reason: str = "", now: datetime
     """Cancel an active booking that has not started; its slot is free at once
     and any voucher money it holds goes back to the voucher, once."""
     now = now or utcnow()
-    if not booking.can_change(user):
+    if not can_change_booking(user, booking):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may change this booking."))
     booking = _locked_booking(booking.id)
     _require_changeable(booking, user, now)
@@ -328,7 +325,7 @@ def cancel_locked(bookings: list[Booking], user: User | None, reason: str,
 
 
 def _require_pending(booking: Booking, user: User) -> None:
-    if not booking.can_decide(user):
+    if not can_decide_booking(user, booking):
         raise PermissionDenied(N_("Only the instrument's managers may decide on this booking."))
     if booking.status != BookingStatus.PENDING:
         raise Conflict(N_("Only bookings awaiting approval can be approved or rejected."),
@@ -369,6 +366,17 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     db.session.flush()
     bookings_changed([booking], BookingAction.REJECTED)
     return booking
+
+
+def my_bookings(user: User, now: datetime, most: int = 100) -> tuple[list[Booking], list[Booking]]:
+    """The "my bookings" page: the user's own bookings (a firm user: the
+    firm's), split into those still ahead (active, not yet ended; soonest
+    first) and the rest (latest first), up to `most` in all."""
+    items, _total = list_bookings(user, per_page=most)
+    own = [b for b in items if b.user_id == user.id or user.firm_id is not None]
+    upcoming = sorted((b for b in own if b.end > now and b.is_active), key=lambda b: b.start)
+    past = [b for b in own if b not in upcoming]
+    return upcoming, past
 
 
 def list_bookings(

@@ -21,6 +21,7 @@ from .models import (
     BookingEvent,
     BookingStatus,
 )
+from .policy import can_change_booking, can_decide_booking, can_rate_booking
 from .services import cancel_locked, record_all
 from .violations import NO_SHOW_GRACE, suspend_if_due
 
@@ -31,7 +32,7 @@ def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booki
     """The booker or a manager marks the service as started (签到), from 30
     minutes before the start until the end."""
     now = now or utcnow()
-    if not booking.can_change(user):
+    if not can_change_booking(user, booking):
         raise PermissionDenied(N_("Only the booker or the instrument's managers may check in."))
     booking = lock(Booking, booking.id)
     if booking.status != BookingStatus.CONFIRMED:
@@ -59,7 +60,7 @@ def record_usage(
     has started: recording it earlier would capture voucher money for a
     service not yet given."""
     now = now or utcnow()
-    if not booking.can_decide(user):
+    if not can_decide_booking(user, booking):
         raise PermissionDenied(N_("Only the instrument's managers may record usage."))
     errors: dict[str, list[str]] = {}
     if used_end <= used_start:
@@ -97,7 +98,7 @@ def record_usage(
 
 def rate_booking(booking: Booking, user: User, rating: int, comment: str = "") -> Booking:
     """The booker's firm rates a completed service (5 非常满意 … 1 极差)."""
-    if booking.user_id != user.id and (user.firm_id is None or user.firm_id != booking.firm_id):
+    if not can_rate_booking(user, booking):
         raise PermissionDenied(N_("Only the booking's firm may rate it."))
     if rating not in RATINGS:
         raise ValidationFailed(N_("Invalid rating."), {"rating": [N_("A rating from 1 to 5.")]})

@@ -9,14 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts.models import Role
 from ..catalogue.models import Instrument
 from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
-from ..vouchers.models import VoucherStatus
-from ..vouchers.services import list_vouchers
+from ..vouchers.services import spendable_vouchers
 from ..web import safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
@@ -44,16 +42,15 @@ def apply_service_errors(form, error: ServiceError) -> None:
 
 
 def booking_form(instrument: Instrument) -> BookingForm:
-    """The booking form, offering the signed-in firm's vouchers that still have money."""
+    """The booking form, offering the vouchers the booking service would take
+    (vouchers.services.spendable_vouchers: the related-party rule included)."""
     form = BookingForm()
     choices = [SelectChoice(0, _("No voucher"))]
-    if current_user.is_authenticated and instrument.accepts_vouchers:
-        today = to_platform(utcnow()).date()
+    if current_user.is_authenticated:
         choices += [
             SelectChoice(v.id, _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
                                  id=v.id, balance=v.balance, share=int(v.max_share * 100)))
-            for v in list_vouchers(current_user)
-            if v.firm_id == current_user.firm_id and v.balance > 0 and v.state_on(today) == VoucherStatus.ACTIVE
+            for v in spendable_vouchers(current_user, instrument)
         ]
     form.voucher_id.choices = choices
     return form
@@ -111,12 +108,7 @@ def book(instrument_id: int):
 @bp.get("/bookings")
 @login_required
 def mine():
-    items, _total = services.list_bookings(current_user, per_page=100)
-    now = utcnow()
-    own = [b for b in items if b.user_id == current_user.id or current_user.role == Role.FIRM]
-    upcoming = sorted((b for b in own if b.end > now and b.status in (BookingStatus.PENDING, BookingStatus.CONFIRMED)),
-                      key=lambda b: b.start)
-    past = [b for b in own if b not in upcoming]
+    upcoming, past = services.my_bookings(current_user, utcnow())
     return render_template("booking/mine.html", upcoming=upcoming, past=past,
                            action_form=EmptyForm(), rating_form=RatingForm())
 

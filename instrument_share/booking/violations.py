@@ -10,21 +10,18 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..accounts.models import Role, User
-from ..catalogue.models import Instrument
+from ..accounts.models import User
+from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction
 from ..db_types import utcnow
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
 from .models import Booking, BookingStatus
+from .policy import can_lift_suspension
 
 NO_SHOW_GRACE = timedelta(hours=1)
 VIOLATION_WINDOW = timedelta(days=180)
 VIOLATION_LIMIT = 3
-
-
-def is_suspended(user: User) -> bool:
-    return user.booking_suspended_at is not None
 
 
 def recent_violations(user: User, now: datetime) -> int:
@@ -40,24 +37,10 @@ def recent_violations(user: User, now: datetime) -> int:
 
 def suspend_if_due(user: User, now: datetime) -> bool:
     """Suspend the user when the recent no-shows reach the limit."""
-    if is_suspended(user) or recent_violations(user, now) < VIOLATION_LIMIT:
+    if user.booking_suspended_at is not None or recent_violations(user, now) < VIOLATION_LIMIT:
         return False
     user.booking_suspended_at = now
     return True
-
-
-def can_lift_suspension(manager: User, user: User) -> bool:
-    """Admins, and managers of an institution where the user failed to show."""
-    if manager.role == Role.ADMIN:
-        return True
-    if manager.role != Role.MANAGER:
-        return False
-    return bool(db.session.scalar(
-        sa.select(sa.func.count(Booking.id))
-        .join(Instrument, Booking.instrument_id == Instrument.id)
-        .where(Booking.user_id == user.id, Booking.status == BookingStatus.NO_SHOW,
-               Instrument.institution_id == manager.institution_id)
-    ))
 
 
 def lift_suspension(manager: User, user_id: int, now: datetime | None = None) -> User:
@@ -66,7 +49,7 @@ def lift_suspension(manager: User, user_id: int, now: datetime | None = None) ->
     A role that may never lift is refused before the user is looked up, so
     the answer tells it nothing about which user ids exist."""
     refusal = PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
-    if manager.role not in (Role.ADMIN, Role.MANAGER):
+    if not can_use_manager_desk(manager):
         raise refusal
     begin_write_transaction()
     user = db.session.get(User, user_id)

@@ -13,12 +13,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..db_types import utcnow
 from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
 from ..timeutil import isoformat_platform
 from .models import Instrument, InstrumentEvent
+from .policy import can_manage_instrument
 
 # The record's fields the trail follows (not the derived search_text or the timestamps).
 AUDITED_FIELDS = (
@@ -102,7 +104,7 @@ def instrument_for_history(user: User, instrument_id: int) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(N_("No such instrument."))
-    if not user.manages_institution(instrument.institution_id):
+    if not can_manage_instrument(user, instrument):
         raise PermissionDenied(N_("Only the instrument's managers see its history."))
     return instrument
 
@@ -111,10 +113,10 @@ def audit_list(user: User, page: int = 1, per_page: int = 50, institution_id: in
                ) -> tuple[list[InstrumentEvent], int, int]:
     """The trail of every instrument the user manages, newest first: an admin
     sees all (or one institution's), a manager their institution's."""
-    if user.role == Role.MANAGER:
-        institution_id = user.institution_id
-    elif user.role != Role.ADMIN:
+    if not can_use_manager_desk(user):
         raise PermissionDenied(N_("Only managers and admins see the audit trail."))
+    if not is_joint_office(user):
+        institution_id = user.institution_id
     query = sa.select(InstrumentEvent)
     if institution_id is not None:
         query = query.join(Instrument, InstrumentEvent.instrument_id == Instrument.id).where(

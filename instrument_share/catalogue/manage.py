@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from ..accounts.models import Role, User
+from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction, lock_row
 from ..db_types import to_money
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
@@ -19,6 +20,7 @@ from .models import (
     InstrumentStatus,
     QuotaClass,
 )
+from .policy import can_manage_instrument, can_publish_instrument
 
 TEXT_FIELDS = {
     "name": 200, "name_en": 200, "model": 120, "manufacturer": 120, "country_of_origin": 40,
@@ -97,11 +99,11 @@ def _apply(instrument: Instrument, data: dict, errors: dict) -> None:
 def create_instrument(user: User, data: dict) -> Instrument:
     """A manager publishes an instrument of their own institution (admins: any)."""
     institution_id = data.get("institution_id", user.institution_id if user.role == Role.MANAGER else None)
-    if user.role not in (Role.MANAGER, Role.ADMIN):
+    if not can_use_manager_desk(user):
         raise PermissionDenied(N_("Only managers publish instruments."))
     if not isinstance(institution_id, int) or db.session.get(Institution, institution_id) is None:
         raise ValidationFailed(N_("Unknown institution."), {"institution_id": [N_("No such institution.")]})
-    if not user.manages_institution(institution_id):
+    if not can_publish_instrument(user, institution_id):
         raise PermissionDenied(N_("Managers publish instruments of their own institution only."))
     errors: dict[str, list[str]] = {}
     for required in ("name", "category"):
@@ -129,7 +131,7 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(N_("No such instrument."))
-    if not user.manages_institution(instrument.institution_id):
+    if not can_manage_instrument(user, instrument):
         raise PermissionDenied(N_("Only the instrument's managers may change it."))
     if "institution_id" in data and data["institution_id"] != instrument.institution_id:
         raise ValidationFailed(N_("The instrument is not valid."),

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..accounts.models import Role
+from ..accounts.policy import can_see_outbox
 from ..extensions import db
 from .delivery import resend
 from .models import MESSAGE_STATUSES, MessageStatus, OutboxMessage
@@ -18,7 +18,7 @@ bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 @bp.before_request
 @login_required
 def _admins_only():
-    if current_user.role != Role.ADMIN:
+    if not can_see_outbox(current_user):
         abort(403)
 
 

@@ -9,6 +9,7 @@ from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id
 from . import service
 from .export import table_response
+from .policy import stats_scope
 
 blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
 
@@ -80,7 +81,7 @@ class FlowsSchema(Schema):
 
 def _scope_and_period(args):
     user = require_user()
-    scope = service.scope_for(user, args.get("institution"), args.get("city"))
+    scope = stats_scope(user, args.get("institution"), args.get("city"))
     return scope, service.make_period(args.get("from_"), args.get("to"))
 
 

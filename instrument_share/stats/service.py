@@ -26,51 +26,21 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Firm, Role, User
+from ..accounts.models import Firm, User
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
 from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours, QuotaClass
-from ..errors import N_, PermissionDenied, ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..sql import epoch_seconds, greatest, least, local_month
 from ..timeutil import platform_zone
 from ..vouchers.models import EntryKind
+from .policy import Scope
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
 MAX_PERIOD = timedelta(days=731)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a user may see: one institution, one city (as provider), or all."""
-
-    institution_id: int | None = None
-    city: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"institution {self.institution_id}" if self.institution_id else self.city or "corridor"
-
-
-def scope_for(user, institution_id: int | None = None, city: str | None = None) -> Scope:
-    """The scope a user asked for, refused (403) when it is not theirs."""
-    if user.role == Role.ADMIN:
-        return Scope(institution_id=institution_id, city=city)
-    if user.role == Role.MANAGER:
-        if (institution_id not in (None, user.institution_id)) or city is not None:
-            raise PermissionDenied(N_("Managers see the figures of their own institution only."))
-        return Scope(institution_id=user.institution_id)
-    if user.role == Role.CITY_ADMIN:
-        institution_city = (
-            db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id))
-            if institution_id is not None else user.city_code
-        )
-        if city not in (None, user.city_code) or institution_city != user.city_code:
-            raise PermissionDenied(N_("City bureaus see the figures of their own city only."))
-        return Scope(institution_id=institution_id, city=user.city_code)
-    raise PermissionDenied(N_("Your role has no statistics."))
 
 
 @dataclass

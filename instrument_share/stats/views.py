@@ -8,13 +8,14 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.models import Role
+from ..accounts.policy import can_see_statistics
 from ..db_types import utcnow
 from ..errors import ServiceError
 from ..labels import local_name
 from ..text import TextRefused, clean_line
 from ..timeutil import to_platform
 from . import charts, service
+from .policy import can_see_flows, stats_scope
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -29,7 +30,7 @@ def _date_arg(name: str, default: date) -> date:
 @bp.get("/")
 @login_required
 def dashboard():
-    if current_user.role not in (Role.MANAGER, Role.CITY_ADMIN, Role.ADMIN):
+    if not can_see_statistics(current_user):
         abort(403)
     today = to_platform(utcnow()).date()
     first = _date_arg("from", today - timedelta(days=30))
@@ -39,20 +40,20 @@ def dashboard():
     except TextRefused:
         city = None  # as for an unknown city: the viewer's whole scope
     try:
-        scope = service.scope_for(current_user, None, city)
+        scope = stats_scope(current_user, None, city)
         period = service.make_period(first, last)
     except ServiceError as error:
         if error.status == 403:
             abort(403)
         period = service.make_period(today - timedelta(days=30), today - timedelta(days=1))
-        scope = service.scope_for(current_user)
+        scope = stats_scope(current_user)
     by_city = service.utilisation(scope, period, "city")
     by_category = service.utilisation(scope, period, "category")
     instruments = service.utilisation(scope, period, "instrument")["rows"]
     trend_start = date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)
     trend_start = trend_start.replace(day=1)
     trend = service.utilisation(scope, service.Period(trend_start, period.last), "month")["rows"]
-    flows = service.flows(scope, period) if current_user.role != Role.MANAGER else None
+    flows = service.flows(scope, period) if can_see_flows(current_user) else None
     quota = service.below_quota(scope, period)
     ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
     english = get_locale().language == "en"

@@ -22,6 +22,7 @@ from .models import (
     VoucherClaimLine,
     VoucherEntry,
 )
+from .policy import can_file_claim, can_review_claim, can_see_claim, can_see_claims
 
 
 def file_claim(user: User, issuing_city: str, first: date, last: date,
@@ -29,7 +30,7 @@ def file_claim(user: User, issuing_city: str, first: date, last: date,
     """A manager (or admin for an institution) claims every unclaimed capture of
     services that started in the period and were paid by that city's vouchers."""
     institution_id = user.institution_id if user.role == Role.MANAGER else institution_id
-    if user.role not in (Role.MANAGER, Role.ADMIN) or institution_id is None:
+    if not can_file_claim(user, institution_id):
         raise PermissionDenied(N_("Only an institution's managers file voucher claims."))
     if db.session.get(Institution, institution_id) is None:
         raise NotFound(N_("No such institution."))
@@ -64,30 +65,26 @@ def file_claim(user: User, issuing_city: str, first: date, last: date,
 
 
 def get_claim(claim_id: int, user: User) -> VoucherClaim:
+    """A claim the user may see; to anyone else it does not exist (404)."""
     claim = db.session.get(VoucherClaim, claim_id)
-    visible = claim is not None and (
-        user.role == Role.ADMIN
-        or (user.role == Role.MANAGER and user.institution_id == claim.institution_id)
-        or (user.role == Role.CITY_ADMIN and user.city_code == claim.issuing_city)
-    )
-    if not visible:
+    if claim is None or not can_see_claim(user, claim):
         raise NotFound(N_("No such claim."))
     return claim
 
 
 def list_claims(user: User) -> list[VoucherClaim]:
     query = sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
-    if user.role == Role.MANAGER:
-        query = query.where(VoucherClaim.institution_id == user.institution_id)
-    elif user.role == Role.CITY_ADMIN:
-        query = query.where(VoucherClaim.issuing_city == user.city_code)
-    elif user.role != Role.ADMIN:
+    if not can_see_claims(user):
         return []
+    if user.role == Role.MANAGER:  # can_see_claim: the institution's own
+        query = query.where(VoucherClaim.institution_id == user.institution_id)
+    elif user.role == Role.CITY_ADMIN:  # can_see_claim: claims on the city's vouchers
+        query = query.where(VoucherClaim.issuing_city == user.city_code)
     return list(db.session.scalars(query))
 
 
 def _reviewer(claim: VoucherClaim, user: User) -> None:
-    if not (user.role == Role.ADMIN or (user.role == Role.CITY_ADMIN and user.city_code == claim.issuing_city)):
+    if not can_review_claim(user, claim):
         raise PermissionDenied(N_("Only the issuing city's bureau reviews this claim."))
 
 

@@ -13,7 +13,8 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import Firm, Role, User
+from ..accounts.models import Firm, User
+from ..accounts.policy import can_issue_vouchers, is_joint_office
 from ..booking.models import Booking
 from ..catalogue.audit import page_rows
 from ..catalogue.models import Instrument
@@ -23,6 +24,7 @@ from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import to_platform
 from .models import EntryKind, Voucher, VoucherEntry, VoucherStatus
+from .policy import can_issue_voucher, can_revoke_voucher, can_see_voucher, can_spend_voucher
 
 MAX_VOUCHER_AMOUNT = Decimal("10000000.00")
 
@@ -65,7 +67,7 @@ def _checked_terms(expires_on: date, max_share, errors: dict) -> Decimal | None:
 
 
 def _may_issue(user: User) -> None:
-    if user.role not in (Role.CITY_ADMIN, Role.ADMIN):
+    if not can_issue_vouchers(user):
         raise PermissionDenied(N_("Only city bureaus and the joint office issue vouchers."))
 
 
@@ -83,7 +85,7 @@ def issue_voucher(user: User, firm_id: int | None, amount, expires_on: date, max
     errors: dict[str, list[str]] = {}
     if firm is None:
         errors["firm_id"] = [N_("No such firm.")]
-    elif user.role == Role.CITY_ADMIN and firm.city_code != user.city_code:
+    elif not can_issue_voucher(user, firm):
         raise PermissionDenied(N_("A city bureau issues vouchers to firms of its own city only."))
     amount = _checked_amount(amount, errors)
     share = _checked_terms(expires_on, max_share, errors)
@@ -142,14 +144,14 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
         if line_errors:
             problems[key] = line_errors["amount"]
         lines.append((key, uscc, amount))
-    firms = {uscc: (firm_id, city) for uscc, firm_id, city in db.session.execute(  # one query for the file
+    firms = {firm.uscc: firm for firm in db.session.execute(  # one query for the file
         sa.select(Firm.uscc, Firm.id, Firm.city_code).where(Firm.uscc.in_({uscc for _, uscc, _ in lines}))
     )} if lines else {}
     for key, uscc, _amount in lines:
         firm = firms.get(uscc)
         if firm is None:
             problems.setdefault(key, [N_("Unknown Unified Social Credit Code, or no amount.")])
-        elif user.role == Role.CITY_ADMIN and firm[1] != user.city_code:
+        elif not can_issue_voucher(user, firm):
             problems.setdefault(key, [N_("A city bureau issues vouchers to firms of its own city only.")])
     if problems:
         reported = dict(sorted(problems.items(), key=lambda item: int(item[0].split()[1]))[:LINES_REPORTED])
@@ -161,7 +163,7 @@ def issue_from_rows(user: User, rows: list[list[str]], expires_on: date, max_sha
     # engine's dates and times) before the lock; under it, two statements.
     now, vouchers, entries = utcnow(), Voucher.__table__, VoucherEntry.__table__
     insert_vouchers = _bulk_insert(vouchers, [
-        {"firm_id": firms[uscc][0], "issuing_city": firms[uscc][1], "amount": amount, "balance": amount,
+        {"firm_id": firms[uscc].id, "issuing_city": firms[uscc].city_code, "amount": amount, "balance": amount,
          "expires_on": expires_on, "max_share": int(share * 10000), "status": VoucherStatus.ACTIVE,
          "created_by_id": user.id, "created_at": now}
         for _, uscc, amount in lines])
@@ -203,16 +205,27 @@ def _bulk_insert(table: sa.Table, rows: list[dict]):
     return insert
 
 
+def grantable_firms(user: User, most: int) -> list[Firm] | None:
+    """The firms the user may grant a voucher to, for the grant form to list
+    (none for a role that grants none); None when there are more than
+    `most`, and the form asks for the firm's USCC instead."""
+    if not can_issue_vouchers(user):
+        return []
+    query = sa.select(Firm).order_by(Firm.name).limit(most + 1)
+    if not is_joint_office(user):
+        query = query.where(Firm.city_code == user.city_code)  # can_issue_voucher: the bureau's own city
+    firms = db.session.scalars(query).all()
+    return None if len(firms) > most else firms
+
+
 def revoke_voucher(user: User, voucher_id: int) -> Voucher:
     """The issuing city's bureau (or an admin) withdraws what is left of a
     voucher; money already held for bookings stays with them."""
     voucher = db.session.get(Voucher, voucher_id) if isinstance(voucher_id, int) else None
-    issuer = voucher is not None and (user.role == Role.ADMIN or (
-        user.role == Role.CITY_ADMIN and user.city_code == voucher.issuing_city))
-    if not issuer:
+    if voucher is None or not can_revoke_voucher(user, voucher):
         # Refused as `list_vouchers` shows: the holder sees its voucher (403);
         # to everyone else it does not exist (404), another city included.
-        if voucher is not None and user.firm_id is not None and user.firm_id == voucher.firm_id:
+        if voucher is not None and can_see_voucher(user, voucher):
             raise PermissionDenied(N_("Only the issuing city's bureau may revoke this voucher."))
         raise NotFound(N_("No such voucher."))
     voucher = _locked(voucher.id)
@@ -227,9 +240,9 @@ def revoke_voucher(user: User, voucher_id: int) -> Voucher:
 def _visible_vouchers(user: User) -> sa.Select | None:
     """Own firm's (firm users), own city's (city bureaus), all (admins)."""
     query = sa.select(Voucher)
-    if user.role == Role.ADMIN:
+    if is_joint_office(user):
         return query
-    if user.role == Role.CITY_ADMIN:
+    if can_issue_vouchers(user):  # a city bureau: the vouchers it issued (can_see_voucher)
         return query.where(Voucher.issuing_city == user.city_code)
     if user.firm_id is not None:
         return query.where(Voucher.firm_id == user.firm_id)
@@ -261,13 +274,6 @@ def ledger_page(user: User, page: int = 1, per_page: int = 50) -> tuple[list[Vou
                      page, per_page)
 
 
-def is_related_party(firm_id: int, institution_id: int) -> bool:
-    """A firm whose users are also staff of the institution may not spend vouchers there."""
-    return bool(db.session.scalar(
-        sa.select(sa.func.count(User.id)).where(User.firm_id == firm_id, User.institution_id == institution_id)
-    ))
-
-
 def usable_voucher(user: User, voucher_id, instrument: Instrument, last_day: date) -> Voucher:
     """The voucher, if this user may spend it on this instrument until `last_day`; else 422."""
     def refuse(message: str):
@@ -281,9 +287,22 @@ def usable_voucher(user: User, voucher_id, instrument: Instrument, last_day: dat
         refuse(N_("This voucher has expired or was revoked."))
     if not instrument.accepts_vouchers:
         refuse(N_("This instrument does not accept vouchers."))
-    if is_related_party(voucher.firm_id, instrument.institution_id):
+    if not can_spend_voucher(user, voucher, instrument):
         refuse(N_("Vouchers cannot pay for services of an institution your firm is a related party of."))
     return voucher
+
+
+def spendable_vouchers(user: User, instrument: Instrument) -> list[Voucher]:
+    """The vouchers the booking form offers this user on this instrument: the
+    same rules as `usable_voucher` (the firm's own, active, with money left,
+    the instrument takes vouchers, no related party), in one place."""
+    if user.firm_id is None or not instrument.accepts_vouchers:
+        return []
+    today = _today()
+    candidates = db.session.scalars(sa.select(Voucher).where(
+        Voucher.firm_id == user.firm_id, Voucher.status == VoucherStatus.ACTIVE, Voucher.balance > 0,
+        Voucher.expires_on >= today).order_by(Voucher.id)).all()
+    return [voucher for voucher in candidates if can_spend_voucher(user, voucher, instrument)]
 
 
 def _move(voucher: Voucher, booking: Booking | None, kind: str, delta: Decimal, amount: Decimal,

@@ -12,12 +12,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..accounts.models import Firm, Role
+from ..accounts.policy import can_see_statistics
 from ..catalogue.models import City
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
 from ..stats import service as stats_service
+from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
 from . import claims, services
 
@@ -33,20 +34,13 @@ def overview():
         current_user, request.args.get("page", 1, type=page_number), PER_PAGE)
     entries, entries_total, history_page = services.ledger_page(
         current_user, request.args.get("history", 1, type=page_number), PER_PAGE)
-    firms = []  # to choose from; None: too many to list, the form asks for the USCC
-    if current_user.role in (Role.CITY_ADMIN, Role.ADMIN):
-        query = sa.select(Firm).order_by(Firm.name).limit(FIRMS_LISTED + 1)
-        if current_user.role == Role.CITY_ADMIN:
-            query = query.where(Firm.city_code == current_user.city_code)
-        firms = db.session.scalars(query).all()
-        if len(firms) > FIRMS_LISTED:
-            firms = None
+    firms = services.grantable_firms(current_user, FIRMS_LISTED)
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
     settlement = None
-    if current_user.role in (Role.MANAGER, Role.CITY_ADMIN, Role.ADMIN):
+    if can_see_statistics(current_user):
         today = services._today()
         settlement = stats_service.voucher_settlement(
-            stats_service.scope_for(current_user), stats_service.Period(today - timedelta(days=365), today))
+            stats_scope(current_user), stats_service.Period(today - timedelta(days=365), today))
     return render_template("vouchers/overview.html", vouchers=vouchers, entries=entries, firms=firms,
                            page=page, pages=-(-total // PER_PAGE) or 1, total=total,
                            history_page=history_page, history_pages=-(-entries_total // PER_PAGE) or 1,

@@ -1,0 +1,57 @@
+"""Who may do what: the rules about a user's role and anchor.
+
+Every rule of the policy layer is a function of the user (and the thing
+asked about) that is true when the user may. Services call it and raise
+when it says no; views and templates call the same function to decide what
+to show (`can.<rule>` in templates, without the `can_` prefix). Each domain
+keeps its rules in its own `policy.py`; this one holds those every domain
+asks about.
+"""
+from __future__ import annotations
+
+from .models import Role, User
+
+# Roles that book instruments; city bureaus fund, they do not book.
+BOOKING_ROLES = (Role.FIRM, Role.MANAGER, Role.ADMIN)
+
+
+def is_joint_office(user: User) -> bool:
+    """The corridor's joint office (role admin) may do everything."""
+    return user.role == Role.ADMIN
+
+
+def can_manage_institution(user: User, institution_id: int | None) -> bool:
+    """Run an institution's instruments, bookings and claims: its own
+    managers, and the joint office."""
+    return is_joint_office(user) or (
+        user.role == Role.MANAGER and institution_id is not None and user.institution_id == institution_id)
+
+
+def can_book(user: User) -> bool:
+    """Book instruments at all: firm users, managers and the joint office
+    (whether this user may book now also depends on their address being
+    confirmed and their booking not being suspended: booking.policy)."""
+    return user.role in BOOKING_ROLES
+
+
+def can_use_manager_desk(user: User) -> bool:
+    """The manager desk (approvals, usage, suspensions, the audit trail):
+    managers for their institution, the joint office for any."""
+    return user.role in (Role.MANAGER, Role.ADMIN)
+
+
+def can_see_statistics(user: User) -> bool:
+    """The statistics: managers (their institution), city bureaus (their
+    city) and the joint office (the corridor); firms see their own bookings."""
+    return user.role in (Role.MANAGER, Role.CITY_ADMIN, Role.ADMIN)
+
+
+def can_issue_vouchers(user: User) -> bool:
+    """Grant innovation vouchers at all: city bureaus (to firms of their
+    city: vouchers.policy.can_issue_voucher) and the joint office."""
+    return user.role in (Role.CITY_ADMIN, Role.ADMIN)
+
+
+def can_see_outbox(user: User) -> bool:
+    """The mail outbox and its dead letters: the joint office only."""
+    return is_joint_office(user)
