@@ -117,6 +117,30 @@ def _status_types() -> dict:
             "ClaimLineStatus": ClaimLineStatus, "MessageStatus": MessageStatus}
 
 
+def apply_service_errors(form, error, default_field=None) -> None:
+    """A service's refusal shown on the form it came from: each field's
+    messages beside that field (an unknown field's beside `default_field`,
+    or above the form), and the refusal itself above the form when it
+    names no field. Translated here: services speak English."""
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None) or default_field
+        target = field.errors if field is not None else form.form_errors
+        target.extend(_(message) for message in messages)
+    if not error.fields:
+        form.form_errors.append(_(error.message))
+
+
+def refusal_message(error) -> str:
+    """A service's refusal as one flashed message: the reason, then what
+    each field says (a file's problems by line: 第 N 行 / Line N)."""
+    details = []
+    for name, messages in error.fields.items():
+        text = " ".join(_(message) for message in messages)
+        number = str(name).removeprefix("line ")
+        details.append(_("Line %(n)s: %(problem)s", n=number, problem=text) if number.isdigit() else text)
+    return " ".join([_(error.message), *details]).strip()
+
+
 def policy_rules() -> SimpleNamespace:
     """The policy layer for templates: `can.view_booking(current_user, b)`
     is booking.policy.can_view_booking; every `can_*` rule of every domain's

@@ -21,7 +21,7 @@ from ..catalogue.services import list_cities_with_counts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..invites.feeds import feed_url, reset_feed_token
-from ..web import safe_next_url
+from ..web import apply_service_errors, safe_next_url
 from .forms import LoginForm, RegistrationForm
 from .models import User
 from .services import (
@@ -121,9 +121,7 @@ def register():
             )
         except ValidationFailed as error:
             db.session.rollback()
-            for name, messages in error.fields.items():
-                field = getattr(form, name, None) or form.email
-                field.errors.extend(_(m) for m in messages)
+            apply_service_errors(form, error, default_field=form.email)
         else:
             db.session.commit()
             # The same page whether the address was new or taken: the mail says which.

@@ -19,6 +19,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..routing import id_number, page_number
 from ..timeutil import platform_zone, to_platform
+from ..web import apply_service_errors
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from .models import Blackout, Booking, BookingStatus
@@ -176,10 +177,7 @@ def add_blackout(instrument_id: int):
                                  form.reason.data, cancel_bookings=form.cancel_bookings.data)
     except ServiceError as error:
         db.session.rollback()
-        for name, messages in error.fields.items():
-            getattr(form, name, form.start).errors.extend(_(m) for m in messages)
-        if not error.fields:
-            form.form_errors.append(_(error.message))
+        apply_service_errors(form, error, default_field=form.start)
         return instrument_schedule(instrument_id, blackout_form=form,
                                    conflicts=error.extra.get("conflicts"), status=error.status)
     db.session.commit()

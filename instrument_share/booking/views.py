@@ -15,7 +15,7 @@ from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform
 from ..vouchers.services import spendable_vouchers
-from ..web import safe_next_url
+from ..web import apply_service_errors, refusal_message, safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .models import BookingStatus, ServiceMode
@@ -32,13 +32,6 @@ def local_input(value: datetime) -> str:
 def aware(value: datetime | None) -> datetime | None:
     """A datetime-local input's naive value, read in the platform zone."""
     return None if value is None else value.replace(tzinfo=platform_zone())
-
-
-def apply_service_errors(form, error: ServiceError) -> None:
-    for name, messages in error.fields.items():
-        field = getattr(form, name, None)
-        target = field.errors if field is not None else form.form_errors
-        target.extend(_(m) for m in messages)
 
 
 def booking_form(instrument: Instrument) -> BookingForm:
@@ -170,8 +163,7 @@ def _act(booking_id: int, operation, success: str, form_class=EmptyForm):
             operation(booking, form)
         except ServiceError as error:
             db.session.rollback()
-            details = " ".join(_(m) for messages in error.fields.values() for m in messages)
-            flash(f"{_(error.message)} {details}".strip(), "danger")
+            flash(refusal_message(error), "danger")
         else:
             db.session.commit()
             flash(success, "success")

@@ -20,6 +20,7 @@ from ..routing import id_number, page_number
 from ..stats import service as stats_service
 from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
+from ..web import refusal_message
 from . import claims, services
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
@@ -61,16 +62,6 @@ def _date(name: str) -> date | None:
         return None
 
 
-def _refusal(error: ServiceError) -> str:
-    """A refusal as one flashed message; a file's problems name their lines."""
-    details = []
-    for field, messages in error.fields.items():
-        text = " ".join(_(m) for m in messages)
-        number = field.removeprefix("line ")
-        details.append(_("Line %(n)s: %(problem)s", n=number, problem=text) if number.isdigit() else text)
-    return " ".join([_(error.message), *details]).strip()
-
-
 def _run(action, success=None):
     """One change from a form: refusals are flashed (403/404 answered as such).
     `success` is the message, or makes it from what the action returned."""
@@ -81,7 +72,7 @@ def _run(action, success=None):
         db.session.rollback()
         if error.status in (403, 404):
             abort(error.status)
-        flash(_refusal(error), "danger")
+        flash(refusal_message(error), "danger")
     else:
         db.session.commit()
         if success:
