@@ -1,7 +1,7 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
@@ -77,7 +77,3 @@ class Money(TypeDecorator):
         if value is None:
             return None
         return (Decimal(int(value)) / 100).quantize(CENT)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -1,7 +1,7 @@
 """The platform time zone: parsing what clients send, showing what we store."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -32,6 +32,22 @@ def parse_client_time(text: str) -> datetime:
     if not EARLIEST <= value < LATEST:
         raise ValueError("time outside 1970-2199")
     return value
+
+
+def utcnow() -> datetime:
+    """Now, aware, in UTC: what the database stores."""
+    return datetime.now(UTC)
+
+
+def platform_now() -> datetime:
+    """Now in the platform zone: what people read."""
+    return to_platform(utcnow())
+
+
+def platform_today() -> date:
+    """Today's date in the platform zone (a voucher's expiry, a report's
+    period, a page's default week are all platform dates)."""
+    return platform_now().date()
 
 
 def to_platform(value: datetime) -> datetime:

@@ -57,11 +57,10 @@ from instrument_share.booking.availability import free_intervals
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.schedule import create_blackout
 from instrument_share.catalogue.models import Institution, Instrument
-from instrument_share.db_types import utcnow
 from instrument_share.demo.bookings import seed_bookings
 from instrument_share.demo.seed import seed_catalogue
 from instrument_share.extensions import db
-from instrument_share.timeutil import isoformat_platform, platform_zone
+from instrument_share.timeutil import isoformat_platform, platform_zone, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherEntry
 from instrument_share.vouchers.services import issue_voucher
 

@@ -40,11 +40,10 @@ from instrument_share.accounts.models import ApiToken, User
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
-from instrument_share.db_types import utcnow
 from instrument_share.extensions import db
 from instrument_share.invites.feeds import feed_token
 from instrument_share.mail.models import OutboxMessage
-from instrument_share.timeutil import to_platform
+from instrument_share.timeutil import to_platform, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
 
 from .booking.conftest import at, workday

@@ -10,8 +10,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..catalogue.models import City, Institution
-from ..db_types import UTCDateTime, sql_list, utcnow
+from ..db_types import UTCDateTime, sql_list
 from ..extensions import db
+from ..timeutil import utcnow
 from . import passwords
 
 

@@ -27,9 +27,9 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from ..catalogue.models import City, Institution
 from ..database import begin_write_transaction, is_postgres
-from ..db_types import utcnow
 from ..errors import N_, NotAuthenticated, ValidationFailed
 from ..extensions import db
+from ..timeutil import utcnow
 from . import mails, passwords
 from .models import LANGUAGES, ROLES, ApiToken, Firm, Role, User
 

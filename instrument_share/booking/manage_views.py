@@ -14,11 +14,10 @@ from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..catalogue import audit
 from ..catalogue.models import Institution, Instrument
 from ..catalogue.policy import can_manage_instrument
-from ..db_types import utcnow
 from ..errors import ServiceError
 from ..extensions import db
 from ..routing import id_number, page_number
-from ..timeutil import platform_zone, to_platform
+from ..timeutil import platform_zone, to_platform, utcnow
 from ..web import apply_service_errors
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm

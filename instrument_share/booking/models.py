@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Firm, User
 from ..catalogue.models import Instrument
-from ..db_types import Money, UTCDateTime, sql_list, utcnow
+from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
+from ..timeutil import utcnow
 
 
 class BookingStatus(StrEnum):

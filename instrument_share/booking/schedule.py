@@ -11,10 +11,9 @@ from ..catalogue import audit
 from ..catalogue.models import Instrument, OpeningHours
 from ..catalogue.policy import can_manage_instrument
 from ..database import lock_all, lock_row
-from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..timeutil import isoformat_platform
+from ..timeutil import isoformat_platform, utcnow
 from .conflicts import overlaps_sql
 from .models import ACTIVE_STATUSES, Blackout, Booking
 from .services import cancel_locked

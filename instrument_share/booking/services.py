@@ -26,11 +26,11 @@ from sqlalchemy.orm import joinedload
 from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
 from ..database import inserted, lock
-from ..db_types import to_money, utcnow
+from ..db_types import to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..invites.notify import bookings_changed
-from ..timeutil import isoformat_platform, to_platform
+from ..timeutil import isoformat_platform, to_platform, utcnow
 from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts

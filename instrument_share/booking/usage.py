@@ -7,10 +7,9 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..database import lock, lock_all
-from ..db_types import utcnow
 from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..timeutil import isoformat_platform
+from ..timeutil import isoformat_platform, utcnow
 from ..vouchers import services as vouchers
 from .models import (
     RATINGS,

@@ -10,10 +10,9 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
-from ..db_types import utcnow
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
 from ..extensions import db
-from ..timeutil import platform_zone, to_platform
+from ..timeutil import platform_zone, to_platform, utcnow
 from ..vouchers.services import spendable_vouchers
 from ..web import apply_service_errors, refusal_message, safe_next_url
 from . import services, usage

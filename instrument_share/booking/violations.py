@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction
-from ..db_types import utcnow
 from ..errors import NotFound, PermissionDenied
 from ..extensions import db
+from ..timeutil import utcnow
 from .models import Booking, BookingStatus
 from .policy import can_lift_suspension
 

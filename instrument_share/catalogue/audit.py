@@ -15,10 +15,9 @@ from sqlalchemy.orm import joinedload
 
 from ..accounts.models import User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
-from ..db_types import utcnow
 from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
-from ..timeutil import isoformat_platform
+from ..timeutil import isoformat_platform, utcnow
 from .models import Instrument, InstrumentEvent
 from .policy import can_manage_instrument
 

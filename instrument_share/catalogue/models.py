@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db_types import Money, UTCDateTime, sql_list, utcnow
+from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
+from ..timeutil import utcnow
 
 if TYPE_CHECKING:  # accounts.models imports this module
     from ..accounts.models import User

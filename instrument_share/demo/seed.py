@@ -13,8 +13,8 @@ from ..accounts.services import create_user
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument, OpeningHours
 from ..database import begin_write_transaction
-from ..db_types import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 from .bookings import seed_bookings
 from .catalogue import FIRMS, INSTITUTIONS, build_instruments
 

@@ -16,9 +16,9 @@ from ..accounts.models import User
 from ..booking.models import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
 from ..database import begin_write_transaction
-from ..db_types import utcnow
 from ..extensions import db
 from ..labels import local_name
+from ..timeutil import utcnow
 from ..web import absolute_url
 from .ics import booking_event, feed_calendar, platform_host
 

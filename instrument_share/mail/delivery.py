@@ -37,9 +37,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..database import begin_write_transaction
-from ..db_types import utcnow
 from ..extensions import db
 from ..text import address_for_output
+from ..timeutil import utcnow
 from .models import MessageStatus, OutboxMessage
 from .outbox import Undeliverable
 

@@ -7,8 +7,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db_types import UTCDateTime, sql_list, utcnow
+from ..db_types import UTCDateTime, sql_list
 from ..extensions import db
+from ..timeutil import utcnow
 
 
 class MessageStatus(StrEnum):

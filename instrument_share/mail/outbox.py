@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from ..db_types import utcnow
 from ..extensions import db
 from ..text import address_for_output, line_for_output, text_for_output
+from ..timeutil import utcnow
 from .models import OutboxMessage
 
 

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..database import begin_write_transaction
-from ..db_types import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 from .models import SchedulerLease
 
 LEASE_NAME = "scheduler"

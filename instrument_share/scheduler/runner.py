@@ -16,8 +16,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from ..db_types import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 from .election import Elector
 from .jobs import JOBS, Job
 

@@ -9,11 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.policy import can_see_statistics
-from ..db_types import utcnow
 from ..errors import ServiceError
 from ..labels import local_name
 from ..text import TextRefused, clean_line
-from ..timeutil import to_platform
+from ..timeutil import platform_today
 from . import charts, service
 from .policy import can_see_flows, stats_scope
 
@@ -32,7 +31,7 @@ def _date_arg(name: str, default: date) -> date:
 def dashboard():
     if not can_see_statistics(current_user):
         abort(403)
-    today = to_platform(utcnow()).date()
+    today = platform_today()
     first = _date_arg("from", today - timedelta(days=30))
     last = _date_arg("to", today - timedelta(days=1))
     try:

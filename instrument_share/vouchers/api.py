@@ -9,6 +9,7 @@ from ..api.fields import Line, Text
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
 from ..extensions import db
+from ..timeutil import platform_today
 from . import claims, services
 from .models import ClaimLineStatus, Voucher
 
@@ -40,7 +41,7 @@ def voucher_json(voucher: Voucher) -> dict:
         "firm": {"id": voucher.firm.id, "name": voucher.firm.name, "city": voucher.firm.city_code},
         "issuing_city": voucher.issuing_city, "amount": voucher.amount, "balance": voucher.balance,
         "expires_on": voucher.expires_on, "max_share": voucher.max_share,
-        "status": voucher.state_on(services._today()),
+        "status": voucher.state_on(platform_today()),
     }
 
 

@@ -10,10 +10,9 @@ from ..accounts.models import Role, User
 from ..booking.models import Booking
 from ..catalogue.models import Institution, Instrument
 from ..database import lock, lock_all, lock_row
-from ..db_types import utcnow
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..timeutil import platform_zone
+from ..timeutil import platform_zone, utcnow
 from .models import (
     ClaimLineStatus,
     EntryKind,

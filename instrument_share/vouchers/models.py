@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..accounts.models import Firm
 from ..booking.models import Booking
-from ..db_types import Money, UTCDateTime, sql_list, utcnow
+from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
+from ..timeutil import utcnow
 
 
 class VoucherStatus(StrEnum):

@@ -19,18 +19,14 @@ from ..booking.models import Booking
 from ..catalogue.audit import page_rows
 from ..catalogue.models import Instrument
 from ..database import begin_write_transaction, lock, lock_all
-from ..db_types import to_money, utcnow
+from ..db_types import to_money
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..timeutil import to_platform
+from ..timeutil import platform_today, utcnow
 from .models import EntryKind, Voucher, VoucherEntry, VoucherStatus
 from .policy import can_issue_voucher, can_revoke_voucher, can_see_voucher, can_spend_voucher
 
 MAX_VOUCHER_AMOUNT = Decimal("10000000.00")
-
-
-def _today() -> date:
-    return to_platform(utcnow()).date()
 
 
 def _decimal(value, field: str, errors: dict) -> Decimal | None:
@@ -61,7 +57,7 @@ def _checked_terms(expires_on: date, max_share, errors: dict) -> Decimal | None:
     if share is not None and (not Decimal(0) < share <= 1 or share != share.quantize(Decimal("0.0001"))):
         errors["max_share"] = [N_("A share above 0 and at most 1, e.g. 0.5.")]
         share = None
-    if expires_on is None or expires_on < _today():
+    if expires_on is None or expires_on < platform_today():
         errors["expires_on"] = [N_("The expiry date must not be in the past.")]
     return share
 
@@ -282,7 +278,7 @@ def usable_voucher(user: User, voucher_id, instrument: Instrument, last_day: dat
     voucher = db.session.get(Voucher, voucher_id) if isinstance(voucher_id, int) else None
     if voucher is None or user.firm_id is None or voucher.firm_id != user.firm_id:
         refuse(N_("Not a voucher of your firm."))
-    state = voucher.state_on(_today())
+    state = voucher.state_on(platform_today())
     if state != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
         refuse(N_("This voucher has expired or was revoked."))
     if not instrument.accepts_vouchers:
@@ -298,7 +294,7 @@ def spendable_vouchers(user: User, instrument: Instrument) -> list[Voucher]:
     the instrument takes vouchers, no related party), in one place."""
     if user.firm_id is None or not instrument.accepts_vouchers:
         return []
-    today = _today()
+    today = platform_today()
     candidates = db.session.scalars(sa.select(Voucher).where(
         Voucher.firm_id == user.firm_id, Voucher.status == VoucherStatus.ACTIVE, Voucher.balance > 0,
         Voucher.expires_on >= today).order_by(Voucher.id)).all()
@@ -316,7 +312,7 @@ def locked_for_spending(voucher_id: int, last_day: date) -> Voucher:
     """The voucher, locked and checked again under the lock: still active,
     valid through `last_day`, with money left (else 422)."""
     voucher = _locked(voucher_id)
-    if voucher.state_on(_today()) != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
+    if voucher.state_on(platform_today()) != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
         raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has expired or was revoked.")]})
     if voucher.balance <= 0:
         raise ValidationFailed(N_("Voucher not usable."), {"voucher_id": [N_("This voucher has no balance left.")]})

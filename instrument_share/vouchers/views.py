@@ -20,6 +20,7 @@ from ..routing import id_number, page_number
 from ..stats import service as stats_service
 from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
+from ..timeutil import platform_today
 from ..web import refusal_message
 from . import claims, services
 
@@ -39,7 +40,7 @@ def overview():
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
     settlement = None
     if can_see_statistics(current_user):
-        today = services._today()
+        today = platform_today()
         settlement = stats_service.voucher_settlement(
             stats_scope(current_user), stats_service.Period(today - timedelta(days=365), today))
     return render_template("vouchers/overview.html", vouchers=vouchers, entries=entries, firms=firms,
@@ -47,7 +48,7 @@ def overview():
                            history_page=history_page, history_pages=-(-entries_total // PER_PAGE) or 1,
                            settlement=settlement,
                            claims=claims.list_claims(current_user), cities=cities, form=FlaskForm(),
-                           today=services._today())
+                           today=platform_today())
 
 
 def _checked_form() -> None:
@@ -162,4 +163,4 @@ def decide_line(claim_id: int, line_id: int):
 @login_required
 def mark_paid(claim_id: int):
     return _run(lambda: claims.mark_paid(claims.get_claim(claim_id, current_user), current_user,
-                                         _date("paid_on") or services._today()), _("Claim marked paid."))
+                                         _date("paid_on") or platform_today()), _("Claim marked paid."))

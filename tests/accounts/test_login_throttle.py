@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from instrument_share.accounts import passwords
 from instrument_share.accounts.models import User
 from instrument_share.accounts.services import authenticate
-from instrument_share.db_types import utcnow
 from instrument_share.extensions import db
+from instrument_share.timeutil import utcnow
 
 from ..conftest import csrf_token_from
 from ..factories import PASSWORD

@@ -17,8 +17,8 @@ from instrument_share.accounts.services import (
     resend_verification,
     verification_link,
 )
-from instrument_share.db_types import utcnow
 from instrument_share.extensions import db
+from instrument_share.timeutil import utcnow
 
 from ..booking.conftest import at
 from ..conftest import Browser, csrf_token_from
