@@ -75,4 +75,4 @@ def downgrade():
     op.execute("DROP TRIGGER tr_bookings_no_overlap_update")
     op.execute("DROP TRIGGER tr_bookings_no_overlap_insert")
     with op.batch_alter_table('bookings', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_bookings_occupied_span', type_='check')
+        batch_op.drop_constraint(op.f('ck_bookings_occupied_span'), type_='check')
