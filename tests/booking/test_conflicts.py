@@ -5,7 +5,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from .conftest import at, iso, workday
+from instrument_share.booking.services import create_booking
+from instrument_share.errors import Conflict
+
+from .conftest import at, iso
 
 
 def book(client, instrument, start, end, purpose="SEM imaging of coatings", **extra):
@@ -63,30 +66,25 @@ def test_time_zones_and_naive_times(api, make, day, start, end, free):
         assert response.json["start"].endswith("+08:00")
 
 
-def test_closed_hours_and_holidays(api, make, day):
+def test_closed_hours_and_holidays(api, make, day, app_context):
     instrument = make.instrument()
-    client = api.as_user(make.user())
+    user = make.user()
+    client = api.as_user(user)
     response = book(client, instrument, iso(day, "16:00"), iso(day, "18:00"))
     assert response.status_code == 409
     assert response.json["conflicts"] == [
         {"start": iso(day, "17:00"), "end": iso(day, "18:00"), "kind": "closed"}
     ]
-    holiday = _next_weekday_holiday()
-    if holiday is not None:
-        response = book(client, instrument, iso(holiday, "10:00"), iso(holiday, "11:00"))
-        assert response.status_code == 409
-        assert response.json["conflicts"][0]["kind"] == "closed"
-        open_anyway = make.instrument(open_on_holidays=True)
-        assert book(client, open_anyway, iso(holiday, "10:00"), iso(holiday, "11:00")).status_code == 201
-
-
-def _next_weekday_holiday() -> date | None:
-    import holidays
-
-    start = workday(2)
-    calendar = holidays.China(years=[start.year, start.year + 1])
-    days = sorted(d for d in calendar if d >= start and d.weekday() < 5 and d < start + timedelta(days=330))
-    return days[0] if days else None
+    # National Day 2026 (a Thursday), booked a week before it: the clock is
+    # set, so the test does not depend on which holiday is next.
+    holiday = date(2026, 10, 1)
+    week_before = at(holiday, "10:00") - timedelta(days=7)
+    with pytest.raises(Conflict) as refused:
+        create_booking(user, instrument.id, at(holiday, "10:00"), at(holiday, "11:00"), "国庆", now=week_before)
+    assert [c["kind"] for c in refused.value.extra["conflicts"]] == ["closed"]
+    open_anyway = make.instrument(open_on_holidays=True)
+    made = create_booking(user, open_anyway.id, at(holiday, "10:00"), at(holiday, "11:00"), "国庆", now=week_before)
+    assert made[0].status == "confirmed"
 
 
 def test_across_midnight_and_midnight_edges(api, make, day):
