@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from email import message_from_string, policy
 
-import pytest
 import sqlalchemy as sa
 
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
 
-from ..mail.conftest import SmtpServer
+from ..mail.conftest import smtp  # noqa: F401 (the mail tests' SMTP server, a fixture here too)
 
 LINK = re.compile(r"https?://\S+/verify-email/[A-Za-z0-9_.\-]+")
 
@@ -38,11 +37,3 @@ def link_in(text: str) -> str:
     match = LINK.search(text)
     assert match, text
     return "/verify-email/" + match.group(0).rsplit("/verify-email/", 1)[1]
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
