@@ -33,7 +33,14 @@ BOOL_FIELDS = ("requires_approval", "accepts_vouchers", "open_on_holidays")
 
 
 def _apply(instrument: Instrument, data: dict, errors: dict) -> None:
-    """Copy the given fields onto the instrument, collecting what is wrong."""
+    """Copy the given fields onto the instrument, collecting what is wrong.
+    The lookups on the way must not flush a half-applied record: a minimum
+    above the old maximum would break a CHECK before its 422 is written."""
+    with db.session.no_autoflush:
+        _apply_fields(instrument, data, errors)
+
+
+def _apply_fields(instrument: Instrument, data: dict, errors: dict) -> None:
     for name, limit in TEXT_FIELDS.items():
         if name in data:
             value = data[name]
