@@ -10,8 +10,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the application: defaults and environment, then the test override."""
+    from .transaction import InstrumentShareApp
+
     test_config = dict(test_config or {})
-    app = Flask(
+    app = InstrumentShareApp(
         __name__,
         instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
         template_folder=str(ROOT / "templates"),

@@ -142,10 +142,9 @@ def list_jobs_command():
 @click.option("--period", help="reports: 2026-10, 2026-W44 or 2026-10-01..2026-10-31")
 def run_job_command(name, now, period):
     """Run one job now (or as if at --now)."""
-    from .timeutil import utcnow
     from .scheduler.jobs import JOBS
     from .scheduler.reports import parse_period
-    from .timeutil import parse_client_time
+    from .timeutil import parse_client_time, utcnow
 
     job = JOBS.get(name)
     if job is None:

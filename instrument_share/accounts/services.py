@@ -30,6 +30,7 @@ from ..database import begin_write_transaction, is_postgres
 from ..errors import N_, NotAuthenticated, ValidationFailed
 from ..extensions import db
 from ..timeutil import utcnow
+from ..transaction import commit_before_refusal
 from . import mails, passwords
 from .models import LANGUAGES, ROLES, ApiToken, Firm, Role, User
 
@@ -357,6 +358,7 @@ def _count_failure(user_id: int, now: datetime) -> None:
     if row is not None and row.failed_logins == 0 and row.login_locked_until is not None:
         user = db.session.get(User, user_id)
         mails.account_locked(user, limit, until, now)
+    commit_before_refusal()  # the "wrong password" answer that follows must not undo the count
 
 
 def clear_login_lock(user_id: int) -> None:

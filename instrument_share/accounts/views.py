@@ -83,7 +83,6 @@ def login():
     failed = False
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
-        db.session.commit()  # a failure is counted (and a lock mailed) even though it is refused
         if user is None:
             failed = True
             form.password.errors.append(_(LOGIN_FAILED))
@@ -97,7 +96,6 @@ def login():
 def logout():
     if current_user.is_authenticated:
         end_all_sessions(current_user.id)  # every session of the user, on every device
-        db.session.commit()
     logout_user()
     _fresh_session()
     return redirect(url_for("catalogue.home"))
@@ -123,7 +121,6 @@ def register():
             db.session.rollback()
             apply_service_errors(form, error, default_field=form.email)
         else:
-            db.session.commit()
             # The same page whether the address was new or taken: the mail says which.
             return render_template("accounts/register_sent.html")
     return render_template("accounts/register.html", form=form)
@@ -149,7 +146,6 @@ def confirm_email_post(token: str):
     except ValidationFailed as error:
         db.session.rollback()
         return render_template("accounts/verify.html", problem=_(error.message)), 400
-    db.session.commit()
     _sign_in(user)
     flash(_("Your e-mail address is confirmed. You can book instruments now."), "success")
     return redirect(url_for("catalogue.home"))
@@ -160,7 +156,6 @@ def confirm_email_post(token: str):
 @limiter.limit(login_limit)
 def resend_confirmation():
     outcome = resend_verification(current_user.id)
-    db.session.commit()
     if outcome == "sent":
         flash(_("We have sent the confirmation mail again. Open the link in it within 24 hours."), "success")
     elif outcome == "recent":
@@ -184,6 +179,5 @@ def profile():
 def new_feed_token():
     if FlaskForm().validate_on_submit():
         reset_feed_token(current_user)
-        db.session.commit()
         flash(_("A new calendar feed address was made; the old one no longer works."), "success")
     return redirect(url_for("accounts.profile"))

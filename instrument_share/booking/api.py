@@ -8,7 +8,6 @@ from ..api.parsing import Blueprint
 from ..api.schemas import envelope, list_envelope
 from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument
-from ..extensions import db
 from ..invites.ics import booking_calendar
 from . import schedule, services, usage, violations
 from .availability import availability
@@ -45,7 +44,6 @@ def create_booking(body):
     result = booking_json(bookings[0])
     if len(bookings) > 1:
         result["occurrences"] = [booking_json(b) for b in bookings]
-    db.session.commit()
     return result
 
 
@@ -78,7 +76,6 @@ def reschedule_booking(body, booking_id):
     """Move a booking; it never conflicts with itself."""
     user = require_user()
     booking = services.reschedule_booking(services.get_booking(booking_id, user), user, **body)
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -90,7 +87,6 @@ def cancel_booking(body, booking_id):
     """Cancel a booking that has not started."""
     user = require_user()
     booking = services.cancel_booking(services.get_booking(booking_id, user), user, body["reason"])
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -101,7 +97,6 @@ def approve_booking(booking_id):
     """Managers: confirm a pending booking."""
     user = require_user()
     booking = services.approve_booking(services.get_booking(booking_id, user), user)
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -113,7 +108,6 @@ def reject_booking(body, booking_id):
     """Managers: refuse a pending booking with a reason."""
     user = require_user()
     booking = services.reject_booking(services.get_booking(booking_id, user), user, body["reason"])
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -124,7 +118,6 @@ def check_in(booking_id):
     """The booker or a manager marks the service as started (签到)."""
     user = require_user()
     booking = usage.check_in(services.get_booking(booking_id, user), user)
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -138,7 +131,6 @@ def record_usage(body, booking_id):
     booking = usage.record_usage(
         services.get_booking(booking_id, user), user, body["start"], body["end"], body["service_mode"]
     )
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -150,7 +142,6 @@ def rate_booking(body, booking_id):
     """The firm rates a completed service: 5 非常满意 … 1 极差."""
     user = require_user()
     booking = usage.rate_booking(services.get_booking(booking_id, user), user, body["rating"], body["comment"])
-    db.session.commit()
     return booking_json(booking)
 
 
@@ -182,7 +173,6 @@ def put_opening_hours(rows, instrument_id):
     user = require_user()
     instrument = get_instrument(instrument_id)
     hours = schedule.set_opening_hours(instrument, user, rows)
-    db.session.commit()
     return [{"weekday": h.weekday, "open": format_minute(h.open_minute),
              "close": format_minute(h.close_minute)} for h in hours]
 
@@ -195,7 +185,6 @@ def create_blackout(body, instrument_id):
     """Managers: block time; bookings in the way refuse it unless cancel_bookings is true."""
     user = require_user()
     blackout = schedule.create_blackout(get_instrument(instrument_id), user, **body)
-    db.session.commit()
     return blackout
 
 
@@ -205,7 +194,6 @@ def create_blackout(body, instrument_id):
 def delete_blackout(blackout_id):
     """Managers: remove a blackout."""
     schedule.delete_blackout(blackout_id, require_user())
-    db.session.commit()
 
 
 @blp.post("/users/<int:user_id>/lift-suspension")
@@ -214,4 +202,3 @@ def delete_blackout(blackout_id):
 def lift_suspension(user_id):
     """Managers where the user failed to show, and admins: restore booking."""
     violations.lift_suspension(require_user(), user_id)
-    db.session.commit()

@@ -159,7 +159,6 @@ def save_hours(instrument_id: int):
         db.session.rollback()
         flash(_("The opening hours were not saved: times as HH:MM, closing after opening, no overlaps."), "danger")
         return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
-    db.session.commit()
     flash(_("Opening hours saved."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
 
@@ -179,7 +178,6 @@ def add_blackout(instrument_id: int):
         apply_service_errors(form, error, default_field=form.start)
         return instrument_schedule(instrument_id, blackout_form=form,
                                    conflicts=error.extra.get("conflicts"), status=error.status)
-    db.session.commit()
     flash(_("Blackout added."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
 
@@ -195,7 +193,6 @@ def remove_blackout(blackout_id: int):
         schedule.delete_blackout(blackout_id, current_user)
     except ServiceError:
         abort(403)
-    db.session.commit()
     flash(_("Blackout removed."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
 
@@ -206,6 +203,5 @@ def lift(user_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     user = violations.lift_suspension(current_user, user_id)  # a refusal renders as its error page
-    db.session.commit()
     flash(_("Booking restored for %(email)s.", email=user.email), "success")
     return redirect(url_for("manage.queue"))

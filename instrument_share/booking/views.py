@@ -86,9 +86,9 @@ def book(instrument_id: int):
     except Conflict as error:
         return render_instrument_page(instrument, form, conflict=error, status=409)
     except ValidationFailed as error:
+        db.session.rollback()
         apply_service_errors(form, error)
         return render_instrument_page(instrument, form, status=422)
-    db.session.commit()
     first = bookings[0]
     if first.status == BookingStatus.PENDING:
         flash(_("Request sent: the instrument's managers will confirm it."), "info")
@@ -146,7 +146,6 @@ def reschedule(booking_id: int):
         db.session.rollback()
         apply_service_errors(form, error)
         return detail(booking_id, reschedule_form=form, status=422)
-    db.session.commit()
     flash(_("Booking moved."), "success")
     return redirect(url_for("booking.detail", booking_id=booking_id))
 
@@ -164,7 +163,6 @@ def _act(booking_id: int, operation, success: str, form_class=EmptyForm):
             db.session.rollback()
             flash(refusal_message(error), "danger")
         else:
-            db.session.commit()
             flash(success, "success")
     return redirect(safe_next_url(request.form.get("next")) or url_for("booking.detail", booking_id=booking_id))
 

@@ -5,7 +5,6 @@ from ..api.auth import NO_AUTH, authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import PageArgs, envelope, list_envelope, page_of
 from ..booking.schedule import set_opening_hours
-from ..extensions import db
 from . import manage, services
 from .schemas import (
     CategorySchema,
@@ -104,7 +103,6 @@ def create_instrument(body):
     instrument = manage.create_instrument(user, body)
     if hours is not None:
         set_opening_hours(instrument, user, hours)
-    db.session.commit()
     return instrument_detail(services.get_instrument(instrument.id))
 
 
@@ -119,5 +117,4 @@ def update_instrument(body, instrument_id):
     instrument = manage.update_instrument(user, instrument_id, body)
     if hours is not None:
         set_opening_hours(instrument, user, hours)
-    db.session.commit()
     return instrument_detail(services.get_instrument(instrument.id))

@@ -40,6 +40,5 @@ def resend_message(message_id: int):
         abort(400)
     if resend(message_id) is None:
         abort(404)
-    db.session.commit()
     flash(_("The message is queued again."), "success")
     return redirect(url_for("mail_admin.outbox", status=MessageStatus.DEAD))

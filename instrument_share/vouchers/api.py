@@ -8,7 +8,6 @@ from ..api.auth import authenticated, require_user
 from ..api.fields import Line, Text
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
-from ..extensions import db
 from ..timeutil import platform_today
 from . import claims, services
 from .models import ClaimLineStatus, Voucher
@@ -52,7 +51,6 @@ def voucher_json(voucher: Voucher) -> dict:
 def issue_voucher(body):
     """City bureaus (own city's firms) and admins grant a firm a voucher."""
     voucher = services.issue_voucher(require_user(), **body)
-    db.session.commit()
     return voucher_json(voucher)
 
 
@@ -62,7 +60,6 @@ def issue_voucher(body):
 def revoke_voucher(voucher_id):
     """The issuing city's bureau withdraws the rest of a voucher."""
     voucher = services.revoke_voucher(require_user(), voucher_id)
-    db.session.commit()
     return voucher_json(voucher)
 
 
@@ -132,7 +129,6 @@ def file_claim(body):
     """Managers claim the captured voucher money of one issuing city for a period (兑付申请)."""
     claim = claims.file_claim(require_user(), body["issuing_city"], body["from_"], body["to"],
                               body.get("institution_id"))
-    db.session.commit()
     return claim_json(claim)
 
 
@@ -154,7 +150,6 @@ def decide_line(body, claim_id, line_id):
     user = require_user()
     claim = claims.get_claim(claim_id, user)
     claims.review_line(claim, line_id, user, body["approve"], body["reason"])
-    db.session.commit()
     return claim_json(claim)
 
 
@@ -166,5 +161,4 @@ def mark_paid(body, claim_id):
     """The issuing city's bureau records the payment date."""
     user = require_user()
     claim = claims.mark_paid(claims.get_claim(claim_id, user), user, body["paid_on"])
-    db.session.commit()
     return claim_json(claim)

@@ -75,7 +75,6 @@ def _run(action, success=None):
             abort(error.status)
         flash(refusal_message(error), "danger")
     else:
-        db.session.commit()
         if success:
             flash(success(result) if callable(success) else success, "success")
     return redirect(url_for("vouchers.overview"))
