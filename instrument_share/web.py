@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
 
 from flask import (
     Flask,
+    abort,
     current_app,
+    flash,
     g,
     has_request_context,
     jsonify,
@@ -25,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .catalogue.schemas import format_minute
-from .extensions import login_manager
+from .errors import ServiceError
+from .extensions import db, login_manager
 from .labels import template_helpers
 from .timeutil import to_platform
 
@@ -117,17 +121,43 @@ def _status_types() -> dict:
             "ClaimLineStatus": ClaimLineStatus, "MessageStatus": MessageStatus}
 
 
-def apply_service_errors(form, error, default_field=None) -> None:
-    """A service's refusal shown on the form it came from: each field's
-    messages beside that field (an unknown field's beside `default_field`,
-    or above the form), and the refusal itself above the form when it
-    names no field. Translated here: services speak English."""
+def refused(error, form=None, default_field=None):
+    """Show a service's refusal on the page being rendered. The request's
+    changes are rolled back first, so the page shows what is stored, not the
+    refused change. With a form, each field's messages go beside that field
+    (an unknown field's beside `default_field`, or above the form), and the
+    refusal itself above the form when it names no field. Translated here:
+    services speak English. Returns the error, for the page to show."""
+    db.session.rollback()
+    if form is None:
+        return error
     for name, messages in error.fields.items():
         field = getattr(form, name, None) or default_field
         target = field.errors if field is not None else form.form_errors
         target.extend(_(message) for message in messages)
     if not error.fields:
         form.form_errors.append(_(error.message))
+    return error
+
+
+def flashes_refusals(back):
+    """For a button's POST view, which calls a service, flashes its success
+    and redirects. A refusal is rolled back and flashed on the page
+    `back(**view_args)` names (or the same-site `next` the button sent);
+    a 403 or 404 is answered as such: the button is never shown for it."""
+    def decorate(view):
+        @wraps(view)
+        def button_action(**view_args):
+            try:
+                return view(**view_args)
+            except ServiceError as error:
+                refused(error)
+                if error.status in (403, 404):
+                    abort(error.status)
+                flash(refusal_message(error), "danger")
+                return redirect(safe_next_url(request.form.get("next")) or back(**view_args))
+        return button_action
+    return decorate
 
 
 def refusal_message(error) -> str:
@@ -183,7 +213,6 @@ def trust_proxies(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     from .api.errors import error_response, service_error_response
-    from .errors import ServiceError
     from .routing import IdConverter
 
     trust_proxies(app)

@@ -39,3 +39,14 @@ def test_a_wrong_password_is_counted_although_the_answer_is_a_refusal(client, ma
     assert client.post("/api/v1/tokens", json={"email": user.email, "password": "wrong"}).status_code == 401
     with app.app_context():
         assert db.session.get(type(user), user.id).failed_logins == 1
+
+
+def test_views_and_api_routes_neither_commit_nor_roll_back():
+    """They parse, call, render: a refusal they show is rolled back by
+    web.refused or web.flashes_refusals, the rest by the boundary."""
+    offending = [
+        str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+        if (path.name in ("views.py", "api.py") or path.name.endswith("_views.py"))
+        and re.search(r"\.(commit|rollback)\(\)", path.read_text(encoding="utf-8"))
+    ]
+    assert not offending

@@ -21,7 +21,7 @@ from ..catalogue.services import list_cities_with_counts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..invites.feeds import feed_url, reset_feed_token
-from ..web import apply_service_errors, safe_next_url
+from ..web import refused, safe_next_url
 from .forms import LoginForm, RegistrationForm
 from .models import User
 from .services import (
@@ -118,8 +118,7 @@ def register():
                 language=_language(),
             )
         except ValidationFailed as error:
-            db.session.rollback()
-            apply_service_errors(form, error, default_field=form.email)
+            refused(error, form, default_field=form.email)
         else:
             # The same page whether the address was new or taken: the mail says which.
             return render_template("accounts/register_sent.html")
@@ -144,7 +143,7 @@ def confirm_email_post(token: str):
     try:
         user = verify_email(token)
     except ValidationFailed as error:
-        db.session.rollback()
+        refused(error)
         return render_template("accounts/verify.html", problem=_(error.message)), 400
     _sign_in(user)
     flash(_("Your e-mail address is confirmed. You can book instruments now."), "success")

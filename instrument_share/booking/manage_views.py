@@ -18,7 +18,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..routing import id_number, page_number
 from ..timeutil import platform_zone, to_platform, utcnow
-from ..web import apply_service_errors
+from ..web import refused
 from . import history, schedule, violations
 from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from .models import Blackout, Booking, BookingStatus
@@ -155,8 +155,8 @@ def save_hours(instrument_id: int):
                 rows.append({"weekday": weekday, "open": opens, "close": closes})
     try:
         schedule.set_opening_hours(instrument, current_user, rows)
-    except ServiceError:
-        db.session.rollback()
+    except ServiceError as error:
+        refused(error)
         flash(_("The opening hours were not saved: times as HH:MM, closing after opening, no overlaps."), "danger")
         return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
     flash(_("Opening hours saved."), "success")
@@ -174,8 +174,7 @@ def add_blackout(instrument_id: int):
         schedule.create_blackout(instrument, current_user, aware(form.start.data), aware(form.end.data),
                                  form.reason.data, cancel_bookings=form.cancel_bookings.data)
     except ServiceError as error:
-        db.session.rollback()
-        apply_service_errors(form, error, default_field=form.start)
+        refused(error, form, default_field=form.start)
         return instrument_schedule(instrument_id, blackout_form=form,
                                    conflicts=error.extra.get("conflicts"), status=error.status)
     flash(_("Blackout added."), "success")

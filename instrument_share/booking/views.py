@@ -10,11 +10,11 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
-from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
+from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform, utcnow
 from ..vouchers.services import spendable_vouchers
-from ..web import apply_service_errors, refusal_message, safe_next_url
+from ..web import flashes_refusals, refused, safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .models import BookingStatus, ServiceMode
@@ -86,8 +86,7 @@ def book(instrument_id: int):
     except Conflict as error:
         return render_instrument_page(instrument, form, conflict=error, status=409)
     except ValidationFailed as error:
-        db.session.rollback()
-        apply_service_errors(form, error)
+        refused(error, form)
         return render_instrument_page(instrument, form, status=422)
     first = bookings[0]
     if first.status == BookingStatus.PENDING:
@@ -140,74 +139,84 @@ def reschedule(booking_id: int):
     try:
         services.reschedule_booking(booking, current_user, aware(form.start.data), aware(form.end.data))
     except Conflict as error:
-        db.session.rollback()
-        return detail(booking_id, reschedule_form=form, conflict=error, status=409)
+        return detail(booking_id, reschedule_form=form, conflict=refused(error), status=409)
     except ValidationFailed as error:
-        db.session.rollback()
-        apply_service_errors(form, error)
+        refused(error, form)
         return detail(booking_id, reschedule_form=form, status=422)
     flash(_("Booking moved."), "success")
     return redirect(url_for("booking.detail", booking_id=booking_id))
 
 
-def _act(booking_id: int, operation, success: str, form_class=EmptyForm):
-    """Run one booking action from a button; refusals become a flashed message."""
+def _booking_page(booking_id: int) -> str:
+    return url_for("booking.detail", booking_id=booking_id)
+
+
+def _submitted(booking_id: int, form_class=EmptyForm):
+    """The booking a button acts on and its form, valid, or a refusal."""
     booking = _load(booking_id)
     form = form_class()
     if not form.validate_on_submit():
-        flash(_("The form was not valid; please try again."), "danger")
-    else:
-        try:
-            operation(booking, form)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(refusal_message(error), "danger")
-        else:
-            flash(success, "success")
-    return redirect(safe_next_url(request.form.get("next")) or url_for("booking.detail", booking_id=booking_id))
+        raise ValidationFailed(N_("The form was not valid; please try again."))
+    return booking, form
+
+
+def _done(booking_id: int, message: str):
+    flash(message, "success")
+    return redirect(safe_next_url(request.form.get("next")) or _booking_page(booking_id))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
 @login_required
+@flashes_refusals(back=_booking_page)
 def cancel(booking_id: int):
-    return _act(booking_id, lambda b, f: services.cancel_booking(b, current_user, f.reason.data),
-                _("Booking cancelled."), ReasonForm)
+    booking, form = _submitted(booking_id, ReasonForm)
+    services.cancel_booking(booking, current_user, form.reason.data)
+    return _done(booking_id, _("Booking cancelled."))
 
 
 @bp.post("/bookings/<int:booking_id>/approve")
 @login_required
+@flashes_refusals(back=_booking_page)
 def approve(booking_id: int):
-    return _act(booking_id, lambda b, f: services.approve_booking(b, current_user), _("Booking approved."))
+    booking, _form = _submitted(booking_id)
+    services.approve_booking(booking, current_user)
+    return _done(booking_id, _("Booking approved."))
 
 
 @bp.post("/bookings/<int:booking_id>/reject")
 @login_required
+@flashes_refusals(back=_booking_page)
 def reject(booking_id: int):
-    return _act(booking_id, lambda b, f: services.reject_booking(b, current_user, f.reason.data),
-                _("Booking rejected."), ReasonForm)
+    booking, form = _submitted(booking_id, ReasonForm)
+    services.reject_booking(booking, current_user, form.reason.data)
+    return _done(booking_id, _("Booking rejected."))
 
 
 @bp.post("/bookings/<int:booking_id>/check-in")
 @login_required
+@flashes_refusals(back=_booking_page)
 def check_in(booking_id: int):
-    return _act(booking_id, lambda b, f: usage.check_in(b, current_user), _("Checked in."))
+    booking, _form = _submitted(booking_id)
+    usage.check_in(booking, current_user)
+    return _done(booking_id, _("Checked in."))
 
 
 @bp.post("/bookings/<int:booking_id>/usage")
 @login_required
+@flashes_refusals(back=_booking_page)
 def record_usage(booking_id: int):
-    return _act(
-        booking_id,
-        lambda b, f: usage.record_usage(b, current_user, aware(f.start.data), aware(f.end.data), f.service_mode.data),
-        _("Usage recorded."), UsageForm,
-    )
+    booking, form = _submitted(booking_id, UsageForm)
+    usage.record_usage(booking, current_user, aware(form.start.data), aware(form.end.data), form.service_mode.data)
+    return _done(booking_id, _("Usage recorded."))
 
 
 @bp.post("/bookings/<int:booking_id>/rating")
 @login_required
+@flashes_refusals(back=_booking_page)
 def rate(booking_id: int):
-    return _act(booking_id, lambda b, f: usage.rate_booking(b, current_user, f.rating.data, f.comment.data),
-                _("Thank you for rating the service."), RatingForm)
+    booking, form = _submitted(booking_id, RatingForm)
+    usage.rate_booking(booking, current_user, form.rating.data, form.comment.data)
+    return _done(booking_id, _("Thank you for rating the service."))
 
 
 @bp.app_template_global()

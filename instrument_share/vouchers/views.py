@@ -14,14 +14,14 @@ from flask_wtf import FlaskForm
 
 from ..accounts.policy import can_see_statistics
 from ..catalogue.models import City
-from ..errors import N_, ServiceError, ValidationFailed
+from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
 from ..stats import service as stats_service
 from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
 from ..timeutil import platform_today
-from ..web import refusal_message
+from ..web import flashes_refusals
 from . import claims, services
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
@@ -63,45 +63,44 @@ def _date(name: str) -> date | None:
         return None
 
 
-def _run(action, success=None):
-    """One change from a form: refusals are flashed (403/404 answered as such).
-    `success` is the message, or makes it from what the action returned."""
-    _checked_form()
-    try:
-        result = action()
-    except ServiceError as error:
-        db.session.rollback()
-        if error.status in (403, 404):
-            abort(error.status)
-        flash(refusal_message(error), "danger")
-    else:
-        if success:
-            flash(success(result) if callable(success) else success, "success")
-    return redirect(url_for("vouchers.overview"))
+def _overview(**_view_args) -> str:
+    return url_for("vouchers.overview")
+
+
+def _done(message: str):
+    flash(message, "success")
+    return redirect(_overview())
 
 
 @bp.post("/grant")
 @login_required
+@flashes_refusals(back=_overview)
 def grant():
-    return _run(lambda: services.issue_voucher(
+    _checked_form()
+    services.issue_voucher(
         current_user, request.form.get("firm_id", type=id_number), request.form.get("amount", ""),
-        _date("expires_on"), request.form.get("max_share", ""), uscc=request.form.get("uscc")),
-        _("Voucher granted."))
+        _date("expires_on"), request.form.get("max_share", ""), uscc=request.form.get("uscc"))
+    return _done(_("Voucher granted."))
 
 
 @bp.post("/<int:voucher_id>/revoke")
 @login_required
+@flashes_refusals(back=_overview)
 def revoke(voucher_id: int):
-    return _run(lambda: services.revoke_voucher(current_user, voucher_id), _("Voucher revoked."))
+    _checked_form()
+    services.revoke_voucher(current_user, voucher_id)
+    return _done(_("Voucher revoked."))
 
 
 @bp.post("/grant-csv")
 @login_required
+@flashes_refusals(back=_overview)
 def grant_csv():
     """One voucher per line `USCC,amount`; every line or none."""
-    return _run(lambda: services.issue_from_rows(current_user, _clean_rows(_uploaded_rows()), _date("expires_on"),
-                                                 request.form.get("max_share", "")),
-                lambda granted: _("%(n)s vouchers granted.", n=granted))
+    _checked_form()
+    granted = services.issue_from_rows(current_user, _clean_rows(_uploaded_rows()), _date("expires_on"),
+                                       request.form.get("max_share", ""))
+    return _done(_("%(n)s vouchers granted.", n=granted))
 
 
 def _uploaded_rows() -> list[list[str]]:
@@ -146,20 +145,27 @@ def _claim_period():
 
 @bp.post("/claims")
 @login_required
+@flashes_refusals(back=_overview)
 def file_claim():
-    return _run(_claim_period, _("Claim filed."))
+    _checked_form()
+    _claim_period()
+    return _done(_("Claim filed."))
 
 
 @bp.post("/claims/<int:claim_id>/lines/<int:line_id>")
 @login_required
+@flashes_refusals(back=_overview)
 def decide_line(claim_id: int, line_id: int):
-    return _run(lambda: claims.review_line(claims.get_claim(claim_id, current_user), line_id, current_user,
-                                           request.form.get("decision") == "approve",
-                                           _form_text("reason", clean_text)))
+    _checked_form()
+    claims.review_line(claims.get_claim(claim_id, current_user), line_id, current_user,
+                       request.form.get("decision") == "approve", _form_text("reason", clean_text))
+    return redirect(_overview())
 
 
 @bp.post("/claims/<int:claim_id>/paid")
 @login_required
+@flashes_refusals(back=_overview)
 def mark_paid(claim_id: int):
-    return _run(lambda: claims.mark_paid(claims.get_claim(claim_id, current_user), current_user,
-                                         _date("paid_on") or platform_today()), _("Claim marked paid."))
+    _checked_form()
+    claims.mark_paid(claims.get_claim(claim_id, current_user), current_user, _date("paid_on") or platform_today())
+    return _done(_("Claim marked paid."))
