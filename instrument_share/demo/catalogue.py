@@ -2,14 +2,13 @@
 
 Public interface::
 
-    CITY_CODES                      the nine city codes
     DemoInstitution, INSTITUTIONS   real institutions of the nine cities
     DemoFirm, FIRMS                 fictitious firms with valid USCCs, three per city
     build_instruments(seed=2026)    deterministic list of instrument records (dicts)
 
-The static data lives in ``institutions.py`` and ``instrument_types.py``; this
-module only turns it into instrument records.  Pure standard library, no
-database and no Flask.
+The data lives in ``data/*.yaml`` (read by ``institutions.py``,
+``instrument_types.py`` and, for the catalogue texts, here); this module only
+turns it into instrument records.  No database and no Flask.
 """
 
 from __future__ import annotations
@@ -20,26 +19,20 @@ from datetime import date
 from decimal import Decimal
 
 from ..catalogue.models import InstrumentStatus, QuotaClass
+from .datafiles import section
 from .institutions import (
-    CITY_CODES,
     CITY_PHONES,
     FIRMS,
     INSTITUTIONS,
+    MANDATORY,
     PROFILES,
     DemoFirm,
     DemoInstitution,
     InstitutionProfile,
 )
-from .instrument_types import (
-    INSTRUMENT_TYPES,
-    INSTRUMENT_TYPES_BY_KEY,
-    MANDATORY,
-    InstrumentType,
-    Model,
-)
+from .instrument_types import INSTRUMENT_TYPES, INSTRUMENT_TYPES_BY_KEY, InstrumentType, Model
 
 __all__ = [
-    "CITY_CODES",
     "DemoFirm",
     "DemoInstitution",
     "FIRMS",
@@ -65,61 +58,15 @@ _HOURS_PATTERNS: tuple[tuple[float, tuple[tuple[int, str, str], ...]], ...] = (
 _LONG_HOURS = tuple((d, "08:00", "22:00") for d in range(7))
 _NIGHT_HOURS = tuple((d, "18:00", "23:30") for d in range(7))
 
-_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢钟姜崔谭陆范汪"
-)
-_GIVEN = (
-    "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚桂英华玉兰萍红建文辉力斌宇浩凯鹏晨雪琳颖婷倩思远博航晓峰俊立新志"
-    "海波宁亮欣然怡佳楠瑞哲睿彤昊天逸"
-)
-
-# keywords of the buildings an instrument type is preferably installed in
-_SITE_HINTS = {
-    "cryoem": ("冷冻电镜",), "cryoem200": ("冷冻电镜",), "vitrobot": ("冷冻电镜",), "xafs": ("同步辐射",),
-    "shmf": ("强磁场",), "heliquefier": ("强磁场", "微尺度", "物理"), "lidar": ("大气", "环境"),
-    "smps": ("大气", "环境"), "spams": ("大气",), "ghg": ("大气", "环境", "前沿"), "cone": ("火灾", "材料"),
-    "gpu": ("计算",), "hpc": ("计算",), "spinline": ("纺织",), "kes": ("纺织",), "uster": ("纺织",),
-    "electrospin": ("纺织",), "ebl": ("加工", "微电子", "集成电路"), "icpetch": ("加工", "微电子", "集成电路"),
-    "aligner": ("加工", "微电子", "集成电路"), "mla": ("加工", "微电子"), "emc": ("电磁",), "tianma": ("天马",),
-    "opttel": ("观测",), "ccdcam": ("观测",), "csclock": ("综合实验", "计量"), "windtunnel": ("土木",),
-    "multibeam": ("水利", "地理", "环境"), "adcp": ("水利", "地理", "环境"), "ctd": ("水利", "地理", "理学院", "环境"),
-    "seismo": ("地球", "土木"), "gravimeter": ("地球",), "gpr": ("资源", "土木", "地理"), "ert": ("土木", "资源"),
-    "highspeed": ("机械", "力学", "物理", "工程"), "piv": ("水利", "机械", "能源", "工程"),
-}
-_CATEGORY_SITE_HINTS = {
-    "analytical": "分析测试",
-    "medical-diagnostic": "医",
-    "analytical-bioseparation": "生命",
-    "physical-testing": "材料",
-    "metrology": "计量",
-}
-
-_SAMPLE_RULES = {
-    "analytical-electron-optics": "样品须干燥、无磁性、无挥发性，粉末样品须预先固定，含水或生物样品须完成脱水处理",
-    "analytical-x-ray": "送测样品须注明成分及可能含有的有毒有害元素，放射性样品不予测试",
-    "analytical-resonance": "溶液样品须使用氘代试剂并经过滤，含顺磁性杂质或强酸强碱样品须提前说明",
-    "analytical-bioseparation": "涉及病原微生物、基因修饰生物的样品须提前报备并提供生物安全审批材料",
-    "analytical-microscopy": "活细胞及涉及病原体的样品须按生物安全二级要求处理，实验结束后自行清理载物台",
-    "analytical-mass-spectrometry": "样品须经过滤或离心去除颗粒物，高盐、高浓度样品须提前与机组沟通稀释方案",
-    "analytical-chromatography": "样品须经 0.22 μm 滤膜过滤，流动相及色谱柱使用须符合实验室规定",
-    "medical-diagnostic": "动物实验须持有实验动物使用许可及伦理审批，人体研究须提供伦理批件",
-    "nuclear": "放射性样品的接收、测量和处置须遵守辐射安全管理规定，用户须持辐射安全培训合格证",
-    "process-equipment": "工艺材料与靶材、前驱体须经机组确认，严禁引入可能污染腔体的材料",
-    "computing": "账号不得转借，计算任务须通过作业调度系统提交，禁止在登录节点运行计算",
-    "astronomical": "观测时段按提案评审结果排定，天气原因未能观测的机时顺延安排",
-}
-_DEFAULT_SAMPLE_RULE = "用户须如实填写样品信息并对样品安全性负责，易燃易爆及剧毒样品须提前报备"
-
-_TRAINING_RULES = (
-    "首次使用须参加实验室组织的操作培训并通过考核，未取得上机资格的用户由机组人员代为测试",
-    "本仪器以委托测试为主，用户可到场旁观测试过程并与测试人员讨论方案",
-    "经培训合格的用户可自主上机，夜间及节假日仅限已授权用户使用",
-)
-_DATA_RULES = (
-    "测试数据由用户当场拷贝，实验室保留原始数据三个月",
-    "测试完成后五个工作日内出具数据，如需检测报告须另行申请",
-    "使用本仪器取得的成果发表时请在致谢中注明仪器所属单位及G60共享平台",
-)
+_TEXTS = "catalogue_texts.yaml"
+_SAMPLE_RULES: dict[str, str] = section(_TEXTS, "sample_rules", {str: str})
+_DEFAULT_SAMPLE_RULE: str = section(_TEXTS, "default_sample_rule", str)
+_TRAINING_RULES: list[str] = section(_TEXTS, "training_rules", [str])
+_DATA_RULES: list[str] = section(_TEXTS, "data_rules", [str])
+# category code prefix: word in the names of the buildings preferred for it (first match)
+_CATEGORY_SITE_HINTS: dict[str, str] = section(_TEXTS, "category_site_keywords", {str: str})
+_SURNAMES: str = section(_TEXTS, "surnames", str)
+_GIVEN: str = section(_TEXTS, "given_names", str)
 
 
 def _money(value: float) -> Decimal:
@@ -138,7 +85,7 @@ def _pick_model(rng: random.Random, itype: InstrumentType, since: int) -> tuple[
 
 
 def _pick_site(rng: random.Random, itype: InstrumentType, sites: tuple[str, ...]) -> str:
-    hints = _SITE_HINTS.get(itype.key, ())
+    hints = itype.site_hints
     if not hints:
         for prefix, keyword in _CATEGORY_SITE_HINTS.items():
             if itype.category.startswith(prefix) and rng.random() < 0.6:
