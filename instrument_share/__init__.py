@@ -50,9 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .accounts import views as account_views
     from .api import init_api
-    from .booking import manage_views
     from .booking import views as booking_views
     from .catalogue import views as catalogue_views
+    from .desk import views as desk_views
     from .invites import views as feed_views
     from .mail import views as mail_views
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
@@ -62,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(account_views.bp)
     app.register_blueprint(catalogue_views.bp)
     app.register_blueprint(booking_views.bp)
-    app.register_blueprint(manage_views.bp)
+    app.register_blueprint(desk_views.bp)
     app.register_blueprint(feed_views.bp)
     app.register_blueprint(mail_views.bp)
     app.register_blueprint(stats_views.bp)

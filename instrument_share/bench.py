@@ -249,17 +249,17 @@ def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> 
 
 def measure_stats(app, repeat: int) -> dict:
     """Corridor-wide figures for the last year, straight through the service."""
-    from .stats import service
+    from .stats import services
 
     today = datetime.now(UTC).date()
-    period = service.Period(today - timedelta(days=365), today - timedelta(days=1))
-    scope = service.Scope()
+    period = services.Period(today - timedelta(days=365), today - timedelta(days=1))
+    scope = services.Scope()
     results = {}
     with app.app_context():
         for name, call in (
-            ("utilisation_year_by_instrument", lambda: service.utilisation(scope, period, "instrument")),
-            ("utilisation_year_by_city", lambda: service.utilisation(scope, period, "city")),
-            ("flows_year", lambda: service.flows(scope, period)),
+            ("utilisation_year_by_instrument", lambda: services.utilisation(scope, period, "instrument")),
+            ("utilisation_year_by_city", lambda: services.utilisation(scope, period, "city")),
+            ("flows_year", lambda: services.flows(scope, period)),
         ):
             results[name] = _measure(call, repeat, warmup=1)
             db.session.remove()

@@ -57,3 +57,8 @@ def to_platform(value: datetime) -> datetime:
 def isoformat_platform(value: datetime | None) -> str | None:
     """Responses always carry the platform offset (API.md)."""
     return None if value is None else to_platform(value).isoformat()
+
+
+def format_minute(minute: int) -> str:
+    """Minutes from midnight as HH:MM (1440, the end of the day, is 24:00)."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"

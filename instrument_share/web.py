@@ -27,11 +27,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .catalogue.schemas import format_minute
 from .errors import ServiceError
 from .extensions import db, login_manager
 from .labels import template_helpers
-from .timeutil import to_platform
+from .timeutil import format_minute, to_platform
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 PUBLIC_ASSETS = {"static", "bootstrap.static"}  # never personal, whoever asks

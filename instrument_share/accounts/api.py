@@ -30,7 +30,7 @@ class TokenSchema(Schema):
 class FirmRefSchema(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
-    city = fields.String(required=True)
+    city = fields.String(required=True, attribute="city_code")
 
 
 class MeSchema(Schema):
@@ -41,8 +41,8 @@ class MeSchema(Schema):
     language = fields.String(required=True)
     firm = fields.Nested(FirmRefSchema, allow_none=True, required=True)
     institution = fields.Nested(InstitutionRefSchema, allow_none=True, required=True)
-    city = fields.String(allow_none=True, required=True)
-    feed_url = fields.String(allow_none=True, required=True)
+    city = fields.String(allow_none=True, required=True, attribute="city_code")
+    feed_url = fields.Function(feed_url, allow_none=True, required=True, metadata={"type": "string"})
 
 
 @blp.post("/tokens")
@@ -75,26 +75,7 @@ def end_current_token():
 @blp.response(200, MeSchema)
 def me():
     """Who the token (or session) belongs to."""
-    user = require_user()
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "language": user.language,
-        "firm": (
-            {"id": user.firm.id, "name": user.firm.name, "city": user.firm.city_code}
-            if user.firm
-            else None
-        ),
-        "institution": (
-            {"id": user.institution.id, "name": user.institution.name}
-            if user.institution
-            else None
-        ),
-        "city": user.city_code,
-        "feed_url": feed_url(user),
-    }
+    return require_user()
 
 
 class FeedUrlSchema(Schema):

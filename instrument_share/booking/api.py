@@ -6,7 +6,6 @@ from flask import Response
 from ..api.auth import NO_AUTH, authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import envelope, list_envelope
-from ..catalogue.schemas import format_minute
 from ..catalogue.services import get_instrument
 from ..invites.ics import booking_calendar
 from . import schedule, services, usage, violations
@@ -20,12 +19,12 @@ from .schemas import (
     BookingCreateSchema,
     BookingQueryArgs,
     BookingSchema,
+    BookingsMade,
     OpeningHoursRowSchema,
     RatingSchema,
     ReasonSchema,
     RescheduleSchema,
     UsageSchema,
-    booking_json,
 )
 
 blp = Blueprint("booking_api", __name__, description="Bookings, availability, schedules")
@@ -38,13 +37,7 @@ blp = Blueprint("booking_api", __name__, description="Bookings, availability, sc
 def create_booking(body):
     """Book an instrument, or every occurrence of a recurrence (all or none)."""
     user = require_user()
-    bookings = services.create_booking(user, **body)
-    # Rendered before the commit, which would expire every loaded row and
-    # cost a reload of each: the flushed rows already hold their final values.
-    result = booking_json(bookings[0])
-    if len(bookings) > 1:
-        result["occurrences"] = [booking_json(b) for b in bookings]
-    return result
+    return BookingsMade(services.create_booking(user, **body))
 
 
 @blp.get("/bookings")
@@ -57,7 +50,7 @@ def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=N
     items, total = services.list_bookings(
         user, status=status, instrument_id=instrument, start=from_, end=to, page=page, per_page=per_page
     )
-    return envelope([booking_json(b) for b in items], total, page, per_page)
+    return envelope(items, total, page, per_page)
 
 
 @blp.get("/bookings/<int:booking_id>")
@@ -65,7 +58,7 @@ def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=N
 @blp.response(200, BookingSchema)
 def get_booking(booking_id):
     """One booking the caller may see."""
-    return booking_json(services.get_booking(booking_id, require_user()))
+    return services.get_booking(booking_id, require_user())
 
 
 @blp.patch("/bookings/<int:booking_id>")
@@ -76,7 +69,7 @@ def reschedule_booking(body, booking_id):
     """Move a booking; it never conflicts with itself."""
     user = require_user()
     booking = services.reschedule_booking(services.get_booking(booking_id, user), user, **body)
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/cancel")
@@ -87,7 +80,7 @@ def cancel_booking(body, booking_id):
     """Cancel a booking that has not started."""
     user = require_user()
     booking = services.cancel_booking(services.get_booking(booking_id, user), user, body["reason"])
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/approve")
@@ -97,7 +90,7 @@ def approve_booking(booking_id):
     """Managers: confirm a pending booking."""
     user = require_user()
     booking = services.approve_booking(services.get_booking(booking_id, user), user)
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/reject")
@@ -108,7 +101,7 @@ def reject_booking(body, booking_id):
     """Managers: refuse a pending booking with a reason."""
     user = require_user()
     booking = services.reject_booking(services.get_booking(booking_id, user), user, body["reason"])
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/check-in")
@@ -118,7 +111,7 @@ def check_in(booking_id):
     """The booker or a manager marks the service as started (签到)."""
     user = require_user()
     booking = usage.check_in(services.get_booking(booking_id, user), user)
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/usage")
@@ -131,7 +124,7 @@ def record_usage(body, booking_id):
     booking = usage.record_usage(
         services.get_booking(booking_id, user), user, body["start"], body["end"], body["service_mode"]
     )
-    return booking_json(booking)
+    return booking
 
 
 @blp.post("/bookings/<int:booking_id>/rating")
@@ -142,7 +135,7 @@ def rate_booking(body, booking_id):
     """The firm rates a completed service: 5 非常满意 … 1 极差."""
     user = require_user()
     booking = usage.rate_booking(services.get_booking(booking_id, user), user, body["rating"], body["comment"])
-    return booking_json(booking)
+    return booking
 
 
 @blp.get("/bookings/<int:booking_id>/ics")
@@ -172,9 +165,7 @@ def put_opening_hours(rows, instrument_id):
     """Managers: replace the weekly opening hours (Monday = 0)."""
     user = require_user()
     instrument = get_instrument(instrument_id)
-    hours = schedule.set_opening_hours(instrument, user, rows)
-    return [{"weekday": h.weekday, "open": format_minute(h.open_minute),
-             "close": format_minute(h.close_minute)} for h in hours]
+    return schedule.set_opening_hours(instrument, user, rows)
 
 
 @blp.post("/instruments/<int:instrument_id>/blackouts")

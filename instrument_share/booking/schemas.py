@@ -1,7 +1,7 @@
 """API shapes of bookings, availability and schedules."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, missing, validate
 
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
@@ -63,7 +63,8 @@ class BookingSchema(Schema):
     cost = Money(required=True)
     voucher_amount = Money(required=True)
     firm_pays = Money(required=True)
-    ics_url = fields.String(required=True)
+    ics_url = fields.Function(lambda booking: absolute_url("booking_api.booking_ics", booking_id=booking.id),
+                              required=True, metadata={"type": "string"})
     series_id = fields.Integer(allow_none=True)
     decision_reason = fields.String()
     checked_in_at = ClientTime(allow_none=True)
@@ -72,6 +73,21 @@ class BookingSchema(Schema):
     service_mode = fields.String(allow_none=True)
     rating = fields.Integer(allow_none=True)
     sequence = fields.Integer()
+
+
+class BookingsMade:
+    """What one booking request made, as its answer shows it: the first
+    booking's fields and, for a series, every occurrence."""
+
+    def __init__(self, bookings: list[Booking]):
+        self.bookings = bookings
+
+    def __getattr__(self, name: str):
+        return getattr(self.bookings[0], name)
+
+    @property
+    def occurrences(self) -> list[Booking]:
+        return self.bookings if len(self.bookings) > 1 else missing
 
 
 class BookingCreatedSchema(BookingSchema):
@@ -120,27 +136,3 @@ class BlackoutSchema(Schema):
     start = ClientTime(required=True)
     end = ClientTime(required=True)
     reason = fields.String(required=True)
-
-
-def booking_json(booking: Booking) -> dict:
-    return {
-        "id": booking.id,
-        "instrument_id": booking.instrument_id,
-        "instrument": {"id": booking.instrument.id, "name": booking.instrument.name},
-        "start": booking.start,
-        "end": booking.end,
-        "status": booking.status,
-        "purpose": booking.purpose,
-        "cost": booking.cost,
-        "voucher_amount": booking.voucher_amount,
-        "firm_pays": booking.firm_pays,
-        "ics_url": absolute_url("booking_api.booking_ics", booking_id=booking.id),
-        "series_id": booking.series_id,
-        "decision_reason": booking.decision_reason,
-        "checked_in_at": booking.checked_in_at,
-        "used_start": booking.used_start,
-        "used_end": booking.used_end,
-        "service_mode": booking.service_mode,
-        "rating": booking.rating,
-        "sequence": booking.sequence,
-    }

@@ -15,8 +15,6 @@ from .schemas import (
     InstrumentQueryArgs,
     InstrumentSummarySchema,
     InstrumentWriteSchema,
-    instrument_detail,
-    instrument_summary,
 )
 
 blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instruments")
@@ -81,7 +79,7 @@ def search_instruments(**args):
     """Search instruments by text, place, category, price and voucher acceptance."""
     filters = services.SearchFilters(**args)
     items, total = services.search_instruments(filters)
-    return envelope([instrument_summary(i) for i in items], total, filters.page, filters.per_page)
+    return envelope(items, total, filters.page, filters.per_page)
 
 
 @blp.get("/instruments/<int:instrument_id>")
@@ -89,7 +87,7 @@ def search_instruments(**args):
 @blp.response(200, InstrumentDetailSchema)
 def get_instrument(instrument_id):
     """The full NRII record of one instrument with its booking settings."""
-    return instrument_detail(services.get_instrument(instrument_id))
+    return services.get_instrument(instrument_id)
 
 
 @blp.post("/instruments")
@@ -103,7 +101,7 @@ def create_instrument(body):
     instrument = manage.create_instrument(user, body)
     if hours is not None:
         set_opening_hours(instrument, user, hours)
-    return instrument_detail(services.get_instrument(instrument.id))
+    return services.get_instrument(instrument.id)
 
 
 @blp.patch("/instruments/<int:instrument_id>")
@@ -117,4 +115,4 @@ def update_instrument(body, instrument_id):
     instrument = manage.update_instrument(user, instrument_id, body)
     if hours is not None:
         set_opening_hours(instrument, user, hours)
-    return instrument_detail(services.get_instrument(instrument.id))
+    return services.get_instrument(instrument.id)

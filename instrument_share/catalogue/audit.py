@@ -17,7 +17,7 @@ from ..accounts.models import User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
-from ..timeutil import isoformat_platform, utcnow
+from ..timeutil import format_minute, isoformat_platform, utcnow
 from .models import Instrument, InstrumentEvent
 from .policy import can_manage_instrument
 
@@ -49,12 +49,10 @@ def snapshot(instrument: Instrument) -> dict:
 
 def hours_snapshot(instrument: Instrument) -> list[list]:
     """The weekly opening hours as [[weekday, 'HH:MM', 'HH:MM'], …]."""
-    return [[row.weekday, _hhmm(row.open_minute), _hhmm(row.close_minute)]
+    return [[row.weekday, format_minute(row.open_minute), format_minute(row.close_minute)]
             for row in sorted(instrument.opening_hours, key=lambda r: (r.weekday, r.open_minute))]
 
 
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def differences(before: dict, after: dict) -> dict:

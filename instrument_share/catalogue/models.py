@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import format_minute, utcnow
 
 if TYPE_CHECKING:  # accounts.models imports this module
     from ..accounts.models import User
@@ -156,6 +156,10 @@ class Instrument(db.Model):
     )
 
     @property
+    def contact(self) -> dict[str, str]:
+        return {"name": self.contact_name, "phone": self.contact_phone, "email": self.contact_email}
+
+    @property
     def city_code(self) -> str:
         return self.institution.city_code
 
@@ -187,6 +191,14 @@ class OpeningHours(db.Model):
     weekday: Mapped[int] = mapped_column(sa.SmallInteger)  # Monday = 0
     open_minute: Mapped[int] = mapped_column(sa.SmallInteger)
     close_minute: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    @property
+    def open(self) -> str:
+        return format_minute(self.open_minute)
+
+    @property
+    def close(self) -> str:
+        return format_minute(self.close_minute)
 
     instrument: Mapped[Instrument] = relationship(back_populates="opening_hours")
 

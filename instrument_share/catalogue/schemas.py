@@ -1,11 +1,12 @@
-"""API shapes of the catalogue, and the functions that fill them."""
+"""API shapes of the catalogue: instruments and their institutions dump
+through these schemas, as they are."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
-from .models import INSTRUMENT_STATUSES, Instrument
+from .models import INSTRUMENT_STATUSES
 from .services import MAX_QUERY_LENGTH, SORTS
 
 
@@ -43,9 +44,9 @@ class InstrumentSummarySchema(Schema):
     name_en = fields.String(required=True)
     model = fields.String(required=True)
     manufacturer = fields.String(required=True)
-    category = fields.String(required=True)
+    category = fields.String(required=True, attribute="category_code")
     institution = fields.Nested(InstitutionRefSchema, required=True)
-    city = fields.String(required=True)
+    city = fields.String(required=True, attribute="institution.city_code")
     hourly_rate = Money(required=True)
     requires_approval = fields.Boolean(required=True)
     accepts_vouchers = fields.Boolean(required=True)
@@ -100,48 +101,6 @@ class InstrumentQueryArgs(PageArgs):
     free_from = ClientTime(metadata={"description": "with free_to: only instruments free for the whole interval"})
     free_to = ClientTime()
     sort = Line(load_default="relevance", validate=validate.OneOf(SORTS))
-
-
-def format_minute(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def instrument_summary(instrument: Instrument) -> dict:
-    return {
-        "id": instrument.id,
-        "name": instrument.name,
-        "name_en": instrument.name_en,
-        "model": instrument.model,
-        "manufacturer": instrument.manufacturer,
-        "category": instrument.category_code,
-        "institution": {"id": instrument.institution.id, "name": instrument.institution.name},
-        "city": instrument.institution.city_code,
-        "hourly_rate": instrument.hourly_rate,
-        "requires_approval": instrument.requires_approval,
-        "accepts_vouchers": instrument.accepts_vouchers,
-        "status": instrument.status,
-    }
-
-
-def instrument_detail(instrument: Instrument) -> dict:
-    data = instrument_summary(instrument)
-    for name in (
-        "description", "specifications", "functions", "services", "reference_fees",
-        "sharing_rules", "country_of_origin", "original_value", "commissioned_on",
-        "location", "min_booking_minutes", "max_booking_minutes", "buffer_minutes",
-        "advance_notice_hours", "open_on_holidays", "quota_class",
-    ):
-        data[name] = getattr(instrument, name)
-    data["contact"] = {
-        "name": instrument.contact_name,
-        "phone": instrument.contact_phone,
-        "email": instrument.contact_email,
-    }
-    data["opening_hours"] = [
-        {"weekday": h.weekday, "open": format_minute(h.open_minute), "close": format_minute(h.close_minute)}
-        for h in instrument.opening_hours
-    ]
-    return data
 
 
 class ContactWriteSchema(Schema):

@@ -17,22 +17,22 @@ from ..accounts.models import Role, User
 from ..catalogue.models import City, Institution
 from ..extensions import db
 from ..mail.outbox import enqueue
-from ..stats import service
+from ..stats import services
 from ..stats.api import FIGURE_COLUMNS
 from ..stats.export import table_bytes
 from ..timeutil import to_platform
 
 
-def last_week(now: datetime) -> service.Period:
+def last_week(now: datetime) -> services.Period:
     today = to_platform(now).date()
     monday = today - timedelta(days=today.weekday()) - timedelta(days=7)
-    return service.Period(monday, monday + timedelta(days=6))
+    return services.Period(monday, monday + timedelta(days=6))
 
 
-def last_month(now: datetime) -> service.Period:
+def last_month(now: datetime) -> services.Period:
     first_this = to_platform(now).date().replace(day=1)
     last = first_this - timedelta(days=1)
-    return service.Period(last.replace(day=1), last)
+    return services.Period(last.replace(day=1), last)
 
 
 def _send(job: str, period_key: str, user: User, subject: str, template: str, csv_name: str,
@@ -54,7 +54,7 @@ def _recipients(**conditions) -> list[User]:
     ).all()
 
 
-def weekly_institution_report(now: datetime, period: service.Period | None = None) -> int:
+def weekly_institution_report(now: datetime, period: services.Period | None = None) -> int:
     """Each institution's managers get last week's figures per instrument and
     the year-to-date effective hours against the quota."""
     period = period or last_week(now)
@@ -64,9 +64,9 @@ def weekly_institution_report(now: datetime, period: service.Period | None = Non
         managers = _recipients(role=Role.MANAGER, institution_id=institution.id)
         if not managers:
             continue
-        scope = service.Scope(institution_id=institution.id)
-        figures = service.utilisation(scope, period, "instrument")
-        quota = {row["id"]: row for row in service.below_quota(scope, period)}
+        scope = services.Scope(institution_id=institution.id)
+        figures = services.utilisation(scope, period, "instrument")
+        quota = {row["id"]: row for row in services.below_quota(scope, period)}
         for manager in managers:
             with force_locale(manager.language):
                 subject = _("Weekly report %(first)s – %(last)s: %(name)s", first=period.first,
@@ -77,7 +77,7 @@ def weekly_institution_report(now: datetime, period: service.Period | None = Non
     return sent
 
 
-def monthly_city_report(now: datetime, period: service.Period | None = None) -> int:
+def monthly_city_report(now: datetime, period: services.Period | None = None) -> int:
     """City bureaus get their city's figures as provider and its flows as consumer and provider."""
     period = period or last_month(now)
     sent = 0
@@ -85,10 +85,10 @@ def monthly_city_report(now: datetime, period: service.Period | None = None) -> 
         admins = _recipients(role=Role.CITY_ADMIN, city_code=city.code)
         if not admins:
             continue
-        scope = service.Scope(city=city.code)
-        figures = service.utilisation(scope, period, "institution")
-        flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
-        settlement = service.voucher_settlement(scope, period)
+        scope = services.Scope(city=city.code)
+        figures = services.utilisation(scope, period, "institution")
+        flows = [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+        settlement = services.voucher_settlement(scope, period)
         for admin in admins:
             with force_locale(admin.language):
                 subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
@@ -101,12 +101,12 @@ def monthly_city_report(now: datetime, period: service.Period | None = None) -> 
     return sent
 
 
-def monthly_corridor_report(now: datetime, period: service.Period | None = None) -> int:
+def monthly_corridor_report(now: datetime, period: services.Period | None = None) -> int:
     """The joint office gets the corridor's figures by city and the cross-city flows."""
     period = period or last_month(now)
-    scope = service.Scope()
-    figures = service.utilisation(scope, period, "city")
-    flows = [r for r in service.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+    scope = services.Scope()
+    figures = services.utilisation(scope, period, "city")
+    flows = [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
     sent = 0
     for admin in _recipients(role=Role.ADMIN):
         with force_locale(admin.language):
@@ -114,19 +114,19 @@ def monthly_corridor_report(now: datetime, period: service.Period | None = None)
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
                       "mail/report_monthly", f"corridor-{period.first:%Y-%m}", figures["rows"],
                       ["key", "label", *FIGURE_COLUMNS], title="G60", period=period,
-                      figures=figures, flows=flows, settlement=service.voucher_settlement(scope, period))
+                      figures=figures, flows=flows, settlement=services.voucher_settlement(scope, period))
     return sent
 
 
-def parse_period(text: str) -> service.Period:
+def parse_period(text: str) -> services.Period:
     """`2026-10` (a month), `2026-W44` (an ISO week) or `2026-10-01..2026-10-31`."""
     if ".." in text:
         first, last = text.split("..", 1)
-        return service.make_period(date.fromisoformat(first), date.fromisoformat(last))
+        return services.make_period(date.fromisoformat(first), date.fromisoformat(last))
     if "-W" in text:
         year, week = text.split("-W")
         monday = date.fromisocalendar(int(year), int(week), 1)
-        return service.Period(monday, monday + timedelta(days=6))
+        return services.Period(monday, monday + timedelta(days=6))
     first = date.fromisoformat(f"{text}-01")
     following = (first + timedelta(days=32)).replace(day=1)
-    return service.Period(first, following - timedelta(days=1))
+    return services.Period(first, following - timedelta(days=1))

@@ -7,7 +7,7 @@ from ..api.auth import authenticated, require_user
 from ..api.fields import Line
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id
-from . import service
+from . import services
 from .export import table_response
 from .policy import stats_scope
 
@@ -35,7 +35,7 @@ class StatsArgs(Schema):
 
 
 class UtilisationArgs(StatsArgs):
-    group_by = Line(load_default="city", validate=validate.OneOf(service.GROUPS))
+    group_by = Line(load_default="city", validate=validate.OneOf(services.GROUPS))
 
 
 class FiguresSchema(Schema):
@@ -82,7 +82,7 @@ class FlowsSchema(Schema):
 def _scope_and_period(args):
     user = require_user()
     scope = stats_scope(user, args.get("institution"), args.get("city"))
-    return scope, service.make_period(args.get("from_"), args.get("to"))
+    return scope, services.make_period(args.get("from_"), args.get("to"))
 
 
 @blp.get("/stats/utilisation")
@@ -93,7 +93,7 @@ def _scope_and_period(args):
 def utilisation(args):
     """Open, booked and used hours, utilisation, bookings and revenue, grouped."""
     scope, period = _scope_and_period(args)
-    result = service.utilisation(scope, period, args["group_by"])
+    result = services.utilisation(scope, period, args["group_by"])
     if args["format"] != "json":
         rows = result["rows"] + [{"key": "total", "label": "合计 Total", **result["totals"]}]
         return table_response(f"utilisation-{args['group_by']}-{period.first}-{period.last}",
@@ -109,7 +109,7 @@ def utilisation(args):
 def flows(args):
     """Hours, bookings and revenue from firms of each city to instruments of each city."""
     scope, period = _scope_and_period(args)
-    result = service.flows(scope, period)
+    result = services.flows(scope, period)
     if args["format"] != "json":
         return table_response(f"flows-{period.first}-{period.last}",
                               ["from", "to", "hours", "bookings", "revenue"], result["rows"], args["format"])
@@ -151,7 +151,7 @@ class SettlementSchema(Schema):
 def vouchers(args):
     """Voucher money redeemed per issuing city and per providing institution."""
     scope, period = _scope_and_period(args)
-    result = service.voucher_settlement(scope, period)
+    result = services.voucher_settlement(scope, period)
     if args["format"] != "json":
         return table_response(f"vouchers-{period.first}-{period.last}",
                               ["issuing_city", "institution_id", "institution", "provider_city", "amount",

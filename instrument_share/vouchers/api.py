@@ -8,9 +8,7 @@ from ..api.auth import authenticated, require_user
 from ..api.fields import Line, Text
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of
-from ..timeutil import platform_today
 from . import claims, services
-from .models import ClaimLineStatus, Voucher
 
 blp = Blueprint("vouchers_api", __name__, description="Innovation vouchers (创新券)")
 
@@ -31,17 +29,8 @@ class VoucherSchema(Schema):
     balance = Money(required=True)
     expires_on = fields.Date(required=True)
     max_share = fields.Decimal(as_string=True, required=True)
-    status = fields.String(required=True, metadata={"description": "active, expired or revoked"})
-
-
-def voucher_json(voucher: Voucher) -> dict:
-    return {
-        "id": voucher.id,
-        "firm": {"id": voucher.firm.id, "name": voucher.firm.name, "city": voucher.firm.city_code},
-        "issuing_city": voucher.issuing_city, "amount": voucher.amount, "balance": voucher.balance,
-        "expires_on": voucher.expires_on, "max_share": voucher.max_share,
-        "status": voucher.state_on(platform_today()),
-    }
+    status = fields.String(required=True, attribute="state_today",
+                           metadata={"description": "active, expired or revoked"})
 
 
 @blp.post("/vouchers")
@@ -51,7 +40,7 @@ def voucher_json(voucher: Voucher) -> dict:
 def issue_voucher(body):
     """City bureaus (own city's firms) and admins grant a firm a voucher."""
     voucher = services.issue_voucher(require_user(), **body)
-    return voucher_json(voucher)
+    return voucher
 
 
 @blp.post("/vouchers/<int:voucher_id>/revoke")
@@ -60,7 +49,7 @@ def issue_voucher(body):
 def revoke_voucher(voucher_id):
     """The issuing city's bureau withdraws the rest of a voucher."""
     voucher = services.revoke_voucher(require_user(), voucher_id)
-    return voucher_json(voucher)
+    return voucher
 
 
 @blp.get("/vouchers")
@@ -69,7 +58,7 @@ def revoke_voucher(voucher_id):
 @blp.response(200, list_envelope(VoucherSchema, "VoucherList"))
 def list_vouchers(page, per_page):
     """Own firm's (firm), own city's (city bureau), all (admin)."""
-    return page_of([voucher_json(v) for v in services.list_vouchers(require_user())], page, per_page)
+    return page_of(services.list_vouchers(require_user()), page, per_page)
 
 
 class ClaimCreateSchema(Schema):
@@ -81,7 +70,7 @@ class ClaimCreateSchema(Schema):
 
 class ClaimLineSchema(Schema):
     id = fields.Integer(required=True)
-    booking_id = fields.Integer(allow_none=True)
+    booking_id = fields.Integer(allow_none=True, attribute="entry.booking_id")
     amount = Money(required=True)
     status = fields.String(required=True)
     reason = fields.String(required=True)
@@ -108,19 +97,6 @@ class PaidSchema(Schema):
     paid_on = Day(required=True)
 
 
-def claim_json(claim) -> dict:
-    from decimal import Decimal
-
-    return {
-        "id": claim.id, "institution_id": claim.institution_id, "issuing_city": claim.issuing_city,
-        "period_from": claim.period_from, "period_to": claim.period_to, "paid_on": claim.paid_on,
-        "total": sum((line.amount for line in claim.lines), Decimal("0.00")),
-        "approved": sum((line.amount for line in claim.lines if line.status == ClaimLineStatus.APPROVED), Decimal("0.00")),
-        "lines": [{"id": line.id, "booking_id": line.entry.booking_id, "amount": line.amount,
-                   "status": line.status, "reason": line.reason} for line in claim.lines],
-    }
-
-
 @blp.post("/voucher-claims")
 @authenticated
 @blp.arguments(ClaimCreateSchema)
@@ -129,7 +105,7 @@ def file_claim(body):
     """Managers claim the captured voucher money of one issuing city for a period (兑付申请)."""
     claim = claims.file_claim(require_user(), body["issuing_city"], body["from_"], body["to"],
                               body.get("institution_id"))
-    return claim_json(claim)
+    return claim
 
 
 @blp.get("/voucher-claims")
@@ -138,7 +114,7 @@ def file_claim(body):
 @blp.response(200, list_envelope(ClaimSchema, "ClaimList"))
 def list_claims(page, per_page):
     """Own institution's claims (manager), claims on own city (city bureau), all (admin)."""
-    return page_of([claim_json(c) for c in claims.list_claims(require_user())], page, per_page)
+    return page_of(claims.list_claims(require_user()), page, per_page)
 
 
 @blp.post("/voucher-claims/<int:claim_id>/lines/<int:line_id>")
@@ -150,7 +126,7 @@ def decide_line(body, claim_id, line_id):
     user = require_user()
     claim = claims.get_claim(claim_id, user)
     claims.review_line(claim, line_id, user, body["approve"], body["reason"])
-    return claim_json(claim)
+    return claim
 
 
 @blp.post("/voucher-claims/<int:claim_id>/paid")
@@ -161,4 +137,4 @@ def mark_paid(body, claim_id):
     """The issuing city's bureau records the payment date."""
     user = require_user()
     claim = claims.mark_paid(claims.get_claim(claim_id, user), user, body["paid_on"])
-    return claim_json(claim)
+    return claim

@@ -12,7 +12,7 @@ from ..accounts.models import Firm
 from ..booking.models import Booking
 from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import platform_today, utcnow
 
 
 class VoucherStatus(StrEnum):
@@ -79,6 +79,11 @@ class Voucher(db.Model):
             return VoucherStatus.REVOKED
         return VoucherStatus.EXPIRED if day > self.expires_on else VoucherStatus.ACTIVE
 
+    @property
+    def state_today(self) -> str:
+        """Active, expired or revoked on the platform's today."""
+        return self.state_on(platform_today())
+
 
 class VoucherEntry(db.Model):
     """One movement: `delta` changes the available balance; `amount` is the money moved.
@@ -131,6 +136,16 @@ class VoucherClaim(db.Model):
     paid_on: Mapped[date | None] = mapped_column(sa.Date)
 
     lines: Mapped[list[VoucherClaimLine]] = relationship(order_by="VoucherClaimLine.id", back_populates="claim")
+
+    @property
+    def total(self) -> Decimal:
+        """The money claimed: every line."""
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
+    @property
+    def approved(self) -> Decimal:
+        """The money the issuing city's bureau approved."""
+        return sum((line.amount for line in self.lines if line.status == ClaimLineStatus.APPROVED), Decimal("0.00"))
 
 
 class VoucherClaimLine(db.Model):

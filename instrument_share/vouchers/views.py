@@ -17,7 +17,7 @@ from ..catalogue.models import City
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
-from ..stats import service as stats_service
+from ..stats import services as stats_service
 from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
 from ..timeutil import platform_today

@@ -20,7 +20,7 @@ from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.scheduler.reports import monthly_city_report, weekly_institution_report
 from instrument_share.stats.export import table_bytes, workbook_bytes
-from instrument_share.stats.service import Period
+from instrument_share.stats.services import Period
 from instrument_share.vouchers.models import Voucher, VoucherEntry
 
 HOSTILE = ['=HYPERLINK("http://evil.example","x")', "+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1",

@@ -158,10 +158,10 @@ def test_bad_parameters(api, make, query):
 def test_below_quota(make, app_context, week):
     from datetime import date
 
-    from instrument_share.stats import service
+    from instrument_share.stats import services
 
-    period = service.Period(date(2026, 9, 28), date(2026, 10, 4))
-    rows = {r["name"]: r for r in service.below_quota(service.Scope(), period)}
+    period = services.Period(date(2026, 9, 28), date(2026, 10, 4))
+    rows = {r["name"]: r for r in services.below_quota(services.Scope(), period)}
     # 4 October is day 277 of 365: a general-purpose instrument should have 1400 × 277/365 h.
     expected = (Decimal(1400) * Decimal(277) / Decimal(365)).quantize(Decimal("0.01"))
     assert rows["扫描电镜"]["expected_hours"] == expected

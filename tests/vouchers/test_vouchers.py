@@ -188,7 +188,7 @@ def test_settlement_list(api, make, setup, day, app_context):
 
     from instrument_share.mail.models import OutboxMessage
     from instrument_share.scheduler.reports import monthly_city_report
-    from instrument_share.stats.service import Period
+    from instrument_share.stats.services import Period
 
     monthly_city_report(datetime.now(UTC), Period(start - timedelta(days=1), start + timedelta(days=1)))
     db.session.commit()

@@ -1,82 +1,37 @@
-"""The manager's desk: approvals, today's services, usage, schedules."""
+"""The manager's desk pages: approvals, today's services, usage, schedules."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
+from ..booking import history, schedule, violations
+from ..booking.forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
+from ..booking.models import Blackout
+from ..booking.views import aware
 from ..catalogue import audit
-from ..catalogue.models import Institution, Instrument
+from ..catalogue.models import Instrument
 from ..catalogue.policy import can_manage_instrument
 from ..errors import ServiceError
 from ..extensions import db
 from ..routing import id_number, page_number
-from ..timeutil import platform_zone, to_platform, utcnow
+from ..timeutil import utcnow
 from ..web import refused
-from . import history, schedule, violations
-from .forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
-from .models import Blackout, Booking, BookingStatus
-from .policy import can_lift_suspension
-from .views import aware
+from . import services
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
-
-
-def _institution_id() -> int:
-    """The manager's own institution; an admin chooses one (?institution=)."""
-    if not can_use_manager_desk(current_user):
-        abort(403)
-    if not is_joint_office(current_user):
-        return current_user.institution_id
-    chosen = request.args.get("institution", type=id_number) or request.form.get("institution", type=id_number)
-    if chosen and db.session.get(Institution, chosen):
-        return chosen
-    first = db.session.scalar(sa.select(Institution.id).order_by(Institution.id))
-    return first or abort(404)
-
-
-def _bookings(institution_id: int, *conditions):
-    return db.session.scalars(
-        sa.select(Booking)
-        .join(Instrument, Booking.instrument_id == Instrument.id)
-        .where(Instrument.institution_id == institution_id, *conditions)
-        .options(joinedload(Booking.instrument), joinedload(Booking.user).joinedload(User.firm))
-        .order_by(Booking.start)
-    ).all()
 
 
 @bp.get("/")
 @login_required
 def queue():
-    institution_id = _institution_id()
-    zone = platform_zone()
     now = utcnow()
-    today = datetime.combine(to_platform(now).date(), time(), zone)
-    pending = _bookings(institution_id, Booking.status == BookingStatus.PENDING)
-    todays = _bookings(institution_id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)),
-                       Booking.start >= today, Booking.start < today + timedelta(days=1))
-    to_record = _bookings(institution_id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.NO_SHOW)),
-                          Booking.used_start.is_(None), Booking.start < today,
-                          Booking.start >= today - timedelta(days=14))
-    suspended = db.session.scalars(
-        sa.select(User).where(User.booking_suspended_at.is_not(None)).order_by(User.email)
-    ).all()
-    suspended = [u for u in suspended if can_lift_suspension(current_user, u)]
-    instruments = db.session.scalars(
-        sa.select(Instrument).where(Instrument.institution_id == institution_id).order_by(Instrument.name)
-    ).all()
-    institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if is_joint_office(current_user) else [])
+    desk = services.desk_queues(current_user, request.args.get("institution", type=id_number), now)
     return render_template(
-        "booking/manage.html", institution=db.session.get(Institution, institution_id),
-        institutions=institutions, pending=pending, todays=todays, to_record=to_record,
-        suspended=suspended, instruments=instruments, now=now, reason_form=ReasonForm(),
+        "desk/queue.html", institution=desk.institution, pending=desk.pending, todays=desk.todays,
+        to_record=desk.to_record, suspended=desk.suspended, instruments=desk.instruments,
+        institutions=services.desk_institutions(current_user), now=now, reason_form=ReasonForm(),
         action_form=EmptyForm(), usage_form=UsageForm(),
     )
 
@@ -92,15 +47,12 @@ def _managed_instrument(instrument_id: int) -> Instrument:
 @login_required
 def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200):
     instrument = _managed_instrument(instrument_id)
-    blackouts = db.session.scalars(
-        sa.select(Blackout).where(Blackout.instrument_id == instrument.id, Blackout.end > utcnow())
-        .order_by(Blackout.start)
-    ).all()
+    blackouts = services.blackouts_ahead(instrument.id, utcnow())
     hours = {d: [] for d in range(7)}
     for row in instrument.opening_hours:
         hours[row.weekday].append(row)
     return render_template(
-        "booking/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
+        "desk/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
         blackout_form=blackout_form or BlackoutForm(), action_form=EmptyForm(), conflicts=conflicts,
     ), status
 
@@ -120,7 +72,7 @@ def instrument_history(instrument_id: int):
             current_user, instrument_id, page, HISTORY_PAGE)
     else:
         instrument, events, total, page = audit.instrument_history(current_user, instrument_id, page, HISTORY_PAGE)
-    return render_template("booking/history.html", instrument=instrument, events=events, total=total,
+    return render_template("desk/history.html", instrument=instrument, events=events, total=total,
                            page=page, pages=max(1, -(-total // HISTORY_PAGE)), of_bookings=of_bookings)
 
 
@@ -133,9 +85,8 @@ def audit_trail():
     institution_id = request.args.get("institution", type=id_number) if is_joint_office(current_user) else None
     events, total, page = audit.audit_list(current_user, request.args.get("page", 1, type=page_number), HISTORY_PAGE,
                                            institution_id=institution_id)
-    institutions = (db.session.scalars(sa.select(Institution).order_by(Institution.id)).all()
-                    if is_joint_office(current_user) else [])
-    return render_template("booking/audit.html", events=events, total=total, page=page,
+    institutions = services.desk_institutions(current_user)
+    return render_template("desk/audit.html", events=events, total=total, page=page,
                            pages=max(1, -(-total // HISTORY_PAGE)), institutions=institutions,
                            institution_id=institution_id)
 

@@ -1,0 +1,63 @@
+"""What a role's statistics dashboard shows, decided once: the scope and
+period asked for (or the defaults when they cannot be read), and every
+figure the page draws."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from ..accounts.models import User
+from ..errors import ServiceError
+from ..text import TextRefused, clean_line
+from . import services
+from .policy import Scope, can_see_flows, stats_scope
+
+DEFAULT_DAYS = 30
+SHOWN_ROWS = 20
+
+
+@dataclass
+class Dashboard:
+    scope: Scope
+    period: services.Period
+    city: str | None
+    by_city: dict
+    by_category: dict
+    trend: list[dict]            # twelve months to the period's end
+    most_used: list[dict]
+    least_used: list[dict]
+    quota: list[dict]            # the first SHOWN_ROWS instruments below their quota
+    quota_count: int
+    flows: dict | None           # None for a role that may not see them
+
+
+def dashboard(user: User, today: date, first: date | None, last: date | None, city: str | None) -> Dashboard:
+    """The dashboard of `user` for the period `first`..`last` (by default the
+    last thirty days) and one city (by default the user's whole scope). A city
+    or period that cannot be read falls back to the defaults; a city outside
+    the user's scope is refused, and so is a role without statistics."""
+    default_first, default_last = today - timedelta(days=DEFAULT_DAYS), today - timedelta(days=1)
+    try:
+        city = clean_line(city or "") or None
+    except TextRefused:
+        city = None  # as for an unknown city: the viewer's whole scope
+    try:
+        scope = stats_scope(user, None, city)
+        period = services.make_period(first or default_first, last or default_last)
+    except ServiceError as error:
+        if error.status == 403:
+            raise
+        scope, period = stats_scope(user), services.make_period(default_first, default_last)
+    by_city = services.utilisation(scope, period, "city")
+    instruments = services.utilisation(scope, period, "instrument")["rows"]
+    trend_start = (date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1)
+    ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
+    quota = services.below_quota(scope, period)
+    return Dashboard(
+        scope=scope, period=period, city=city, by_city=by_city,
+        by_category=services.utilisation(scope, period, "category"),
+        trend=services.utilisation(scope, services.Period(trend_start, period.last), "month")["rows"],
+        most_used=list(reversed(ranked[-SHOWN_ROWS:])), least_used=ranked[:SHOWN_ROWS],
+        quota=quota[:SHOWN_ROWS], quota_count=len(quota),
+        flows=services.flows(scope, period) if can_see_flows(user) else None,
+    )

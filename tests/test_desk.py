@@ -1,0 +1,42 @@
+"""The manager's desk (issue #14: its queues are a service, desk/services.py)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from instrument_share.booking.models import Booking, BookingStatus
+from instrument_share.extensions import db
+
+from .conftest import Browser
+
+
+def _no_show(instrument, user, days_ago: int) -> None:
+    start = datetime.now(UTC) - timedelta(days=days_ago)
+    db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start,
+                           end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                           status=BookingStatus.NO_SHOW, purpose="x", cost=0, firm_pays=0))
+
+
+def test_the_desk_lists_the_suspended_users_its_managers_may_lift(app, browser, client, make):
+    """A desk lists the users suspended after failing to show at its
+    institution, for its managers and for the joint office looking at it;
+    not those suspended elsewhere (the admin's desk listed the whole corridor)."""
+    here, elsewhere = make.institution(), make.institution()
+    make.user(role="manager", institution_id=here.id, email="mgr@desk.example")
+    make.user(role="admin", email="admin@desk.example")
+    failed_here = make.user(email="near@firm.example")
+    failed_elsewhere = make.user(email="far@firm.example")
+    _no_show(make.instrument(institution_id=here.id), failed_here, 3)
+    _no_show(make.instrument(institution_id=elsewhere.id), failed_elsewhere, 3)
+    for user in (failed_here, failed_elsewhere):
+        user.booking_suspended_at = datetime.now(UTC) - timedelta(days=1)
+    db.session.commit()
+
+    browser.login("mgr@desk.example")
+    page = client.get("/manage/").get_data(as_text=True)
+    assert "near@firm.example" in page and "far@firm.example" not in page
+
+    admin = app.test_client()
+    Browser(admin).login("admin@desk.example")
+    for institution, shown, hidden in ((here, "near@", "far@"), (elsewhere, "far@", "near@")):
+        page = admin.get(f"/manage/?institution={institution.id}").get_data(as_text=True)
+        assert f"{shown}firm.example" in page and f"{hidden}firm.example" not in page
