@@ -13,9 +13,14 @@ refusals.
 An answer is the status code, with `*` when the request changed the
 database. Every cell is checked against the database: a cell without `*`
 must leave every table exactly as it was, which is what makes a refusal a
-refusal (page actions answer a refusal with a redirect and a flashed
-message, so for them the `*` is the only difference). After a cell that
-changed something the world is restored, so cells do not depend on order.
+refusal (page actions answer a business refusal with a redirect and a
+flashed message, so for them the `*` is the only difference; a permission
+refusal is a 403 or 404). After a cell that changed something the world is
+restored, so cells do not depend on order.
+
+Each row names the rule behind it (`policy=`): a rule of the policy layer,
+and `test_each_row_names_a_rule_of_the_policy_layer_and_its_answers_follow_it`
+asks that rule about each role and fails where a cell disagrees with it.
 
 A route that is not in the table fails `test_every_route_is_in_the_table`:
 a new endpoint must join it.
@@ -23,6 +28,7 @@ a new endpoint must join it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import re
 import secrets
@@ -40,11 +46,13 @@ from instrument_share.accounts.models import ApiToken, User
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
+from instrument_share.catalogue.models import Instrument
 from instrument_share.extensions import db
 from instrument_share.invites.feeds import feed_token
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.timeutil import to_platform, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
+from instrument_share.web import policy_rules
 
 from .booking.conftest import at, workday
 from .conftest import REFERENCE_TABLES, Browser, csrf_token_from, fixture_context
@@ -66,6 +74,11 @@ class Row:
     method: str
     rule: str
     answers: str
+    # The policy rule behind the row's answers: a `can_*` rule of the policy
+    # layer (web.policy_rules: "view_booking" is booking.policy.can_view_booking),
+    # "stats_scope" (stats.policy.stats_scope: the figures' scope), or
+    # "public" (anyone) or "signed_in" (anyone signed in).
+    policy: str = ""
     ids: dict[str, str] = field(default_factory=dict)  # URL parameter -> world object
     body: Callable[[World], object] | None = None
     query: str = ""
@@ -74,6 +87,7 @@ class Row:
 
     def __post_init__(self):
         assert len(self.answers.split()) == len(ROLES), self.rule
+        assert self.policy, f"{self.method} {self.rule}: name the policy rule behind the answers"
 
     @property
     def is_api(self) -> bool:
@@ -111,6 +125,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     cookies: dict[str, str] = field(default_factory=dict)
     csrf: dict[str, str] = field(default_factory=dict)
+    user_ids: dict[str, int] = field(default_factory=dict)
     snapshot: dict = field(default_factory=dict)
     fingerprint: dict = field(default_factory=dict)
 
@@ -175,174 +190,174 @@ CLAIMS_SEEN = {"firm": "", "other_firm": "", "manager": "claims", "other_manager
 # `*`: the request changed the database. Rows without a body send none (API: `{}`).
 ROWS = [
     # API --------------------------------------- anon firm frmB mgr  mgrB city cityB admin
-    Row("POST", "/api/v1/tokens",                   "201* 201* 201* 201* 201* 201* 201* 201*",
+    Row("POST", "/api/v1/tokens",                   "201* 201* 201* 201* 201* 201* 201* 201*", policy="public",
         body=lambda w: {"email": "firm-a@matrix.example", "password": PASSWORD}),
-    Row("DELETE", "/api/v1/tokens/current",         "401  204* 204* 204* 204* 204* 204* 204*"),
-    Row("GET", "/api/v1/me",                        "401  200  200  200  200  200  200  200"),
-    Row("POST", "/api/v1/me/feed-token",            "401  200* 200* 200* 200* 200* 200* 200*"),
-    Row("GET", "/api/v1/cities",                    "200  200  200  200  200  200  200  200"),
-    Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200"),
-    Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200"),
-    Row("GET", "/api/v1/instruments",               "200  200  200  200  200  200  200  200"),
-    Row("POST", "/api/v1/instruments",              "401  403  403  201* 403  403  403  201*",
+    Row("DELETE", "/api/v1/tokens/current",         "401  204* 204* 204* 204* 204* 204* 204*", policy="signed_in"),
+    Row("GET", "/api/v1/me",                        "401  200  200  200  200  200  200  200", policy="signed_in"),
+    Row("POST", "/api/v1/me/feed-token",            "401  200* 200* 200* 200* 200* 200* 200*", policy="signed_in"),
+    Row("GET", "/api/v1/cities",                    "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/api/v1/instruments",               "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/api/v1/instruments",              "401  403  403  201* 403  403  403  201*", policy="publish_instrument",
         body=new_instrument),
     Row("GET", "/api/v1/instruments/<int:instrument_id>",
-                                                    "200  200  200  200  200  200  200  200"),
+                                                    "200  200  200  200  200  200  200  200", policy="public"),
     Row("PATCH", "/api/v1/instruments/<int:instrument_id>",
-                                                    "401  403  403  200* 403  403  403  200*",
+                                                    "401  403  403  200* 403  403  403  200*", policy="manage_instrument",
         body=lambda w: {"description": "校准后"}),
     Row("GET", "/api/v1/instruments/<int:instrument_id>/availability",
-                                                    "200  200  200  200  200  200  200  200",
+                                                    "200  200  200  200  200  200  200  200", policy="public",
         query="from={free_start}&to={free_end}"),
     Row("PUT", "/api/v1/instruments/<int:instrument_id>/opening-hours",
-                                                    "401  403  403  200* 403  403  403  200*",
+                                                    "401  403  403  200* 403  403  403  200*", policy="manage_instrument",
         body=lambda w: [{"weekday": 0, "open": "08:00", "close": "18:00"}]),
     Row("POST", "/api/v1/instruments/<int:instrument_id>/blackouts",
-                                                    "401  403  403  201* 403  403  403  201*",
+                                                    "401  403  403  201* 403  403  403  201*", policy="manage_instrument",
         body=lambda w: {**_slot(w, "maintenance"), "reason": "校准"}),
     Row("DELETE", "/api/v1/blackouts/<int:blackout_id>",
-                                                    "401  403  403  204* 403  403  403  204*"),
-    Row("POST", "/api/v1/bookings",                 "401  201* 201* 201* 201* 403  403  201*",
+                                                    "401  403  403  204* 403  403  403  204*", policy="manage_instrument"),
+    Row("POST", "/api/v1/bookings",                 "401  201* 201* 201* 201* 403  403  201*", policy="book",
         body=new_booking),
-    Row("GET", "/api/v1/bookings",                  "401  200  200  200  200  200  200  200",
+    Row("GET", "/api/v1/bookings",                  "401  200  200  200  200  200  200  200", policy="view_booking",
         sees=BOOKINGS_SEEN),
-    Row("GET", "/api/v1/bookings/<int:booking_id>", "401  200  404  200  404  404  404  200",
+    Row("GET", "/api/v1/bookings/<int:booking_id>", "401  200  404  200  404  404  404  200", policy="view_booking",
         ids={"booking_id": "confirmed"}),
     Row("PATCH", "/api/v1/bookings/<int:booking_id>",
-                                                    "401  200* 404  200* 404  404  404  200*",
+                                                    "401  200* 404  200* 404  404  404  200*", policy="change_booking",
         ids={"booking_id": "confirmed"}, body=lambda w: _slot(w, "moved")),
     Row("POST", "/api/v1/bookings/<int:booking_id>/cancel",
-                                                    "401  200* 404  200* 404  404  404  200*",
+                                                    "401  200* 404  200* 404  404  404  200*", policy="change_booking",
         ids={"booking_id": "confirmed"}, body=lambda w: {"reason": "plans changed"}),
     Row("POST", "/api/v1/bookings/<int:booking_id>/approve",
-                                                    "401  403  404  200* 404  404  404  200*",
+                                                    "401  403  404  200* 404  404  404  200*", policy="decide_booking",
         ids={"booking_id": "pending"}),
     Row("POST", "/api/v1/bookings/<int:booking_id>/reject",
-                                                    "401  403  404  200* 404  404  404  200*",
+                                                    "401  403  404  200* 404  404  404  200*", policy="decide_booking",
         ids={"booking_id": "pending"}, body=lambda w: {"reason": "fully booked"}),
     Row("POST", "/api/v1/bookings/<int:booking_id>/check-in",
-                                                    "401  200* 404  200* 404  404  404  200*",
+                                                    "401  200* 404  200* 404  404  404  200*", policy="change_booking",
         ids={"booking_id": "starting"}),
     Row("POST", "/api/v1/bookings/<int:booking_id>/usage",
-                                                    "401  403  404  200* 404  404  404  200*",
+                                                    "401  403  404  200* 404  404  404  200*", policy="decide_booking",
         ids={"booking_id": "past"}, body=lambda w: {**_slot(w, "past"), "service_mode": "guided"}),
     Row("POST", "/api/v1/bookings/<int:booking_id>/rating",
-                                                    "401  200* 404  403  404  404  404  403",
+                                                    "401  200* 404  403  404  404  404  403", policy="rate_booking",
         ids={"booking_id": "completed_unclaimed"}, body=lambda w: {"rating": 5}),
     Row("GET", "/api/v1/bookings/<int:booking_id>/ics",
-                                                    "401  200  404  200  404  404  404  200",
+                                                    "401  200  404  200  404  404  404  200", policy="view_booking",
         ids={"booking_id": "confirmed"}),
     Row("POST", "/api/v1/users/<int:user_id>/lift-suspension",
-                                                    "401  403  403  204* 403  403  403  204*"),
-    Row("GET", "/api/v1/stats/utilisation",         "401  403  403  200  403  200  403  200",
+                                                    "401  403  403  204* 403  403  403  204*", policy="lift_suspension"),
+    Row("GET", "/api/v1/stats/utilisation",         "401  403  403  200  403  200  403  200", policy="stats_scope",
         query=STATS),
-    Row("GET", "/api/v1/stats/flows",               "401  403  403  200  403  200  403  200",
+    Row("GET", "/api/v1/stats/flows",               "401  403  403  200  403  200  403  200", policy="stats_scope",
         query=STATS),
-    Row("GET", "/api/v1/stats/vouchers",            "401  403  403  200  403  200  403  200",
+    Row("GET", "/api/v1/stats/vouchers",            "401  403  403  200  403  200  403  200", policy="stats_scope",
         query=STATS),
-    Row("POST", "/api/v1/vouchers",                 "401  403  403  403  403  201* 403  201*",
+    Row("POST", "/api/v1/vouchers",                 "401  403  403  403  403  201* 403  201*", policy="issue_voucher",
         body=new_voucher),
-    Row("GET", "/api/v1/vouchers",                  "401  200  200  200  200  200  200  200",
+    Row("GET", "/api/v1/vouchers",                  "401  200  200  200  200  200  200  200", policy="see_voucher",
         sees=VOUCHERS_SEEN),
     Row("POST", "/api/v1/vouchers/<int:voucher_id>/revoke",
-                                                    "401  403  404  404  404  200* 404  200*"),
-    Row("POST", "/api/v1/voucher-claims",           "401  403  403  201* 409  403  403  201*",
+                                                    "401  403  404  404  404  200* 404  200*", policy="revoke_voucher"),
+    Row("POST", "/api/v1/voucher-claims",           "401  403  403  201* 409  403  403  201*", policy="file_claim",
         body=new_claim),
-    Row("GET", "/api/v1/voucher-claims",            "401  200  200  200  200  200  200  200",
+    Row("GET", "/api/v1/voucher-claims",            "401  200  200  200  200  200  200  200", policy="see_claim",
         sees=CLAIMS_SEEN),
     Row("POST", "/api/v1/voucher-claims/<int:claim_id>/lines/<int:line_id>",
-                                                    "401  404  404  403  404  200* 404  200*",
+                                                    "401  404  404  403  404  200* 404  200*", policy="review_claim",
         body=lambda w: {"approve": True}),
     Row("POST", "/api/v1/voucher-claims/<int:claim_id>/paid",
-                                                    "401  404  404  403  404  200* 404  200*",
+                                                    "401  404  404  403  404  200* 404  200*", policy="review_claim",
         ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
-    Row("GET", "/api/v1/openapi.json",              "200  200  200  200  200  200  200  200"),
+    Row("GET", "/api/v1/openapi.json",              "200  200  200  200  200  200  200  200", policy="public"),
     # pages ------------------------------------- anon firm frmB mgr  mgrB city cityB admin
-    Row("GET", "/",                                 "200  200  200  200  200  200  200  200"),
-    Row("GET", "/search",                           "200  200  200  200  200  200  200  200",
+    Row("GET", "/",                                 "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/search",                           "200  200  200  200  200  200  200  200", policy="public",
         query="q=显微镜"),
-    Row("GET", "/login",                            "200  200  200  200  200  200  200  200"),
-    Row("POST", "/login",                           "200  200  200  200  200  200  200  200"),
-    Row("POST", "/logout",                          "302  302* 302* 302* 302* 302* 302* 302*"),
-    Row("GET", "/register",                         "200  200  200  200  200  200  200  200"),
-    Row("POST", "/register",                        "200  200  200  200  200  200  200  200"),
-    Row("POST", "/language/<code>",                 "302  302  302  302  302  302  302  302"),
-    Row("GET", "/verify-email/<token>",             "200  200  200  200  200  200  200  200",
+    Row("GET", "/login",                            "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/login",                           "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/logout",                          "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in"),
+    Row("GET", "/register",                         "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/register",                        "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/language/<code>",                 "302  302  302  302  302  302  302  302", policy="public"),
+    Row("GET", "/verify-email/<token>",             "200  200  200  200  200  200  200  200", policy="public",
         ids={"token": "verify_token"}),
-    Row("POST", "/verify-email/<token>",            "302* 302* 302* 302* 302* 302* 302* 302*",
+    Row("POST", "/verify-email/<token>",            "302* 302* 302* 302* 302* 302* 302* 302*", policy="public",
         ids={"token": "verify_token"}),
-    Row("GET", "/profile",                          "302  200  200  200  200  200  200  200"),
-    Row("POST", "/profile/verify-email",            "302  302  302  302  302  302  302  302"),
-    Row("POST", "/profile/feed-token",              "302  302* 302* 302* 302* 302* 302* 302*"),
-    Row("GET", "/institutions/<int:institution_id>", "200  200  200  200  200  200  200  200"),
-    Row("GET", "/instruments/<int:instrument_id>",  "200  200  200  200  200  200  200  200"),
+    Row("GET", "/profile",                          "302  200  200  200  200  200  200  200", policy="signed_in"),
+    Row("POST", "/profile/verify-email",            "302  302  302  302  302  302  302  302", policy="signed_in"),
+    Row("POST", "/profile/feed-token",              "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in"),
+    Row("GET", "/institutions/<int:institution_id>", "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/instruments/<int:instrument_id>",  "200  200  200  200  200  200  200  200", policy="public"),
     Row("POST", "/instruments/<int:instrument_id>/book",
-                                                    "302  302* 302* 302* 302* 403  403  302*",
+                                                    "302  302* 302* 302* 302* 403  403  302*", policy="book",
         body=lambda w: {**_local(w, "free"), "purpose": "matrix", "weeks": "1", "voucher_id": "0"}),
-    Row("GET", "/feeds/<token>.ics",                "200  200  200  200  200  200  200  200"),
+    Row("GET", "/feeds/<token>.ics",                "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/feeds/instruments/<int:instrument_id>.ics",
-                                                    "200  200  200  200  200  200  200  200"),
-    Row("GET", "/bookings",                         "302  200  200  200  200  200  200  200",
+                                                    "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/bookings",                         "302  200  200  200  200  200  200  200", policy="view_booking",
         shows=BOOKINGS_SHOWN),
-    Row("GET", "/bookings/<int:booking_id>",        "302  200  404  200  404  404  404  200",
+    Row("GET", "/bookings/<int:booking_id>",        "302  200  404  200  404  404  404  200", policy="view_booking",
         ids={"booking_id": "confirmed"}),
     Row("POST", "/bookings/<int:booking_id>/reschedule",
-                                                    "302  302* 404  302* 404  404  404  302*",
+                                                    "302  302* 404  302* 404  404  404  302*", policy="change_booking",
         ids={"booking_id": "confirmed"}, body=lambda w: _local(w, "moved")),
     Row("POST", "/bookings/<int:booking_id>/cancel",
-                                                    "302  302* 404  302* 404  404  404  302*",
+                                                    "302  302* 404  302* 404  404  404  302*", policy="change_booking",
         ids={"booking_id": "confirmed"}, body=lambda w: {"reason": "plans changed"}),
     Row("POST", "/bookings/<int:booking_id>/approve",
-                                                    "302  403  404  302* 404  404  404  302*",
+                                                    "302  403  404  302* 404  404  404  302*", policy="decide_booking",
         ids={"booking_id": "pending"}),
     Row("POST", "/bookings/<int:booking_id>/reject",
-                                                    "302  403  404  302* 404  404  404  302*",
+                                                    "302  403  404  302* 404  404  404  302*", policy="decide_booking",
         ids={"booking_id": "pending"}, body=lambda w: {"reason": "fully booked"}),
     Row("POST", "/bookings/<int:booking_id>/check-in",
-                                                    "302  302* 404  302* 404  404  404  302*",
+                                                    "302  302* 404  302* 404  404  404  302*", policy="change_booking",
         ids={"booking_id": "starting"}),
     Row("POST", "/bookings/<int:booking_id>/usage",
-                                                    "302  403  404  302* 404  404  404  302*",
+                                                    "302  403  404  302* 404  404  404  302*", policy="decide_booking",
         ids={"booking_id": "past"}, body=lambda w: {**_local(w, "past"), "service_mode": "guided"}),
     Row("POST", "/bookings/<int:booking_id>/rating",
-                                                    "302  302* 404  403  404  404  404  403",
+                                                    "302  302* 404  403  404  404  404  403", policy="rate_booking",
         ids={"booking_id": "completed_unclaimed"}, body=lambda w: {"rating": "5", "comment": ""}),
-    Row("GET", "/manage/",                          "302  403  403  200  200  403  403  200",
+    Row("GET", "/manage/",                          "302  403  403  200  200  403  403  200", policy="use_manager_desk",
         shows=DESK_SHOWN),
     Row("GET", "/manage/instruments/<int:instrument_id>",
-                                                    "302  403  403  200  403  403  403  200"),
+                                                    "302  403  403  200  403  403  403  200", policy="manage_instrument"),
     Row("GET", "/manage/instruments/<int:instrument_id>/history",
-                                                    "302  403  403  200  403  403  403  200"),
-    Row("GET", "/manage/audit",                     "302  403  403  200  200  403  403  200"),
+                                                    "302  403  403  200  403  403  403  200", policy="manage_instrument"),
+    Row("GET", "/manage/audit",                     "302  403  403  200  200  403  403  200", policy="use_manager_desk"),
     Row("POST", "/manage/instruments/<int:instrument_id>/hours",
-                                                    "302  403  403  302* 403  403  403  302*",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=lambda w: {"open-0-0": "08:00", "close-0-0": "18:00"}),
     Row("POST", "/manage/instruments/<int:instrument_id>/blackouts",
-                                                    "302  403  403  302* 403  403  403  302*",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=lambda w: {**_local(w, "maintenance"), "reason": "校准"}),
     Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
-                                                    "302  403  403  302* 403  403  403  302*"),
-    Row("POST", "/manage/users/<int:user_id>/lift", "302  403  403  302* 403  403  403  302*"),
-    Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
+    Row("POST", "/manage/users/<int:user_id>/lift", "302  403  403  302* 403  403  403  302*", policy="lift_suspension"),
+    Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200", policy="see_statistics",
         shows=STATS_SHOWN),
-    Row("GET", "/vouchers/",                        "302  200  200  200  200  200  200  200",
+    Row("GET", "/vouchers/",                        "302  200  200  200  200  200  200  200", policy="signed_in",
         shows=VOUCHERS_SHOWN),
-    Row("POST", "/vouchers/grant",                  "302  403  403  403  403  302* 403  302*",
+    Row("POST", "/vouchers/grant",                  "302  403  403  403  403  302* 403  302*", policy="issue_voucher",
         body=web_voucher),
-    Row("POST", "/vouchers/grant-csv",              "302  403  403  403  403  302* 302  302*",
+    Row("POST", "/vouchers/grant-csv",              "302  403  403  403  403  302* 302  302*", policy="issue_voucher",
         body=voucher_csv),
-    Row("POST", "/vouchers/<int:voucher_id>/revoke", "302  403  404  404  404  302* 404  302*"),
-    Row("POST", "/vouchers/claims",                 "302  403  403  302* 302  403  403  403",
+    Row("POST", "/vouchers/<int:voucher_id>/revoke", "302  403  404  404  404  302* 404  302*", policy="revoke_voucher"),
+    Row("POST", "/vouchers/claims",                 "302  403  403  302* 302  403  403  403", policy="file_claim",
         body=lambda w: {"issuing_city": "jiaxing", "from": w.text["month_ago"], "to": w.text["today"]}),
     Row("POST", "/vouchers/claims/<int:claim_id>/lines/<int:line_id>",
-                                                    "302  404  404  403  404  302* 404  302*",
+                                                    "302  404  404  403  404  302* 404  302*", policy="review_claim",
         body=lambda w: {"decision": "approve"}),
     Row("POST", "/vouchers/claims/<int:claim_id>/paid",
-                                                    "302  404  404  403  404  302* 404  302*",
+                                                    "302  404  404  403  404  302* 404  302*", policy="review_claim",
         ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
-    Row("GET", "/admin/mail/",                      "302  403  403  403  403  403  403  200"),
+    Row("GET", "/admin/mail/",                      "302  403  403  403  403  403  403  200", policy="see_outbox"),
     Row("POST", "/admin/mail/<int:message_id>/resend",
-                                                    "302  403  403  403  403  403  403  302*"),
+                                                    "302  403  403  403  403  403  403  302*", policy="see_outbox"),
 ]
 
 
@@ -549,6 +564,7 @@ def build_world(app) -> World:
                                     expires_at=now + timedelta(days=1)))
         db.session.commit()
         emails = {role: person.email for role, person in users.items()}
+        w.user_ids.update({role: person.id for role, person in users.items()})
         db.session.remove()
 
     for role in ROLES:
@@ -664,3 +680,49 @@ def test_a_session_cookie_never_authorises_a_change_through_the_api(app, world):
     rows = [row for row in ROWS if row.is_api and row.method != "GET" and row.rule != "/api/v1/tokens"]
     problems = [p for row in rows if (p := play(app, world, "admin", row, "401", session_only=True))]
     assert not problems, "\n" + "\n".join(problems)
+
+
+# The object a row's rule is asked about, from the first id in its URL.
+SUBJECTS = {
+    "booking_id": lambda i: db.session.get(Booking, i),
+    "instrument_id": lambda i: db.session.get(Instrument, i),
+    "blackout_id": lambda i: db.session.get(Blackout, i).instrument,
+    "user_id": lambda i: db.session.get(User, i),
+    "voucher_id": lambda i: db.session.get(Voucher, i),
+    "claim_id": lambda i: db.session.get(VoucherClaim, i),
+}
+
+
+def test_each_row_names_a_rule_of_the_policy_layer_and_its_answers_follow_it(app, world):
+    """Every row names the rule behind it; where the rule can be asked (about
+    the user alone, or the object in the URL), each signed-in role is refused
+    (403/404) exactly when the rule says no. Lists and bodies that name
+    their object (a voucher's firm, a claim's institution) are checked by
+    the matrix cells and tests/test_policy.py alone."""
+    restore(app, world.snapshot)
+    rules = vars(policy_rules())
+    problems = []
+    with fixture_context(app):
+        for row in ROWS:
+            if row.policy == "stats_scope":  # the scope asked for, not the role alone: see the cells
+                continue
+            if row.policy in ("public", "signed_in"):
+                refused = [role for role in ROLES[1:] if row.answer(role).rstrip("*") in ("401", "403")]
+                if refused or (row.policy == "public" and row.answer("anonymous").rstrip("*") in ("401", "403")):
+                    problems.append(f"{row.method} {row.rule}: {row.policy}, yet refuses {refused or 'anonymous'}")
+                continue
+            assert row.policy in rules, f"{row.method} {row.rule}: no policy rule named {row.policy!r}"
+            rule = rules[row.policy]
+            takes_object = len(inspect.signature(rule).parameters) > 1
+            param = next((name for name in re.findall(r"<(?:\w+:)?(\w+)>", row.rule) if name in SUBJECTS), None)
+            if takes_object and param is None:
+                continue
+            subject = SUBJECTS[param](world.ids[row.ids.get(param, DEFAULT_IDS.get(param, param))]) if takes_object else None
+            for role in ROLES[1:]:
+                user = db.session.get(User, world.user_ids[role])
+                allowed = rule(user, subject) if takes_object else rule(user)
+                refused = row.answer(role).rstrip("*") in ("403", "404")
+                if allowed == refused:
+                    problems.append(f"{row.method} {row.rule} [{row.policy}] {role}: rule says "
+                                    f"{'yes' if allowed else 'no'}, the matrix {row.answer(role)}")
+    assert not problems, "\n".join(problems)
