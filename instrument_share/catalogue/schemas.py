@@ -2,11 +2,14 @@
 through these schemas, as they are."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
-from .models import INSTRUMENT_STATUSES
+from ..db_types import to_money
+from .models import INSTRUMENT_STATUSES, QUOTA_CLASSES, Instrument
 from .services import MAX_QUERY_LENGTH, SORTS
 
 
@@ -103,40 +106,89 @@ class InstrumentQueryArgs(PageArgs):
     sort = Line(load_default="relevance", validate=validate.OneOf(SORTS))
 
 
+def _line(column: str, **kwargs) -> Line:
+    """A one-line field no longer than its column."""
+    return Line(validate=validate.Length(max=Instrument.__table__.c[column].type.length), **kwargs)
+
+
+# Text columns have no length in the database; these are the record's limits.
+TEXT_LIMIT = 20000
+FEES_LIMIT = 5000
+MAX_AMOUNT = Decimal("100000000")
+
+
+class Amount(fields.Field):
+    """Money as a string or a number ("350.00", 350): finite, from 0 to
+    100,000,000, rounded half-up to the fen (db_types.to_money)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"type": "string", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        try:
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise InvalidOperation
+            amount = Decimal(str(value).strip())
+            if not amount.is_finite() or not Decimal(0) <= amount <= MAX_AMOUNT:
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            raise ValidationError("A non-negative amount.") from None
+        return to_money(amount)
+
+
+class Flag(fields.Boolean):
+    """true or false, nothing that merely looks like them."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("true or false.")
+        return value
+
+
+def _minutes(low: int, high: int) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(
+        min=low, max=high, error="A whole number in the allowed range."))
+
+
 class ContactWriteSchema(Schema):
-    name = Line(validate=validate.Length(max=60))
-    phone = Line(validate=validate.Length(max=40))
-    email = Line(validate=validate.Length(max=120))
+    name = _line("contact_name")
+    phone = _line("contact_phone")
+    email = _line("contact_email")
 
 
 class InstrumentWriteSchema(Schema):
-    """The full record's fields by the same names; all optional on PATCH."""
+    """The full record's fields by the same names; all optional on PATCH.
+    Lengths come from the columns; the booking settings' ranges are the
+    CHECK constraints' (catalogue/models.py). What needs the database (the
+    category exists) or several fields (minimum at most maximum) the service
+    checks (catalogue/manage.py)."""
 
     institution_id = Id(strict=True)
     category = Line()
-    name = Line(allow_blank=False)
-    name_en = Line()
-    model = Line()
-    manufacturer = Line()
-    country_of_origin = Line()
-    original_value = fields.Raw(allow_none=True, metadata={"type": "string", "description": "万元"})
+    name = _line("name", allow_blank=False)
+    name_en = _line("name_en")
+    model = _line("model")
+    manufacturer = _line("manufacturer")
+    country_of_origin = _line("country_of_origin")
+    original_value = Amount(allow_none=True, metadata={"description": "万元"})
     commissioned_on = fields.Date(allow_none=True)
-    description = Text()
-    specifications = Text()
-    functions = Text()
-    services = Text()
-    reference_fees = Text()
-    sharing_rules = Text()
-    status = Line(validate=validate.OneOf(INSTRUMENT_STATUSES))
-    location = Line()
+    description = Text(validate=validate.Length(max=TEXT_LIMIT))
+    specifications = Text(validate=validate.Length(max=TEXT_LIMIT))
+    functions = Text(validate=validate.Length(max=TEXT_LIMIT))
+    services = Text(validate=validate.Length(max=TEXT_LIMIT))
+    reference_fees = Text(validate=validate.Length(max=FEES_LIMIT))
+    sharing_rules = Text(validate=validate.Length(max=TEXT_LIMIT))
+    status = Line(validate=validate.OneOf(INSTRUMENT_STATUSES, error="One of the operating statuses."))
+    location = _line("location")
     contact = fields.Nested(ContactWriteSchema)
-    hourly_rate = fields.Raw(metadata={"type": "string", "example": "350.00"})
-    min_booking_minutes = fields.Integer(strict=True)
-    max_booking_minutes = fields.Integer(strict=True)
-    buffer_minutes = fields.Integer(strict=True)
-    advance_notice_hours = fields.Integer(strict=True)
-    requires_approval = fields.Boolean()
-    accepts_vouchers = fields.Boolean()
-    open_on_holidays = fields.Boolean()
-    quota_class = Line()
+    hourly_rate = Amount(metadata={"example": "350.00"})
+    min_booking_minutes = _minutes(1, 10080)
+    max_booking_minutes = _minutes(1, 10080)
+    buffer_minutes = _minutes(0, 1440)
+    advance_notice_hours = _minutes(0, 24 * 90)
+    requires_approval = Flag()
+    accepts_vouchers = Flag()
+    open_on_holidays = Flag()
+    quota_class = Line(validate=validate.OneOf(QUOTA_CLASSES, error="general or special."))
     opening_hours = fields.List(fields.Nested(OpeningHoursSchema))
