@@ -163,7 +163,7 @@ def run_job_command(name, now, period):
 @with_appcontext
 def backup_command(path, force):
     """Copy the SQLite database to PATH while the app runs (PostgreSQL: use pg_dump)."""
-    from .backup import BackupError, backup_database
+    from .tools.backup import BackupError, backup_database
 
     try:
         report = backup_database(db.engine, path, force=force)
@@ -187,7 +187,7 @@ def integrity_command():
 
 
 def init_app(app: Flask) -> None:
-    from .bench import bench_command
+    from .tools.bench import bench_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
