@@ -23,7 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.config.from_mapping(load_settings(Path(app.instance_path), test_config))
 
-    from . import web
+    from . import site, web
     from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -46,17 +46,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     calendar.warm()
 
-    web.init_app(app)
+    site.init_app(app)
 
+    from .accounts import api as accounts_api
     from .accounts import views as account_views
     from .api import init_api
+    from .booking import api as booking_api
     from .booking import views as booking_views
+    from .catalogue import api as catalogue_api
     from .catalogue import views as catalogue_views
     from .desk import views as desk_views
     from .invites import views as feed_views
     from .mail import views as mail_views
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
+    from .stats import api as stats_api
     from .stats import views as stats_views
+    from .vouchers import api as vouchers_api
     from .vouchers import views as voucher_views
 
     app.register_blueprint(account_views.bp)
@@ -67,7 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(mail_views.bp)
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
-    init_api(app)
+    init_api(app, [accounts_api.blp, catalogue_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])
 
     from . import cli
 

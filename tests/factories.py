@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from stdnum.cn import uscc as uscc_number
 
-from instrument_share.accounts.models import Firm, User
+from instrument_share.accounts.models import Firm, Institution, User
 from instrument_share.accounts.services import create_user, issue_token
-from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
+from instrument_share.catalogue.models import Instrument, OpeningHours
 from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 

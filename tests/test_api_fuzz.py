@@ -49,14 +49,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from instrument_share import integrity
-from instrument_share.accounts.models import Firm, User
+from instrument_share.accounts.models import Firm, Institution, User
 from instrument_share.accounts.services import create_user, issue_token
 from instrument_share.booking import services as booking_services
 from instrument_share.booking import usage
 from instrument_share.booking.availability import free_intervals
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.schedule import create_blackout
-from instrument_share.catalogue.models import Institution, Instrument
+from instrument_share.catalogue.models import Instrument
 from instrument_share.demo.bookings import seed_bookings
 from instrument_share.demo.seed import seed_catalogue
 from instrument_share.extensions import db

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from instrument_share.accounts.models import Firm, User
+from instrument_share.accounts.models import Firm, Institution, User
 from instrument_share.booking.models import Booking
-from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
+from instrument_share.catalogue.models import Instrument, OpeningHours
 from instrument_share.extensions import db
 
 from .booking.conftest import iso, workday

@@ -32,11 +32,11 @@ from hypothesis.stateful import (
     rule,
 )
 
-from instrument_share.accounts.models import Firm, User
+from instrument_share.accounts.models import Firm, Institution, User
 from instrument_share.booking import schedule, services, usage
 from instrument_share.booking.calendar import effective_weekday
 from instrument_share.booking.models import ACTIVE_STATUSES, Booking
-from instrument_share.catalogue.models import Institution, Instrument, OpeningHours
+from instrument_share.catalogue.models import Instrument, OpeningHours
 from instrument_share.database import UNGUARDED
 from instrument_share.errors import ServiceError
 from instrument_share.extensions import db

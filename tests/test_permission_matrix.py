@@ -42,17 +42,17 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from instrument_share.accounts.feed_tokens import feed_token
 from instrument_share.accounts.models import ApiToken, User
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
 from instrument_share.catalogue.models import Instrument
 from instrument_share.extensions import db
-from instrument_share.invites.feeds import feed_token
 from instrument_share.mail.models import OutboxMessage
+from instrument_share.site import policy_rules
 from instrument_share.timeutil import to_platform, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
-from instrument_share.web import policy_rules
 
 from .booking.conftest import at, workday
 from .conftest import REFERENCE_TABLES, Browser, csrf_token_from, fixture_context
@@ -75,7 +75,7 @@ class Row:
     rule: str
     answers: str
     # The policy rule behind the row's answers: a `can_*` rule of the policy
-    # layer (web.policy_rules: "view_booking" is booking.policy.can_view_booking),
+    # layer (site.policy_rules: "view_booking" is booking.policy.can_view_booking),
     # "stats_scope" (stats.policy.stats_scope: the figures' scope), or
     # "public" (anyone) or "signed_in" (anyone signed in).
     policy: str = ""

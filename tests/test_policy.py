@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from instrument_share.accounts.models import User
 from instrument_share.booking.models import Booking, BookingStatus
 from instrument_share.extensions import db
+from instrument_share.site import policy_rules
 from instrument_share.vouchers.models import Voucher, VoucherClaim
-from instrument_share.web import policy_rules
 
 from .booking.conftest import at
 

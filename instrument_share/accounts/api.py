@@ -4,14 +4,15 @@ from __future__ import annotations
 from flask import current_app
 from marshmallow import Schema, fields
 
-from ..api.auth import NO_AUTH, authenticated, current_token_id, require_user
 from ..api.fields import Line
 from ..api.parsing import Blueprint
-from ..catalogue.schemas import InstitutionRefSchema
+from ..api.schemas import NO_AUTH
 from ..errors import NotAuthenticated
 from ..extensions import limiter
-from ..invites.feeds import feed_url, reset_feed_token
 from ..timeutil import isoformat_platform
+from .bearer import authenticated, current_token_id, require_user
+from .feed_tokens import feed_url, reset_feed_token
+from .schemas import FirmRefSchema, InstitutionRefSchema
 from .services import LOGIN_FAILED, authenticate, end_token, issue_token_for
 
 blp = Blueprint("accounts_api", __name__, description="Tokens and the current user")
@@ -25,12 +26,6 @@ class TokenRequestSchema(Schema):
 class TokenSchema(Schema):
     token = fields.String(required=True)
     expires_at = fields.String(required=True)
-
-
-class FirmRefSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    city = fields.String(required=True, attribute="city_code")
 
 
 class MeSchema(Schema):

@@ -1,4 +1,4 @@
-"""Users, firms and API tokens."""
+"""The corridor's parties: its cities, institutions, firms and users, and API tokens."""
 from __future__ import annotations
 
 import secrets
@@ -9,7 +9,6 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..catalogue.models import City, Institution
 from ..db_types import UTCDateTime, sql_list
 from ..extensions import db
 from ..timeutil import utcnow
@@ -27,6 +26,35 @@ class Role(StrEnum):
 
 ROLES = tuple(Role)
 LANGUAGES = ("zh_CN", "en")
+
+
+class City(db.Model):
+    """One of the nine G60 corridor cities; codes are fixed by API.md."""
+
+    __tablename__ = "cities"
+
+    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40))
+    name_en: Mapped[str] = mapped_column(sa.String(60))
+    province: Mapped[str] = mapped_column(sa.String(40))
+    province_en: Mapped[str] = mapped_column(sa.String(60))
+    # 行政区划代码: the first digits of a firm's USCC region part.
+    division_code: Mapped[str] = mapped_column(sa.String(6))
+    sort_order: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Institution(db.Model):
+    """A university or institute that owns and shares instruments."""
+
+    __tablename__ = "institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    city_code: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), default="university")
+
+    city: Mapped[City] = relationship()
 
 
 class Firm(db.Model):

@@ -25,14 +25,13 @@ from sqlalchemy.orm import joinedload
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ..catalogue.models import City, Institution
 from ..database import begin_write_transaction, is_postgres
 from ..errors import N_, NotAuthenticated, ValidationFailed
 from ..extensions import db
 from ..timeutil import utcnow
 from ..transaction import commit_before_refusal
 from . import mails, passwords
-from .models import LANGUAGES, ROLES, ApiToken, Firm, Role, User
+from .models import LANGUAGES, ROLES, ApiToken, City, Firm, Institution, Role, User
 
 LOGIN_FAILED = N_("Wrong e-mail address or password.")
 VERIFICATION_DAYS = 1  # a verification link is valid for 24 hours
@@ -447,3 +446,8 @@ def token_row(token: str) -> ApiToken | None:
 def user_for_token(token: str) -> User | None:
     row = token_row(token)
     return row.user if row is not None else None
+
+
+def list_cities() -> list[City]:
+    """The nine cities in corridor order."""
+    return list(db.session.scalars(sa.select(City).order_by(City.sort_order)))

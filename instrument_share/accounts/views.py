@@ -17,11 +17,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
-from ..catalogue.services import list_cities_with_counts
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
-from ..invites.feeds import feed_url, reset_feed_token
 from ..web import refused, safe_next_url
+from .feed_tokens import feed_url, reset_feed_token
 from .forms import LoginForm, RegistrationForm
 from .models import User
 from .services import (
@@ -29,6 +28,7 @@ from .services import (
     authenticate,
     check_verification_token,
     end_all_sessions,
+    list_cities,
     register_firm_user,
     resend_verification,
     verify_email,
@@ -105,7 +105,7 @@ def logout():
 @limiter.limit(login_limit, methods=["POST"])
 def register():
     form = RegistrationForm()
-    form.city.choices = [SelectChoice(c.code, c.name) for c, _n in list_cities_with_counts()]
+    form.city.choices = [SelectChoice(c.code, c.name) for c in list_cities()]
     if form.validate_on_submit():
         try:
             register_firm_user(

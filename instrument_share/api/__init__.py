@@ -10,10 +10,10 @@ from flask_smorest import Api
 
 from ..db_types import MAX_ID
 from ..routing import IdConverter
-from .auth import NO_AUTH
 from .errors import ConflictErrorSchema, ErrorSchema
 from .links import OperationLinks
 from .parsing import JSONProvider
+from .schemas import NO_AUTH
 
 
 def _decimal_properties(self, field, ret) -> dict:
@@ -61,7 +61,7 @@ class InstrumentShareApi(Api):
     DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
-        # web.init_app registers one HTTPException handler for pages and API.
+        # site.init_app registers one HTTPException handler for pages and API.
         pass
 
 
@@ -80,13 +80,10 @@ api = InstrumentShareApi(
 api.register_converter(IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
 
 
-def init_api(app: Flask) -> None:
-    from ..accounts.api import blp as accounts_blp
-    from ..booking.api import blp as booking_blp
-    from ..catalogue.api import blp as catalogue_blp
+def init_api(app: Flask, blueprints) -> None:
+    """The API on `app`, with the domains' blueprints (create_app names them:
+    this package sits below the domains and imports none of them)."""
     from ..extensions import csrf
-    from ..stats.api import blp as stats_blp
-    from ..vouchers.api import blp as vouchers_blp
 
     app.json = JSONProvider(app)  # request.get_json() reads as strictly as the API's bodies
     app.json.ensure_ascii = False
@@ -98,6 +95,6 @@ def init_api(app: Flask) -> None:
         "description": "Conflict: what stands in the way (`conflicts`) and nearby free time (`suggestions`)",
         "content": {"application/json": {"schema": "ConflictError"}},
     })
-    for blueprint in (accounts_blp, catalogue_blp, booking_blp, stats_blp, vouchers_blp):
+    for blueprint in blueprints:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix="/api/v1")

@@ -47,3 +47,7 @@ def page_of(rows: list, page: int, per_page: int) -> dict:
 
 
 Money = lambda **kw: fields.Decimal(as_string=True, places=2, **kw)  # noqa: E731
+
+
+# The OpenAPI security of operations anyone may call: `@blp.doc(security=NO_AUTH)`.
+NO_AUTH: list = []

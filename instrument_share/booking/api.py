@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Response
 
-from ..api.auth import NO_AUTH, authenticated, require_user
+from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
-from ..api.schemas import envelope, list_envelope
+from ..api.schemas import NO_AUTH, envelope, list_envelope
 from ..catalogue.services import get_instrument
 from ..invites.ics import booking_calendar
 from . import schedule, services, usage, violations

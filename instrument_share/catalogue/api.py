@@ -1,9 +1,9 @@
 """Catalogue endpoints of /api/v1 (API.md, "Catalogue")."""
 from __future__ import annotations
 
-from ..api.auth import NO_AUTH, authenticated, require_user
+from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
-from ..api.schemas import PageArgs, envelope, list_envelope, page_of
+from ..api.schemas import NO_AUTH, PageArgs, envelope, list_envelope, page_of
 from ..booking.schedule import set_opening_hours
 from . import manage, services
 from .schemas import (

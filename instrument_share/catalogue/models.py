@@ -1,20 +1,18 @@
-"""Cities, institutions, categories, instruments and their opening hours."""
+"""Categories, instruments and their opening hours."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..accounts.models import City, Institution, User  # noqa: F401 (relationships name them)
 from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
 from ..timeutil import format_minute, utcnow
 
-if TYPE_CHECKING:  # accounts.models imports this module
-    from ..accounts.models import User
 
 # 运行状态 as NRII records it; the first two may be booked.
 class InstrumentStatus(StrEnum):
@@ -46,21 +44,6 @@ INSTRUMENT_ACTIONS = (
 )
 
 
-class City(db.Model):
-    """One of the nine G60 corridor cities; codes are fixed by API.md."""
-
-    __tablename__ = "cities"
-
-    code: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(40))
-    name_en: Mapped[str] = mapped_column(sa.String(60))
-    province: Mapped[str] = mapped_column(sa.String(40))
-    province_en: Mapped[str] = mapped_column(sa.String(60))
-    # 行政区划代码: the first digits of a firm's USCC region part.
-    division_code: Mapped[str] = mapped_column(sa.String(6))
-    sort_order: Mapped[int] = mapped_column(sa.Integer)
-
-
 class Category(db.Model):
     """A class of the national classification of large instruments."""
 
@@ -75,20 +58,6 @@ class Category(db.Model):
     sort_order: Mapped[int] = mapped_column(sa.Integer)
 
     parent: Mapped[Category | None] = relationship(remote_side=[code])
-
-
-class Institution(db.Model):
-    """A university or institute that owns and shares instruments."""
-
-    __tablename__ = "institutions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    name_en: Mapped[str] = mapped_column(sa.String(200))
-    city_code: Mapped[str] = mapped_column(sa.ForeignKey("cities.code"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(20), default="university")
-
-    city: Mapped[City] = relationship()
 
 
 class Instrument(db.Model):

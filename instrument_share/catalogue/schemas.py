@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from ..accounts.schemas import InstitutionRefSchema
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from ..db_types import to_money
@@ -27,11 +28,6 @@ class InstitutionSchema(Schema):
     name_en = fields.String(required=True)
     city = fields.String(required=True)
     instrument_count = fields.Integer(required=True)
-
-
-class InstitutionRefSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
 
 
 class CategorySchema(Schema):

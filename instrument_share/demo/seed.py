@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import click
 import sqlalchemy as sa
 
-from ..accounts.models import Firm, Role, User
+from ..accounts.models import Firm, Institution, Role, User
 from ..accounts.services import create_user
 from ..booking.models import Booking
-from ..catalogue.models import Institution, Instrument, OpeningHours
+from ..catalogue.models import Instrument, OpeningHours
 from ..database import begin_write_transaction
 from ..extensions import db
 from ..timeutil import utcnow

@@ -11,10 +11,10 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import User
+from ..accounts.models import Institution, User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..booking.models import Blackout, Booking, BookingStatus
-from ..catalogue.models import Institution, Instrument
+from ..catalogue.models import Instrument
 from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform

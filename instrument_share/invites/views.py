@@ -5,9 +5,10 @@ import hashlib
 
 from flask import Blueprint, Response, abort, request
 
+from ..accounts.feed_tokens import user_for_feed_token
 from ..catalogue.services import get_instrument
 from ..errors import NotFound
-from .feeds import instrument_busy_feed, user_feed, user_for_feed_token
+from .feeds import instrument_busy_feed, user_feed
 
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 

@@ -13,8 +13,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..accounts.models import Role, User
-from ..catalogue.models import City, Institution
+from ..accounts.models import City, Institution, Role, User
 from ..extensions import db
 from ..mail.outbox import enqueue
 from ..stats import services

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..api.auth import authenticated, require_user
+from ..accounts.bearer import authenticated, require_user
 from ..api.fields import Line
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id

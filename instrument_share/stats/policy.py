@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..accounts.models import Role, User
+from ..accounts.models import Institution, Role, User
 from ..accounts.policy import can_see_statistics
-from ..catalogue.models import Institution
 from ..errors import N_, PermissionDenied
 from ..extensions import db
 

@@ -26,11 +26,11 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Firm, User
+from ..accounts.models import City, Firm, Institution, User
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
-from ..catalogue.models import Category, City, Institution, Instrument, OpeningHours, QuotaClass
+from ..catalogue.models import Category, Instrument, OpeningHours, QuotaClass
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..sql import epoch_seconds, greatest, least, local_month

@@ -22,9 +22,9 @@ import click
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from ..accounts.models import Firm, Role, User
+from ..accounts.models import Firm, Institution, Role, User
 from ..booking.models import Booking, BookingStatus
-from ..catalogue.models import Institution, Instrument, InstrumentStatus, OpeningHours, QuotaClass
+from ..catalogue.models import Instrument, InstrumentStatus, OpeningHours, QuotaClass
 from ..database import begin_write_transaction, move_sequences_past_ids
 from ..extensions import db
 

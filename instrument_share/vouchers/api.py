@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..accounts.api import FirmRefSchema
-from ..api.auth import authenticated, require_user
+from ..accounts.bearer import authenticated, require_user
+from ..accounts.schemas import FirmRefSchema
 from ..api.fields import Line, Text
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id, Money, PageArgs, list_envelope, page_of

@@ -6,9 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from ..accounts.models import Role, User
+from ..accounts.models import Institution, Role, User
 from ..booking.models import Booking
-from ..catalogue.models import Institution, Instrument
+from ..catalogue.models import Instrument
 from ..database import lock, lock_all, lock_row
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db

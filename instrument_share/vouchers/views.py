@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from ..accounts.models import City
 from ..accounts.policy import can_see_statistics
-from ..catalogue.models import City
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number

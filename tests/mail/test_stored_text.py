@@ -12,12 +12,12 @@ import icalendar
 import sqlalchemy as sa
 from ical.calendar_stream import IcsCalendarStream
 
-from instrument_share.accounts.models import User
+from instrument_share.accounts.feed_tokens import feed_url
+from instrument_share.accounts.models import Institution, User
 from instrument_share.booking.models import Booking
-from instrument_share.catalogue.models import Institution, Instrument
+from instrument_share.catalogue.models import Instrument
 from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
-from instrument_share.invites.feeds import feed_url
 
 from ..booking.conftest import iso
 from ..factories import ApiClient

@@ -6,9 +6,9 @@ import functools
 from flask import g, request
 from flask_login import current_user
 
-from ..accounts.models import User
-from ..accounts.services import token_row
 from ..errors import NotAuthenticated, PermissionDenied
+from .models import User
+from .services import token_row
 
 
 def api_user() -> User | None:
@@ -53,10 +53,6 @@ def require_user(*roles: str) -> User:
     if roles and user.role not in roles:
         raise PermissionDenied("Your role may not do this.")
     return user
-
-
-# The OpenAPI security of operations anyone may call: `@blp.doc(security=NO_AUTH)`.
-NO_AUTH: list = []
 
 
 def authenticated(view):
