@@ -50,6 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .accounts import api as accounts_api
     from .accounts import views as account_views
+    from .admin import views as admin_views
     from .api import init_api
     from .booking import api as booking_api
     from .booking import views as booking_views
@@ -57,7 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .catalogue import views as catalogue_views
     from .desk import views as desk_views
     from .invites import views as feed_views
-    from .mail import views as mail_views
+    from .invites.notify import compose_booking_mail
+    from .mail.delivery import COMPOSER
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .stats import api as stats_api
     from .stats import views as stats_views
@@ -69,7 +71,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(feed_views.bp)
-    app.register_blueprint(mail_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.extensions[COMPOSER] = compose_booking_mail
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])

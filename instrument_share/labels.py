@@ -1,14 +1,16 @@
-"""Display labels for stored codes, in the reader's language."""
+"""Display labels for stored codes, in the reader's language, for the
+templates (site.py); a domain's form keeps the labels of its own choices."""
 from __future__ import annotations
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from .accounts.models import Role
-from .booking.models import BookingAction, BookingStatus, ServiceMode
+from .booking.forms import RATING_LABELS, SERVICE_MODE_LABELS
+from .booking.models import BookingAction, BookingStatus
 from .catalogue.models import InstrumentStatus, QuotaClass
 from .mail.models import MessageStatus
 from .vouchers.models import ClaimLineStatus, EntryKind, VoucherStatus
+from .web import local_name
 
 STATUS_LABELS = {
     InstrumentStatus.NORMAL: _l("Normal"),
@@ -93,14 +95,6 @@ FIELD_LABELS = {
     "reason": _l("Reason"),
     "cancelled_bookings": _l("Bookings cancelled"),
 }
-SERVICE_MODE_LABELS = {
-    ServiceMode.SELF_OPERATED: _l("Self-operated (占用共享)"),
-    ServiceMode.GUIDED: _l("Operated with guidance (技术共享)"),
-    ServiceMode.COMMISSIONED: _l("Samples run by staff (委托共享)"),
-    ServiceMode.REMOTE: _l("Remote (远程共享)"),
-}
-RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
-                 2: _l("Dissatisfied"), 1: _l("Very poor")}
 MAIL_STATUS_LABELS = {MessageStatus.QUEUED: _l("Queued"), MessageStatus.SENDING: _l("Sending"),
                       MessageStatus.SENT: _l("Sent"), MessageStatus.DEAD: _l("Failed")}
 VOUCHER_STATUS_LABELS = {VoucherStatus.ACTIVE: _l("Active"), VoucherStatus.EXPIRED: _l("Expired"),
@@ -111,13 +105,6 @@ CLAIM_LINE_LABELS = {ClaimLineStatus.PENDING: _l("Awaiting review"), ClaimLineSt
                      ClaimLineStatus.REJECTED: _l("Rejected")}
 QUOTA_LABELS = {QuotaClass.GENERAL: _l("General purpose"), QuotaClass.SPECIAL: _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
-
-
-def local_name(obj) -> str:
-    """The English name in English pages when there is one, else the Chinese name."""
-    if get_locale().language == "en" and getattr(obj, "name_en", ""):
-        return obj.name_en
-    return obj.name
 
 
 def template_helpers() -> dict:

@@ -1,7 +1,7 @@
 """The platform time zone: parsing what clients send, showing what we store."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -62,3 +62,8 @@ def isoformat_platform(value: datetime | None) -> str | None:
 def format_minute(minute: int) -> str:
     """Minutes from midnight as HH:MM (1440, the end of the day, is 24:00)."""
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the platform zone."""
+    return datetime.combine(day, time(), platform_zone())

@@ -15,6 +15,7 @@ from flask import (
     request,
     session,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -142,3 +143,8 @@ def refusal_message(error) -> str:
     return " ".join([_(error.message), *details]).strip()
 
 
+def local_name(obj) -> str:
+    """The English name in English pages when there is one, else the Chinese name."""
+    if get_locale().language == "en" and getattr(obj, "name_en", ""):
+        return obj.name_en
+    return obj.name

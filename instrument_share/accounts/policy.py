@@ -9,7 +9,13 @@ asks about.
 """
 from __future__ import annotations
 
-from .models import Role, User
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..errors import N_, PermissionDenied
+from ..extensions import db
+from .models import Institution, Role, User
 
 # Roles that book instruments; city bureaus fund, they do not book.
 BOOKING_ROLES = (Role.FIRM, Role.MANAGER, Role.ADMIN)
@@ -55,3 +61,37 @@ def can_issue_vouchers(user: User) -> bool:
 def can_see_outbox(user: User) -> bool:
     """The mail outbox and its dead letters: the joint office only."""
     return is_joint_office(user)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see: one institution, one city (as provider), or all."""
+
+    institution_id: int | None = None
+    city: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"institution {self.institution_id}" if self.institution_id else self.city or "corridor"
+
+
+def stats_scope(user: User, institution_id: int | None = None, city: str | None = None) -> Scope:
+    """The figures a user may see, narrowed to what they asked for: the
+    joint office anything, a manager their institution, a city bureau its
+    city (or one institution of it); asking for another scope is refused
+    (403), and so is a role without statistics."""
+    if not can_see_statistics(user):
+        raise PermissionDenied(N_("Your role has no statistics."))
+    if user.role == Role.ADMIN:
+        return Scope(institution_id=institution_id, city=city)
+    if user.role == Role.MANAGER:
+        if (institution_id not in (None, user.institution_id)) or city is not None:
+            raise PermissionDenied(N_("Managers see the figures of their own institution only."))
+        return Scope(institution_id=user.institution_id)
+    institution_city = (
+        db.session.scalar(sa.select(Institution.city_code).where(Institution.id == institution_id))
+        if institution_id is not None else user.city_code
+    )
+    if city not in (None, user.city_code) or institution_city != user.city_code:
+        raise PermissionDenied(N_("City bureaus see the figures of their own city only."))
+    return Scope(institution_id=institution_id, city=user.city_code)

@@ -15,9 +15,18 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ..labels import RATING_LABELS, SERVICE_MODE_LABELS
 from ..text import line_filter, text_filter
-from .models import SERVICE_MODES
+from .models import SERVICE_MODES, ServiceMode
+
+SERVICE_MODE_LABELS = {
+    ServiceMode.SELF_OPERATED: _l("Self-operated (占用共享)"),
+    ServiceMode.GUIDED: _l("Operated with guidance (技术共享)"),
+    ServiceMode.COMMISSIONED: _l("Samples run by staff (委托共享)"),
+    ServiceMode.REMOTE: _l("Remote (远程共享)"),
+}
+RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
+                 2: _l("Dissatisfied"), 1: _l("Very poor")}
+
 
 
 class BookingForm(FlaskForm):

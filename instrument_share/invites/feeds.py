@@ -11,8 +11,8 @@ from ..accounts.models import User
 from ..booking.models import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
 from ..extensions import db
-from ..labels import local_name
 from ..timeutil import utcnow
+from ..web import local_name
 from .ics import booking_event, feed_calendar, platform_host
 
 FEED_PAST = timedelta(days=180)

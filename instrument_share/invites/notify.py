@@ -20,9 +20,9 @@ from ..accounts.models import Role, User
 from ..booking.models import Booking, BookingAction, BookingStatus
 from ..errors import N_
 from ..extensions import db
-from ..labels import local_name
 from ..mail.models import OutboxMessage
 from ..mail.outbox import Undeliverable, compose, enqueue_many_to_compose
+from ..web import local_name
 from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)

@@ -315,14 +315,15 @@ def _compose_claimed(claimed: list[Claimed], now: datetime, report: DeliveryRepo
     return sorted(ready, key=lambda message: message.pk)
 
 
-def _compose(message_pk: int) -> str:
-    """Compose a booking mail queued as `compose_from` (a read only)."""
-    from ..invites.notify import (
-        compose_booking_mail,  # mail is below invites; only this call goes up
-    )
+COMPOSER = "instrument_share.mail_composer"
 
+
+def _compose(message_pk: int) -> str:
+    """Compose a mail queued as `compose_from` (a read only), with the
+    composer create_app registered (invites.notify.compose_booking_mail):
+    mail sits below the packages whose mails it composes."""
     try:
-        return compose_booking_mail(db.session.get(OutboxMessage, message_pk))
+        return current_app.extensions[COMPOSER](db.session.get(OutboxMessage, message_pk))
     finally:
         db.session.rollback()  # read-only; ends the read transaction
 

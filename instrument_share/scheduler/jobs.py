@@ -15,9 +15,9 @@ from ..booking.usage import CLOSE_BATCH, close_past_bookings
 from ..database import lock_all
 from ..extensions import db
 from ..invites.notify import queue_mail
-from ..labels import local_name
 from ..mail.delivery import deliver_due
 from ..timeutil import to_platform
+from ..web import local_name
 from . import reports
 
 REMINDER_AHEAD = timedelta(hours=24)

@@ -20,6 +20,7 @@ from ..stats import services
 from ..stats.api import FIGURE_COLUMNS
 from ..stats.export import table_bytes
 from ..timeutil import to_platform
+from ..vouchers.settlement import voucher_settlement
 
 
 def last_week(now: datetime) -> services.Period:
@@ -87,7 +88,7 @@ def monthly_city_report(now: datetime, period: services.Period | None = None) ->
         scope = services.Scope(city=city.code)
         figures = services.utilisation(scope, period, "institution")
         flows = [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
-        settlement = services.voucher_settlement(scope, period)
+        settlement = voucher_settlement(scope, period.start, period.end)
         for admin in admins:
             with force_locale(admin.language):
                 subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
@@ -113,7 +114,7 @@ def monthly_corridor_report(now: datetime, period: services.Period | None = None
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
                       "mail/report_monthly", f"corridor-{period.first:%Y-%m}", figures["rows"],
                       ["key", "label", *FIGURE_COLUMNS], title="G60", period=period,
-                      figures=figures, flows=flows, settlement=services.voucher_settlement(scope, period))
+                      figures=figures, flows=flows, settlement=voucher_settlement(scope, period.start, period.end))
     return sent
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..accounts.bearer import authenticated, require_user
+from ..accounts.policy import stats_scope
 from ..api.fields import Line
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id
+from ..vouchers.settlement import voucher_settlement
 from . import services
 from .export import table_response
-from .policy import stats_scope
 
 blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
 
@@ -151,7 +152,7 @@ class SettlementSchema(Schema):
 def vouchers(args):
     """Voucher money redeemed per issuing city and per providing institution."""
     scope, period = _scope_and_period(args)
-    result = services.voucher_settlement(scope, period)
+    result = voucher_settlement(scope, period.start, period.end)
     if args["format"] != "json":
         return table_response(f"vouchers-{period.first}-{period.last}",
                               ["issuing_city", "institution_id", "institution", "provider_city", "amount",

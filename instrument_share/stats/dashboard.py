@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..accounts.models import User
+from ..accounts.policy import Scope, stats_scope
 from ..errors import ServiceError
 from ..text import TextRefused, clean_line
 from . import services
-from .policy import Scope, can_see_flows, stats_scope
+from .policy import can_see_flows
 
 DEFAULT_DAYS = 30
 SHOWN_ROWS = 20

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import City, Firm, Institution, User
+from ..accounts.policy import Scope
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
@@ -35,8 +36,6 @@ from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..sql import epoch_seconds, greatest, least, local_month
 from ..timeutil import platform_zone
-from ..vouchers.models import EntryKind
-from .policy import Scope
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
@@ -381,43 +380,3 @@ def below_quota(scope: Scope, period: Period) -> list[dict]:
                            "attainment": (used / expected).quantize(Decimal("0.0001")) if expected else Decimal(0)})
     result.sort(key=lambda r: r["attainment"])
     return result
-
-
-def voucher_settlement(scope: Scope, period: Period) -> dict:
-    """Voucher money redeemed (captured) for services that started in the
-    period, per issuing city and providing institution: the settlement list.
-    City bureaus see what their vouchers paid; managers what their
-    institution received."""
-    from ..vouchers.models import Voucher, VoucherEntry
-
-    query = (
-        sa.select(Voucher.issuing_city, Institution.id, Institution.name, Institution.city_code,
-                  sa.func.sum(sa.type_coerce(VoucherEntry.amount, sa.BigInteger)), sa.func.count(VoucherEntry.id))
-        .select_from(VoucherEntry)
-        .join(Voucher, VoucherEntry.voucher_id == Voucher.id)
-        .join(Booking, VoucherEntry.booking_id == Booking.id)
-        .join(Instrument, Booking.instrument_id == Instrument.id)
-        .join(Institution, Instrument.institution_id == Institution.id)
-        .where(VoucherEntry.kind == EntryKind.CAPTURE, Booking.start >= period.start, Booking.start < period.end)
-        .group_by(Voucher.issuing_city, Institution.id, Institution.name, Institution.city_code)
-        .order_by(Voucher.issuing_city, Institution.id)
-    )
-    if scope.institution_id is not None:
-        query = query.where(Institution.id == scope.institution_id)
-    elif scope.city is not None:
-        query = query.where(Voucher.issuing_city == scope.city)
-    rows, by_city, by_institution = [], defaultdict(Decimal), {}
-    for issuing_city, institution_id, name, provider_city, fen, count in db.session.execute(query):
-        amount = (Decimal(int(fen or 0)) / 100).quantize(Decimal("0.01"))
-        rows.append({"issuing_city": issuing_city, "institution_id": institution_id, "institution": name,
-                     "provider_city": provider_city, "amount": amount, "bookings": count})
-        by_city[issuing_city] += amount
-        entry = by_institution.setdefault(institution_id, {"institution_id": institution_id,
-                                                           "institution": name, "amount": Decimal("0.00")})
-        entry["amount"] += amount
-    return {
-        "rows": rows,
-        "by_issuing_city": [{"issuing_city": c, "amount": a} for c, a in by_city.items()],
-        "by_institution": list(by_institution.values()),
-        "total": sum((r["amount"] for r in rows), Decimal("0.00")),
-    }

@@ -8,8 +8,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..labels import local_name
 from ..timeutil import platform_today
+from ..web import local_name
 from . import charts, services
 from .dashboard import dashboard as stats_dashboard
 

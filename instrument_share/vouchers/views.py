@@ -13,16 +13,15 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from ..accounts.models import City
-from ..accounts.policy import can_see_statistics
+from ..accounts.policy import can_see_statistics, stats_scope
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
-from ..stats import services as stats_service
-from ..stats.policy import stats_scope
 from ..text import TextRefused, clean_line, clean_text
-from ..timeutil import platform_today
+from ..timeutil import day_start, platform_today
 from ..web import flashes_refusals
 from . import claims, services
+from .settlement import voucher_settlement
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
 PER_PAGE = 50
@@ -40,9 +39,9 @@ def overview():
     cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
     settlement = None
     if can_see_statistics(current_user):
-        today = platform_today()
-        settlement = stats_service.voucher_settlement(
-            stats_scope(current_user), stats_service.Period(today - timedelta(days=365), today))
+        tomorrow = platform_today() + timedelta(days=1)
+        settlement = voucher_settlement(stats_scope(current_user), day_start(tomorrow - timedelta(days=366)),
+                                        day_start(tomorrow))
     return render_template("vouchers/overview.html", vouchers=vouchers, entries=entries, firms=firms,
                            page=page, pages=-(-total // PER_PAGE) or 1, total=total,
                            history_page=history_page, history_pages=-(-entries_total // PER_PAGE) or 1,

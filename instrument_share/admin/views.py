@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 
 from ..accounts.policy import can_see_outbox
 from ..extensions import db
-from .delivery import resend
-from .models import MESSAGE_STATUSES, MessageStatus, OutboxMessage
+from ..mail.delivery import resend
+from ..mail.models import MESSAGE_STATUSES, MessageStatus, OutboxMessage
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 
@@ -30,7 +30,7 @@ def outbox():
         query = query.where(OutboxMessage.status == status)
     counts = dict(db.session.execute(
         sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)).all())
-    return render_template("mail/outbox.html", messages=db.session.scalars(query).all(),
+    return render_template("admin/outbox.html", messages=db.session.scalars(query).all(),
                            counts=counts, status=status, form=FlaskForm())
 
 

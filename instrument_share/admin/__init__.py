@@ -1,0 +1,1 @@
+"""The joint office's pages about the platform itself: the mail outbox."""
