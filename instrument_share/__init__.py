@@ -53,12 +53,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .admin import views as admin_views
     from .api import init_api
     from .booking import api as booking_api
+    from .booking import events as booking_events
     from .booking import views as booking_views
     from .catalogue import api as catalogue_api
     from .catalogue import views as catalogue_views
     from .desk import views as desk_views
     from .invites import views as feed_views
-    from .invites.notify import compose_booking_mail
+    from .invites.notify import bookings_changed, compose_booking_mail
     from .mail.delivery import COMPOSER
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .stats import api as stats_api
@@ -73,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(feed_views.bp)
     app.register_blueprint(admin_views.bp)
     app.extensions[COMPOSER] = compose_booking_mail
+    booking_events.subscribe(app, bookings_changed)
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])

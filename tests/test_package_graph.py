@@ -28,7 +28,6 @@ LAYERS = (
 STILL_UPWARD = {
     ("catalogue", "booking"): "the instrument page shows the booking week, the search filters by free "
                               "time, and the API sets opening hours through booking.schedule",
-    ("booking", "invites"): "a booking change queues its mails (notify) and serves its .ics",
     ("booking", "vouchers"): "a booking holds, releases and captures voucher money in its transaction",
 }
 

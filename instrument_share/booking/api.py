@@ -7,9 +7,9 @@ from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, envelope, list_envelope
 from ..catalogue.services import get_instrument
-from ..invites.ics import booking_calendar
 from . import schedule, services, usage, violations
 from .availability import availability
+from .ics import booking_calendar
 from .schemas import (
     AvailabilityArgs,
     AvailabilitySchema,

@@ -29,11 +29,11 @@ from ..database import inserted, lock
 from ..db_types import to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..invites.notify import bookings_changed
 from ..timeutil import isoformat_platform, to_platform, utcnow
 from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
+from .events import bookings_changed
 from .models import Booking, BookingAction, BookingEvent, BookingSeries, BookingStatus
 from .policy import (
     booking_refusal,

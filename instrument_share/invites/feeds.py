@@ -8,12 +8,12 @@ from flask_babel import force_locale
 from icalendar import Event
 
 from ..accounts.models import User
+from ..booking.ics import booking_event, feed_calendar, platform_host
 from ..booking.models import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
 from ..extensions import db
 from ..timeutil import utcnow
 from ..web import local_name
-from .ics import booking_event, feed_calendar, platform_host
 
 FEED_PAST = timedelta(days=180)
 BUSY_PAST, BUSY_AHEAD = timedelta(days=7), timedelta(days=120)

@@ -17,13 +17,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..accounts.models import Role, User
+from ..booking.ics import booking_calendar
 from ..booking.models import Booking, BookingAction, BookingStatus
 from ..errors import N_
 from ..extensions import db
 from ..mail.models import OutboxMessage
 from ..mail.outbox import Undeliverable, compose, enqueue_many_to_compose
 from ..web import local_name
-from .ics import booking_calendar
 
 # event -> (calendar method or None, subject)
 EVENTS = {

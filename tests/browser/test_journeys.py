@@ -14,10 +14,10 @@ from icalendar import Calendar
 from instrument_share.accounts.models import User
 from instrument_share.booking import services, usage
 from instrument_share.booking.calendar import effective_weekday
+from instrument_share.booking.ics import booking_uid
 from instrument_share.booking.models import Booking
 from instrument_share.booking.week import monday_of
 from instrument_share.extensions import db
-from instrument_share.invites.ics import booking_uid
 from instrument_share.mail.models import OutboxMessage
 
 from ..booking.conftest import SHANGHAI, at, workday

@@ -18,10 +18,10 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
-from ..booking.models import Booking, BookingStatus
 from ..text import address_for_output, line_for_output, text_for_output
 from ..timeutil import utcnow
 from ..web import local_name
+from .models import Booking, BookingStatus
 
 PRODID = "-//G60 Corridor//instrument-share//ZH"
 
