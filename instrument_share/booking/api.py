@@ -6,6 +6,7 @@ from flask import Response
 from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, envelope, list_envelope
+from ..catalogue.hours import set_opening_hours
 from ..catalogue.services import get_instrument
 from . import schedule, services, usage, violations
 from .availability import availability
@@ -165,7 +166,7 @@ def put_opening_hours(rows, instrument_id):
     """Managers: replace the weekly opening hours (Monday = 0)."""
     user = require_user()
     instrument = get_instrument(instrument_id)
-    return schedule.set_opening_hours(instrument, user, rows)
+    return set_opening_hours(instrument, user, rows)
 
 
 @blp.post("/instruments/<int:instrument_id>/blackouts")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, PageArgs, envelope, list_envelope, page_of
-from ..booking.schedule import set_opening_hours
 from . import manage, services
+from .hours import set_opening_hours
 from .schemas import (
     CategorySchema,
     CitySchema,

@@ -11,6 +11,7 @@ from ..booking.forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from ..booking.models import Blackout
 from ..booking.views import aware
 from ..catalogue import audit
+from ..catalogue.hours import set_opening_hours
 from ..catalogue.models import Instrument
 from ..catalogue.policy import can_manage_instrument
 from ..errors import ServiceError
@@ -105,7 +106,7 @@ def save_hours(instrument_id: int):
             if opens or closes:
                 rows.append({"weekday": weekday, "open": opens, "close": closes})
     try:
-        schedule.set_opening_hours(instrument, current_user, rows)
+        set_opening_hours(instrument, current_user, rows)
     except ServiceError as error:
         refused(error)
         flash(_("The opening hours were not saved: times as HH:MM, closing after opening, no overlaps."), "danger")
