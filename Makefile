@@ -18,8 +18,11 @@ run: install
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# In parallel, one pytest-xdist worker per CPU, each on a database of its own,
+# handed one test at a time (README, "Tests"); PYTEST_ARGS='-n 0 ...' runs in
+# one process.
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n logical --maxschedchunk 1 $(PYTEST_ARGS)
 
 install: $(STAMP) $(CATALOGUES)
 

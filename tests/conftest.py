@@ -1,5 +1,11 @@
-"""Test set-up: one migrated database per run (SQLite, or PostgreSQL when
-TEST_DATABASE_URL is set), emptied after every test."""
+"""Test set-up: one migrated database per test process (SQLite, or
+PostgreSQL when TEST_DATABASE_URL is set), emptied after every test.
+
+`make test` runs the tests in parallel processes (pytest-xdist workers
+gw0, gw1, ...). Each has a database of its own: a SQLite file under its own
+temporary directory, or on PostgreSQL the database `<name>_gw0`, ... beside
+TEST_DATABASE_URL's, made at the start and dropped at the end. Servers and
+SMTP relays listen on ports the system chose for them."""
 from __future__ import annotations
 
 import contextlib
@@ -11,8 +17,10 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.security import generate_password_hash
 
 from instrument_share import create_app
+from instrument_share.accounts import passwords
 from instrument_share.database import UNGUARDED
 from instrument_share.extensions import db
 
@@ -22,12 +30,33 @@ from .served import Gunicorn
 # Reference data written by the migrations; kept between tests.
 REFERENCE_TABLES = {"cities", "categories", "alembic_version"}
 
+# The xdist worker this process is ("gw0", ...); None when pytest runs alone.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+# werkzeug's default is scrypt with N=2**15: ~0.17 s of CPU per hash and per
+# check, by design, and it was two thirds of the suite's time. The tests hash
+# with the same method, format and code at N=2**10 (~4 ms); the dummy hash of
+# an unknown address is made the same way, so their methods still match.
+TEST_SCRYPT = "scrypt:1024:8:1"
+
+
+def pytest_configure(config):
+    # Here rather than at collection: under xdist this runs in the main
+    # process too, which then stops with a usage error before any worker starts.
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and not os.environ.get("TEST_DATABASE_URL"):
+        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+
 
 def pytest_collection_modifyitems(config, items):
-    on_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
-    if os.environ.get("REQUIRE_POSTGRES") == "1" and not on_postgres:
-        raise pytest.UsageError("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
-    if on_postgres:
+    # The tests marked slow first, each followed by one other: with
+    # `--maxschedchunk 1` (Makefile) xdist gives each worker two tests to
+    # start with and then one at a time, so the slow ones start early, one
+    # per worker, and none is left running alone at the end. The order is
+    # the same in every worker, as xdist requires.
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    rest = [item for item in items if not item.get_closest_marker("slow")]
+    items[:] = [item for pair in zip(slow, rest[:len(slow)], strict=False) for item in pair] + rest[len(slow):]
+    if os.environ.get("TEST_DATABASE_URL"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")
     for item in items:
@@ -35,10 +64,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def _reset_postgres(url: str) -> None:
-    name = sa.engine.make_url(url).database or ""
+def _cheaper_scrypt(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+    return generate_password_hash(password, TEST_SCRYPT if method == "scrypt" else method, salt_length)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_dummy", None)
+        patch.setattr(passwords, "generate_password_hash", _cheaper_scrypt)
+        yield
+
+
+@pytest.fixture
+def production_password_cost(monkeypatch):
+    """Hashes at werkzeug's own cost, for a test whose race needs a check
+    as slow as in production to show."""
+    monkeypatch.setattr(passwords, "_dummy", None)
+    monkeypatch.setattr(passwords, "generate_password_hash", generate_password_hash)
+
+
+def _check_test_database(name: str) -> None:
     if "test" not in name:
         raise pytest.UsageError(f"refusing to wipe {name!r}: a test database name contains 'test'")
+
+
+def _reset_postgres(url: str) -> None:
+    _check_test_database(sa.engine.make_url(url).database or "")
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -46,16 +98,43 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        from instrument_share.config import normalise_database_url
+def _maintenance(url: sa.engine.URL) -> sa.engine.Engine:
+    return sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
 
-        url = normalise_database_url(url)
-        _reset_postgres(url)
-        return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+@contextlib.contextmanager
+def _worker_database(url: str):
+    """TEST_DATABASE_URL for this process: under xdist, the worker's own
+    database `<name>_<worker>`, made if missing and dropped afterwards."""
+    if WORKER is None:
+        yield url
+        return
+    given = sa.engine.make_url(url)
+    own = given.set(database=f"{given.database}_{WORKER}")
+    _check_test_database(own.database)
+    admin = _maintenance(given)
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}):
+            conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    try:
+        yield own.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"  # the worker's own directory
+        return
+    from instrument_share.config import normalise_database_url
+
+    with _worker_database(normalise_database_url(url)) as own:
+        _reset_postgres(own)
+        yield own
 
 
 def make_test_config(database_url: str, instance_path, **extra) -> dict:
@@ -105,20 +184,46 @@ def make_app(database_url, tmp_path):
             db.engine.dispose()
 
 
+class Cleaner:
+    """Empties every table but the reference data in one short transaction:
+    on SQLite a DELETE per table; on PostgreSQL the same DELETEs in one
+    round trip, then the id sequences back to 1 (as TRUNCATE ... RESTART
+    IDENTITY did, at 300 ms a test where this takes 5). See the README's
+    "Tests" for why tests are not isolated by rolling back instead."""
+
+    def __init__(self, engine: sa.engine.Engine):
+        self.tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+        self.sequences: list[str] = []
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                self.sequences = [name for table in self.tables for column in table.primary_key.columns
+                                  if (name := conn.scalar(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                                          {"t": table.name, "c": column.name}))]
+
+    def clean(self, engine: sa.engine.Engine) -> None:
+        with engine.begin() as conn:
+            if conn.dialect.name != "postgresql":
+                for table in self.tables:
+                    conn.execute(table.delete())
+                return
+            conn.exec_driver_sql("; ".join(f'DELETE FROM "{table.name}"' for table in self.tables))
+            conn.execute(sa.text("SELECT setval(CAST(s AS regclass), 1, false) FROM unnest(CAST(:s AS text[])) AS s"),
+                         {"s": self.sequences})
+
+
+@pytest.fixture(scope="session")
+def _cleaner(app):
+    with app.app_context():
+        return Cleaner(db.engine)
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(app):
+def _clean_database(app, _cleaner):
     """Each test starts with only the reference data."""
     yield
     with app.app_context():
         db.session.remove()
-        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in tables)
-                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(table.delete())
+        _cleaner.clean(db.engine)
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from .waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,22 +82,20 @@ class Gunicorn:
             self.log.flush()
         return self.log_path.read_text(errors="replace")[-20000:]
 
+    def answers(self) -> bool:
+        if self.process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.stderr()}")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        try:
+            conn.request("GET", "/api/v1/cities")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
     def wait_until_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"gunicorn exited with {self.process.returncode}:\n{self.stderr()}")
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            try:
-                conn.request("GET", "/api/v1/cities")
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            finally:
-                conn.close()
-            time.sleep(0.2)
-        pytest.fail(f"gunicorn did not answer within {timeout} s:\n{self.stderr()}")
+        wait_for(self.answers, timeout, interval=0.1, what=self.stderr)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -22,6 +22,7 @@ from .booking.conftest import SHANGHAI, at, workday
 from .conftest import fixture_context
 from .factories import ApiClient
 from .served import http_json, served
+from .waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,13 +117,13 @@ def book_during(app, make, api, backup):
         thread = threading.Thread(target=writer)
         thread.start()
         try:
-            _wait_for(lambda: len(made) >= 5 or errors)
+            wait_for(lambda: len(made) >= 5 or errors, 60, interval=0.02)
             began = time.monotonic()
             result = backup()
             ended = time.monotonic()
             during = sum(1 for _, at_ in made if began <= at_ <= ended)
             after = len(made)
-            _wait_for(lambda: len(made) >= after + 3 or errors)  # and it goes on after
+            wait_for(lambda: len(made) >= after + 3 or errors, 60, interval=0.02)  # and it goes on after
         finally:
             stop.set()
             thread.join(timeout=60)
@@ -168,13 +169,6 @@ def test_backup_while_the_served_app_books_is_consistent(sqlite_only, app, make,
     assert integrity(target) == ["ok"]
     copied = check_snapshot(app, f"sqlite:///{target}", made_ids)
     assert f"{copied} bookings" in backup.stdout
-
-
-def _wait_for(condition, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_backup_refuses_to_overwrite_without_force(sqlite_only, app, runner, tmp_path, database_url):

@@ -1,6 +1,7 @@
 """`flask seed-demo`: the demo region, loaded once, idempotent."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from instrument_share.accounts.models import Firm, Institution, User
@@ -15,6 +16,7 @@ def _count(model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
+@pytest.mark.slow
 def test_seed_demo_loads_the_region_once(runner, app_context, api):
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output

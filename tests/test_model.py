@@ -21,6 +21,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -342,6 +343,7 @@ class CorridorMachine(RuleBasedStateMachine):
         assert not db.session.info.get(UNGUARDED)
 
 
+@pytest.mark.slow
 def test_random_histories_keep_every_invariant(app):
     CorridorMachine.app = app
     test = CorridorMachine.TestCase

@@ -117,10 +117,11 @@ def test_after_the_delay_a_wrong_password_starts_a_new_count(app, make):
         db.session.remove()
 
 
-def test_concurrent_failures_are_all_counted_on_two_served_instances(app, make, make_app):
+def test_concurrent_failures_are_all_counted_on_two_served_instances(app, make, make_app, production_password_cost):
     """Twenty wrong passwords at once through two served apps: exactly ten are
     counted (then the account is locked) and exactly one lock mail is queued.
-    A read-then-write count would lose updates here."""
+    A read-then-write count would lose updates here (checks as slow as in
+    production keep the requests overlapping)."""
     email = make.user(email="crowd@firm.example").email
     with served(make_app()) as one, served(make_app()) as two:
         statuses = []

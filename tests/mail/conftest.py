@@ -33,26 +33,49 @@ class Inbox:
                 f"only {len(self.messages)} of {count} messages arrived"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class BoundController(Controller):
+    """aiosmtpd's controller on a socket bound here first, to a port the
+    system chose: no free port is looked up and then raced for (tests in
+    parallel processes each start servers of their own)."""
+
+    def __init__(self, handler, listener: socket.socket):
+        self.listener = listener
+        super().__init__(handler, hostname="127.0.0.1", port=listener.getsockname()[1])
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.listener, ssl=self.ssl_context)
 
 
 class SmtpServer:
+    """Stopped, it refuses connections but keeps its port (a socket bound
+    there, not listening), so that started again it is the same relay, back."""
+
     def __init__(self, delay: float = 0.0):
-        self.port = free_port()
+        self.held = socket.socket()
+        self.held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.held.bind(("127.0.0.1", 0))
+        self.port = self.held.getsockname()[1]
         self.inbox = Inbox(delay)
         self.controller = None
 
     def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR, as `held`
+        self.held.close()
+        self.controller = BoundController(self.inbox, listener)
         self.controller.start()
 
     def stop(self):
         if self.controller is not None:
             self.controller.stop()
+            self.controller.listener.close()
             self.controller = None
+            self.held = socket.socket()
+            self.held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.held.bind(("127.0.0.1", self.port))
+
+    def close(self):
+        self.stop()
+        self.held.close()
 
     @property
     def messages(self):
@@ -64,7 +87,7 @@ def smtp():
     server = SmtpServer()
     server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
@@ -73,7 +96,7 @@ def slow_smtp():
     server = SmtpServer(delay=0.6)
     server.start()
     yield server
-    server.stop()
+    server.close()
 
 
 @pytest.fixture
