@@ -13,7 +13,8 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..accounts.models import City, Institution, Role, User
+from ..accounts.models import Institution, Role, User
+from ..accounts.services import list_cities
 from ..extensions import db
 from ..mail.outbox import enqueue
 from ..stats import services
@@ -81,7 +82,7 @@ def monthly_city_report(now: datetime, period: services.Period | None = None) ->
     """City bureaus get their city's figures as provider and its flows as consumer and provider."""
     period = period or last_month(now)
     sent = 0
-    for city in db.session.scalars(sa.select(City).order_by(City.sort_order)):
+    for city in list_cities():
         admins = _recipients(role=Role.CITY_ADMIN, city_code=city.code)
         if not admins:
             continue

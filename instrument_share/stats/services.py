@@ -26,8 +26,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import City, Firm, Institution, User
+from ..accounts.models import Firm, Institution, User
 from ..accounts.policy import Scope
+from ..accounts.services import list_cities
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
@@ -255,13 +256,9 @@ def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
     return result
 
 
-def cities() -> list[City]:
-    return list(db.session.scalars(sa.select(City).order_by(City.sort_order)))
-
-
 def _labels(group_by: str) -> dict:
     if group_by == "city":
-        return {c.code: (c.name, c.name_en) for c in cities()}
+        return {c.code: (c.name, c.name_en) for c in list_cities()}
     if group_by == "category":
         return {c.code: (c.name, c.name_en) for c in db.session.scalars(sa.select(Category))}
     return {}
@@ -350,7 +347,7 @@ def flows(scope: Scope, period: Period) -> dict:
         query = query.where(Instrument.institution_id == scope.institution_id)
     elif scope.city is not None:
         query = query.where(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
-    codes = [c.code for c in cities()]
+    codes = [c.code for c in list_cities()]
     cells = {(a, b): {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00")} for a in codes for b in codes}
     for from_city, to_city, seconds, bookings, revenue in db.session.execute(query):
         cells[(from_city, to_city)] = {

@@ -8,9 +8,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..accounts.services import list_cities
 from ..timeutil import platform_today
 from ..web import local_name
-from . import charts, services
+from . import charts
 from .dashboard import dashboard as stats_dashboard
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
@@ -46,7 +47,7 @@ def dashboard():
     if flows:
         index = {code: i for i, code in enumerate(flows["cities"])}
         figures["flow_chart"] = charts.heat_map(
-            [local_name(c) for c in services.cities()],
+            [local_name(c) for c in list_cities()],
             {(index[r["from"]], index[r["to"]]): r["hours"] for r in flows["rows"]},
             title=_("Hours booked by firms of each city (rows) at instruments of each city (columns)"))
 
@@ -63,5 +64,5 @@ def dashboard():
         totals=board.by_city["totals"], by_city=board.by_city["rows"], by_category=board.by_category["rows"],
         trend=board.trend, most_used=board.most_used, least_used=board.least_used, quota=board.quota,
         quota_count=board.quota_count, flows=flows, charts=figures, city=city, pct=pct,
-        cities=services.cities(),
+        cities=list_cities(),
     )

@@ -6,16 +6,14 @@ import csv
 import io
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..accounts.models import City
 from ..accounts.policy import can_see_statistics, stats_scope
+from ..accounts.services import list_cities
 from ..errors import N_, ValidationFailed
-from ..extensions import db
 from ..routing import id_number, page_number
 from ..text import TextRefused, clean_line, clean_text
 from ..timeutil import day_start, platform_today
@@ -36,7 +34,7 @@ def overview():
     entries, entries_total, history_page = services.ledger_page(
         current_user, request.args.get("history", 1, type=page_number), PER_PAGE)
     firms = services.grantable_firms(current_user, FIRMS_LISTED)
-    cities = db.session.scalars(sa.select(City).order_by(City.sort_order)).all()
+    cities = list_cities()
     settlement = None
     if can_see_statistics(current_user):
         tomorrow = platform_today() + timedelta(days=1)
