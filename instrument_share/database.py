@@ -10,9 +10,14 @@ writes. Nothing is decided on a copy read before the lock.
   transaction (expiring every loaded object, so later reads are fresh) and
   opens `BEGIN IMMEDIATE`. Requests take it only when their service starts
   to write, never for parsing, validation or rendering.
-- PostgreSQL locks rows: `lock()` reads a row `FOR UPDATE`, so a second
-  request acting on the same booking, voucher or claim waits for the first
-  to commit and then sees its result.
+- PostgreSQL locks rows: `lock()` reads a row `FOR NO KEY UPDATE`, so a
+  second request acting on the same booking, voucher or claim waits for the
+  first to commit and then sees its result. Not `FOR UPDATE`: no key ever
+  changes, and FOR UPDATE also blocks the KEY SHARE lock a foreign-key check
+  takes on the row it points at. A transaction that updates a booking twice
+  checks the booking's keys again on the second update, so a blackout
+  holding the instrument and waiting for that booking deadlocked with it
+  (found by the storm).
 
 `_guard_flush` makes the rule hold by construction: on SQLite a flush
 outside the writer transaction raises, and on either engine a change to a
@@ -131,7 +136,7 @@ def lock(model, ident):
         return session.get(model, ident)
     statement = sa.select(model).where(model.id == ident).execution_options(populate_existing=True)
     if is_postgres():
-        statement = statement.with_for_update(of=model)
+        statement = statement.with_for_update(of=model, key_share=True)
     row = session.scalar(statement)
     if row is not None:
         _locked_keys(session).add(key)
@@ -149,7 +154,7 @@ def lock_all(statement) -> list:
     model = statement.column_descriptions[0]["entity"]
     statement = statement.execution_options(populate_existing=True)
     if is_postgres():
-        statement = statement.order_by(None).order_by(model.id).with_for_update(of=model)
+        statement = statement.order_by(None).order_by(model.id).with_for_update(of=model, key_share=True)
     rows = list(db.session.scalars(statement))
     _locked_keys(db.session()).update((model.__tablename__, row.id) for row in rows)
     return rows
@@ -164,11 +169,11 @@ def inserted(rows: list) -> None:
 
 def lock_row(table: str, row_id: int) -> None:
     """Lock one row for the rest of the transaction without loading it (the
-    instrument's calendar before its bookings are checked): FOR UPDATE on
+    instrument's calendar before its bookings are checked): FOR NO KEY UPDATE on
     PostgreSQL; the writer transaction on SQLite."""
     begin_write_transaction()
     if is_postgres():
-        db.session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+        db.session.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR NO KEY UPDATE"), {"id": row_id})
 
 
 def move_sequences_past_ids(*tables: str) -> None:

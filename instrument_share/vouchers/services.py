@@ -1,7 +1,7 @@
 """Voucher rules: who issues, who spends, and the ledger's movements.
 
 Money is Decimal with two places, rounded half-up once (db_types.to_money).
-Every movement locks the voucher's row first (PostgreSQL FOR UPDATE; SQLite
+Every movement locks the voucher's row first (PostgreSQL FOR NO KEY UPDATE; SQLite
 one writer transaction), so two bookings spending at the same moment are
 served one after the other; the CHECK on `balance >= 0` is the last guard.
 """
