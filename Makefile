@@ -18,11 +18,13 @@ run: install
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# In parallel, one pytest-xdist worker per CPU, each on a database of its own,
-# handed one test at a time (README, "Tests"); PYTEST_ARGS='-n 0 ...' runs in
-# one process.
+# In parallel, one pytest-xdist worker per CPU and one more (many tests wait
+# on a server, a socket or a lease), each on a database of its own, handed
+# one test at a time (README, "Tests"); PYTEST_ARGS='-n 0 ...' runs in one
+# process.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 test: install
-	$(BIN)/pytest -n logical --maxschedchunk 1 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 install: $(STAMP) $(CATALOGUES)
 

@@ -55,29 +55,33 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .booking import api as booking_api
     from .booking import events as booking_events
     from .booking import views as booking_views
+    from .booking.payment import PAYMENT
     from .catalogue import api as catalogue_api
-    from .catalogue import views as catalogue_views
     from .desk import views as desk_views
     from .invites import views as feed_views
     from .invites.notify import bookings_changed, compose_booking_mail
     from .mail.delivery import COMPOSER
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
+    from .search import api as search_api
+    from .search import views as search_views
     from .stats import api as stats_api
     from .stats import views as stats_views
     from .vouchers import api as vouchers_api
+    from .vouchers import services as voucher_ledger
     from .vouchers import views as voucher_views
 
     app.register_blueprint(account_views.bp)
-    app.register_blueprint(catalogue_views.bp)
+    app.register_blueprint(search_views.bp)
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(desk_views.bp)
     app.register_blueprint(feed_views.bp)
     app.register_blueprint(admin_views.bp)
     app.extensions[COMPOSER] = compose_booking_mail
     booking_events.subscribe(app, bookings_changed)
+    app.extensions[PAYMENT] = voucher_ledger
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
-    init_api(app, [accounts_api.blp, catalogue_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])
+    init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])
 
     from . import cli
 

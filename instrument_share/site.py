@@ -147,4 +147,4 @@ def init_app(app: Flask) -> None:
     def switch_language(code: str):
         if code in LANGUAGES:
             session["language"] = code
-        return redirect(safe_next_url(request.form.get("next")) or url_for("catalogue.home"))
+        return redirect(safe_next_url(request.form.get("next")) or url_for("search.home"))

@@ -88,7 +88,7 @@ def login():
             form.password.errors.append(_(LOGIN_FAILED))
         else:
             _sign_in(user)
-            return redirect(safe_next_url(request.args.get("next")) or url_for("catalogue.home"))
+            return redirect(safe_next_url(request.args.get("next")) or url_for("search.home"))
     return render_template("accounts/login.html", form=form, failed=failed)
 
 
@@ -98,7 +98,7 @@ def logout():
         end_all_sessions(current_user.id)  # every session of the user, on every device
     logout_user()
     _fresh_session()
-    return redirect(url_for("catalogue.home"))
+    return redirect(url_for("search.home"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -147,7 +147,7 @@ def confirm_email_post(token: str):
         return render_template("accounts/verify.html", problem=_(error.message)), 400
     _sign_in(user)
     flash(_("Your e-mail address is confirmed. You can book instruments now."), "success")
-    return redirect(url_for("catalogue.home"))
+    return redirect(url_for("search.home"))
 
 
 @bp.post("/profile/verify-email")

@@ -30,11 +30,11 @@ from ..db_types import to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform, to_platform, utcnow
-from ..vouchers import services as vouchers
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
 from .events import bookings_changed
 from .models import Booking, BookingAction, BookingEvent, BookingSeries, BookingStatus
+from .payment import payment
 from .policy import (
     booking_refusal,
     can_change_booking,
@@ -211,7 +211,7 @@ def create_booking(
         series = BookingSeries(rrule=recurrence.strip())
     last_day = to_platform(intervals[-1][0]).date()
     if voucher_id is not None:
-        vouchers.usable_voucher(user, voucher_id, instrument, last_day)
+        payment().usable_voucher(user, voucher_id, instrument, last_day)
     closed = closed_obstacles(instrument, intervals)
 
     instrument = _lock_calendar(instrument.id)
@@ -219,13 +219,13 @@ def create_booking(
         raise ValidationFailed("Instrument not bookable.", {
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
     _refuse_conflicts(instrument, intervals, now, closed=closed)
-    voucher = vouchers.locked_for_spending(voucher_id, last_day) if voucher_id is not None else None
+    voucher = payment().locked_for_spending(voucher_id, last_day) if voucher_id is not None else None
     approval = needs_approval(user, instrument)
     if series is not None:
         db.session.add(series)
         db.session.flush()
     costs = [booking_cost(instrument, s, e) for s, e in intervals]
-    parts = vouchers.parts_of(voucher, costs) if voucher is not None else [Decimal("0.00")] * len(costs)
+    parts = payment().parts_of(voucher, costs) if voucher is not None else [Decimal("0.00")] * len(costs)
     rows = [{
         "instrument_id": instrument.id, "user_id": user.id, "firm_id": user.firm_id,
         "series_id": series.id if series is not None else None, "start": occurrence_start, "end": occurrence_end,
@@ -244,7 +244,7 @@ def create_booking(
     record_all(bookings, user, BookingAction.CREATED, lambda b: {
         "status": b.status, "start": isoformat_platform(b.start), "end": isoformat_platform(b.end)})
     if voucher is not None:
-        vouchers.hold(voucher, bookings, user)
+        payment().hold(voucher, bookings, user)
     bookings_changed(bookings, BookingAction.REQUESTED if approval else BookingAction.CONFIRMED)
     return bookings
 
@@ -277,13 +277,13 @@ def reschedule_booking(
     booking.start, booking.end = start, end
     booking.occupied_until = end + timedelta(minutes=instrument.buffer_minutes)
     voucher_id = booking.voucher_id
-    vouchers.release([booking], user)
+    payment().release([booking], user)
     booking.cost = booking.firm_pays = booking_cost(instrument, start, end)
     if voucher_id is not None:
         # The fee changed: hold the voucher's share again, if it can still pay.
         try:
-            vouchers.usable_voucher(booking.user, voucher_id, instrument, to_platform(start).date())
-            vouchers.hold(vouchers.locked_for_spending(voucher_id, to_platform(start).date()), [booking], user)
+            payment().usable_voucher(booking.user, voucher_id, instrument, to_platform(start).date())
+            payment().hold(payment().locked_for_spending(voucher_id, to_platform(start).date()), [booking], user)
         except ValidationFailed:
             booking.voucher_id = None
     if needs_approval(user, instrument):
@@ -319,7 +319,7 @@ def cancel_locked(bookings: list[Booking], user: User | None, reason: str,
         booking.status = BookingStatus.CANCELLED
         booking.decision_reason = reason
         booking.sequence += 1
-    vouchers.release(bookings, user)
+    payment().release(bookings, user)
     db.session.flush()
     bookings_changed(bookings, event)
 
@@ -361,7 +361,7 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     booking.status = BookingStatus.REJECTED
     booking.decision_reason = reason[:2000]
     booking.sequence += 1
-    vouchers.release([booking], user)
+    payment().release([booking], user)
     _record(booking, user, BookingAction.REJECTED, reason=booking.decision_reason)
     db.session.flush()
     bookings_changed([booking], BookingAction.REJECTED)

@@ -10,7 +10,6 @@ from ..database import lock, lock_all
 from ..errors import N_, Conflict, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform, utcnow
-from ..vouchers import services as vouchers
 from .models import (
     RATINGS,
     SERVICE_MODES,
@@ -20,6 +19,7 @@ from .models import (
     BookingEvent,
     BookingStatus,
 )
+from .payment import payment
 from .policy import can_change_booking, can_decide_booking, can_rate_booking
 from .services import cancel_locked, record_all
 from .violations import NO_SHOW_GRACE, suspend_if_due
@@ -89,7 +89,7 @@ def record_usage(
         # The hold went back when it was marked a no-show: usage means the service happened.
         booking.voucher_id = None
     booking.status = BookingStatus.COMPLETED
-    vouchers.capture(booking, user)
+    payment().capture(booking, user)
     booking.events.append(BookingEvent(actor=user, action=BookingAction.USAGE_RECORDED, details=details))
     db.session.flush()
     return booking
@@ -131,7 +131,7 @@ def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -
             Booking.start <= now - NO_SHOW_GRACE,
         ).limit(limit)
     )
-    vouchers.release(no_shows, None)
+    payment().release(no_shows, None)
     record_all(no_shows, None, BookingAction.NO_SHOW, lambda booking: {})
     for booking in no_shows:
         booking.status = BookingStatus.NO_SHOW
@@ -146,7 +146,7 @@ def close_past_bookings(now: datetime | None = None, limit: int = CLOSE_BATCH) -
     record_all(finished, None, BookingAction.COMPLETED, lambda booking: {})
     for booking in finished:
         booking.status = BookingStatus.COMPLETED
-        vouchers.capture(booking, None)  # no usage recorded: the booked hours count
+        payment().capture(booking, None)  # no usage recorded: the booked hours count
     lapsed = lock_all(sa.select(Booking).where(Booking.status == BookingStatus.PENDING, Booking.start <= now).limit(limit))
     cancel_locked(lapsed, None, "not approved before its start", event=BookingAction.LAPSED)
     return {BookingAction.NO_SHOW: len(no_shows), BookingAction.COMPLETED: len(finished),

@@ -10,14 +10,15 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
+from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform, utcnow
-from ..vouchers.services import spendable_vouchers
 from ..web import flashes_refusals, refused, safe_next_url
 from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .models import BookingStatus, ServiceMode
+from .payment import payment
 from .week import build_week, monday_of
 
 bp = Blueprint("booking", __name__)
@@ -35,14 +36,14 @@ def aware(value: datetime | None) -> datetime | None:
 
 def booking_form(instrument: Instrument) -> BookingForm:
     """The booking form, offering the vouchers the booking service would take
-    (vouchers.services.spendable_vouchers: the related-party rule included)."""
+    (the payment's spendable_vouchers: the related-party rule included)."""
     form = BookingForm()
     choices = [SelectChoice(0, _("No voucher"))]
     if current_user.is_authenticated:
         choices += [
             SelectChoice(v.id, _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
                                  id=v.id, balance=v.balance, share=int(v.max_share * 100)))
-            for v in spendable_vouchers(current_user, instrument)
+            for v in payment().spendable_vouchers(current_user, instrument)
         ]
     form.voucher_id.choices = choices
     return form
@@ -64,9 +65,18 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
                 getattr(form, name).data = datetime.fromisoformat(request.args.get(name, ""))
     week = build_week(instrument, monday_of(week_of), now)
     return render_template(
-        "catalogue/instrument.html", instrument=instrument, week=week, form=form,
+        "booking/instrument.html", instrument=instrument, week=week, form=form,
         conflict=conflict, local_input=local_input,
     ), status
+
+
+@bp.get("/instruments/<int:instrument_id>")
+def instrument(instrument_id: int):
+    try:
+        item = get_instrument(instrument_id)
+    except NotFound:
+        abort(404)
+    return render_instrument_page(item)
 
 
 @bp.post("/instruments/<int:instrument_id>/book")

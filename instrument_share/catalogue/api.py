@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
-from ..api.schemas import NO_AUTH, PageArgs, envelope, list_envelope, page_of
+from ..api.schemas import NO_AUTH, PageArgs, list_envelope, page_of
 from . import manage, services
 from .hours import set_opening_hours
 from .schemas import (
@@ -12,12 +12,10 @@ from .schemas import (
     InstitutionQueryArgs,
     InstitutionSchema,
     InstrumentDetailSchema,
-    InstrumentQueryArgs,
-    InstrumentSummarySchema,
     InstrumentWriteSchema,
 )
 
-blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instruments")
+blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instrument records")
 
 
 @blp.get("/cities")
@@ -69,17 +67,6 @@ def list_categories(page, per_page):
         for c in services.list_categories()
     ]
     return page_of(rows, page, per_page)
-
-
-@blp.get("/instruments")
-@blp.doc(security=NO_AUTH)
-@blp.arguments(InstrumentQueryArgs, location="query", as_kwargs=True)
-@blp.response(200, list_envelope(InstrumentSummarySchema, "InstrumentList"))
-def search_instruments(**args):
-    """Search instruments by text, place, category, price and voucher acceptance."""
-    filters = services.SearchFilters(**args)
-    items, total = services.search_instruments(filters)
-    return envelope(items, total, filters.page, filters.per_page)
 
 
 @blp.get("/instruments/<int:instrument_id>")

@@ -7,11 +7,10 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..accounts.schemas import InstitutionRefSchema
-from ..api.fields import ClientTime, Line, Text
+from ..api.fields import Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from ..db_types import to_money
 from .models import INSTRUMENT_STATUSES, QUOTA_CLASSES, Instrument
-from .services import MAX_QUERY_LENGTH, SORTS
 
 
 class CitySchema(Schema):
@@ -87,19 +86,6 @@ class InstrumentDetailSchema(InstrumentSummarySchema):
 
 class InstitutionQueryArgs(PageArgs):
     city = Line()
-
-
-class InstrumentQueryArgs(PageArgs):
-    # What a person types: not stored, so not refused; control characters count as spaces.
-    q = fields.String(load_default="", metadata={"description": f"text; only the first {MAX_QUERY_LENGTH} characters count"})
-    city = Line()
-    institution = Id()
-    category = Line()
-    accepts_vouchers = fields.Boolean()
-    max_rate = fields.Decimal(validate=validate.Range(min=0), allow_nan=False)
-    free_from = ClientTime(metadata={"description": "with free_to: only instruments free for the whole interval"})
-    free_to = ClientTime()
-    sort = Line(load_default="relevance", validate=validate.OneOf(SORTS))
 
 
 def _line(column: str, **kwargs) -> Line:

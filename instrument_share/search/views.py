@@ -1,4 +1,4 @@
-"""Catalogue pages: home, search, instrument, institution."""
+"""The pages that find instruments: home, search, an institution's list."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -6,23 +6,23 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 
-from ..booking.views import render_instrument_page
+from ..catalogue import services as catalogue
 from ..errors import NotFound, ValidationFailed
 from ..routing import id_number, page_number
 from ..text import TextRefused, clean_line
 from ..timeutil import parse_client_time
 from . import services
 
-bp = Blueprint("catalogue", __name__)
+bp = Blueprint("search", __name__)
 
 
 @bp.get("/")
 def home():
     return render_template(
-        "catalogue/home.html",
-        cities=services.list_cities_with_counts(),
-        categories=services.list_categories(),
-        category_counts=services.category_counts(),
+        "search/home.html",
+        cities=catalogue.list_cities_with_counts(),
+        categories=catalogue.list_categories(),
+        category_counts=catalogue.category_counts(),
     )
 
 
@@ -92,33 +92,24 @@ def search():
         except ValidationFailed as error:
             errors = error.fields
     return render_template(
-        "catalogue/search.html",
+        "search/search.html",
         filters=filters,
         errors=errors,
         items=items,
         total=total,
         pages=max(1, -(-total // filters.per_page)),
-        cities=services.list_cities_with_counts(),
-        categories=services.list_categories(),
-        institutions=services.list_institutions_with_counts(filters.city)
+        cities=catalogue.list_cities_with_counts(),
+        categories=catalogue.list_categories(),
+        institutions=catalogue.list_institutions_with_counts(filters.city)
         if filters.city and "city" not in errors
         else [],
     )
 
 
-@bp.get("/instruments/<int:instrument_id>")
-def instrument(instrument_id: int):
-    try:
-        item = services.get_instrument(instrument_id)
-    except NotFound:
-        abort(404)
-    return render_instrument_page(item)
-
-
 @bp.get("/institutions/<int:institution_id>")
 def institution(institution_id: int):
     try:
-        item = services.get_institution(institution_id)
+        item = catalogue.get_institution(institution_id)
     except NotFound:
         abort(404)
     instruments, total = services.search_instruments(
@@ -126,5 +117,5 @@ def institution(institution_id: int):
                                page=request.args.get("page", 1, type=page_number))
     )
     return render_template(
-        "catalogue/institution.html", institution=item, instruments=instruments, total=total
+        "search/institution.html", institution=item, instruments=instruments, total=total
     )

@@ -6,13 +6,13 @@ from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from ..booking.calendar import effective_weekday
+from ..booking.conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
+from ..booking.models import ACTIVE_STATUSES, Blackout, Booking
 from ..catalogue.models import BOOKABLE_STATUSES, Instrument, OpeningHours
 from ..db_types import UTCDateTime
 from ..sql import plus_minutes
 from ..timeutil import platform_zone
-from .calendar import effective_weekday
-from .conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
-from .models import ACTIVE_STATUSES, Blackout, Booking
 
 MAX_FREE_SEARCH_SPAN = timedelta(days=7)
 MAX_BUFFER = timedelta(minutes=1440)  # the instruments table's CHECK
