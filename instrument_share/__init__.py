@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .mail.delivery import COMPOSER
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .search import api as search_api
+    from .search import index as search_index
     from .search import views as search_views
     from .stats import api as stats_api
     from .stats import views as stats_views
@@ -79,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions[COMPOSER] = compose_booking_mail
     booking_events.subscribe(app, bookings_changed)
     app.extensions[PAYMENT] = voucher_ledger
+    search_index.install()
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])

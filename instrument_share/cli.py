@@ -1,4 +1,4 @@
-"""flask commands: users, seed-demo, backup, mail, scheduler, jobs (bench lives in bench.py)."""
+"""flask commands: users, seed-demo, backup, mail, scheduler, jobs, search (bench lives in bench.py)."""
 from __future__ import annotations
 
 import click
@@ -186,6 +186,22 @@ def integrity_command():
     click.echo("All invariants hold.")
 
 
+search_cli = AppGroup("search", help="The instrument search index.")
+
+
+@search_cli.command("reindex")
+def reindex_command():
+    """Index every instrument again (after an upgrade that changed how text is
+    indexed, or the thesaurus)."""
+    from .database import begin_write_transaction
+    from .search.index import reindex
+
+    begin_write_transaction()
+    count = reindex()
+    db.session.commit()
+    click.echo(f"Indexed {count} instruments.")
+
+
 def init_app(app: Flask) -> None:
     from .tools.bench import bench_command
 
@@ -197,3 +213,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(integrity_command)
+    app.cli.add_command(search_cli)

@@ -12,6 +12,7 @@ import contextlib
 import contextvars
 import os
 import re
+from itertools import zip_longest
 
 import pytest
 import sqlalchemy as sa
@@ -55,7 +56,9 @@ def pytest_collection_modifyitems(config, items):
     # the same in every worker, as xdist requires.
     slow = [item for item in items if item.get_closest_marker("slow")]
     rest = [item for item in items if not item.get_closest_marker("slow")]
-    items[:] = [item for pair in zip(slow, rest[:len(slow)], strict=False) for item in pair] + rest[len(slow):]
+    # zip_longest: a run of slow tests only (one file of them) keeps them all.
+    items[:] = [item for pair in zip_longest(slow, rest[:len(slow)]) for item in pair if item is not None] \
+        + rest[len(slow):]
     if os.environ.get("TEST_DATABASE_URL"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL")

@@ -57,7 +57,6 @@ class Factories:
         instrument.opening_hours = [
             OpeningHours(weekday=d, open_minute=o, close_minute=c) for d, o, c in hours
         ]
-        instrument.refresh_search_text()
         db.session.add(instrument)
         db.session.commit()
         return instrument

@@ -51,7 +51,7 @@ from .conftest import REFERENCE_TABLES, fixture_context
 from .factories import PASSWORD, valid_uscc
 
 OUTCOMES: Counter = Counter()  # what the run did, printed with -s
-EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "10"))
 STEPS = int(os.environ.get("MODEL_STEPS", "40"))
 
 
@@ -89,8 +89,6 @@ class CorridorMachine(RuleBasedStateMachine):
                                 requires_approval=True, buffer_minutes=30, max_booking_minutes=480,
                                 opening_hours=[OpeningHours(weekday=d, open_minute=9 * 60, close_minute=17 * 60)
                                                for d in range(5)])
-            for instrument in (plain, strict):
-                instrument.refresh_search_text()
             db.session.add_all([plain, strict])
             firms = [Firm(name=f"模型科技{n}", uscc=valid_uscc(900 + n), city_code="jinhua") for n in (1, 2)]
             db.session.add_all(firms)

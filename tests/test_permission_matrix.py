@@ -199,6 +199,8 @@ ROWS = [
     Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/instruments",               "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/api/v1/instruments/suggest",       "200  200  200  200  200  200  200  200", policy="public",
+        query="q=电镜"),
     Row("POST", "/api/v1/instruments",              "401  403  403  201* 403  403  403  201*", policy="publish_instrument",
         body=new_instrument),
     Row("GET", "/api/v1/instruments/<int:instrument_id>",

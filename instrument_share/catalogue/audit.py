@@ -21,7 +21,7 @@ from ..timeutil import format_minute, isoformat_platform, utcnow
 from .models import Instrument, InstrumentEvent
 from .policy import can_manage_instrument
 
-# The record's fields the trail follows (not the derived search_text or the timestamps).
+# The record's fields the trail follows (not the timestamps).
 AUDITED_FIELDS = (
     "name", "name_en", "category_code", "model", "manufacturer", "country_of_origin", "original_value",
     "commissioned_on", "description", "specifications", "functions", "services", "reference_fees",

@@ -57,7 +57,6 @@ def create_instrument(user: User, data: dict) -> Instrument:
     begin_write_transaction()
     instrument = Instrument(**model_defaults(Instrument), institution_id=institution_id)
     _apply(instrument, {key: value for key, value in data.items() if key != "institution_id"})
-    instrument.refresh_search_text()
     db.session.add(instrument)
     db.session.flush()
     audit.record_created(instrument, user)
@@ -81,7 +80,6 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
     db.session.refresh(instrument)  # the trail's "old" values are the committed ones
     before = audit.snapshot(instrument)
     _apply(instrument, {key: value for key, value in data.items() if key != "institution_id"})
-    instrument.refresh_search_text()
     audit.record_changes(instrument, user, before)
     db.session.flush()
     return instrument

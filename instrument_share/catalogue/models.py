@@ -110,9 +110,6 @@ class Instrument(db.Model):
     accepts_vouchers: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     open_on_holidays: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     quota_class: Mapped[str] = mapped_column(sa.String(10), default=QuotaClass.GENERAL)
-    # Lower-cased name, English name, model, manufacturer and description in
-    # one column, so a text search is one LIKE per row.
-    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -135,10 +132,6 @@ class Instrument(db.Model):
     @property
     def is_bookable_status(self) -> bool:
         return self.status in BOOKABLE_STATUSES
-
-    def refresh_search_text(self) -> None:
-        parts = (self.name, self.name_en, self.model, self.manufacturer, self.description)
-        self.search_text = " ".join(p for p in parts if p).lower()
 
 
 class OpeningHours(db.Model):

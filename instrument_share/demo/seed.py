@@ -14,6 +14,8 @@ from ..booking.models import Booking
 from ..catalogue.models import Instrument, OpeningHours
 from ..database import begin_write_transaction
 from ..extensions import db
+from ..search.index import reindex
+from ..search.models import InstrumentTerm
 from ..timeutil import utcnow
 from .bookings import seed_bookings
 from .catalogue import FIRMS, INSTITUTIONS, build_instruments
@@ -86,7 +88,6 @@ def seed_catalogue(progress: bool = False) -> tuple[dict[str, Institution], dict
                 OpeningHours(weekday=d, open_minute=_parse_minutes(o), close_minute=_parse_minutes(c))
                 for d, o, c in hours
             ]
-            instrument.refresh_search_text()
             db.session.add(instrument)
     db.session.flush()
 
@@ -128,6 +129,8 @@ def seed_demo(progress: bool = False) -> SeedSummary:
         (Role.FIRM, "engineer-<city code>@g60.example (one per city)"),
     ]
     db.session.flush()
+    if db.session.scalar(sa.select(InstrumentTerm.instrument_id).limit(1)) is None:
+        reindex()  # a region loaded before the search index existed
     summary.bookings_added = seed_bookings(random.Random(2026), utcnow())
     db.session.commit()
 

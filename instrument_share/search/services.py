@@ -15,8 +15,11 @@ from ..db_types import CENT, MAX_MONEY
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from .free_time import MAX_FREE_SEARCH_SPAN, free_condition
+from .ranking import text_scores
+from .terms import QueryTerm, query_terms
+from .travel import travel_minutes, travel_table
 
-SORTS = ("relevance", "rate", "name")
+SORTS = ("relevance", "travel", "rate", "name")
 MAX_QUERY_LENGTH = 200
 
 
@@ -32,22 +35,19 @@ class SearchFilters:
     max_rate: Decimal | None = None
     free_from: datetime | None = None
     free_to: datetime | None = None
+    near: str | None = None  # a city code: travel from there
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
 
 
-def _like_pattern(term: str) -> str:
-    """A LIKE pattern matching the term literally: %, _ and \\ are escaped."""
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _validate(filters: SearchFilters) -> list[str]:
+def _validate(filters: SearchFilters) -> list[QueryTerm]:
     """Refuse unknown codes and out-of-range paging; return the text terms."""
     errors: dict[str, list[str]] = {}
     if filters.city is not None and db.session.get(City, filters.city) is None:
         errors["city"] = [f"Unknown city code: {filters.city!r}."]
+    if filters.near is not None and filters.near not in travel_table():
+        errors["near"] = [f"Unknown city code: {filters.near!r}."]
     if filters.category is not None and db.session.get(Category, filters.category) is None:
         errors["category"] = [f"Unknown category code: {filters.category!r}."]
     if filters.institution is not None and db.session.get(Institution, filters.institution) is None:
@@ -75,17 +75,44 @@ def _validate(filters: SearchFilters) -> list[str]:
     # should give a (probably empty) result, not an error. Control characters
     # (NUL ends a pattern in SQLite and is refused by PostgreSQL) count as spaces.
     text = "".join(ch if ch.isprintable() else " " for ch in filters.q[:MAX_QUERY_LENGTH])
-    return text.lower().split()
+    return query_terms(text)
 
 
-def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
-    """Instruments matching every given filter, one page of them, and the total.
+def _unsearchable(filters: SearchFilters, terms: list[QueryTerm]) -> list[str]:
+    """Text with nothing to search for in it ("%", "—"): a query only narrows,
+    so it finds nothing rather than everything."""
+    typed = filters.q.strip()
+    return [typed[:50]] if typed and not terms else []
 
-    Text terms must all occur (substring, Chinese or English) in the name,
-    English name, model, manufacturer or description.
-    """
-    terms = _validate(filters)
-    conditions = [Instrument.search_text.like(_like_pattern(t), escape="\\") for t in terms]
+
+@dataclass
+class Found:
+    """An instrument as a search shows it: the record (its attributes read
+    through), and how far it is from where the searcher comes."""
+
+    instrument: Instrument
+    travel_minutes: int | None
+
+    def __getattr__(self, name):
+        return getattr(self.instrument, name)
+
+
+@dataclass
+class SearchResult:
+    items: list[Found]
+    total: int
+    facets: dict[str, dict[str, int]]  # city and major category → matches
+    unmatched: list[str]  # terms of the text that no instrument has
+
+
+def home_city(user) -> str | None:
+    """Where a signed-in firm user travels from: the firm's city."""
+    firm = getattr(user, "firm", None) if user is not None else None
+    return firm.city_code if firm is not None else None
+
+
+def _filter_conditions(filters: SearchFilters) -> list:
+    conditions = []
     if filters.city is not None:
         # A subquery, not a join: the planner then scans instruments once
         # instead of visiting them institution by institution.
@@ -107,36 +134,74 @@ def search_instruments(filters: SearchFilters) -> tuple[list[Instrument], int]:
         conditions.append(Instrument.hourly_rate <= filters.max_rate.quantize(CENT, rounding=ROUND_FLOOR))
     if filters.free_from is not None:
         conditions.append(free_condition(filters.free_from, filters.free_to))
+    return conditions
 
+
+def _travel_order(near: str):
+    """Minutes from `near` to the instrument's city, as SQL."""
+    city = sa.select(Institution.city_code).where(Institution.id == Instrument.institution_id).scalar_subquery()
+    return sa.case(travel_table()[near], value=city, else_=10_000)
+
+
+def _facets(matches: sa.Select) -> dict[str, dict[str, int]]:
+    """How many of all matches fall in each city and major category (two
+    statements, whatever the number of matches)."""
+    ids = matches.with_only_columns(Instrument.id).order_by(None).subquery()
+    city = dict(db.session.execute(
+        sa.select(Institution.city_code, sa.func.count())
+        .select_from(ids).join(Instrument, Instrument.id == ids.c.id)
+        .join(Institution, Institution.id == Instrument.institution_id)
+        .group_by(Institution.city_code)).all())
+    major = sa.func.coalesce(Category.parent_code, Category.code)
+    category = dict(db.session.execute(
+        sa.select(major, sa.func.count())
+        .select_from(ids).join(Instrument, Instrument.id == ids.c.id)
+        .join(Category, Category.code == Instrument.category_code)
+        .group_by(major)).all())
+    return {"city": city, "category": category}
+
+
+def search_instruments(filters: SearchFilters, facets: bool = False) -> SearchResult:
+    """Instruments matching every given filter: one page of them, the total,
+    and (when asked) the facets.
+
+    Every term of the text must match (terms.py: thesaurus concepts, words,
+    model numbers in part) in the name, English name, model, maker,
+    category, institution and city, or the record's texts; the best matches
+    come first (ranking.py), or the nearest to `near` with `sort=travel`.
+    """
+    terms = _validate(filters)
+    scores, unmatched = text_scores(terms) if terms else (None, _unsearchable(filters, terms))
+    if unmatched:
+        return SearchResult([], 0, {"city": {}, "category": {}}, unmatched)
+    matches = sa.select(Instrument.id, sa.func.count().over()).where(*_filter_conditions(filters))
+    if scores is not None:
+        matches = matches.join(scores, scores.c.instrument_id == Instrument.id)
+    by_score = [scores.c.score.desc()] if scores is not None else []
     if filters.sort == "rate":
         order = [Instrument.hourly_rate, Instrument.id]
-    elif filters.sort == "name" or not terms:
+    elif filters.near is not None and (filters.sort == "travel" or (filters.sort == "relevance" and scores is None)):
+        # Without text to rank by, the nearest come first.
+        order = [_travel_order(filters.near), *by_score, Instrument.name, Instrument.id]
+    elif filters.sort == "name" or scores is None:
         order = [Instrument.name, Instrument.id]
     else:
-        first = _like_pattern(terms[0])
-        rank = sa.case(
-            (sa.func.lower(Instrument.name).like(first, escape="\\"), 0),
-            (sa.func.lower(Instrument.name_en).like(first, escape="\\"), 1),
-            (sa.func.lower(Instrument.model).like(first, escape="\\"), 2),
-            else_=3,
-        )
-        order = [rank, Instrument.name, Instrument.id]
+        order = [*by_score, Instrument.name, Instrument.id]
     # The page's ids and the total come from one pass over the matches (a
     # window count over narrow rows); only those ids are then loaded whole.
     # A page past the end has no row to carry the total, so it asks again.
     rows = db.session.execute(
-        sa.select(Instrument.id, sa.func.count().over())
-        .where(*conditions)
-        .order_by(*order)
-        .limit(filters.per_page)
-        .offset((filters.page - 1) * filters.per_page)
+        matches.order_by(*order).limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
     ).all()
-    if not rows:
-        return [], db.session.scalar(sa.select(sa.func.count(Instrument.id)).where(*conditions))
+    if rows:
+        total = rows[0][1]
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(matches.order_by(None).subquery()))
     ids = [instrument_id for instrument_id, _ in rows]
     loaded = db.session.scalars(
         sa.select(Instrument).where(Instrument.id.in_(ids))
         .options(joinedload(Instrument.institution), joinedload(Instrument.category))
-    )
+    ) if ids else []
     by_id = {instrument.id: instrument for instrument in loaded}
-    return [by_id[instrument_id] for instrument_id in ids], rows[0][1]
+    items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code)) for i in ids]
+    return SearchResult(items, total, _facets(matches) if facets and total else {"city": {}, "category": {}}, [])

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from ..catalogue import services as catalogue
 from ..errors import NotFound, ValidationFailed
@@ -85,19 +86,21 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
 @bp.get("/search")
 def search():
     filters, errors = _filters_from_query()
-    items, total = [], 0
+    filters.near = services.home_city(current_user) if current_user.is_authenticated else None
+    found = services.SearchResult([], 0, {"city": {}, "category": {}}, [])
     if not errors:
         try:
-            items, total = services.search_instruments(filters)
+            found = services.search_instruments(filters, facets=True)
         except ValidationFailed as error:
             errors = error.fields
     return render_template(
         "search/search.html",
         filters=filters,
         errors=errors,
-        items=items,
-        total=total,
-        pages=max(1, -(-total // filters.per_page)),
+        found=found,
+        items=found.items,
+        total=found.total,
+        pages=max(1, -(-found.total // filters.per_page)),
         cities=catalogue.list_cities_with_counts(),
         categories=catalogue.list_categories(),
         institutions=catalogue.list_institutions_with_counts(filters.city)
@@ -112,10 +115,10 @@ def institution(institution_id: int):
         item = catalogue.get_institution(institution_id)
     except NotFound:
         abort(404)
-    instruments, total = services.search_instruments(
+    found = services.search_instruments(
         services.SearchFilters(institution=institution_id, sort="name", per_page=100,
                                page=request.args.get("page", 1, type=page_number))
     )
     return render_template(
-        "search/institution.html", institution=item, instruments=instruments, total=total
+        "search/institution.html", institution=item, instruments=found.items, total=found.total
     )

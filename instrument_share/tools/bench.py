@@ -27,6 +27,7 @@ from ..booking.models import Booking, BookingStatus
 from ..catalogue.models import Instrument, InstrumentStatus, OpeningHours, QuotaClass
 from ..database import begin_write_transaction, move_sequences_past_ids
 from ..extensions import db
+from ..search.index import reindex
 
 CITIES = ("songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xuancheng", "wuhu", "hefei")
 TYPES = (
@@ -75,7 +76,6 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
     def instrument_rows():
         for i in range(instruments):
             name, name_en, category, maker, model = TYPES[i % len(TYPES)]
-            text = f"{name} {i + 1} {name_en} {model} {maker}".lower()
             yield {
                 "id": i + 1, "institution_id": rng.randrange(institution_count) + 1, "category_code": category,
                 "name": f"{name} {i + 1}", "name_en": f"{name_en} {i + 1}", "model": model,
@@ -86,7 +86,7 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
                 "min_booking_minutes": 30, "max_booking_minutes": 480, "buffer_minutes": rng.choice((0, 0, 15, 30)),
                 "advance_notice_hours": 24, "requires_approval": rng.random() < 0.3,
                 "accepts_vouchers": rng.random() < 0.8, "open_on_holidays": False, "quota_class": QuotaClass.GENERAL,
-                "search_text": text, "created_at": now, "updated_at": now,
+                "created_at": now, "updated_at": now,
             }
 
     for chunk in _chunks(instrument_rows()):
@@ -105,6 +105,7 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
          "email_verified_at": now}
         for i in range(90)])
     move_sequences_past_ids("institutions", "instruments", "firms", "users")
+    reindex()  # inserted without the ORM, so not indexed as they were flushed
     db.session.commit()
     return {"institutions": institution_count, "instruments": instruments}
 

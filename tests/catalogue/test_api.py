@@ -104,8 +104,8 @@ def test_categories(client):
         ("max_rate=350", {"icpms", "xrd"}),
         ("max_rate=350.00&city=hangzhou&q=质谱", {"icpms"}),
         ("q=100%25", {"ct"}),
-        ("q=%25", {"ct"}),
-        ("q=_", {"ct"}),
+        ("q=%25", set()),  # no word in it: a query only narrows, so it finds nothing
+        ("q=_", set()),
         ("q=v|tome", {"ct"}),
     ],
 )
@@ -126,7 +126,8 @@ def test_search_by_institution(client, corridor):
 def test_odd_text_gives_a_normal_result(client, corridor, text):
     response = client.get("/api/v1/instruments", query_string={"q": text})
     assert response.status_code == 200
-    expected = 2 if text == "质谱\u0000" else 0
+    # A word repeated is one term: 质谱 three hundred times finds what 质谱 finds.
+    expected = 2 if text in ("质谱\u0000", "质谱" * 300) else 0
     assert response.json["total"] == expected
     assert client.get("/api/v1/instruments").json["total"] == 5
 
@@ -178,7 +179,7 @@ def test_list_item_shape(client, corridor):
         "model": "GeminiSEM 500", "manufacturer": "Zeiss", "category": "analytical-electron-optics",
         "institution": {"id": corridor["zju"].id, "name": "浙江大学"}, "city": "hangzhou",
         "hourly_rate": "500.00", "requires_approval": True, "accepts_vouchers": True,
-        "status": "normal",
+        "status": "normal", "travel_minutes": None,
     }
 
 

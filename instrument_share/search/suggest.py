@@ -1,0 +1,81 @@
+"""Completions for the search box (API.md: GET /api/v1/instruments/suggest):
+thesaurus terms first (扫描电镜 → 扫描电子显微镜), then categories, then
+instruments whose name, model or maker starts with what was typed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from ..catalogue.models import Category, Instrument
+from ..extensions import db
+from .models import InstrumentTerm
+from .terms import compact, normalise, thesaurus
+
+MOST = 10
+MOST_TERMS = 5
+MOST_CATEGORIES = 2
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    kind: str  # "term", "category" or "instrument"
+    id: int | str | None = None  # the instrument's id, the category's code, the entry's id
+    name: str | None = None  # a term's full name
+
+
+def _terms(typed: str) -> list[Suggestion]:
+    key = compact(typed)
+    starts, contains = [], []
+    for entry in thesaurus().entries.values():
+        for word in (*entry.terms, entry.name):
+            if compact(word).startswith(key):
+                starts.append((len(word), word, entry))
+            elif key in compact(word):
+                contains.append((len(word), word, entry))
+    found, seen = [], set()
+    for _, word, entry in sorted(starts, key=lambda s: s[:2]) + sorted(contains, key=lambda s: s[:2]):
+        if entry.id not in seen:
+            seen.add(entry.id)
+            found.append(Suggestion(word, "term", entry.id, entry.name))
+    return found[:MOST_TERMS]
+
+
+def _categories(typed: str) -> list[Suggestion]:
+    pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = db.session.scalars(
+        sa.select(Category).where(sa.or_(Category.name.like(pattern, escape="\\"),
+                                         sa.func.lower(Category.name_en).like(pattern, escape="\\")))
+        .order_by(Category.sort_order).limit(MOST_CATEGORIES))
+    return [Suggestion(category.name, "category", category.code) for category in rows]
+
+
+def _instruments(typed: str, most: int) -> list[Suggestion]:
+    key = compact(typed)
+    if not key or most <= 0:
+        return []
+    upper = key[:-1] + chr(ord(key[-1]) + 1)
+    best = (sa.select(InstrumentTerm.instrument_id, sa.func.max(InstrumentTerm.weight).label("weight"))
+            .where(InstrumentTerm.term >= key, InstrumentTerm.term < upper)
+            .group_by(InstrumentTerm.instrument_id).order_by(sa.desc("weight"), InstrumentTerm.instrument_id)
+            .limit(most * 5).subquery())
+    rows = db.session.execute(
+        sa.select(Instrument.id, Instrument.name, Instrument.model)
+        .join(best, best.c.instrument_id == Instrument.id).order_by(best.c.weight.desc(), Instrument.id)).all()
+    found, seen = [], set()
+    for instrument_id, name, model in rows:
+        text = f"{name} {model}".strip()
+        if text not in seen:
+            seen.add(text)
+            found.append(Suggestion(text, "instrument", instrument_id))
+    return found[:most]
+
+
+def suggest(typed: str) -> list[Suggestion]:
+    """Up to ten completions of what was typed (nothing for blank text)."""
+    typed = normalise(typed).strip()[:50]
+    if not compact(typed):
+        return []
+    found = _terms(typed) + _categories(typed)
+    return found + _instruments(typed, MOST - len(found))
