@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from babel.dates import format_datetime
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -24,7 +25,7 @@ from .labels import template_helpers
 from .mail.models import MessageStatus
 from .routing import IdConverter
 from .stats import policy as stats
-from .timeutil import format_minute, to_platform
+from .timeutil import format_minute, platform_zone, to_platform
 from .vouchers import policy as vouchers
 from .vouchers.models import ClaimLineStatus, VoucherStatus
 from .web import LANGUAGES, is_api_request, safe_next_url, signed_in
@@ -141,6 +142,11 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["hhmm"] = format_minute
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""
+    )
+    # "12-01 周二 09:00" / "12-01 Tue 09:00": a moment of the next days, weekday in the page's language.
+    app.jinja_env.filters["day_and_time"] = lambda value: (
+        format_datetime(to_platform(value), "MM-dd EEE HH:mm", tzinfo=platform_zone(), locale=get_locale())
+        if value else ""
     )
 
     @app.route("/language/<code>", methods=["POST"])

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
 from ..catalogue.models import Instrument
 from ..errors import N_, ValidationFailed
+from ..extensions import db
 from .calendar import closed_intervals, opening_windows
-from .conflicts import blackouts_between, busy_bookings
+from .conflicts import MAX_OCCUPIED_SPAN, blackouts_between, busy_bookings, overlaps_sql
+from .models import ACTIVE_STATUSES, Blackout, Booking
 
 SUGGESTION_HORIZON = timedelta(days=14)
 SUGGESTION_STEP_MINUTES = 15
@@ -104,3 +108,60 @@ def availability(instrument: Instrument, start: datetime, end: datetime) -> dict
     busy.sort(key=lambda item: (item["start"], item["end"]))
     free = free_intervals(instrument, start, end)
     return {"busy": busy, "free": [{"start": s, "end": e} for s, e in free]}
+
+
+NEXT_FREE_HORIZON = timedelta(days=14)
+MAX_BUFFER = timedelta(days=1)  # the instruments table's CHECK
+
+
+def _busy_by_instrument(ids: list[int], low: datetime, high: datetime) -> tuple[dict, dict]:
+    """Active bookings `(start, occupied_until, buffer-free start)` and blackouts
+    of these instruments touching `[low, high)`: two statements for them all."""
+    bookings: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
+    blackouts: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
+    for row in db.session.execute(
+        sa.select(Booking.instrument_id, Booking.start, Booking.occupied_until).where(
+            Booking.instrument_id.in_(ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.start >= low - MAX_OCCUPIED_SPAN,
+            overlaps_sql(Booking.start, Booking.occupied_until, low, high + MAX_BUFFER))):
+        bookings[row.instrument_id].append((row.start, row.occupied_until))
+    for row in db.session.execute(
+        sa.select(Blackout.instrument_id, Blackout.start, Blackout.end).where(
+            Blackout.instrument_id.in_(ids), overlaps_sql(Blackout.start, Blackout.end, low, high))):
+        blackouts[row.instrument_id].append((row.start, row.end))
+    return bookings, blackouts
+
+
+def next_free(instruments: list[Instrument], now: datetime, low: datetime | None = None,
+              high: datetime | None = None) -> dict[int, tuple[datetime, datetime] | None]:
+    """For each instrument, the earliest slot of its minimum length a booking
+    would get: in `[low, high)` (default: the next 14 days), on the
+    15-minute grid, after its advance notice, in its opening hours (holidays
+    and make-up days), clear of blackouts and of bookings with the buffer
+    after each; None if there is none or it cannot be booked now. The same
+    rules as the conflict checker, for a page of instruments in two
+    statements (their opening hours must be loaded)."""
+    low = max(low or now, now)
+    high = high or now + NEXT_FREE_HORIZON
+    ids = [instrument.id for instrument in instruments]
+    if not ids or high <= low:
+        return dict.fromkeys(ids)
+    bookings, blackouts = _busy_by_instrument(ids, low, high)
+    found: dict[int, tuple[datetime, datetime] | None] = {}
+    for instrument in instruments:
+        found[instrument.id] = None
+        if not instrument.is_bookable_status:
+            continue
+        earliest = max(low, now + timedelta(hours=instrument.advance_notice_hours))
+        length = timedelta(minutes=instrument.min_booking_minutes)
+        buffer = timedelta(minutes=instrument.buffer_minutes)
+        if earliest + length > high:
+            continue
+        windows = [(max(s, earliest), min(e, high)) for s, e in opening_windows(instrument, earliest, high)]
+        busy = sorted(blackouts[instrument.id] + [(s - buffer, e) for s, e in bookings[instrument.id]])
+        for gap_start, gap_end in subtract(windows, busy):
+            start = _round_up(gap_start, SUGGESTION_STEP_MINUTES)
+            if start + length <= gap_end:
+                found[instrument.id] = (start, start + length)
+                break
+    return found

@@ -23,10 +23,18 @@ class InstrumentQueryArgs(PageArgs):
     sort = Line(load_default="relevance", validate=validate.OneOf(SORTS))
 
 
+class SlotSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+
+
 class FoundSchema(InstrumentSummarySchema):
     travel_minutes = fields.Integer(allow_none=True, required=True, metadata={
         "description": "typical minutes between the centres of `near`'s city and the instrument's "
                        "(an estimate, not a timetable); null without `near`"})
+    next_free = fields.Nested(SlotSchema, allow_none=True, required=True, metadata={
+        "description": "the earliest bookable slot of the instrument's minimum length in the next 14 days "
+                       "(inside free_from/free_to when given), or null"})
 
 
 class FacetsSchema(Schema):

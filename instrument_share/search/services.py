@@ -7,13 +7,15 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import City, Institution
+from ..booking.availability import next_free
 from ..catalogue.models import Category, Instrument
 from ..db_types import CENT, MAX_MONEY
 from ..errors import N_, ValidationFailed
 from ..extensions import db
+from ..timeutil import utcnow
 from .free_time import MAX_FREE_SEARCH_SPAN, free_condition
 from .ranking import text_scores
 from .terms import QueryTerm, query_terms
@@ -92,6 +94,7 @@ class Found:
 
     instrument: Instrument
     travel_minutes: int | None
+    next_free: dict[str, datetime] | None = None  # {"start", "end"}: the earliest bookable slot
 
     def __getattr__(self, name):
         return getattr(self.instrument, name)
@@ -161,7 +164,7 @@ def _facets(matches: sa.Select) -> dict[str, dict[str, int]]:
     return {"city": city, "category": category}
 
 
-def search_instruments(filters: SearchFilters, facets: bool = False) -> SearchResult:
+def search_instruments(filters: SearchFilters, facets: bool = False, now: datetime | None = None) -> SearchResult:
     """Instruments matching every given filter: one page of them, the total,
     and (when asked) the facets.
 
@@ -200,8 +203,11 @@ def search_instruments(filters: SearchFilters, facets: bool = False) -> SearchRe
     ids = [instrument_id for instrument_id, _ in rows]
     loaded = db.session.scalars(
         sa.select(Instrument).where(Instrument.id.in_(ids))
-        .options(joinedload(Instrument.institution), joinedload(Instrument.category))
+        .options(joinedload(Instrument.institution), joinedload(Instrument.category),
+                 selectinload(Instrument.opening_hours))
     ) if ids else []
     by_id = {instrument.id: instrument for instrument in loaded}
-    items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code)) for i in ids]
+    slots = next_free(list(by_id.values()), now or utcnow(), filters.free_from, filters.free_to)
+    items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code),
+                   {"start": slots[i][0], "end": slots[i][1]} if slots[i] else None) for i in ids]
     return SearchResult(items, total, _facets(matches) if facets and total else {"city": {}, "category": {}}, [])

@@ -26,16 +26,20 @@ class Suggestion:
 
 
 def _terms(typed: str) -> list[Suggestion]:
+    """Thesaurus terms that start with (then contain) what was typed, the
+    kinds the catalogue holds most of first, one term per kind."""
     key = compact(typed)
-    starts, contains = [], []
+    candidates = []
     for entry in thesaurus().entries.values():
         for word in (*entry.terms, entry.name):
-            if compact(word).startswith(key):
-                starts.append((len(word), word, entry))
-            elif key in compact(word):
-                contains.append((len(word), word, entry))
+            if key in compact(word):
+                candidates.append((not compact(word).startswith(key), len(word), word, entry))
+    held = dict(db.session.execute(
+        sa.select(InstrumentTerm.term, sa.func.count())
+        .where(InstrumentTerm.term.in_({entry.concept for *_, entry in candidates}))
+        .group_by(InstrumentTerm.term)).all()) if candidates else {}
     found, seen = [], set()
-    for _, word, entry in sorted(starts, key=lambda s: s[:2]) + sorted(contains, key=lambda s: s[:2]):
+    for *_, word, entry in sorted(candidates, key=lambda c: (c[0], -held.get(c[3].concept, 0), c[1], c[2])):
         if entry.id not in seen:
             seen.add(entry.id)
             found.append(Suggestion(word, "term", entry.id, entry.name))

@@ -131,6 +131,10 @@ class Journey:
         # download, and Chromium reports the navigation it replaced as aborted.
         if request.failure == "net::ERR_ABORTED" and request.url in self._attachments:
             return
+        # Suggestions still on their way when the person submits the search:
+        # the page is left and Chromium aborts the fetch, as it should.
+        if request.failure == "net::ERR_ABORTED" and "/api/v1/instruments/suggest?" in request.url:
+            return
         self.errors.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
     def _response(self, response) -> None:

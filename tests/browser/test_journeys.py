@@ -323,3 +323,67 @@ def test_admin_reads_the_statistics(app, journey):
     expect(page.locator("svg.chart title").filter(has_text="Utilisation by city")).to_have_count(1)
     expect(page.locator("table").first.locator("tbody")).to_contain_text("Hefei")
     journey.step("statistics-english")
+
+
+def test_a_firm_in_wuhu_finds_the_nearest_sem_and_books_its_first_free_slot(app, journey):
+    """Issue #15: types 扫描, is offered 扫描电镜 → 扫描电子显微镜, sees the SEMs
+    nearest first with their first free slot, and books that slot."""
+    def build(make):
+        sems = {}
+        for city, name in (("hefei", "合肥光谱分析中心"), ("xuancheng", "宣城材料检测所"), ("wuhu", "芜湖新材料研究院")):
+            place = make.institution(name=name, city_code=city)
+            sems[city] = make.instrument(institution=place, name="场发射扫描电子显微镜",
+                                         name_en="Field emission scanning electron microscope",
+                                         model="Regulus 8230", manufacturer="Hitachi High-Tech",
+                                         min_booking_minutes=60).id
+        make.instrument(institution=make.institution(city_code="wuhu"), name="10米法电波暗室",
+                        name_en="10 m semi-anechoic chamber", category_code="electronic-measurement")
+        make.user(email="chen@wuhu.example", name="陈工", firm=make.firm(city_code="wuhu"))
+        return sems
+
+    sems = in_app(app, build)
+    page = journey.page
+    journey.sign_in("chen@wuhu.example")
+
+    # Type on the home page: the box offers the thesaurus term with its full name.
+    box = page.get_by_role("search").get_by_role("combobox", name="搜索")  # a box with suggestions
+    box.fill("扫描")
+    offered = page.locator("datalist option[value='扫描电镜']")
+    expect(offered).to_have_attribute("label", "扫描电镜 → 扫描电子显微镜")
+    journey.step("suggestions")
+    box.fill(offered.get_attribute("value"))  # what choosing the suggestion puts in the box
+    box.press("Enter")
+
+    # Three SEMs (not the anechoic chamber), the nearest first once sorted by travel.
+    expect(page.locator("#result-count")).to_have_text("找到 3 台仪器")
+    search = page.get_by_role("search")
+    search.get_by_label("排序").select_option(label="路程")
+    search.get_by_role("button", name="搜索").click()
+    cards = page.locator(".instrument-card")
+    expect(cards).to_have_count(3)
+    expect(cards.nth(0)).to_contain_text("芜湖新材料研究院")
+    expect(cards.nth(0)).to_contain_text("本市")
+    expect(cards.nth(1)).to_contain_text("宣城材料检测所")
+    expect(cards.nth(1)).to_contain_text("约 30 分钟")
+    expect(cards.nth(2)).to_contain_text("约 40 分钟")
+    expect(page.locator("main")).to_contain_text("并非时刻表")
+    expect(page.locator("#facets")).to_contain_text("芜湖")
+    first_free = cards.nth(0).locator(".next-free a")
+    expect(first_free).to_contain_text("最早可约")
+    journey.step("nearest-first")
+
+    # Its first free slot opens the instrument with that slot in the form.
+    first_free.click()
+    booking_form = page.locator("#booking-form form")
+    start = booking_form.get_by_label("开始").input_value()
+    booking_form.get_by_label("用途").fill("镀层截面形貌观察")
+    journey.step("slot-from-search")
+    booking_form.get_by_role("button", name="预约", exact=True).click()
+    expect(page.get_by_text("预约成功，已确认。")).to_be_visible()
+    journey.step("booked")
+    with fixture_context(app):
+        booking = db.session.scalars(sa.select(Booking)).one()
+        assert booking.instrument_id == sems["wuhu"]
+        assert booking.start.astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") == start
+        assert booking.end - booking.start == timedelta(hours=1)
+        db.session.remove()

@@ -132,3 +132,116 @@ def test_everyday_queries_find_the_right_instruments_in_the_demo_region(app_cont
             print("  off:", miss)
     assert not empty, f"queries that found nothing: {empty}"
     assert precision >= 0.9
+
+
+@pytest.fixture
+def three_cities(make):
+    """An XRD in Wuhu, one in Xuancheng, one in Hefei; a SEM in Wuhu."""
+    places = {city: make.institution(city_code=city) for city in ("wuhu", "xuancheng", "hefei")}
+    xrd = {city: make.instrument(institution=place, name="X射线衍射仪", name_en="X-ray diffractometer",
+                                 category_code="analytical-x-ray", model="SmartLab", manufacturer="Rigaku")
+           for city, place in places.items()}
+    sem = make.instrument(institution=places["wuhu"], name="扫描电子显微镜", name_en="SEM")
+    return {"xrd": xrd, "sem": sem}
+
+
+def test_a_firm_in_wuhu_sees_wuhus_xrd_first_then_xuancheng_then_hefei(api, make, three_cities, app_context):
+    firm = api.as_user(make.user(firm=make.firm(city_code="wuhu")))
+    body = firm.get("/api/v1/instruments?q=XRD&sort=travel").json
+    assert [(item["city"], item["travel_minutes"]) for item in body["items"]] == [
+        ("wuhu", 0), ("xuancheng", 30), ("hefei", 40)]
+    # near= overrides the firm's city; anonymous callers get no travel times.
+    body = firm.get("/api/v1/instruments?q=XRD&sort=travel&near=hefei").json
+    assert [item["city"] for item in body["items"]] == ["hefei", "wuhu", "xuancheng"]
+    anonymous = api.client.get("/api/v1/instruments?q=XRD").json
+    assert {item["travel_minutes"] for item in anonymous["items"]} == {None}
+    refused = api.client.get("/api/v1/instruments?near=atlantis")
+    assert refused.status_code == 422 and "near" in refused.json["fields"]
+
+
+def test_facets_count_all_matches_not_only_the_page(api, three_cities, app_context):
+    body = api.client.get("/api/v1/instruments?q=rigaku&per_page=1").json
+    assert len(body["items"]) == 1 and body["total"] == 3
+    assert body["facets"] == {"city": {"wuhu": 1, "xuancheng": 1, "hefei": 1}, "category": {"analytical": 3}}
+    everything = api.client.get("/api/v1/instruments").json["facets"]
+    assert everything["city"] == {"wuhu": 2, "xuancheng": 1, "hefei": 1}
+    assert api.client.get("/api/v1/instruments?q=nothinglikethis").json["facets"] == {"city": {}, "category": {}}
+
+
+def test_suggestions_as_you_type(api, three_cities, app_context):
+    got = api.client.get("/api/v1/instruments/suggest?q=扫描").json
+    # Terms first, the kinds the catalogue holds first: one SEM, no scanning probe microscope.
+    assert got[0] == {"text": "扫描电镜", "kind": "term", "id": "sem", "name": "扫描电子显微镜"}, got
+    assert "扫描探针显微镜" in [item.get("name") for item in got] and len(got) <= 10
+    by_model = api.client.get("/api/v1/instruments/suggest?q=smartl").json
+    assert {
+        key: by_model[0][key] for key in ("text", "kind")} == {"text": "X射线衍射仪 SmartLab", "kind": "instrument"}
+    assert api.client.get("/api/v1/instruments/suggest?q=").json == []
+    assert api.client.get("/api/v1/instruments/suggest?q=%25%25").json == []
+
+
+def test_the_search_page_names_the_term_nothing_matched(client, three_cities):
+    page = client.get("/search?q=XRD+zzzqqq").get_data(as_text=True)
+    assert "zzzqqq" in page and 'id="no-match"' in page
+    found = client.get("/search?q=XRD").get_data(as_text=True)
+    assert 'id="facets"' in found and "芜湖" in found
+
+
+def _next_free(instrument_id, now, **filters):
+    found = search_instruments(SearchFilters(**filters), now=now)
+    [item] = [item for item in found.items if item.id == instrument_id]
+    return item.next_free and (item.next_free["start"], item.next_free["end"])
+
+
+def test_next_free_follows_the_checker_rules(make, app_context):
+    """Hours, notice, buffers, blackouts, holidays and make-up days, the
+    minimum length; what it offers is what a booking then gets."""
+    from datetime import date, timedelta
+
+    from instrument_share.booking.models import Blackout, Booking
+
+    from ..booking.conftest import at
+
+    monday = date(2026, 9, 28)  # National Day: 1 to 7 October closed; Saturday 10 October works as a Wednesday
+    instrument = make.instrument(name="核磁共振波谱仪", min_booking_minutes=60, buffer_minutes=30,
+                                 advance_notice_hours=24)
+    user = make.user()
+    now = at(monday, "08:00")
+    assert _next_free(instrument.id, now) == (at(monday + timedelta(days=1), "09:00"),
+                                              at(monday + timedelta(days=1), "10:00"))
+    tuesday = monday + timedelta(days=1)
+    db.session.add(Booking(instrument=instrument, user=user, start=at(tuesday, "09:00"), end=at(tuesday, "10:20"),
+                           occupied_until=at(tuesday, "10:50"), status="confirmed", purpose="x", cost=0,
+                           firm_pays=0))
+    db.session.add(Booking(instrument=instrument, user=user, start=at(tuesday, "11:30"), end=at(tuesday, "17:00"),
+                           occupied_until=at(tuesday, "17:30"), status="confirmed", purpose="x", cost=0,
+                           firm_pays=0))
+    db.session.commit()
+    # 10:50 (the buffer) rounded to 11:00; an hour ends at 12:00 but its buffer would reach into 11:30's booking.
+    assert _next_free(instrument.id, now) == (at(monday + timedelta(days=2), "09:00"),
+                                              at(monday + timedelta(days=2), "10:00"))
+    db.session.add(Blackout(instrument=instrument, start=at(monday + timedelta(days=2), "00:00"),
+                            end=at(monday + timedelta(days=2), "23:59"), reason="维护"))
+    db.session.commit()
+    # Wednesday blacked out, then the holiday: Thursday 8 October.
+    assert _next_free(instrument.id, now) == (at(date(2026, 10, 8), "09:00"), at(date(2026, 10, 8), "10:00"))
+    # Inside free_from/free_to only (an instrument busy there is not found at all).
+    busy = search_instruments(SearchFilters(free_from=at(tuesday, "10:00"), free_to=at(tuesday, "12:00")), now=now)
+    assert busy.items == []
+    assert _next_free(instrument.id, now, free_from=at(date(2026, 10, 10), "09:00"),
+                      free_to=at(date(2026, 10, 10), "17:00")) == (at(date(2026, 10, 10), "09:00"),
+                                                                  at(date(2026, 10, 10), "10:00"))
+    instrument.status = "awaiting_repair"
+    db.session.commit()
+    assert _next_free(instrument.id, now) is None
+
+
+def test_the_offered_slot_can_be_booked(api, make, app_context):
+    instrument = make.instrument(name="X射线光电子能谱仪", min_booking_minutes=90, buffer_minutes=15)
+    client = api.as_user(make.user())
+    offered = api.client.get("/api/v1/instruments?q=XPS").json["items"][0]["next_free"]
+    booked = client.post("/api/v1/bookings", json={"instrument_id": instrument.id, "start": offered["start"],
+                                                   "end": offered["end"], "purpose": "XPS 价态分析"})
+    assert booked.status_code == 201, booked.json
+    after = api.client.get("/api/v1/instruments?q=XPS").json["items"][0]["next_free"]
+    assert after["start"] >= offered["end"]
