@@ -78,7 +78,8 @@ def _instruments(typed: str, most: int) -> list[Suggestion]:
 
 def suggest(typed: str) -> list[Suggestion]:
     """Up to ten completions of what was typed (nothing for blank text)."""
-    typed = normalise(typed).strip()[:50]
+    # Control characters count as spaces, as in the search (PostgreSQL refuses a NUL).
+    typed = normalise("".join(ch if ch.isprintable() else " " for ch in typed)).strip()[:50]
     if not compact(typed):
         return []
     found = _terms(typed) + _categories(typed)

@@ -178,6 +178,9 @@ def test_suggestions_as_you_type(api, three_cities, app_context):
         key: by_model[0][key] for key in ("text", "kind")} == {"text": "X射线衍射仪 SmartLab", "kind": "instrument"}
     assert api.client.get("/api/v1/instruments/suggest?q=").json == []
     assert api.client.get("/api/v1/instruments/suggest?q=%25%25").json == []
+    # Found by the fuzz on PostgreSQL: a NUL reached the category LIKE (500).
+    odd = api.client.get("/api/v1/instruments/suggest?q=%00%E6%89%AB%E6%8F%8F%0A")
+    assert odd.status_code == 200 and odd.json[0]["text"] == "扫描电镜"
 
 
 def test_the_search_page_names_the_term_nothing_matched(client, three_cities):
