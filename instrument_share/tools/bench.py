@@ -15,6 +15,7 @@ import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,26 +31,8 @@ from ..extensions import db
 from ..search.index import reindex
 
 CITIES = ("songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xuancheng", "wuhu", "hefei")
-TYPES = (
-    ("扫描电子显微镜", "Scanning electron microscope", "analytical-electron-optics", "Zeiss", "Sigma 300"),
-    ("透射电子显微镜", "Transmission electron microscope", "analytical-electron-optics", "JEOL", "JEM-F200"),
-    ("液相色谱-质谱联用仪", "Liquid chromatograph-mass spectrometer", "analytical-mass-spectrometry",
-     "Thermo Fisher", "Orbitrap Exploris 480"),
-    ("电感耦合等离子体质谱仪", "ICP mass spectrometer", "analytical-mass-spectrometry", "Agilent", "7900"),
-    ("X射线衍射仪", "X-ray diffractometer", "analytical-x-ray", "Bruker", "D8 Advance"),
-    ("核磁共振波谱仪", "NMR spectrometer", "analytical-resonance", "Bruker", "AVANCE NEO 600"),
-    ("傅里叶变换红外光谱仪", "FTIR spectrometer", "analytical-spectroscopy", "Thermo Fisher", "Nicolet iS50"),
-    ("高效液相色谱仪", "HPLC", "analytical-chromatography", "Waters", "ACQUITY UPLC"),
-    ("同步热分析仪", "Simultaneous thermal analyser", "analytical-thermal", "NETZSCH", "STA 449 F5"),
-    ("激光共聚焦显微镜", "Confocal microscope", "analytical-microscopy", "Leica", "STELLARIS 5"),
-    ("万能材料试验机", "Universal testing machine", "physical-testing", "Instron", "5967"),
-    ("工业CT", "Industrial CT", "special-testing", "Waygate", "phoenix v|tome|x"),
-    ("矢量网络分析仪", "Vector network analyser", "electronic-measurement", "Keysight", "N5227B"),
-    ("三坐标测量机", "Coordinate measuring machine", "metrology", "Hexagon", "GLOBAL S"),
-    ("流式细胞仪", "Flow cytometer", "analytical-bioseparation", "BD", "FACSymphony"),
-    ("飞秒激光器", "Femtosecond laser", "laser", "Light Conversion", "PHAROS"),
-)
 HISTORY_YEARS = 3
+SUGGEST = ("扫描", "液", "质谱", "xr", "JSM", "Bru", "核磁", "电镜")  # what a search box sees typed
 CHUNK = 20_000
 
 
@@ -64,6 +47,13 @@ def _chunks(rows_iter, size=CHUNK):
         yield chunk
 
 
+@cache
+def demo_records() -> list[dict]:
+    from ..demo.catalogue import build_instruments
+
+    return build_instruments()
+
+
 def build_corridor(instruments: int, bookings: int, rng: random.Random, progress: bool) -> dict:
     """Catalogue, firms and the first 10,000 bookings (or all, if fewer)."""
     institution_count = max(9, instruments // 40)
@@ -73,14 +63,20 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
     ])
     now = datetime.now(UTC)
 
+    records = demo_records()
+
     def instrument_rows():
         for i in range(instruments):
-            name, name_en, category, maker, model = TYPES[i % len(TYPES)]
+            # The demo region's records, texts and all (230–400 characters of
+            # description, specifications, functions and services), in turn.
+            record = records[i % len(records)]
             yield {
-                "id": i + 1, "institution_id": rng.randrange(institution_count) + 1, "category_code": category,
-                "name": f"{name} {i + 1}", "name_en": f"{name_en} {i + 1}", "model": model,
-                "manufacturer": maker, "country_of_origin": "", "description": "", "specifications": "",
-                "functions": "", "services": "", "reference_fees": "", "sharing_rules": "",
+                "id": i + 1, "institution_id": rng.randrange(institution_count) + 1,
+                "category_code": record["category"], "name": record["name"], "name_en": record["name_en"],
+                "model": record["model"], "manufacturer": record["manufacturer"], "country_of_origin": "",
+                "description": record["description"], "specifications": record["specifications"],
+                "functions": record["functions"], "services": record["services"],
+                "reference_fees": "", "sharing_rules": "",
                 "status": InstrumentStatus.NORMAL, "location": "", "contact_name": "", "contact_phone": "",
                 "contact_email": "", "hourly_rate": Decimal(rng.choice((150, 200, 300, 450, 600, 900))),
                 "min_booking_minutes": 30, "max_booking_minutes": 480, "buffer_minutes": rng.choice((0, 0, 15, 30)),
@@ -235,14 +231,25 @@ def measure_bookings(client, token: str, instruments: int, rng: random.Random, r
 
 def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> dict:
     day = _next_workdays(5)[-1]
+    model = next((r["model"] for r in demo_records() if r["model"] == "JSM-IT800"), demo_records()[0]["model"])
+
+    def get(url):
+        return lambda: client.get(url).status_code
+
+    # Every search answer carries its facets and each result's next free slot.
     results = {
-        "search_text": _measure(lambda: client.get("/api/v1/instruments?q=质谱").status_code, repeat),
+        "search_text": _measure(get("/api/v1/instruments?q=质谱"), repeat),
+        "search_thesaurus": _measure(get("/api/v1/instruments?q=扫描电镜"), repeat),
+        "search_two_terms": _measure(get("/api/v1/instruments?q=电镜%20合肥"), repeat),
+        "search_model": _measure(get(f"/api/v1/instruments?q={model}"), repeat),
         "search_city_category": _measure(
             lambda: client.get(f"/api/v1/instruments?city={rng.choice(CITIES)}&category=analytical").status_code,
             repeat),
         "search_free": _measure(
-            lambda: client.get(f"/api/v1/instruments?q=显微镜&free_from={day}T10:00:00%2B08:00"
-                               f"&free_to={day}T12:00:00%2B08:00").status_code, repeat),
+            get(f"/api/v1/instruments?q=显微镜&free_from={day}T10:00:00%2B08:00&free_to={day}T12:00:00%2B08:00"),
+            repeat),
+        "suggest": _measure(lambda: client.get(f"/api/v1/instruments/suggest?q={rng.choice(SUGGEST)}").status_code,
+                            repeat),
         "week_page": _measure(
             lambda: client.get(f"/instruments/{rng.randrange(instruments) + 1}?week={day}").status_code, repeat),
     }
