@@ -3,6 +3,7 @@ thesaurus terms first (扫描电镜 → 扫描电子显微镜), then categories,
 instruments whose name, model or maker starts with what was typed."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -74,6 +75,30 @@ def _instruments(typed: str, most: int) -> list[Suggestion]:
             seen.add(text)
             found.append(Suggestion(text, "instrument", instrument_id))
     return found[:most]
+
+
+def near_misses(unmatched: list[str], query: str = "", most: int = 6) -> list[Suggestion]:
+    """For terms that matched nothing: the thesaurus terms nearest to each,
+    or to the whole query (a prefix, a part, or a close spelling: 扫苗电镜 →
+    扫描电镜), and the categories those kinds belong to, so that no result
+    is a dead end."""
+    keys = {compact(word): (word, entry) for entry in thesaurus().entries.values()
+            for word in (*entry.terms, entry.name) if compact(word)}
+    found: list[Suggestion] = []
+    for typed in (*unmatched, query):
+        key = compact(typed)
+        if not key:
+            continue
+        close = [k for k in keys if k.startswith(key) or (len(key) > 1 and key in k)][:3]
+        close += difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+        for k in close:
+            word, entry = keys[k]
+            found.append(Suggestion(word, "term", entry.id, entry.name))
+    categories = {entry.category for entry in (thesaurus().entries[s.id] for s in found) if entry.category}
+    found += [Suggestion(category.name, "category", category.code)
+              for category in db.session.scalars(sa.select(Category).where(Category.code.in_(categories)))]
+    unique = {(s.kind, s.id): s for s in reversed(found)}
+    return list(reversed(unique.values()))[:most]
 
 
 def suggest(typed: str) -> list[Suggestion]:

@@ -13,6 +13,7 @@ from ..routing import id_number, page_number
 from ..text import TextRefused, clean_line
 from ..timeutil import parse_client_time
 from . import services
+from .suggest import near_misses
 
 bp = Blueprint("search", __name__)
 
@@ -98,6 +99,7 @@ def search():
         filters=filters,
         errors=errors,
         found=found,
+        hints=near_misses(found.unmatched, filters.q) if found.unmatched else [],
         items=found.items,
         total=found.total,
         pages=max(1, -(-found.total // filters.per_page)),

@@ -186,6 +186,9 @@ def test_suggestions_as_you_type(api, three_cities, app_context):
 def test_the_search_page_names_the_term_nothing_matched(client, three_cities):
     page = client.get("/search?q=XRD+zzzqqq").get_data(as_text=True)
     assert "zzzqqq" in page and 'id="no-match"' in page
+    # A slip of the pen: the nearest thesaurus terms and their category are offered.
+    typo = client.get("/search?q=扫苗电镜").get_data(as_text=True)
+    assert 'id="hints"' in typo and "扫描电镜 → 扫描电子显微镜" in typo and "category=analytical-electron-optics" in typo
     found = client.get("/search?q=XRD").get_data(as_text=True)
     assert 'id="facets"' in found and "芜湖" in found
 
