@@ -5,6 +5,7 @@ package; the helpers domain views use live in web.py, below them."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 from babel.dates import format_datetime
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
@@ -58,10 +59,15 @@ def policy_rules() -> SimpleNamespace:
 
 
 def url_with(**changes) -> str:
-    """This page's URL with some query arguments changed (pagination links)."""
+    """This page's URL with some query arguments changed (pagination links,
+    search facets). The query string is built here, not by url_for: a client
+    may send any argument, `endpoint` and `_method` too, which url_for would
+    take as its own (found by review: a TypeError, a 500)."""
     args = request.args.to_dict()
-    args.update({k: v for k, v in changes.items()})
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    args.update(changes)
+    path = url_for(request.endpoint, **(request.view_args or {}))
+    query = urlencode({key: value for key, value in args.items() if value is not None})
+    return f"{path}?{query}" if query else path
 
 
 def trust_proxies(app: Flask) -> None:

@@ -11,6 +11,7 @@ from ..extensions import db
 from .calendar import closed_intervals, opening_windows
 from .conflicts import MAX_OCCUPIED_SPAN, blackouts_between, busy_bookings, overlaps_sql
 from .models import ACTIVE_STATUSES, Blackout, Booking
+from .rules import BOOKING_HORIZON
 
 SUGGESTION_HORIZON = timedelta(days=14)
 SUGGESTION_STEP_MINUTES = 15
@@ -142,7 +143,7 @@ def next_free(instruments: list[Instrument], now: datetime, low: datetime | None
     rules as the conflict checker, for a page of instruments in two
     statements (their opening hours must be loaded)."""
     low = max(low or now, now)
-    high = high or now + NEXT_FREE_HORIZON
+    high = min(high or now + NEXT_FREE_HORIZON, now + BOOKING_HORIZON)  # bookings open a year ahead
     ids = [instrument.id for instrument in instruments]
     if not ids or high <= low:
         return dict.fromkeys(ids)

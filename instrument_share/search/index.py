@@ -26,9 +26,11 @@ WEIGHTS = (
     ("category", 4), ("place", 3),
     ("description", 1), ("specifications", 1), ("functions", 1), ("services", 1),
 )
-INDEXED = {name for name, _ in WEIGHTS if hasattr(Instrument, name)} | {"category_code", "institution_id"}
+INDEXED = {name for name, _ in WEIGHTS if hasattr(Instrument, name)} | {
+    "category_code", "institution_id", "institution"}
 BATCH = 500
 PENDING = "instrument_share.search.pending"  # instruments a flush is writing
+PENDING_PLACES = "instrument_share.search.places"  # institutions renamed or moved in it
 
 
 def _field_texts(session: Session, instrument: Instrument) -> dict[str, str]:
@@ -79,14 +81,29 @@ def _changed_instruments(session: Session) -> list[Instrument]:
     return changed
 
 
+def _renamed_institutions(session: Session) -> list[Institution]:
+    """Institutions whose name or city changed: their instruments' place terms go stale."""
+    return [obj for obj in session.dirty if isinstance(obj, Institution) and any(
+        sa.inspect(obj).attrs[name].history.has_changes() for name in ("name", "city_code"))]
+
+
 def _before_flush(session: Session, _context, _instances) -> None:
     session.info.setdefault(PENDING, []).extend(_changed_instruments(session))
+    session.info.setdefault(PENDING_PLACES, []).extend(_renamed_institutions(session))
 
 
 def _after_flush(session: Session, _context) -> None:
     changed = session.info.pop(PENDING, [])
-    if changed:
-        _write(session, {id(obj): obj for obj in changed}.values())
+    places = [obj.id for obj in session.info.pop(PENDING_PLACES, [])]
+    by_id = {}
+    if places:
+        # By id, not identity: inside the flush a query may load a second copy
+        # of an instrument the flush has just inserted.
+        by_id.update((obj.id, obj) for obj in session.scalars(
+            sa.select(Instrument).where(Instrument.institution_id.in_(places))))
+    by_id.update((obj.id, obj) for obj in changed)
+    if by_id:
+        _write(session, by_id.values())
 
 
 def install() -> None:

@@ -32,25 +32,24 @@ def text_scores(terms: list[QueryTerm]):
     term, its inverse document frequency times the saturated weight of its
     best match in the record (index.py weighs a name occurrence ten times a
     description's)."""
-    group = sa.case(*[(matching(term), number) for number, term in enumerate(terms)])
-    counts = dict(db.session.execute(
-        sa.select(group, sa.func.count(sa.distinct(InstrumentTerm.instrument_id)))
-        .where(sa.or_(*[matching(term) for term in terms])).group_by(group)).all())
-    if len(counts) < len(terms):
-        return None, [term.typed for number, term in enumerate(terms) if number not in counts]
+    # One select per term, so that a row matching two terms (7890b and the
+    # prefix 7890b of 7890b5977b) counts for each.
+    counts = dict(db.session.execute(sa.union_all(*[
+        sa.select(sa.literal(number), sa.func.count(sa.distinct(InstrumentTerm.instrument_id)))
+        .where(matching(term)) for number, term in enumerate(terms)])).all())
+    if any(not counts.get(number) for number in range(len(terms))):
+        return None, [term.typed for number, term in enumerate(terms) if not counts.get(number)]
     total = db.session.scalar(sa.select(sa.func.count(Instrument.id))) or 1
-    idf = {number: math.log(1 + (total - found + 0.5) / (found + 0.5)) for number, found in counts.items()}
-    best = (
-        sa.select(InstrumentTerm.instrument_id, group.label("term"),
-                  sa.func.max(InstrumentTerm.weight).label("weight"))
-        .where(sa.or_(*[matching(term) for term in terms]))
-        .group_by(InstrumentTerm.instrument_id, group)
-        .subquery()
-    )
-    score = sa.case(*[(best.c.term == number, value) for number, value in idf.items()]) * (
-        best.c.weight * (K1 + 1) / (best.c.weight + K1))
+    best = sa.union_all(*[
+        sa.select(InstrumentTerm.instrument_id,
+                  # inverse document frequency × the saturated weight of the term's best match
+                  (math.log(1 + (total - counts[number] + 0.5) / (counts[number] + 0.5))
+                   * sa.func.max(InstrumentTerm.weight) * (K1 + 1)
+                   / (sa.func.max(InstrumentTerm.weight) + K1)).label("score"))
+        .where(matching(term)).group_by(InstrumentTerm.instrument_id)
+        for number, term in enumerate(terms)]).subquery()
     return (
-        sa.select(best.c.instrument_id, sa.func.sum(score).label("score"))
+        sa.select(best.c.instrument_id, sa.func.sum(best.c.score).label("score"))
         .group_by(best.c.instrument_id)
         .having(sa.func.count() == len(terms))
         .subquery()

@@ -67,6 +67,8 @@ def _validate(filters: SearchFilters) -> list[QueryTerm]:
             errors["free_to"] = [N_("At most 7 days.")]
     if filters.sort not in SORTS:
         errors["sort"] = [f"One of {', '.join(SORTS)}."]
+    elif filters.sort == "travel" and filters.near is None:
+        errors["sort"] = [N_("Say where from (near) to sort by travel.")]
     if filters.page < 1:
         errors["page"] = ["Must be at least 1."]
     if not 1 <= filters.per_page <= 100:

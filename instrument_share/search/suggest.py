@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..catalogue.models import Category, Instrument
 from ..extensions import db
 from .models import InstrumentTerm
-from .terms import compact, normalise, thesaurus
+from .terms import SHORTEST_PREFIX, compact, normalise, thesaurus
 
 MOST = 10
 MOST_TERMS = 5
@@ -58,7 +58,7 @@ def _categories(typed: str) -> list[Suggestion]:
 
 def _instruments(typed: str, most: int) -> list[Suggestion]:
     key = compact(typed)
-    if not key or most <= 0:
+    if len(key) < SHORTEST_PREFIX or most <= 0:  # one letter would walk most of the index
         return []
     upper = key[:-1] + chr(ord(key[-1]) + 1)
     best = (sa.select(InstrumentTerm.instrument_id, sa.func.max(InstrumentTerm.weight).label("weight"))

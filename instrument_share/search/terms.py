@@ -22,13 +22,19 @@ THESAURUS_FILE = Path(__file__).with_name("thesaurus.yaml")
 BRANDS_FILE = Path(__file__).with_name("brands.yaml")  # makers: 岛津 is Shimadzu
 CONCEPT = "#"  # concept terms start with it; no word does
 MAX_TERM = 80  # the terms table's column
-# Latin words and numbers, with what may join them inside one name: "ICP-MS",
-# "LC-MS/MS", "D8 Advance" (a space only between words of one run).
-_LATIN_RUN = re.compile(r"[a-z0-9]+(?:[-/+.·_| ][a-z0-9]+)*")
-_LATIN_WORD = re.compile(r"[a-z0-9]+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_HAN = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_CJK = re.compile(f"[{_HAN}]")
+# Words of other scripts (Latin, Greek, kana, Hangul …: Röntgen is one word)
+# and numbers, with what may join them inside one name: "ICP-MS", "LC-MS/MS",
+# "D8 Advance" (a space only between words of one run).
+_WORD = f"(?:(?![{_HAN}])[^\\W_])+"
+_LATIN_RUN = re.compile(f"{_WORD}(?:[-/+.·_|' ]{_WORD})*")
+_LATIN_WORD = re.compile(_WORD)
 # Joiners between Chinese characters are dropped before cutting: 液相色谱-质谱联用.
-_CJK_JOINER = re.compile(r"(?<=[\u3400-\u9fff])[-–—·/ ]+(?=[\u3400-\u9fff])")
+_CJK_JOINER = re.compile(f"(?<=[{_HAN}])[-·/ ]+(?=[{_HAN}])")
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63", "-"))
+MOST_TERMS = 8  # a query's terms beyond these are not searched (each costs a pass over the index)
+SHORTEST_PREFIX = 2  # a one-letter word matches only itself, not every word it begins
 LONGEST_RUN = 4  # words of a Latin run tried together against the thesaurus
 JOINED_WORDS = 3  # words of a Latin run also indexed joined up
 
@@ -52,8 +58,8 @@ class Entry:
 def normalise(text: str) -> str:
     """Full-width to half-width, one case, Chinese joiners dropped, one
     spelling (the demo's records write "analyser", people type "analyzer")."""
-    text = _CJK_JOINER.sub("", unicodedata.normalize("NFKC", text or "").lower())
-    return text.replace("analyser", "analyzer")
+    text = unicodedata.normalize("NFKC", text or "").lower().translate(_DASHES)
+    return _CJK_JOINER.sub("", text).replace("analyser", "analyzer")
 
 
 def compact(text: str) -> str:
@@ -177,10 +183,21 @@ class QueryTerm:
     prefix: bool = False
 
 
+def _word_terms(words: list[str]) -> Iterator[QueryTerm]:
+    """Words typed outside a thesaurus key, split as records are: each must
+    match, longer ones also as the start of a word (a model typed in part)."""
+    for word in words:
+        key = compact(word)[:MAX_TERM]
+        if key:
+            yield QueryTerm(word, (key,), prefix=len(key) >= SHORTEST_PREFIX)
+
+
 def _chunk_terms(chunk: str) -> Iterator[QueryTerm]:
     by_key = thesaurus().by_key
     if not _CJK.search(chunk):
-        yield QueryTerm(chunk, (compact(chunk)[:MAX_TERM],), prefix=True)
+        words = _LATIN_WORD.findall(chunk)
+        # "D8Advance" is one word; "D/MAX-2500/PC", "Perform'X" are words as records have them.
+        yield from _word_terms(words)
         return
     for word in _segmenter().cut(chunk):
         key = compact(word)
@@ -191,7 +208,7 @@ def _chunk_terms(chunk: str) -> Iterator[QueryTerm]:
         elif _CJK.search(word):
             yield QueryTerm(word, (word[:MAX_TERM],))
         else:
-            yield QueryTerm(word, (key[:MAX_TERM],), prefix=True)
+            yield from _word_terms(_LATIN_WORD.findall(word))
 
 
 def query_terms(query: str) -> list[QueryTerm]:
@@ -217,4 +234,4 @@ def query_terms(query: str) -> list[QueryTerm]:
     unique: dict[tuple, QueryTerm] = {}
     for term in found:
         unique.setdefault((term.terms, term.prefix), term)
-    return list(unique.values())
+    return list(unique.values())[:MOST_TERMS]

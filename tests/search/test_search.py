@@ -87,6 +87,12 @@ def test_the_index_follows_every_change_of_the_record(make, api, app_context):
     db.session.expire_all()
     terms = set(db.session.scalars(sa.select(InstrumentTerm.term).where(InstrumentTerm.instrument_id == instrument_id)))
     assert {"smartlab", "rigaku"} <= terms and "d8advance" not in terms
+    # The institution renamed: its instruments are found by the new name, not the old.
+    institution = db.session.get(Instrument, instrument_id).institution
+    old_name, institution.name = institution.name, "芜湖检测研究院"
+    db.session.commit()
+    assert api.client.get("/api/v1/instruments?q=芜湖检测研究院").json["total"] == 1
+    assert api.client.get(f"/api/v1/instruments?q={old_name}").json["total"] == 0
 
 
 def _demo_kinds_by_name() -> dict[str, set[str]]:
@@ -157,6 +163,8 @@ def test_a_firm_in_wuhu_sees_wuhus_xrd_first_then_xuancheng_then_hefei(api, make
     assert {item["travel_minutes"] for item in anonymous["items"]} == {None}
     refused = api.client.get("/api/v1/instruments?near=atlantis")
     assert refused.status_code == 422 and "near" in refused.json["fields"]
+    from_nowhere = api.client.get("/api/v1/instruments?q=XRD&sort=travel")
+    assert from_nowhere.status_code == 422 and "sort" in from_nowhere.json["fields"]
 
 
 def test_facets_count_all_matches_not_only_the_page(api, three_cities, app_context):
@@ -188,6 +196,9 @@ def test_the_search_page_names_the_term_nothing_matched(client, three_cities):
     assert "zzzqqq" in page and 'id="no-match"' in page
     # A slip of the pen: the nearest thesaurus terms and their category are offered.
     typo = client.get("/search?q=扫苗电镜").get_data(as_text=True)
+    # Arguments url_for would take as its own are only arguments (found by review: a 500).
+    odd = client.get("/search?q=XRD&endpoint=1&_method=POST&_external=1")
+    assert odd.status_code == 200 and "endpoint=1" in odd.get_data(as_text=True)
     assert 'id="hints"' in typo and "扫描电镜 → 扫描电子显微镜" in typo and "category=analytical-electron-optics" in typo
     found = client.get("/search?q=XRD").get_data(as_text=True)
     assert 'id="facets"' in found and "芜湖" in found
@@ -237,6 +248,9 @@ def test_next_free_follows_the_checker_rules(make, app_context):
     assert _next_free(instrument.id, now, free_from=at(date(2026, 10, 10), "09:00"),
                       free_to=at(date(2026, 10, 10), "17:00")) == (at(date(2026, 10, 10), "09:00"),
                                                                   at(date(2026, 10, 10), "10:00"))
+    # Bookings open a year ahead: a window beyond offers nothing the form would refuse.
+    assert _next_free(instrument.id, now, free_from=at(date(2027, 10, 12), "09:00"),
+                      free_to=at(date(2027, 10, 12), "17:00")) is None
     instrument.status = "awaiting_repair"
     db.session.commit()
     assert _next_free(instrument.id, now) is None
