@@ -2,6 +2,7 @@
 (API.md, "Catalogue"; the search page and GET /api/v1/instruments)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -144,26 +145,7 @@ def _filter_conditions(filters: SearchFilters) -> list:
 
 def _travel_order(near: str):
     """Minutes from `near` to the instrument's city, as SQL."""
-    city = sa.select(Institution.city_code).where(Institution.id == Instrument.institution_id).scalar_subquery()
-    return sa.case(travel_table()[near], value=city, else_=10_000)
-
-
-def _facets(matches: sa.Select) -> dict[str, dict[str, int]]:
-    """How many of all matches fall in each city and major category (two
-    statements, whatever the number of matches)."""
-    ids = matches.with_only_columns(Instrument.id).order_by(None).subquery()
-    city = dict(db.session.execute(
-        sa.select(Institution.city_code, sa.func.count())
-        .select_from(ids).join(Instrument, Instrument.id == ids.c.id)
-        .join(Institution, Institution.id == Instrument.institution_id)
-        .group_by(Institution.city_code)).all())
-    major = sa.func.coalesce(Category.parent_code, Category.code)
-    category = dict(db.session.execute(
-        sa.select(major, sa.func.count())
-        .select_from(ids).join(Instrument, Instrument.id == ids.c.id)
-        .join(Category, Category.code == Instrument.category_code)
-        .group_by(major)).all())
-    return {"city": city, "category": category}
+    return sa.case(travel_table()[near], value=Institution.city_code, else_=10_000)
 
 
 def search_instruments(filters: SearchFilters, facets: bool = False, now: datetime | None = None) -> SearchResult:
@@ -179,7 +161,11 @@ def search_instruments(filters: SearchFilters, facets: bool = False, now: dateti
     scores, unmatched = text_scores(terms) if terms else (None, _unsearchable(filters, terms))
     if unmatched:
         return SearchResult([], 0, {"city": {}, "category": {}}, unmatched)
-    matches = sa.select(Instrument.id, sa.func.count().over()).where(*_filter_conditions(filters))
+    major = sa.func.coalesce(Category.parent_code, Category.code)
+    matches = (sa.select(Instrument.id, Institution.city_code, major)
+               .join(Institution, Institution.id == Instrument.institution_id)
+               .join(Category, Category.code == Instrument.category_code)
+               .where(*_filter_conditions(filters)))
     if scores is not None:
         matches = matches.join(scores, scores.c.instrument_id == Instrument.id)
     by_score = [scores.c.score.desc()] if scores is not None else []
@@ -192,17 +178,12 @@ def search_instruments(filters: SearchFilters, facets: bool = False, now: dateti
         order = [Instrument.name, Instrument.id]
     else:
         order = [*by_score, Instrument.name, Instrument.id]
-    # The page's ids and the total come from one pass over the matches (a
-    # window count over narrow rows); only those ids are then loaded whole.
-    # A page past the end has no row to carry the total, so it asks again.
-    rows = db.session.execute(
-        matches.order_by(*order).limit(filters.per_page).offset((filters.page - 1) * filters.per_page)
-    ).all()
-    if rows:
-        total = rows[0][1]
-    else:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(matches.order_by(None).subquery()))
-    ids = [instrument_id for instrument_id, _ in rows]
+    # One pass over all matches, narrow rows in order: the page, the total
+    # and the facets all come from it (counting them in SQL took a pass each);
+    # only the page's instruments are then loaded whole.
+    rows = db.session.execute(matches.order_by(*order)).all()
+    first = (filters.page - 1) * filters.per_page
+    ids = [row[0] for row in rows[first:first + filters.per_page]]
     loaded = db.session.scalars(
         sa.select(Instrument).where(Instrument.id.in_(ids))
         .options(joinedload(Instrument.institution), joinedload(Instrument.category),
@@ -212,4 +193,5 @@ def search_instruments(filters: SearchFilters, facets: bool = False, now: dateti
     slots = next_free(list(by_id.values()), now or utcnow(), filters.free_from, filters.free_to)
     items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code),
                    {"start": slots[i][0], "end": slots[i][1]} if slots[i] else None) for i in ids]
-    return SearchResult(items, total, _facets(matches) if facets and total else {"city": {}, "category": {}}, [])
+    counted = {"city": dict(Counter(row[1] for row in rows)), "category": dict(Counter(row[2] for row in rows))}
+    return SearchResult(items, len(rows), counted if facets else {"city": {}, "category": {}}, [])

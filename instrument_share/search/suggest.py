@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 
 from ..catalogue.models import Category, Instrument
 from ..extensions import db
 from .models import InstrumentTerm
-from .terms import SHORTEST_PREFIX, compact, normalise, thesaurus
+from .terms import SHORTEST_PREFIX, Entry, compact, normalise, thesaurus
 
 MOST = 10
 MOST_TERMS = 5
@@ -26,15 +27,19 @@ class Suggestion:
     name: str | None = None  # a term's full name
 
 
+@cache
+def _words() -> list[tuple[str, str, Entry]]:
+    """Every name and term of the thesaurus, compacted once per process."""
+    return [(compact(word), word, entry) for entry in thesaurus().entries.values()
+            for word in (*entry.terms, entry.name) if compact(word)]
+
+
 def _terms(typed: str) -> list[Suggestion]:
     """Thesaurus terms that start with (then contain) what was typed, the
     kinds the catalogue holds most of first, one term per kind."""
     key = compact(typed)
-    candidates = []
-    for entry in thesaurus().entries.values():
-        for word in (*entry.terms, entry.name):
-            if key in compact(word):
-                candidates.append((not compact(word).startswith(key), len(word), word, entry))
+    candidates = [(not compacted.startswith(key), len(word), word, entry)
+                  for compacted, word, entry in _words() if key in compacted]
     held = dict(db.session.execute(
         sa.select(InstrumentTerm.term, sa.func.count())
         .where(InstrumentTerm.term.in_({entry.concept for *_, entry in candidates}))
@@ -61,13 +66,15 @@ def _instruments(typed: str, most: int) -> list[Suggestion]:
     if len(key) < SHORTEST_PREFIX or most <= 0:  # one letter would walk most of the index
         return []
     upper = key[:-1] + chr(ord(key[-1]) + 1)
-    best = (sa.select(InstrumentTerm.instrument_id, sa.func.max(InstrumentTerm.weight).label("weight"))
-            .where(InstrumentTerm.term >= key, InstrumentTerm.term < upper)
-            .group_by(InstrumentTerm.instrument_id).order_by(sa.desc("weight"), InstrumentTerm.instrument_id)
-            .limit(most * 5).subquery())
+    # The first rows of the term range, from the name, model and maker (their
+    # weights are 5 and more): a few hundred rows, not every description
+    # that mentions the word.
+    near = (sa.select(InstrumentTerm.instrument_id)
+            .where(InstrumentTerm.term >= key, InstrumentTerm.term < upper, InstrumentTerm.weight >= 5)
+            .limit(most * 20))
     rows = db.session.execute(
         sa.select(Instrument.id, Instrument.name, Instrument.model)
-        .join(best, best.c.instrument_id == Instrument.id).order_by(best.c.weight.desc(), Instrument.id)).all()
+        .where(Instrument.id.in_(near)).order_by(Instrument.name, Instrument.model).limit(most * 5)).all()
     found, seen = [], set()
     for instrument_id, name, model in rows:
         text = f"{name} {model}".strip()
@@ -82,8 +89,7 @@ def near_misses(unmatched: list[str], query: str = "", most: int = 6) -> list[Su
     or to the whole query (a prefix, a part, or a close spelling: 扫苗电镜 →
     扫描电镜), and the categories those kinds belong to, so that no result
     is a dead end."""
-    keys = {compact(word): (word, entry) for entry in thesaurus().entries.values()
-            for word in (*entry.terms, entry.name) if compact(word)}
+    keys = {compacted: (word, entry) for compacted, word, entry in _words()}
     found: list[Suggestion] = []
     for typed in (*unmatched, query):
         key = compact(typed)
