@@ -1,6 +1,7 @@
 """instrument-share: the G60 corridor's shared large-instrument platform."""
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from flask import Flask
@@ -88,4 +89,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import cli
 
     cli.init_app(app)
+    # What is built so far (modules, the app, its routes and schemas) lives
+    # as long as the process: keep it out of the cyclic collector's full
+    # passes, which otherwise walked it every few dozen requests (85 ms each
+    # on the bench machine; search p95 110 ms where p50 is 28).
+    gc.freeze()
     return app

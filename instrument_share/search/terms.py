@@ -8,6 +8,7 @@ so that 扫描电镜, SEM and scanning electron microscope meet in one term.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import unicodedata
@@ -113,6 +114,9 @@ def _segmenter():
     for key in thesaurus().by_key:
         if _CJK.search(key):  # X射线衍射仪 too: jieba keeps Latin letters in its words
             tokenizer.add_word(key, freq=100000)
+    # The dictionary is some hundred thousand objects that live as long as
+    # the process: out of the cyclic collector's sight (see create_app).
+    gc.freeze()
     return tokenizer
 
 
