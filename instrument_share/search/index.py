@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -49,13 +50,20 @@ def _field_texts(session: Session, instrument: Instrument) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=8192)
+def _terms_of_text(text: str) -> tuple[str, ...]:
+    """A field's terms. Records repeat their texts (a kind's specifications,
+    a maker, an institution), and cutting Chinese is most of indexing."""
+    return tuple(term[:MAX_TERM] for term in document_terms(text))
+
+
 def terms_of(session: Session, instrument: Instrument) -> Counter[str]:
     """Each term of the record with its weight."""
     texts = _field_texts(session, instrument)
     weights: Counter[str] = Counter()
     for field, weight in WEIGHTS:
-        for term in document_terms(texts[field] or ""):
-            weights[term[:MAX_TERM]] += weight
+        for term in _terms_of_text(texts[field] or ""):
+            weights[term] += weight
     return weights
 
 
