@@ -83,11 +83,11 @@ def _validate(filters: SearchFilters) -> list[QueryTerm]:
     return query_terms(text)
 
 
-def _unsearchable(filters: SearchFilters, terms: list[QueryTerm]) -> list[str]:
+def _unsearchable(filters: SearchFilters) -> list[str]:
     """Text with nothing to search for in it ("%", "—"): a query only narrows,
     so it finds nothing rather than everything."""
     typed = filters.q.strip()
-    return [typed[:50]] if typed and not terms else []
+    return [typed[:50]] if typed else []
 
 
 @dataclass
@@ -109,6 +109,10 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]]  # city and major category → matches
     unmatched: list[str]  # terms of the text that no instrument has
+
+    @classmethod
+    def nothing(cls, unmatched: list[str] | None = None) -> SearchResult:
+        return cls([], 0, {"city": {}, "category": {}}, unmatched or [])
 
 
 def home_city(user) -> str | None:
@@ -148,9 +152,9 @@ def _travel_order(near: str):
     return sa.case(travel_table()[near], value=Institution.city_code, else_=10_000)
 
 
-def search_instruments(filters: SearchFilters, facets: bool = False, now: datetime | None = None) -> SearchResult:
+def search_instruments(filters: SearchFilters, now: datetime | None = None) -> SearchResult:
     """Instruments matching every given filter: one page of them, the total,
-    and (when asked) the facets.
+    and the facets.
 
     Every term of the text must match (terms.py: thesaurus concepts, words,
     model numbers in part) in the name, English name, model, maker,
@@ -158,9 +162,9 @@ def search_instruments(filters: SearchFilters, facets: bool = False, now: dateti
     come first (ranking.py), or the nearest to `near` with `sort=travel`.
     """
     terms = _validate(filters)
-    scores, unmatched = text_scores(terms) if terms else (None, _unsearchable(filters, terms))
+    scores, unmatched = text_scores(terms) if terms else (None, _unsearchable(filters))
     if unmatched:
-        return SearchResult([], 0, {"city": {}, "category": {}}, unmatched)
+        return SearchResult.nothing(unmatched)
     major = sa.func.coalesce(Category.parent_code, Category.code)
     matches = (sa.select(Instrument.id, Institution.city_code, major)
                .join(Institution, Institution.id == Instrument.institution_id)
@@ -194,4 +198,4 @@ def search_instruments(filters: SearchFilters, facets: bool = False, now: dateti
     items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code),
                    {"start": slots[i][0], "end": slots[i][1]} if slots[i] else None) for i in ids]
     counted = {"city": dict(Counter(row[1] for row in rows)), "category": dict(Counter(row[2] for row in rows))}
-    return SearchResult(items, len(rows), counted if facets else {"city": {}, "category": {}}, [])
+    return SearchResult(items, len(rows), counted, [])

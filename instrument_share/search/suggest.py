@@ -53,10 +53,9 @@ def _terms(typed: str) -> list[Suggestion]:
 
 
 def _categories(typed: str) -> list[Suggestion]:
-    pattern = "%" + typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = db.session.scalars(
-        sa.select(Category).where(sa.or_(Category.name.like(pattern, escape="\\"),
-                                         sa.func.lower(Category.name_en).like(pattern, escape="\\")))
+        sa.select(Category).where(sa.or_(Category.name.contains(typed, autoescape=True),
+                                         sa.func.lower(Category.name_en).contains(typed, autoescape=True)))
         .order_by(Category.sort_order).limit(MOST_CATEGORIES))
     return [Suggestion(category.name, "category", category.code) for category in rows]
 

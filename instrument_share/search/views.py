@@ -88,10 +88,10 @@ def _filters_from_query() -> tuple[services.SearchFilters, dict]:
 def search():
     filters, errors = _filters_from_query()
     filters.near = services.home_city(current_user) if current_user.is_authenticated else None
-    found = services.SearchResult([], 0, {"city": {}, "category": {}}, [])
+    found = services.SearchResult.nothing()
     if not errors:
         try:
-            found = services.search_instruments(filters, facets=True)
+            found = services.search_instruments(filters)
         except ValidationFailed as error:
             errors = error.fields
     return render_template(
