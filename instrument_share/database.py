@@ -61,12 +61,24 @@ class WriteLockStats:
 write_lock_stats = WriteLockStats()
 
 
+def _postgresql_settings(dbapi_connection, _record) -> None:
+    """The planner's default random_page_cost (4.0) prices a random read as
+    a spinning disk's; ours come from memory or SSD. With the default, a
+    free-time search scanned all 20,000 instruments rather than probe the
+    2,700 its text matched (README, Search: 37 → 29 ms p95)."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET random_page_cost = 1.1")
+    dbapi_connection.commit()
+
+
 def configure_engine_events(engine: Engine) -> None:
     """SQLite: WAL so readers never wait for the writer, a busy timeout so
     writers queue instead of failing, foreign keys enforced; the time each
     write transaction holds the write lock is recorded (`write_lock_stats`).
     Reads run outside any transaction (the driver's own behaviour: it opens
     one only before a write); `begin_write_transaction` opens the writer's."""
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_settings)
     if engine.dialect.name != "sqlite":
         return
 

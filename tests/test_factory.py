@@ -69,3 +69,15 @@ def test_a_bad_setting_refuses_to_start_and_names_itself(tmp_path, monkeypatch, 
     monkeypatch.delenv(name)
     with pytest.raises(ValueError, match=name):  # the tests' own override is checked the same way
         create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", name: value})
+
+
+def test_postgresql_sessions_price_random_reads_as_memory_does(app_context):
+    """Every pooled PostgreSQL connection plans with random_page_cost 1.1
+    (database.py says why); SQLite has no such setting."""
+    from instrument_share.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    with db.engine.connect() as first, db.engine.connect() as second:
+        for connection in (first, second):
+            assert connection.exec_driver_sql("SHOW random_page_cost").scalar() == "1.1"

@@ -144,12 +144,13 @@ class OpeningHours(db.Model):
             "open_minute >= 0 AND close_minute <= 1440 AND close_minute > open_minute",
             name="interval",
         ),
+        # "Open on this weekday from … to …" is answered from the index alone
+        # (the free-time search asks it of thousands of instruments at once).
+        sa.Index("ix_opening_hours_instrument_id_weekday", "instrument_id", "weekday", "open_minute", "close_minute"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    instrument_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("instruments.id", ondelete="CASCADE"), index=True
-    )
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id", ondelete="CASCADE"))
     weekday: Mapped[int] = mapped_column(sa.SmallInteger)  # Monday = 0
     open_minute: Mapped[int] = mapped_column(sa.SmallInteger)
     close_minute: Mapped[int] = mapped_column(sa.SmallInteger)

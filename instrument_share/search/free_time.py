@@ -38,12 +38,22 @@ def _day_segments(start: datetime, end: datetime):
 def _open_on(weekday: int | None, first: int, last: int):
     if weekday is None:
         return sa.false()
-    return sa.exists().where(
+    return _found(sa.select(sa.literal(1)).where(
         OpeningHours.instrument_id == Instrument.id,
         OpeningHours.weekday == weekday,
         OpeningHours.open_minute <= first,
         OpeningHours.close_minute >= last,
-    )
+    ))
+
+
+def _found(select):
+    """"There is such a row", asked of each instrument through its index.
+    A scalar subquery, not EXISTS: PostgreSQL turns an EXISTS into a join,
+    and then hashed the opening hours of all 20,000 instruments for the
+    2,700 a text matched (9 ms of a 21 ms search). Bookings and blackouts
+    stay EXISTS: probing them row by row was slower (45 ms), as the index
+    range of a booking's start holds 8 days of them."""
+    return select.limit(1).scalar_subquery().is_not(None)
 
 
 def free_condition(start: datetime, end: datetime):
@@ -73,6 +83,4 @@ def free_condition(start: datetime, end: datetime):
     blacked_out = sa.exists().where(
         Blackout.instrument_id == Instrument.id, overlaps_sql(Blackout.start, Blackout.end, start, end)
     )
-    return sa.and_(
-        Instrument.status.in_(BOOKABLE_STATUSES), *opening, ~booked, ~blacked_out
-    )
+    return sa.and_(Instrument.status.in_(BOOKABLE_STATUSES), *opening, ~booked, ~blacked_out)

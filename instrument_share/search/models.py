@@ -14,10 +14,17 @@ class InstrumentTerm(db.Model):
     its occurrences, of the weight of the field it occurs in (index.py)."""
 
     __tablename__ = "instrument_terms"
+    # A term's rows are read with their weights and nothing else: SQLite
+    # keeps the table in primary key order, PostgreSQL's key index carries
+    # the weight (an index-only scan).
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("term", "instrument_id", postgresql_include=["weight"]),
+        {"sqlite_with_rowid": False},
+    )
 
     # Byte order on PostgreSQL too, so that a prefix is a range of the index.
     term: Mapped[str] = mapped_column(
-        sa.String(MAX_TERM).with_variant(sa.String(MAX_TERM, collation="C"), "postgresql"), primary_key=True)
+        sa.String(MAX_TERM).with_variant(sa.String(MAX_TERM, collation="C"), "postgresql"))
     instrument_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("instruments.id", ondelete="CASCADE"), primary_key=True, index=True)
+        sa.ForeignKey("instruments.id", ondelete="CASCADE"), index=True)
     weight: Mapped[int] = mapped_column(sa.Integer)

@@ -11,6 +11,7 @@ from .models import InstrumentTerm
 from .terms import QueryTerm
 
 K1 = 1.2  # BM25: how soon more occurrences stop adding to the score
+ALL = -1  # the key of the number of instruments among the term counts
 
 
 def matching(term: QueryTerm):
@@ -33,24 +34,31 @@ def text_scores(terms: list[QueryTerm]):
     best match in the record (index.py weighs a name occurrence ten times a
     description's)."""
     # One select per term, so that a row matching two terms (7890b and the
-    # prefix 7890b of 7890b5977b) counts for each.
-    counts = dict(db.session.execute(sa.union_all(*[
-        sa.select(sa.literal(number), sa.func.count(sa.distinct(InstrumentTerm.instrument_id)))
-        .where(matching(term)) for number, term in enumerate(terms)])).all())
+    # prefix 7890b of 7890b5977b) counts for each. The number of instruments
+    # comes with them: the highest id, one index probe where count() would
+    # scan the table. Instruments are retired, not deleted, so it is their
+    # number but for the few deleted ones, close enough for a term's rarity.
+    counts = dict(db.session.execute(sa.union_all(
+        sa.select(sa.literal(ALL), sa.func.coalesce(sa.func.max(Instrument.id), 1)),
+        *[sa.select(sa.literal(number), sa.func.count(sa.distinct(InstrumentTerm.instrument_id)))
+          .where(matching(term)) for number, term in enumerate(terms)])).all())
     if any(not counts.get(number) for number in range(len(terms))):
         return None, [term.typed for number, term in enumerate(terms) if not counts.get(number)]
-    total = db.session.scalar(sa.select(sa.func.count(Instrument.id))) or 1
-    best = sa.union_all(*[
+    total = max(counts[ALL], *counts.values())
+    best = [
         sa.select(InstrumentTerm.instrument_id,
                   # inverse document frequency × the saturated weight of the term's best match
                   (math.log(1 + (total - counts[number] + 0.5) / (counts[number] + 0.5))
                    * sa.func.max(InstrumentTerm.weight) * (K1 + 1)
                    / (sa.func.max(InstrumentTerm.weight) + K1)).label("score"))
         .where(matching(term)).group_by(InstrumentTerm.instrument_id)
-        for number, term in enumerate(terms)]).subquery()
+        for number, term in enumerate(terms)]
+    if len(best) == 1:
+        return best[0].subquery(), []
+    each = sa.union_all(*best).subquery()
     return (
-        sa.select(best.c.instrument_id, sa.func.sum(best.c.score).label("score"))
-        .group_by(best.c.instrument_id)
+        sa.select(each.c.instrument_id, sa.func.sum(each.c.score).label("score"))
+        .group_by(each.c.instrument_id)
         .having(sa.func.count() == len(terms))
         .subquery()
     ), []

@@ -185,7 +185,9 @@ def search_instruments(filters: SearchFilters, now: datetime | None = None) -> S
     # One pass over all matches, narrow rows in order: the page, the total
     # and the facets all come from it (counting them in SQL took a pass each);
     # only the page's instruments are then loaded whole.
-    rows = db.session.execute(matches.order_by(*order)).all()
+    # Through the connection, not the ORM session: plain tuples, without the
+    # ORM's per-row loading (a tenth of a broad search's time).
+    rows = db.session.connection().execute(matches.order_by(*order)).all()
     first = (filters.page - 1) * filters.per_page
     ids = [row[0] for row in rows[first:first + filters.per_page]]
     loaded = db.session.scalars(
