@@ -159,6 +159,13 @@ def new_claim(w):
             "institution_id": w.ids["institution"]}
 
 
+def instrument_record(w):
+    """The editor's form as a manager sends it: the settings every record has."""
+    return {"institution_id": str(w.ids["institution"]), "name": "新仪器", "category": "analytical-electron-optics",
+            "status": "normal", "quota_class": "general", "hourly_rate": "100.00", "min_booking_minutes": "30",
+            "max_booking_minutes": "480", "buffer_minutes": "0", "advance_notice_hours": "24"}
+
+
 def web_voucher(w):
     return {"firm_id": w.ids["firm_a"], "amount": "100.00", "expires_on": w.text["next_year"],
             "max_share": "0.5"}
@@ -328,6 +335,12 @@ ROWS = [
         shows=DESK_SHOWN),
     Row("GET", "/manage/instruments/<int:instrument_id>",
                                                     "302  403  403  200  403  403  403  200", policy="manage_instrument"),
+    Row("POST", "/manage/instruments/<int:instrument_id>",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
+        body=instrument_record),
+    Row("GET", "/manage/instruments/new",           "302  403  403  200  200  403  403  200", policy="use_manager_desk"),
+    Row("POST", "/manage/instruments/new",          "302  403  403  302* 302* 403  403  302*", policy="use_manager_desk",
+        body=instrument_record),
     Row("GET", "/manage/instruments/<int:instrument_id>/history",
                                                     "302  403  403  200  403  403  403  200", policy="manage_instrument"),
     Row("GET", "/manage/audit",                     "302  403  403  200  200  403  403  200", policy="use_manager_desk"),

@@ -1,9 +1,11 @@
 """The manager's desk pages: approvals, today's services, usage, schedules."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from marshmallow import ValidationError
 
 from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..booking import history, schedule, violations
@@ -12,14 +14,17 @@ from ..booking.models import Blackout
 from ..booking.views import aware
 from ..catalogue import audit
 from ..catalogue.hours import set_opening_hours
-from ..catalogue.models import Instrument
+from ..catalogue.manage import create_instrument, model_defaults, update_instrument
+from ..catalogue.models import Category, Instrument
 from ..catalogue.policy import can_manage_instrument
-from ..errors import ServiceError
+from ..catalogue.schemas import InstrumentWriteSchema
+from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
 from ..timeutil import utcnow
-from ..web import refused
+from ..web import local_name, refused
 from . import services
+from .forms import InstrumentForm
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -44,9 +49,77 @@ def _managed_instrument(instrument_id: int) -> Instrument:
     return instrument
 
 
+def _instrument_form(instrument: Instrument | None = None) -> InstrumentForm:
+    """The editor's form, filled from the instrument (or the model's defaults)
+    unless the request posts one."""
+    if instrument is None:
+        values = model_defaults(Instrument)
+    else:
+        values = {name: getattr(instrument, name) for name in InstrumentForm.names() if name != "category"}
+        values["category"] = instrument.category_code
+    form = InstrumentForm(data=values)
+    categories = db.session.scalars(sa.select(Category).order_by(Category.sort_order, Category.code)).all()
+    majors = {c.code: c for c in categories if c.parent_code is None}
+    form.category.choices = [
+        (c.code, f"{local_name(majors[c.parent_code])} › {local_name(c)}" if c.parent_code else local_name(c))
+        for c in categories]
+    if instrument is None and is_joint_office(current_user):
+        form.institution_id.choices = [(i.id, local_name(i)) for i in services.desk_institutions(current_user)]
+    else:
+        del form.institution_id
+    return form
+
+
+def _record(form: InstrumentForm) -> dict:
+    """The form's record through the API's write schema (one set of limits)."""
+    try:
+        return InstrumentWriteSchema().load(form.record())
+    except ValidationError as error:
+        fields = {f"contact_{key}" if name == "contact" else name: messages
+                  for name, value in error.messages.items()
+                  for key, messages in (value.items() if name == "contact" else [(None, value)])}
+        raise ValidationFailed(N_("The instrument is not valid."), fields) from None
+
+
+@bp.route("/instruments/new", methods=["GET", "POST"])
+@login_required
+def new_instrument():
+    """Publish an instrument: a manager's for their institution, the joint office's for any."""
+    if not can_use_manager_desk(current_user):
+        abort(403)
+    form = _instrument_form()
+    if not form.is_submitted():
+        return render_template("desk/new_instrument.html", form=form)
+    if form.validate():
+        data = _record_or_refusal(form)
+        if data is not None:
+            if "institution_id" in form:
+                data["institution_id"] = form.institution_id.data
+            try:
+                instrument = create_instrument(current_user, data)
+            except ServiceError as error:
+                if error.status in (403, 404):
+                    abort(error.status)
+                refused(error, form, default_field=form.name)
+            else:
+                flash(_("Instrument published. Now give it its opening hours: until then nobody can book it."),
+                      "success")
+                return redirect(url_for("manage.instrument_schedule", instrument_id=instrument.id))
+    return render_template("desk/new_instrument.html", form=form), 422
+
+
+def _record_or_refusal(form: InstrumentForm) -> dict | None:
+    try:
+        return _record(form)
+    except ValidationFailed as error:
+        refused(error, form, default_field=form.name)
+        return None
+
+
 @bp.get("/instruments/<int:instrument_id>")
 @login_required
-def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200):
+def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200, record_form=None):
+    """The instrument's page for its managers: the record, opening hours and blackouts."""
     instrument = _managed_instrument(instrument_id)
     blackouts = services.blackouts_ahead(instrument.id, utcnow())
     hours = {d: [] for d in range(7)}
@@ -55,7 +128,27 @@ def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, 
     return render_template(
         "desk/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
         blackout_form=blackout_form or BlackoutForm(), action_form=EmptyForm(), conflicts=conflicts,
+        editor=record_form or _instrument_form(instrument),
     ), status
+
+
+@bp.post("/instruments/<int:instrument_id>")
+@login_required
+def save_instrument(instrument_id: int):
+    """Save the instrument's record (its status too)."""
+    instrument = _managed_instrument(instrument_id)
+    form = _instrument_form(instrument)
+    if form.validate():
+        data = _record_or_refusal(form)
+        if data is not None:
+            try:
+                update_instrument(current_user, instrument_id, data)
+            except ServiceError as error:
+                refused(error, form, default_field=form.name)
+            else:
+                flash(_("Instrument saved."), "success")
+                return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+    return instrument_schedule(instrument_id, record_form=form, status=422)
 
 
 HISTORY_PAGE = 50
