@@ -56,12 +56,15 @@ INSTRUMENT_EVENT_LABELS = {
     "opening_hours_changed": _l("Opening hours changed"),
     "blackout_added": _l("Blackout added"),
     "blackout_removed": _l("Blackout removed"),
+    "qualification_granted": _l("Qualification granted"),
+    "qualification_revoked": _l("Qualification revoked"),
 }
 # Names of the fields an instrument's audit trail shows (catalogue/audit.py).
 FIELD_LABELS = {
     "institution_id": _l("Institution"),
     "name": _l("Name"),
     "name_en": _l("English name"),
+    "asset_no": _l("Asset number"),
     "category_code": _l("Category"),
     "model": _l("Model"),
     "manufacturer": _l("Manufacturer"),
@@ -88,6 +91,10 @@ FIELD_LABELS = {
     "accepts_vouchers": _l("Accepts vouchers"),
     "open_on_holidays": _l("Open on holidays"),
     "quota_class": _l("Quota class"),
+    "self_service": _l("Qualified users run it themselves"),
+    "next_training_on": _l("Next training"),
+    "user": _l("User"),
+    "expires_on": _l("Valid until"),
     "opening_hours": _l("Opening hours"),
     "blackout_id": _l("Blackout"),
     "start": _l("Start"),

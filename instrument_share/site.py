@@ -7,7 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -20,6 +20,7 @@ from .api.errors import error_response, service_error_response
 from .booking import policy as booking
 from .booking.models import TOOK_PLACE, BookingAction, BookingStatus
 from .catalogue import policy as catalogue
+from .catalogue.qualifications import my_qualifications
 from .errors import ServiceError
 from .extensions import login_manager
 from .labels import template_helpers
@@ -144,7 +145,8 @@ def init_app(app: Flask) -> None:
         }
 
     # Globals rather than context: imported macros see them too.
-    app.jinja_env.globals.update(template_helpers(), url_with=url_with, can=policy_rules(), **_status_types())
+    app.jinja_env.globals.update(template_helpers(), url_with=url_with, can=policy_rules(), **_status_types(),
+                                 qualifications_of=my_qualifications)  # the profile page's, from above accounts
     app.jinja_env.filters["hhmm"] = format_minute
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""
@@ -154,6 +156,10 @@ def init_app(app: Flask) -> None:
         format_datetime(to_platform(value), "MM-dd EEE HH:mm", tzinfo=platform_zone(), locale=get_locale())
         if value else ""
     )
+
+    # "2026年12月1日 星期二" / "Tue, Dec 1, 2026": a date in the page's language.
+    app.jinja_env.filters["format_day"] = lambda value: (
+        format_date(value, "full", locale=get_locale()) if value else "")
 
     @app.route("/language/<code>", methods=["POST"])
     def switch_language(code: str):

@@ -47,7 +47,7 @@ from instrument_share.accounts.models import ApiToken, User
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
-from instrument_share.catalogue.models import Instrument
+from instrument_share.catalogue.models import Instrument, Qualification
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.site import policy_rules
@@ -112,7 +112,7 @@ DEFAULT_IDS = {
     "instrument_id": "instrument", "blackout_id": "blackout", "user_id": "suspended_user",
     "voucher_id": "voucher", "claim_id": "claim_pending", "line_id": "line_pending",
     "institution_id": "institution", "message_id": "dead_message", "token": "feed_token",
-    "code": "language",
+    "code": "language", "qualification_id": "qualification",
 }
 
 
@@ -226,6 +226,14 @@ ROWS = [
         body=lambda w: {**_slot(w, "maintenance"), "reason": "校准"}),
     Row("DELETE", "/api/v1/blackouts/<int:blackout_id>",
                                                     "401  403  403  204* 403  403  403  204*", policy="manage_instrument"),
+    Row("POST", "/api/v1/instruments/<int:instrument_id>/qualifications",
+                                                    "401  403  403  201* 403  403  403  201*", policy="manage_instrument",
+        body=lambda w: {"email": w.text["colleague_email"], "expires_on": w.text["next_year"]}),
+    Row("GET", "/api/v1/instruments/<int:instrument_id>/qualifications",
+                                                    "401  403  403  200  403  403  403  200", policy="manage_instrument"),
+    Row("DELETE", "/api/v1/qualifications/<int:qualification_id>",
+                                                    "401  403  403  204* 403  403  403  204*", policy="manage_instrument"),
+    Row("GET", "/api/v1/me/qualifications",         "401  200  200  200  200  200  200  200", policy="signed_in"),
     Row("POST", "/api/v1/bookings",                 "401  201* 201* 201* 201* 403  403  201*", policy="book",
         body=new_booking),
     Row("GET", "/api/v1/bookings",                  "401  200  200  200  200  200  200  200", policy="view_booking",
@@ -351,6 +359,11 @@ ROWS = [
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=lambda w: {**_local(w, "maintenance"), "reason": "校准"}),
     Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
+    Row("POST", "/manage/instruments/<int:instrument_id>/qualifications",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
+        body=lambda w: {"email": w.text["colleague_email"]}),
+    Row("POST", "/manage/qualifications/<int:qualification_id>/delete",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
     Row("POST", "/manage/users/<int:user_id>/lift", "302  403  403  302* 403  403  403  302*", policy="lift_suspension"),
     Row("GET", "/stats/",                           "302  403  403  200  200  200  200  200", policy="see_statistics",
@@ -548,7 +561,9 @@ def build_world(app) -> World:
         dead = OutboxMessage(idempotency_key="matrix:dead", message_id="<dead@matrix.example>",
                              kind="invite", recipient=firm_user.email, subject="dead",
                              raw="Subject: dead\r\n\r\ndead", status="dead", attempts=8)
-        db.session.add_all([blackout, dead])
+        qualification = Qualification(instrument=sem, user_id=firm_user.id, granted_by_id=users["manager"].id,
+                                      granted_on=today, expires_on=today + timedelta(days=90))
+        db.session.add_all([blackout, dead, qualification])
         db.session.flush()
 
         w.ids.update(
@@ -557,7 +572,7 @@ def build_world(app) -> World:
             completed_unclaimed=completed[2].id, voucher=voucher.id, claim_pending=claims[0].id,
             line_pending=claims[0].lines[0].id, claim_decided=claims[1].id, blackout=blackout.id,
             dead_message=dead.id, feed_token=feed_token(firm_user), language="en",
-            verify_token=verify_token,
+            verify_token=verify_token, qualification=qualification.id,
         )
         w.groups.update(
             bookings_a={b.id for b in (confirmed, pending, starting, past, no_show, *completed)},
@@ -570,7 +585,7 @@ def build_world(app) -> World:
             today=today.isoformat(), yesterday=(today - timedelta(days=1)).isoformat(),
             month_ago=(today - timedelta(days=30)).isoformat(),
             next_year=date(today.year + 1, today.month, min(today.day, 28)).isoformat(),
-            institution=str(inst1.id), firm_a_uscc=firm_a.uscc,
+            institution=str(inst1.id), firm_a_uscc=firm_a.uscc, colleague_email=colleague.email,
         )
         for role, person in users.items():
             # Tokens as issue_token makes them (the tokens row plays issue_token itself).
@@ -702,6 +717,7 @@ SUBJECTS = {
     "booking_id": lambda i: db.session.get(Booking, i),
     "instrument_id": lambda i: db.session.get(Instrument, i),
     "blackout_id": lambda i: db.session.get(Blackout, i).instrument,
+    "qualification_id": lambda i: db.session.get(Qualification, i).instrument,
     "user_id": lambda i: db.session.get(User, i),
     "voucher_id": lambda i: db.session.get(Voucher, i),
     "claim_id": lambda i: db.session.get(VoucherClaim, i),

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, missing, validate
 
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
+from ..catalogue.schemas import InstrumentRefSchema
 from ..web import absolute_url
 from .models import BOOKING_STATUSES, SERVICE_MODES, Booking
 
@@ -45,11 +46,6 @@ class BookingQueryArgs(PageArgs):
     instrument = Id()
     from_ = ClientTime(data_key="from")
     to = ClientTime()
-
-
-class InstrumentRefSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
 
 
 class BookingSchema(Schema):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
+from ..catalogue.qualifications import require_qualification
 from ..database import inserted, lock
 from ..db_types import to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -218,6 +219,7 @@ def create_booking(
     if not instrument.is_bookable_status:  # changed while the request was checked
         raise ValidationFailed("Instrument not bookable.", {
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
+    require_qualification(user, instrument, last_day)  # under the lock a revocation takes too
     _refuse_conflicts(instrument, intervals, now, closed=closed)
     voucher = payment().locked_for_spending(voucher_id, last_day) if voucher_id is not None else None
     approval = needs_approval(user, instrument)
@@ -271,6 +273,7 @@ def reschedule_booking(
     instrument = _lock_calendar(booking.instrument_id)
     booking = _locked_booking(booking_id)
     _require_changeable(booking, user, now)
+    require_qualification(booking.user, instrument, to_platform(start).date())
     _refuse_conflicts(instrument, [(start, end)], now, exclude_ids=(booking.id,))
     old = {"start": isoformat_platform(booking.start), "end": isoformat_platform(booking.end)}
     old_status = booking.status

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
+from ..catalogue.qualifications import needs_qualification, qualification_of
 from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
@@ -64,9 +65,13 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
             with contextlib.suppress(ValueError):
                 getattr(form, name).data = datetime.fromisoformat(request.args.get(name, ""))
     week = build_week(instrument, monday_of(week_of), now)
+    # Said before anything is typed: a firm user must be qualified for a self-service instrument.
+    must_qualify = current_user.is_authenticated and needs_qualification(current_user, instrument)
     return render_template(
         "booking/instrument.html", instrument=instrument, week=week, form=form,
-        conflict=conflict, local_input=local_input,
+        conflict=conflict, local_input=local_input, must_qualify=must_qualify,
+        qualification=qualification_of(current_user, instrument) if must_qualify else None,
+        today=to_platform(now).date(),
     ), status
 
 

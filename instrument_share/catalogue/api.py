@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..accounts.bearer import authenticated, require_user
 from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, PageArgs, list_envelope, page_of
-from . import manage, services
+from . import manage, qualifications, services
 from .hours import set_opening_hours
 from .schemas import (
     CategorySchema,
@@ -13,6 +13,8 @@ from .schemas import (
     InstitutionSchema,
     InstrumentDetailSchema,
     InstrumentWriteSchema,
+    QualificationGrantSchema,
+    QualificationSchema,
 )
 
 blp = Blueprint("catalogue_api", __name__, description="Cities, institutions, categories, instrument records")
@@ -103,3 +105,39 @@ def update_instrument(body, instrument_id):
     if hours is not None:
         set_opening_hours(instrument, user, hours)
     return services.get_instrument(instrument.id)
+
+
+@blp.post("/instruments/<int:instrument_id>/qualifications")
+@authenticated
+@blp.arguments(QualificationGrantSchema)
+@blp.response(201, QualificationSchema)
+def grant_qualification(body, instrument_id):
+    """The instrument's managers qualify an existing user to run it alone,
+    optionally until a day (granting again changes the expiry)."""
+    return qualifications.grant_qualification(require_user(), instrument_id, body["email"], body["expires_on"])
+
+
+@blp.get("/instruments/<int:instrument_id>/qualifications")
+@authenticated
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(QualificationSchema, "QualificationList"))
+def list_qualifications(instrument_id, page, per_page):
+    """Who is qualified to run the instrument: for its managers."""
+    return page_of(qualifications.instrument_qualifications(require_user(), instrument_id), page, per_page)
+
+
+@blp.delete("/qualifications/<int:qualification_id>")
+@authenticated
+@blp.response(204)
+def revoke_qualification(qualification_id):
+    """The instrument's managers revoke a qualification."""
+    qualifications.revoke_qualification(require_user(), qualification_id)
+
+
+@blp.get("/me/qualifications")
+@authenticated
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(QualificationSchema, "MyQualificationList"))
+def my_qualifications(page, per_page):
+    """The instruments the signed-in user is qualified to run."""
+    return page_of(qualifications.my_qualifications(require_user()), page, per_page)

@@ -1,6 +1,8 @@
 """Managers publish and edit their institution's instruments."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..accounts.models import Role, User
 from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction, lock_row
@@ -30,6 +32,14 @@ def _apply(instrument: Instrument, data: dict) -> None:
             setattr(instrument, f"contact_{key}", value)
         for name, value in fields.items():
             setattr(instrument, name, value)
+        if instrument.asset_no:
+            # Two managers giving the same number at once: the second waits
+            # here and then sees the first (PostgreSQL; SQLite has one writer).
+            lock_row("institutions", instrument.institution_id)
+        if instrument.asset_no and db.session.scalar(sa.select(Instrument.id).where(
+                Instrument.institution_id == instrument.institution_id, Instrument.asset_no == instrument.asset_no,
+                Instrument.id != (instrument.id or 0))) is not None:
+            errors["asset_no"] = [N_("Another instrument of the institution has this asset number.")]
     if instrument.min_booking_minutes > instrument.max_booking_minutes:
         errors["max_booking_minutes"] = [N_("At least the minimum booking length.")]
     if errors:

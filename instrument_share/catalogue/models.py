@@ -41,6 +41,7 @@ QUOTA_CLASSES = tuple(QuotaClass)
 # What the audit trail of an instrument records (InstrumentEvent.action).
 INSTRUMENT_ACTIONS = (
     "created", "changed", "status_changed", "opening_hours_changed", "blackout_added", "blackout_removed",
+    "qualification_granted", "qualification_revoked",
 )
 
 
@@ -78,12 +79,16 @@ class Instrument(db.Model):
         sa.CheckConstraint("max_booking_minutes <= 10080", name="max_booking_week"),
         sa.CheckConstraint("buffer_minutes <= 1440", name="buffer_day"),
         sa.CheckConstraint("advance_notice_hours >= 0", name="advance_notice"),
+        # 资产编号, the key of bulk import: unique within the institution when given.
+        sa.Index("ux_instruments_institution_id_asset_no", "institution_id", "asset_no", unique=True,
+                 sqlite_where=sa.text("asset_no <> ''"), postgresql_where=sa.text("asset_no <> ''")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
     category_code: Mapped[str] = mapped_column(sa.ForeignKey("categories.code"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    asset_no: Mapped[str] = mapped_column(sa.String(60), default="")
     name_en: Mapped[str] = mapped_column(sa.String(200), default="")
     model: Mapped[str] = mapped_column(sa.String(120), default="")
     manufacturer: Mapped[str] = mapped_column(sa.String(120), default="")
@@ -109,6 +114,9 @@ class Instrument(db.Model):
     requires_approval: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     accepts_vouchers: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     open_on_holidays: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Firm users run it themselves only once qualified (培训上机资格, qualifications.py).
+    self_service: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    next_training_on: Mapped[date | None] = mapped_column(sa.Date)
     quota_class: Mapped[str] = mapped_column(sa.String(10), default=QuotaClass.GENERAL)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -190,3 +198,25 @@ class InstrumentEvent(db.Model):
 
     instrument: Mapped[Instrument] = relationship()
     actor: Mapped[User | None] = relationship()
+
+
+class Qualification(db.Model):
+    """A user may run a self-service instrument alone (培训上机资格), until
+    `expires_on` inclusive when set. Revoking deletes the row; the
+    instrument's trail keeps both events."""
+
+    __tablename__ = "qualifications"
+    __table_args__ = (sa.UniqueConstraint("instrument_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    granted_on: Mapped[date] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    instrument: Mapped[Instrument] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def valid_on(self, day: date) -> bool:
+        return self.expires_on is None or day <= self.expires_on

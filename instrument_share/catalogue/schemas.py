@@ -82,6 +82,35 @@ class InstrumentDetailSchema(InstrumentSummarySchema):
     open_on_holidays = fields.Boolean(required=True)
     quota_class = fields.String(required=True)
     opening_hours = fields.List(fields.Nested(OpeningHoursSchema), required=True)
+    asset_no = fields.String(required=True, metadata={"description": "资产编号, unique within the institution"})
+    self_service = fields.Boolean(required=True, metadata={
+        "description": "firm users need a qualification to book it"})
+    next_training_on = fields.Date(allow_none=True, required=True, metadata={
+        "description": "the next training for a qualification, when the managers set one"})
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+
+
+class InstrumentRefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class QualificationSchema(Schema):
+    id = fields.Integer(required=True)
+    user = fields.Nested(UserRefSchema, required=True)
+    instrument = fields.Nested(InstrumentRefSchema, required=True)
+    granted_on = fields.Date(required=True)
+    expires_on = fields.Date(allow_none=True, required=True, metadata={"description": "valid through this day"})
+
+
+class QualificationGrantSchema(Schema):
+    email = Line(required=True, validate=validate.Length(min=1, max=254))
+    expires_on = fields.Date(allow_none=True, load_default=None)
 
 
 class InstitutionQueryArgs(PageArgs):
@@ -174,3 +203,6 @@ class InstrumentWriteSchema(Schema):
     open_on_holidays = Flag()
     quota_class = Line(validate=validate.OneOf(QUOTA_CLASSES, error="general or special."))
     opening_hours = fields.List(fields.Nested(OpeningHoursSchema))
+    asset_no = _line("asset_no")
+    self_service = Flag()
+    next_training_on = fields.Date(allow_none=True)

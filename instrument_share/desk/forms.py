@@ -17,7 +17,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from ..catalogue.models import INSTRUMENT_STATUSES, QUOTA_CLASSES
 from ..catalogue.schemas import MAX_AMOUNT, ContactWriteSchema, InstrumentWriteSchema
@@ -27,7 +27,7 @@ from ..text import line_filter, text_filter
 # The NRII record's sections, and the fields of each (form field names:
 # contact_* are the record's contact {name, phone, email}).
 GROUPS = (
-    (_l("Basic information"), ("name", "name_en", "category", "model", "manufacturer", "country_of_origin",
+    (_l("Basic information"), ("name", "name_en", "asset_no", "category", "model", "manufacturer", "country_of_origin",
                                "original_value", "commissioned_on", "location", "status", "quota_class",
                                "description")),
     (_l("Main specifications"), ("specifications",)),
@@ -37,11 +37,13 @@ GROUPS = (
     (_l("Sharing rules"), ("sharing_rules", "accepts_vouchers")),
     (_l("Contact"), ("contact_name", "contact_phone", "contact_email")),
     (_l("Booking rules"), ("min_booking_minutes", "max_booking_minutes", "buffer_minutes",
-                           "advance_notice_hours", "requires_approval", "open_on_holidays")),
+                           "advance_notice_hours", "requires_approval", "open_on_holidays", "self_service",
+                           "next_training_on")),
 )
 TEXTS = ("description", "specifications", "functions", "services", "reference_fees", "sharing_rules")
 WHOLE_NUMBERS = ("min_booking_minutes", "max_booking_minutes", "buffer_minutes", "advance_notice_hours")
-FLAGS = ("requires_approval", "accepts_vouchers", "open_on_holidays")
+FLAGS = ("requires_approval", "accepts_vouchers", "open_on_holidays", "self_service")
+DATES = ("commissioned_on", "next_training_on")
 
 
 def _schema_field(name: str):
@@ -75,7 +77,7 @@ def _field(name: str):
         return DecimalField(label, places=2, validators=[InputRequired(), NumberRange(min=0, max=MAX_AMOUNT)])
     if name == "original_value":
         return DecimalField(label, places=2, validators=[Optional(), NumberRange(min=0, max=MAX_AMOUNT)])
-    if name == "commissioned_on":
+    if name in DATES:
         return DateField(label, validators=[Optional()])
     if name == "status":
         return SelectField(label, choices=[SelectChoice(s, STATUS_LABELS[s]) for s in INSTRUMENT_STATUSES])
@@ -103,7 +105,7 @@ class InstrumentForm(FlaskForm):
                 value = self[name].data
                 if name in ("hourly_rate", "original_value"):
                     value = None if value is None else str(value)
-                elif name == "commissioned_on":
+                elif name in DATES:
                     value = None if value is None else value.isoformat()
                 elif isinstance(self[name], (StringField, TextAreaField)):
                     value = value or ""
@@ -121,3 +123,10 @@ class InstrumentForm(FlaskForm):
 for _group, _names in GROUPS:
     for _name in _names:
         setattr(InstrumentForm, _name, _field(_name))
+
+
+class QualificationForm(FlaskForm):
+    """Qualify a user (by the e-mail they signed up with) to run the instrument."""
+
+    email = StringField(_l("E-mail"), filters=[line_filter], validators=[InputRequired(), Email(), Length(max=254)])
+    expires_on = DateField(_l("Valid until"), validators=[Optional()])

@@ -12,19 +12,19 @@ from ..booking import history, schedule, violations
 from ..booking.forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from ..booking.models import Blackout
 from ..booking.views import aware
-from ..catalogue import audit
+from ..catalogue import audit, qualifications
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.manage import create_instrument, model_defaults, update_instrument
-from ..catalogue.models import Category, Instrument
+from ..catalogue.models import Category, Instrument, Qualification
 from ..catalogue.policy import can_manage_instrument
 from ..catalogue.schemas import InstrumentWriteSchema
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
 from ..routing import id_number, page_number
-from ..timeutil import utcnow
+from ..timeutil import platform_today, utcnow
 from ..web import local_name, refused
 from . import services
-from .forms import InstrumentForm
+from .forms import InstrumentForm, QualificationForm
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -118,8 +118,10 @@ def _record_or_refusal(form: InstrumentForm) -> dict | None:
 
 @bp.get("/instruments/<int:instrument_id>")
 @login_required
-def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200, record_form=None):
-    """The instrument's page for its managers: the record, opening hours and blackouts."""
+def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200, record_form=None,
+                        qualification_form=None):
+    """The instrument's page for its managers: the record, opening hours,
+    blackouts and who is qualified to run it."""
     instrument = _managed_instrument(instrument_id)
     blackouts = services.blackouts_ahead(instrument.id, utcnow())
     hours = {d: [] for d in range(7)}
@@ -129,6 +131,8 @@ def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, 
         "desk/schedule.html", instrument=instrument, blackouts=blackouts, hours=hours,
         blackout_form=blackout_form or BlackoutForm(), action_form=EmptyForm(), conflicts=conflicts,
         editor=record_form or _instrument_form(instrument),
+        qualifications=qualifications.instrument_qualifications(current_user, instrument.id),
+        qualification_form=qualification_form or QualificationForm(), today=platform_today(),
     ), status
 
 
@@ -239,6 +243,36 @@ def remove_blackout(blackout_id: int):
         abort(403)
     flash(_("Blackout removed."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+
+
+@bp.post("/instruments/<int:instrument_id>/qualifications")
+@login_required
+def grant_qualification(instrument_id: int):
+    _managed_instrument(instrument_id)
+    form = QualificationForm()
+    if form.validate_on_submit():
+        try:
+            granted = qualifications.grant_qualification(current_user, instrument_id, form.email.data,
+                                                         form.expires_on.data)
+        except ServiceError as error:
+            refused(error, form, default_field=form.email)
+        else:
+            flash(_("%(email)s may now run this instrument.", email=granted.user.email), "success")
+            return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="qualifications"))
+    return instrument_schedule(instrument_id, qualification_form=form, status=422)
+
+
+@bp.post("/qualifications/<int:qualification_id>/delete")
+@login_required
+def revoke_qualification(qualification_id: int):
+    qualification = db.session.get(Qualification, qualification_id) or abort(404)
+    instrument_id = qualification.instrument_id
+    _managed_instrument(instrument_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    qualifications.revoke_qualification(current_user, qualification_id)
+    flash(_("Qualification revoked."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="qualifications"))
 
 
 @bp.post("/users/<int:user_id>/lift")
