@@ -71,6 +71,8 @@ def _instrument_calls() -> tuple[Next, ...]:
         Next("instrument_availability", "The instrument's free and busy time", instrument),
         Next("put_opening_hours", "Managers: replace the weekly opening hours", instrument),
         Next("create_blackout", "Managers: block time on the instrument", instrument),
+        Next("grant_qualification", "Managers: qualify a user to run the instrument", instrument),
+        Next("list_qualifications", "Managers: who is qualified to run the instrument", instrument),
         Next("create_booking", "Book the instrument", body={"instrument_id": "/id"}),
     )
 
@@ -111,6 +113,10 @@ SUBJECTS: dict[str, Subject] = {
              body={"instrument_id": "$request.body#/instrument_id", "purpose": "$request.body#/purpose",
                    "start": "/suggestions/0/start", "end": "/suggestions/0/end"}),
     )),
+    "qualification": Subject("", (("grant_qualification", 201),), (
+        Next("revoke_qualification", "Managers: revoke the qualification", {"qualification_id": "/id"}),)),
+    "first_qualification": Subject("/items/0", (("list_qualifications", 200),), (
+        Next("revoke_qualification", "Managers: revoke the qualification", {"qualification_id": "/id"}),)),
     "blackout": Subject("", (("create_blackout", 201),), (
         Next("delete_blackout", "Managers: remove the blackout", {"blackout_id": "/id"}),
     )),

@@ -10,17 +10,24 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from flask import current_app, render_template
+from flask_babel import format_date
+from sqlalchemy.orm import joinedload
+
 from ..booking.models import Booking, BookingAction, BookingStatus
 from ..booking.usage import CLOSE_BATCH, close_past_bookings
+from ..catalogue.models import Qualification
 from ..database import lock_all
 from ..extensions import db
 from ..invites.notify import queue_mail
 from ..mail.delivery import deliver_due
+from ..mail.outbox import enqueue
 from ..timeutil import to_platform
 from ..web import local_name
 from . import reports
 
 REMINDER_AHEAD = timedelta(hours=24)
+QUALIFICATION_WARNING_AHEAD = timedelta(days=14)
 
 
 def remind(now: datetime, period=None) -> int:
@@ -57,6 +64,35 @@ def close_bookings(now: datetime, period=None) -> dict:
             return totals
 
 
+def warn_expiring_qualifications(now: datetime, period=None) -> int:
+    """Tell users whose qualification ends within 14 days how to renew it.
+
+    Once per qualification and expiry day (the outbox key): a scheduler that
+    was down still warns when it is back, a renewal with a new expiry warns
+    again before that one, and nobody is told twice."""
+    today = to_platform(now).date()
+    ending = db.session.scalars(
+        sa.select(Qualification).where(Qualification.expires_on >= today,
+                                       Qualification.expires_on <= today + QUALIFICATION_WARNING_AHEAD)
+        .options(joinedload(Qualification.user), joinedload(Qualification.instrument)).order_by(Qualification.id))
+    sent = 0
+    for qualification in ending:
+        user, instrument = qualification.user, qualification.instrument
+        with force_locale(user.language):
+            day = format_date(qualification.expires_on, "long")
+            subject = _("Your qualification for %(instrument)s ends on %(day)s",
+                        instrument=local_name(instrument), day=day)
+            context = {"recipient": user, "instrument": instrument, "day": day,
+                       "url": current_app.config["PLATFORM_URL"].rstrip("/") + f"/instruments/{instrument.id}"}
+            sent += enqueue(
+                key=f"qualification:{qualification.id}:ends:{qualification.expires_on.isoformat()}",
+                kind="qualification_expiring", recipient=user.email, subject=subject,
+                text=render_template("mail/qualification_expiring.txt", **context),
+                html=render_template("mail/qualification_expiring.html", **context)) is not None
+    db.session.commit()
+    return sent
+
+
 def deliver_mail(now: datetime, period=None):
     """Send the outbox messages that are due."""
     return deliver_due(now)
@@ -90,6 +126,8 @@ JOBS = {
         Job("deliver-mail", deliver_mail, {"trigger": "interval", "minutes": 1}, 50),
         Job("remind", remind, {"trigger": "interval", "minutes": 10}, 9 * 60),
         Job("close-bookings", close_bookings, {"trigger": "interval", "minutes": 15}, 14 * 60),
+        Job("warn-expiring-qualifications", warn_expiring_qualifications,
+            {"trigger": "cron", "hour": 8}, 20 * 3600),
         # Reports may run late: a scheduler down over Monday 07:00 still sends
         # the weekly report when it is back the same week.
         Job("weekly-institution-report", _report(reports.weekly_institution_report),

@@ -128,3 +128,33 @@ def test_missed_reports_run_at_start_within_grace(job, now, missed):
     from instrument_share.scheduler.runner import missed_within_grace
 
     assert missed_within_grace(JOBS[job], ZoneInfo("Asia/Shanghai"), now) is missed
+
+
+def test_qualifications_ending_within_two_weeks_are_warned_once_per_expiry(make, app_context):
+    from datetime import date
+
+    from instrument_share.catalogue.models import Qualification
+
+    instrument = make.instrument(self_service=True, name="透射电子显微镜", contact_name="李老师")
+    people = {name: make.user(email=f"{name}@firm.example") for name in ("soon", "edge", "later", "past", "open")}
+    ends = {"soon": date(2026, 12, 10), "edge": date(2026, 12, 21), "later": date(2026, 12, 22),
+            "past": date(2026, 12, 6), "open": None}
+    for name, user in people.items():
+        db.session.add(Qualification(instrument=instrument, user_id=user.id, granted_on=date(2026, 1, 5),
+                                     expires_on=ends[name]))
+    db.session.commit()
+    run = JOBS["warn-expiring-qualifications"].function
+
+    assert run(NOW) == 2  # Monday 7 December: ends on the 10th and on the 21st (14 days ahead)
+    mails = _mails("qualification_expiring")
+    assert sorted(m.recipient for m in mails) == ["edge@firm.example", "soon@firm.example"]
+    soon = next(m for m in mails if m.recipient == "soon@firm.example")
+    assert "透射电子显微镜" in soon.subject and "2026年12月10日" in soon.subject
+    assert run(NOW + timedelta(hours=1)) == 0  # once
+    renewed = db.session.scalar(sa.select(Qualification).where(Qualification.user_id == people["soon"].id))
+    renewed.expires_on = date(2026, 12, 31)
+    db.session.commit()
+    assert run(NOW) == 0  # the new expiry is more than 14 days away
+    assert run(NOW + timedelta(days=8)) == 1  # "later" (the 22nd); "edge" was told already
+    assert run(NOW + timedelta(days=17)) == 1  # the renewed one, before its new expiry
+    assert len(_mails("qualification_expiring")) == 4
