@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import force_locale
-from flask_babel import gettext as _
-
 from flask import current_app, render_template
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from ..booking.models import Booking, BookingAction, BookingStatus
