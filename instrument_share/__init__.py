@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .booking import views as booking_views
     from .booking.payment import PAYMENT
     from .catalogue import api as catalogue_api
+    from .desk import api as desk_api
     from .desk import views as desk_views
     from .invites import views as feed_views
     from .invites.notify import bookings_changed, compose_booking_mail
@@ -84,7 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     search_index.install()
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
-    init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, stats_api.blp, vouchers_api.blp])
+    init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, desk_api.blp,
+                   stats_api.blp, vouchers_api.blp])
 
     from . import cli
 

@@ -21,7 +21,8 @@ def test_bench_builds_measures_and_writes_its_figures(app, runner, tmp_path, dat
     for figure in ("create", "conflict"):
         assert report["at_10k"][figure]["n"] == 3 and report["at_full"][figure]["p50_ms"] > 0
     assert set(report["reads"]) == {"search_text", "search_thesaurus", "search_two_terms", "search_model",
-                                    "search_city_category", "search_free", "suggest", "week_page"}
+                                    "search_city_category", "search_free", "suggest", "week_page",
+                                    "timeline_week_page", "timeline_day_page", "schedule_api_week"}
     assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year"}
     assert report["dashboard_sql_statements"] > 0 and report["peak_memory_mb"] > 0
     if target.startswith("sqlite"):

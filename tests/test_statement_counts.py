@@ -67,8 +67,13 @@ def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day)
     def measure():
         counts = {}
         instrument = instrument_page()
+        next_day = day + timedelta(days=1)
         per_instrument = [instrument, f"/manage{instrument}/history", f"/manage{instrument}/history?of=bookings",
-                          f"/institutions/{institution_id}"]
+                          f"/institutions/{institution_id}", f"/manage{instrument}",
+                          f"/manage/schedule?institution={institution_id}&day={day}",
+                          f"/manage/schedule?institution={institution_id}&day={day}&view=week",
+                          f"/api/v1/institutions/{institution_id}/schedule"
+                          f"?from={day}T00:00:00%2B08:00&to={next_day}T00:00:00%2B08:00"]
         for url in PAGES + per_instrument:
             with counted() as statements:
                 response = client.get(url if url != "/manage/" else f"{url}?institution={institution_id}")

@@ -73,6 +73,8 @@ def _instrument_calls() -> tuple[Next, ...]:
         Next("create_blackout", "Managers: block time on the instrument", instrument),
         Next("grant_qualification", "Managers: qualify a user to run the instrument", instrument),
         Next("list_qualifications", "Managers: who is qualified to run the instrument", instrument),
+        Next("institution_schedule", "Managers: the schedule of the instrument's institution",
+             {"institution_id": "/institution/id"}),
         Next("create_booking", "Book the instrument", body={"instrument_id": "/id"}),
     )
 

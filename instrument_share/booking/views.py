@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
+from ..catalogue.policy import can_manage_instrument
 from ..catalogue.qualifications import needs_qualification, qualification_of
 from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
@@ -20,7 +21,7 @@ from . import services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .models import BookingStatus, ServiceMode
 from .payment import payment
-from .week import build_week, monday_of
+from .week import build_week, monday_of, shown_bookings
 
 bp = Blueprint("booking", __name__)
 
@@ -64,7 +65,10 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
         for name in ("start", "end"):
             with contextlib.suppress(ValueError):
                 getattr(form, name).data = datetime.fromisoformat(request.args.get(name, ""))
-    week = build_week(instrument, monday_of(week_of), now)
+    monday = monday_of(week_of)
+    # Managers see whose each booking is; everybody else only that it is taken.
+    managed = current_user.is_authenticated and can_manage_instrument(current_user, instrument)
+    week = build_week(instrument, monday, now, shown_bookings(instrument, monday) if managed else ())
     # Said before anything is typed: a firm user must be qualified for a self-service instrument.
     must_qualify = current_user.is_authenticated and needs_qualification(current_user, instrument)
     return render_template(

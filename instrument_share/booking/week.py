@@ -4,10 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..accounts.models import User
 from ..catalogue.models import Instrument
+from ..extensions import db
 from ..timeutil import platform_zone
 from .availability import availability
 from .calendar import holiday_name
+from .conflicts import MAX_OCCUPIED_SPAN
+from .models import ACTIVE_STATUSES, Booking
 
 
 @dataclass
@@ -15,6 +22,8 @@ class Cell:
     start: datetime
     end: datetime
     state: str  # free, booking, blackout, closed, notice (too soon to book), past
+    booking: Booking | None = None  # for the instrument's managers: whose booking it is
+    first: bool = False  # the booking's first cell (where its booker is named)
 
 
 @dataclass
@@ -55,10 +64,22 @@ def _row_range(instrument: Instrument) -> tuple[int, int]:
     return first, last
 
 
-def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
+def shown_bookings(instrument: Instrument, monday: date) -> list[Booking]:
+    """The week's active bookings with their bookers and firms, for the
+    instrument's managers' calendar (one statement)."""
+    start = datetime.combine(monday, time(), platform_zone())
+    return list(db.session.scalars(
+        sa.select(Booking).where(Booking.instrument_id == instrument.id, Booking.status.in_(ACTIVE_STATUSES),
+                                 Booking.start > start - MAX_OCCUPIED_SPAN, Booking.start < start + timedelta(days=7),
+                                 Booking.occupied_until > start)
+        .options(joinedload(Booking.user).joinedload(User.firm)).order_by(Booking.start)))
+
+
+def build_week(instrument: Instrument, monday: date, now: datetime, bookings: list[Booking] = ()) -> Week:
     """Seven days of cells; each cell takes the state of whatever covers it,
     the worst first: past, inside the booking notice, closed, blackout,
-    booking, else free."""
+    booking, else free. A booked cell names its booking when `bookings`
+    (shown_bookings: managers only) holds it."""
     zone = platform_zone()
     start = datetime.combine(monday, time(), zone)
     end = start + timedelta(days=7)
@@ -86,7 +107,11 @@ def build_week(instrument: Instrument, monday: date, now: datetime) -> Week:
                 state = min(covering, key=rank.__getitem__)
             else:
                 state = "free"
-            entry.cells.append(Cell(cell_start, cell_end, state))
+            cell = Cell(cell_start, cell_end, state)
+            if state == "booking":
+                cell.booking = next((b for b in bookings if b.start < cell_end and b.occupied_until > cell_start), None)
+                cell.first = cell.booking is not None and cell.booking.start >= cell_start
+            entry.cells.append(cell)
         usual = timedelta(minutes=max(instrument.min_booking_minutes, 60))
         entry.free = [
             (s, e, min(e, s + usual))

@@ -1,10 +1,13 @@
 """The manager's desk pages: approvals, today's services, usage, schedules."""
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import escape
 from marshmallow import ValidationError
 
 from ..accounts.policy import can_use_manager_desk, is_joint_office
@@ -12,6 +15,7 @@ from ..booking import history, schedule, violations
 from ..booking.forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from ..booking.models import Blackout
 from ..booking.views import aware
+from ..booking.week import monday_of
 from ..catalogue import audit, qualifications
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.manage import create_instrument, model_defaults, update_instrument
@@ -20,11 +24,13 @@ from ..catalogue.policy import can_manage_instrument
 from ..catalogue.schemas import InstrumentWriteSchema
 from ..errors import N_, ServiceError, ValidationFailed
 from ..extensions import db
+from ..labels import BOOKING_STATUS_LABELS
 from ..routing import id_number, page_number
-from ..timeutil import platform_today, utcnow
+from ..timeutil import platform_today, platform_zone, utcnow
 from ..web import local_name, refused
 from . import services
 from .forms import InstrumentForm, QualificationForm
+from .timeline import SHOWN_STATUSES, institution_schedule, timeline_lines
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
@@ -156,6 +162,41 @@ def save_instrument(instrument_id: int):
 
 
 HISTORY_PAGE = 50
+
+
+@bp.get("/schedule")
+@login_required
+def timeline():
+    """The institution's instruments side by side over a day or a week."""
+    institution = services.desk_institution(current_user, request.args.get("institution", type=id_number))
+    view = "week" if request.args.get("view") == "week" else "day"
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = platform_today()
+    day = min(max(day, date(2000, 1, 3)), date(2100, 1, 1))
+    first = monday_of(day) if view == "week" else day
+    start = datetime.combine(first, time(), platform_zone())
+    end = start + timedelta(days=7 if view == "week" else 1)
+    status = request.args.get("status") or None
+    category = request.args.get("category") or None
+    try:
+        schedule = institution_schedule(current_user, institution.id, start, end, category, status)
+    except ValidationFailed:  # a hand-made filter: show the unfiltered schedule
+        status = category = None
+        schedule = institution_schedule(current_user, institution.id, start, end)
+    categories = db.session.scalars(sa.select(Category).where(Category.parent_code.is_(None))
+                                    .order_by(Category.sort_order)).all()
+    columns = ([first + timedelta(days=n) for n in range(7)] if view == "week" else list(range(0, 24, 2)))
+    labels = {code: escape(str(BOOKING_STATUS_LABELS[code])) for code in SHOWN_STATUSES}
+    # Each bar links to its booking: the address made once, the id appended per bar.
+    booking_url = url_for("booking.detail", booking_id=0).removesuffix("0")
+    return render_template(
+        "desk/timeline.html", schedule=schedule,
+        lines=timeline_lines(schedule, platform_zone(), labels, booking_url, day),
+        view=view, day=day, first=first, columns=columns,
+        step=timedelta(days=7 if view == "week" else 1), status=status, category=category,
+        categories=categories, statuses=SHOWN_STATUSES, institutions=services.desk_institutions(current_user))
 
 
 @bp.get("/instruments/<int:instrument_id>/history")

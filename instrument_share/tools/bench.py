@@ -34,6 +34,8 @@ CITIES = ("songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xua
 HISTORY_YEARS = 3
 SUGGEST = ("扫描", "液", "质谱", "xr", "JSM", "Bru", "核磁", "电镜")  # what a search box sees typed
 CHUNK = 20_000
+BIG_FLEET = 200  # institution 1's instruments: the timeline of a manager with a big fleet
+FLEET_MANAGER = "manager@bench.example"
 
 
 def _chunks(rows_iter, size=CHUNK):
@@ -71,7 +73,8 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
             # description, specifications, functions and services), in turn.
             record = records[i % len(records)]
             yield {
-                "id": i + 1, "institution_id": rng.randrange(institution_count) + 1,
+                "id": i + 1,
+                "institution_id": 1 if i < BIG_FLEET else rng.randrange(1, institution_count) + 1,
                 "category_code": record["category"], "name": record["name"], "name_en": record["name_en"],
                 "model": record["model"], "manufacturer": record["manufacturer"], "country_of_origin": "",
                 "description": record["description"], "specifications": record["specifications"],
@@ -256,6 +259,47 @@ def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> 
     return results
 
 
+def measure_timeline(app, instruments: int, repeat: int) -> dict:
+    """Institution 1's week timeline (its 200 instruments) and its schedule
+    API, for a busy week ahead: every instrument booked twice a working day."""
+    zone = ZoneInfo("Asia/Shanghai")
+    first = _next_workdays(60)[-1]  # beyond the days measure_bookings books on
+    monday = first - timedelta(days=first.weekday())
+    now = _database_time(datetime.now(UTC))
+
+    def rows():
+        for instrument in range(1, min(BIG_FLEET, instruments) + 1):
+            for day in range(5):
+                for hour in (9, 14):
+                    start = datetime.combine(monday + timedelta(days=day), datetime.min.time(), zone).replace(hour=hour)
+                    end = start + timedelta(hours=2)
+                    yield (instrument, 1, 1, _database_time(start), _database_time(end),
+                           _database_time(end + timedelta(minutes=30)), str(BookingStatus.CONFIRMED), "bench",
+                           60_000, 0, 60_000, 0, "", "", None, None, now, now)
+
+    with app.app_context():
+        _bulk_insert("bookings", BOOKING_COLUMNS, rows())
+        db.session.execute(sa.insert(User).values(
+            email=FLEET_MANAGER, password_hash=generate_password_hash("bench-password"), name="fleet manager",
+            role=Role.MANAGER, institution_id=1, language="zh_CN", active=True, created_at=datetime.now(UTC),
+            email_verified_at=datetime.now(UTC)))
+        db.session.commit()
+    client = app.test_client()
+    sign_in(client, FLEET_MANAGER, "bench-password")
+    week = f"from={monday}T00:00:00%2B08:00&to={monday + timedelta(days=7)}T00:00:00%2B08:00"
+
+    def get(url):
+        def call():
+            assert client.get(url).status_code == 200
+        return call
+
+    return {
+        "timeline_week_page": _measure(get(f"/manage/schedule?view=week&day={monday}"), repeat),
+        "timeline_day_page": _measure(get(f"/manage/schedule?day={monday + timedelta(days=1)}"), repeat),
+        "schedule_api_week": _measure(get(f"/api/v1/institutions/1/schedule?{week}"), repeat),
+    }
+
+
 def measure_stats(app, repeat: int) -> dict:
     """Corridor-wide figures for the last year, straight through the service."""
     from ..stats import services
@@ -341,6 +385,7 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
         report["bulk_insert_seconds"] = round(time.perf_counter() - build_started, 1)
     report["at_full"] = measure_bookings(client, token, instruments, rng, repeat)
     report["reads"] = measure_reads(client, instruments, rng, repeat)
+    report["reads"].update(measure_timeline(app, instruments, repeat))
     report["stats"] = measure_stats(app, max(3, repeat // 40))
     report["dashboard_sql_statements"] = count_dashboard_statements(app)
     report["write_lock_ms"] = measure_write_locks(app, client, token, instruments)
