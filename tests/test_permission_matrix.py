@@ -166,6 +166,15 @@ def instrument_record(w):
             "max_booking_minutes": "480", "buffer_minutes": "0", "advance_notice_hours": "24"}
 
 
+def instruments_csv(w):
+    rows = "资产编号,仪器名称,所属分类代码\nMATRIX-1,矩阵仪器,analytical-electron-optics\n".encode()
+    return {"file": (io.BytesIO(rows), "instruments.csv")}
+
+
+def instruments_upload(w):
+    return {**instruments_csv(w), "apply": "1"}
+
+
 def web_voucher(w):
     return {"firm_id": w.ids["firm_a"], "amount": "100.00", "expires_on": w.text["next_year"],
             "max_share": "0.5"}
@@ -236,6 +245,11 @@ ROWS = [
     Row("GET", "/api/v1/institutions/<int:institution_id>/schedule",
                                                     "401  403  403  200  403  403  403  200", policy="manage_institution",
         query="from={free_start}&to={free_end}"),
+    Row("GET", "/api/v1/instruments/template.xlsx", "401  200  200  200  200  200  200  200", policy="signed_in"),
+    Row("GET", "/api/v1/instruments/export.xlsx",   "401  403  403  200  403  403  403  200", policy="manage_institution",
+        query="institution={institution}"),
+    Row("POST", "/api/v1/instruments/import",       "401  403  403  200* 403  403  403  200*", policy="manage_institution",
+        query="institution_id={institution}", body=instruments_csv),
     Row("GET", "/api/v1/me/qualifications",         "401  200  200  200  200  200  200  200", policy="signed_in"),
     Row("POST", "/api/v1/bookings",                 "401  201* 201* 201* 201* 403  403  201*", policy="book",
         body=new_booking),
@@ -349,6 +363,9 @@ ROWS = [
     Row("POST", "/manage/instruments/<int:instrument_id>",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=instrument_record),
+    Row("GET", "/manage/instruments/import",        "302  403  403  200  200  403  403  200", policy="use_manager_desk"),
+    Row("POST", "/manage/instruments/import",       "302  403  403  200* 200* 403  403  200*", policy="use_manager_desk",
+        body=instruments_upload),
     Row("GET", "/manage/instruments/new",           "302  403  403  200  200  403  403  200", policy="use_manager_desk"),
     Row("POST", "/manage/instruments/new",          "302  403  403  302* 302* 403  403  302*", policy="use_manager_desk",
         body=instrument_record),
@@ -628,7 +645,9 @@ def send(app, world: World, role: str, row: Row, *, unknown: bool = False, sessi
             client.set_cookie("session", world.cookies[role])
         elif role != "anonymous":
             kwargs["headers"] = {"Authorization": f"Bearer {world.tokens[role]}"}
-        if row.method != "GET":
+        if row.method != "GET" and isinstance(body, dict) and "file" in body:
+            kwargs["data"] = body  # an upload: multipart
+        elif row.method != "GET":
             kwargs["json"] = {} if body is None else body
     else:
         client.set_cookie("session", world.cookies[role])

@@ -32,7 +32,7 @@ AUDITED_FIELDS = (
 )
 
 
-def _plain(value):
+def plain(value):
     """A JSON value for the trail: amounts as '12.50', dates and times in ISO 8601."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"
@@ -45,7 +45,7 @@ def _plain(value):
 
 def snapshot(instrument: Instrument) -> dict:
     """The audited fields of an instrument as JSON values."""
-    return {name: _plain(getattr(instrument, name)) for name in AUDITED_FIELDS}
+    return {name: plain(getattr(instrument, name)) for name in AUDITED_FIELDS}
 
 
 def hours_snapshot(instrument: Instrument) -> list[list]:

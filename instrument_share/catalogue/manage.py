@@ -37,8 +37,10 @@ def _apply(instrument: Instrument, data: dict) -> None:
             # here and then sees the first (PostgreSQL; SQLite has one writer).
             lock_row("institutions", instrument.institution_id)
         if instrument.asset_no and db.session.scalar(sa.select(Instrument.id).where(
-                Instrument.institution_id == instrument.institution_id, Instrument.asset_no == instrument.asset_no,
-                Instrument.id != (instrument.id or 0))) is not None:
+                # `asset_no <> ''` lets SQLite use the partial unique index
+                # (it cannot tell that a bound value is not empty).
+                Instrument.institution_id == instrument.institution_id, Instrument.asset_no != "",
+                Instrument.asset_no == instrument.asset_no, Instrument.id != (instrument.id or 0))) is not None:
             errors["asset_no"] = [N_("Another instrument of the institution has this asset number.")]
     if instrument.min_booking_minutes > instrument.max_booking_minutes:
         errors["max_booking_minutes"] = [N_("At least the minimum booking length.")]

@@ -1,15 +1,17 @@
-"""The institution's schedule on /api/v1 (API.md, "Catalogue": the
-resource timeline's data)."""
+"""The institution's workspace on /api/v1 (API.md, "Catalogue"): the
+resource timeline's data, and the instruments' bulk import and export."""
 from __future__ import annotations
 
+from flask import Response
 from marshmallow import Schema, fields, validate
 
 from ..accounts.bearer import authenticated, require_user
 from ..api.fields import ClientTime
 from ..api.parsing import Blueprint
+from ..api.schemas import Id
 from ..booking.models import BOOKING_STATUSES
 from ..catalogue.schemas import InstrumentRefSchema, UserRefSchema
-from . import timeline
+from . import timeline, transfer
 
 blp = Blueprint("desk_api", __name__, description="An institution's schedule, for its managers")
 
@@ -60,3 +62,68 @@ def institution_schedule(institution_id, from_, to):
     schedule = timeline.institution_schedule(require_user(), institution_id, from_, to)
     return {"instruments": schedule.instruments, "bookings": schedule.all_bookings,
             "blackouts": schedule.all_blackouts}
+
+
+XLSX_ANSWER = {"content": {transfer.XLSX: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+class ExportArgs(Schema):
+    institution = Id(metadata={"description": "admins: the institution (managers: their own)"})
+
+
+class ImportArgs(Schema):
+    institution_id = Id(metadata={"description": "admins: the institution (managers: their own)"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "check only, write nothing"})
+
+
+class ImportFile(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary",
+                                               "description": ".xlsx, or CSV (UTF-8 or GBK) in its columns"})
+
+
+class ImportResultSchema(Schema):
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    rows = fields.Integer(required=True)
+
+
+def _workbook_response(data: bytes, filename: str) -> Response:
+    response = Response(data, mimetype=transfer.XLSX)
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    return response
+
+
+@blp.get("/instruments/template.xlsx")
+@authenticated
+@blp.response(200, description="The workbook")
+@blp.doc(responses={200: XLSX_ANSWER})
+def instrument_template():
+    """The import workbook: NRII headings with the field names beneath, and the category codes."""
+    require_user()
+    return _workbook_response(transfer.workbook([]), "instruments-template.xlsx")
+
+
+@blp.get("/instruments/export.xlsx")
+@authenticated
+@blp.arguments(ExportArgs, location="query", as_kwargs=True)
+@blp.response(200, description="The workbook")
+@blp.doc(responses={200: XLSX_ANSWER})
+def export_instruments(institution=None):
+    """The institution's instruments in the import workbook (export, edit, import round-trips)."""
+    found, data = transfer.export_institution(require_user(), institution)
+    return _workbook_response(data, f"instruments-{found.id}.xlsx")
+
+
+@blp.post("/instruments/import")
+@authenticated
+@blp.arguments(ImportArgs, location="query", as_kwargs=True)
+@blp.arguments(ImportFile, location="files")
+@blp.response(200, ImportResultSchema)
+def import_instruments(files, institution_id=None, dry_run=False):
+    """Create and update the institution's instruments from a workbook,
+    matched on asset_no: every row or none (422 names each bad row)."""
+    user = require_user()
+    upload = files["file"]
+    plan = transfer.plan_import(user, institution_id, upload.read(transfer.MAX_FILE_BYTES + 1), upload.filename or "")
+    return plan.summary() if dry_run else transfer.apply_import(user, plan)

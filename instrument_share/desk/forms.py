@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from marshmallow import validate
 from wtforms import (
     BooleanField,
@@ -14,6 +15,7 @@ from wtforms import (
     IntegerField,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -130,3 +132,11 @@ class QualificationForm(FlaskForm):
 
     email = StringField(_l("E-mail"), filters=[line_filter], validators=[InputRequired(), Email(), Length(max=254)])
     expires_on = DateField(_l("Valid until"), validators=[Optional()])
+
+
+class ImportForm(FlaskForm):
+    """A workbook of instruments: checked first, applied on a second submit."""
+
+    file = FileField(_l("Workbook (.xlsx) or CSV"), validators=[FileRequired()])
+    check = SubmitField(_l("Check only"))
+    apply = SubmitField(_l("Import"))

@@ -28,8 +28,8 @@ from ..labels import BOOKING_STATUS_LABELS
 from ..routing import id_number, page_number
 from ..timeutil import platform_today, platform_zone, utcnow
 from ..web import local_name, refused
-from . import services
-from .forms import InstrumentForm, QualificationForm
+from . import services, transfer
+from .forms import ImportForm, InstrumentForm, QualificationForm
 from .timeline import SHOWN_STATUSES, institution_schedule, timeline_lines
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -120,6 +120,35 @@ def _record_or_refusal(form: InstrumentForm) -> dict | None:
     except ValidationFailed as error:
         refused(error, form, default_field=form.name)
         return None
+
+
+@bp.route("/instruments/import", methods=["GET", "POST"])
+@login_required
+def import_instruments():
+    """Create and update the institution's instruments from a workbook: a
+    check first (each bad row named), then every row or none."""
+    institution = services.desk_institution(current_user, request.args.get("institution", type=id_number))
+    form = ImportForm()
+    result, problems, status = None, {}, 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            plan = transfer.plan_import(current_user, institution.id, upload.read(transfer.MAX_FILE_BYTES + 1),
+                                        upload.filename or "")
+            result = transfer.apply_import(current_user, plan) if form.apply.data else plan.summary()
+        except ServiceError as error:
+            refused(error)
+            problems, status = error.fields, error.status
+        else:
+            if form.apply.data:
+                flash(_("Imported: %(created)s new, %(updated)s changed, %(unchanged)s unchanged.", **result),
+                      "success")
+    elif form.is_submitted():
+        status = 422
+    headings = dict(transfer.COLUMNS) | {"file": _("File")}
+    return render_template("desk/import.html", form=form, institution=institution, result=result,
+                           problems=problems, headings=headings, applied=bool(result and form.apply.data),
+                           institutions=services.desk_institutions(current_user)), status
 
 
 @bp.get("/instruments/<int:instrument_id>")

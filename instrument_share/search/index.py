@@ -50,11 +50,20 @@ def _field_texts(session: Session, instrument: Instrument) -> dict[str, str]:
     }
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def _terms_of_text(text: str) -> tuple[str, ...]:
     """A field's terms. Records repeat their texts (a kind's specifications,
     a maker, an institution), and cutting Chinese is most of indexing."""
     return tuple(term[:MAX_TERM] for term in document_terms(text))
+
+
+def prepare(texts: Iterable[str]) -> None:
+    """Cut these texts now, so that indexing them later is a lookup: a bulk
+    import cuts its rows while it checks them, before it takes the write
+    lock, instead of inside it."""
+    for text in texts:
+        if text:
+            _terms_of_text(text)
 
 
 def terms_of(session: Session, instrument: Instrument) -> Counter[str]:

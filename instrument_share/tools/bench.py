@@ -300,6 +300,37 @@ def measure_timeline(app, instruments: int, repeat: int) -> dict:
     }
 
 
+def measure_import(app, rows: int = 2000) -> dict:
+    """Seconds to check and then import a workbook of `rows` new instruments
+    into institution 2 through the API, as its manager."""
+    from ..desk.transfer import FIELDS, workbook_of_rows
+
+    importer = "importer@bench.example"
+    with app.app_context():
+        db.session.execute(sa.insert(User).values(
+            email=importer, password_hash=generate_password_hash("bench-password"), name="importer",
+            role=Role.MANAGER, institution_id=2, language="zh_CN", active=True, created_at=datetime.now(UTC),
+            email_verified_at=datetime.now(UTC)))
+        db.session.commit()
+        records = demo_records()
+        data = workbook_of_rows([[{"asset_no": f"IMPORT-{n:05d}", "category": record["category"], "name": record["name"],
+                                "model": record["model"], "manufacturer": record["manufacturer"],
+                                "description": record["description"], "hourly_rate": 300}.get(name)
+                               for name in FIELDS] for n, record in ((n, records[n % len(records)])
+                                                                     for n in range(rows))])
+    client = app.test_client()
+    token = client.post("/api/v1/tokens", json={"email": importer, "password": "bench-password"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    timings = {}
+    for name, query in (("import_check_seconds", "?dry_run=1"), ("import_seconds", "")):
+        started = time.perf_counter()
+        answer = client.post(f"/api/v1/instruments/import{query}", headers=headers,
+                             data={"file": (io.BytesIO(data), "instruments.xlsx")}, content_type="multipart/form-data")
+        timings[name] = round(time.perf_counter() - started, 2)
+        assert answer.status_code == 200 and answer.get_json()["created"] == rows, answer.get_json()
+    return timings
+
+
 def measure_stats(app, repeat: int) -> dict:
     """Corridor-wide figures for the last year, straight through the service."""
     from ..stats import services
@@ -386,6 +417,7 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
     report["at_full"] = measure_bookings(client, token, instruments, rng, repeat)
     report["reads"] = measure_reads(client, instruments, rng, repeat)
     report["reads"].update(measure_timeline(app, instruments, repeat))
+    report["import_2000_rows"] = measure_import(app)
     report["stats"] = measure_stats(app, max(3, repeat // 40))
     report["dashboard_sql_statements"] = count_dashboard_statements(app)
     report["write_lock_ms"] = measure_write_locks(app, client, token, instruments)
@@ -502,6 +534,8 @@ def print_table(report: dict) -> None:
     for name, value in rows:
         click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
     click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}")
+    click.echo(f"import of 2,000 new instruments: check {report['import_2000_rows']['import_check_seconds']} s, "
+               f"import {report['import_2000_rows']['import_seconds']} s")
     for name, value in report["write_lock_ms"].items():
         click.echo(f"longest write lock, {name}: {value} ms")
     click.echo(f"create ratio full / 10,000: {report['create_ratio_full_vs_10k']}; "
