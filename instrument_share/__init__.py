@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    app.before_request(web.apply_upload_limit)  # before CSRF's hook reads the body
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)

@@ -58,6 +58,8 @@ INSTRUMENT_EVENT_LABELS = {
     "blackout_removed": _l("Blackout removed"),
     "qualification_granted": _l("Qualification granted"),
     "qualification_revoked": _l("Qualification revoked"),
+    "photo_added": _l("Photo added"),
+    "photo_removed": _l("Photo removed"),
 }
 # Names of the fields an instrument's audit trail shows (catalogue/audit.py).
 FIELD_LABELS = {
@@ -94,6 +96,7 @@ FIELD_LABELS = {
     "self_service": _l("Qualified users run it themselves"),
     "next_training_on": _l("Next training"),
     "user": _l("User"),
+    "photo": _l("Photo"),
     "expires_on": _l("Valid until"),
     "opening_hours": _l("Opening hours"),
     "blackout_id": _l("Blackout"),

@@ -32,7 +32,7 @@ from .vouchers import policy as vouchers
 from .vouchers.models import ClaimLineStatus, VoucherStatus
 from .web import LANGUAGES, is_api_request, safe_next_url, signed_in
 
-PUBLIC_ASSETS = {"static", "bootstrap.static"}  # never personal, whoever asks
+PUBLIC_ASSETS = {"static", "bootstrap.static", "booking.photo"}  # never personal, whoever asks
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

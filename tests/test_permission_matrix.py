@@ -40,6 +40,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from instrument_share.accounts.feed_tokens import feed_token
@@ -47,7 +48,7 @@ from instrument_share.accounts.models import ApiToken, User
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
-from instrument_share.catalogue.models import Instrument, Qualification
+from instrument_share.catalogue.models import Instrument, InstrumentPhoto, Qualification
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.site import policy_rules
@@ -112,7 +113,7 @@ DEFAULT_IDS = {
     "instrument_id": "instrument", "blackout_id": "blackout", "user_id": "suspended_user",
     "voucher_id": "voucher", "claim_id": "claim_pending", "line_id": "line_pending",
     "institution_id": "institution", "message_id": "dead_message", "token": "feed_token",
-    "code": "language", "qualification_id": "qualification",
+    "code": "language", "qualification_id": "qualification", "photo_id": "photo",
 }
 
 
@@ -164,6 +165,12 @@ def instrument_record(w):
     return {"institution_id": str(w.ids["institution"]), "name": "新仪器", "category": "analytical-electron-optics",
             "status": "normal", "quota_class": "general", "hourly_rate": "100.00", "min_booking_minutes": "30",
             "max_booking_minutes": "480", "buffer_minutes": "0", "advance_notice_hours": "24"}
+
+
+def small_photo(w):
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(buffer, "JPEG")
+    return {"file": (io.BytesIO(buffer.getvalue()), "photo.jpg")}
 
 
 def instruments_csv(w):
@@ -381,6 +388,14 @@ ROWS = [
         body=lambda w: {**_local(w, "maintenance"), "reason": "校准"}),
     Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
+    Row("POST", "/manage/instruments/<int:instrument_id>/photos",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
+        body=small_photo),
+    Row("POST", "/manage/photos/<int:photo_id>/delete",
+                                                    "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
+    Row("GET", "/photos/<int:photo_id>.webp",        "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/photos/<int:photo_id>/thumbnail.webp",
+                                                    "200  200  200  200  200  200  200  200", policy="public"),
     Row("POST", "/manage/instruments/<int:instrument_id>/qualifications",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=lambda w: {"email": w.text["colleague_email"]}),
@@ -584,7 +599,8 @@ def build_world(app) -> World:
                              raw="Subject: dead\r\n\r\ndead", status="dead", attempts=8)
         qualification = Qualification(instrument=sem, user_id=firm_user.id, granted_by_id=users["manager"].id,
                                       granted_on=today, expires_on=today + timedelta(days=90))
-        db.session.add_all([blackout, dead, qualification])
+        photo = InstrumentPhoto(instrument=sem, width=4, height=3, display=b"display", thumbnail=b"thumb")
+        db.session.add_all([blackout, dead, qualification, photo])
         db.session.flush()
 
         w.ids.update(
@@ -593,7 +609,7 @@ def build_world(app) -> World:
             completed_unclaimed=completed[2].id, voucher=voucher.id, claim_pending=claims[0].id,
             line_pending=claims[0].lines[0].id, claim_decided=claims[1].id, blackout=blackout.id,
             dead_message=dead.id, feed_token=feed_token(firm_user), language="en",
-            verify_token=verify_token, qualification=qualification.id,
+            verify_token=verify_token, qualification=qualification.id, photo=photo.id,
         )
         w.groups.update(
             bookings_a={b.id for b in (confirmed, pending, starting, past, no_show, *completed)},
@@ -741,6 +757,7 @@ SUBJECTS = {
     "instrument_id": lambda i: db.session.get(Instrument, i),
     "blackout_id": lambda i: db.session.get(Blackout, i).instrument,
     "qualification_id": lambda i: db.session.get(Qualification, i).instrument,
+    "photo_id": lambda i: db.session.get(InstrumentPhoto, i).instrument,
     "user_id": lambda i: db.session.get(User, i),
     "voucher_id": lambda i: db.session.get(Voucher, i),
     "claim_id": lambda i: db.session.get(VoucherClaim, i),

@@ -4,12 +4,13 @@ from __future__ import annotations
 import contextlib
 from datetime import date, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from ..catalogue.models import Instrument
+from ..catalogue.photos import photo_image
 from ..catalogue.policy import can_manage_instrument
 from ..catalogue.qualifications import needs_qualification, qualification_of
 from ..catalogue.services import get_instrument
@@ -86,6 +87,21 @@ def instrument(instrument_id: int):
     except NotFound:
         abort(404)
     return render_instrument_page(item)
+
+
+# The lower decorator registers first: a link without `thumbnail` must find the display rule.
+@bp.get("/photos/<int:photo_id>/thumbnail.webp", defaults={"thumbnail": True})
+@bp.get("/photos/<int:photo_id>.webp", defaults={"thumbnail": False})
+def photo(photo_id: int, thumbnail: bool):
+    """An instrument's photo, as the platform re-encoded it (catalogue/photos.py)."""
+    try:
+        data = photo_image(photo_id, thumbnail)
+    except NotFound:
+        abort(404)
+    response = Response(data, mimetype="image/webp")
+    # A photo never changes under its address (a new photo gets a new id).
+    response.headers["Cache-Control"] = "public, max-age=604800, immutable"
+    return response
 
 
 @bp.post("/instruments/<int:instrument_id>/book")

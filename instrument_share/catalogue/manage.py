@@ -13,12 +13,13 @@ from .models import Category, Institution, Instrument
 from .policy import can_manage_instrument, can_publish_instrument
 
 
-def _apply(instrument: Instrument, data: dict) -> None:
+def _apply(instrument: Instrument, data: dict, taken: set[str] | None = None) -> None:
     """Copy a record, as `schemas.InstrumentWriteSchema` loads it (types,
     lengths and ranges checked), onto the instrument; refuse, naming the
     fields, what needs the database or several fields. The category lookup
     must not flush the half-applied record: a minimum above the old maximum
-    would break a CHECK before its 422 is written."""
+    would break a CHECK before its 422 is written. `taken`: the asset
+    numbers already in use, when the caller read them all at once (bulk)."""
     fields = dict(data)
     errors: dict[str, list[str]] = {}
     with db.session.no_autoflush:
@@ -32,20 +33,24 @@ def _apply(instrument: Instrument, data: dict) -> None:
             setattr(instrument, f"contact_{key}", value)
         for name, value in fields.items():
             setattr(instrument, name, value)
-        if instrument.asset_no:
-            # Two managers giving the same number at once: the second waits
-            # here and then sees the first (PostgreSQL; SQLite has one writer).
-            lock_row("institutions", instrument.institution_id)
-        if instrument.asset_no and db.session.scalar(sa.select(Instrument.id).where(
-                # `asset_no <> ''` lets SQLite use the partial unique index
-                # (it cannot tell that a bound value is not empty).
-                Instrument.institution_id == instrument.institution_id, Instrument.asset_no != "",
-                Instrument.asset_no == instrument.asset_no, Instrument.id != (instrument.id or 0))) is not None:
+        if instrument.asset_no and (instrument.asset_no in taken if taken is not None
+                                    else _asset_no_taken(instrument)):
             errors["asset_no"] = [N_("Another instrument of the institution has this asset number.")]
     if instrument.min_booking_minutes > instrument.max_booking_minutes:
         errors["max_booking_minutes"] = [N_("At least the minimum booking length.")]
     if errors:
         raise ValidationFailed(N_("The instrument is not valid."), errors)
+
+
+def _asset_no_taken(instrument: Instrument) -> bool:
+    # Two managers giving the same number at once: the second waits here and
+    # then sees the first (PostgreSQL; SQLite has one writer).
+    lock_row("institutions", instrument.institution_id)
+    return db.session.scalar(sa.select(Instrument.id).where(
+        # `asset_no <> ''` lets SQLite use the partial unique index (it
+        # cannot tell that a bound value is not empty).
+        Instrument.institution_id == instrument.institution_id, Instrument.asset_no != "",
+        Instrument.asset_no == instrument.asset_no, Instrument.id != (instrument.id or 0))) is not None
 
 
 def model_defaults(model) -> dict:
@@ -95,3 +100,38 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
     audit.record_changes(instrument, user, before)
     db.session.flush()
     return instrument
+
+
+def create_instruments(user: User, institution_id: int, records: dict[str, dict]) -> list[Instrument]:
+    """Publish many instruments of one institution at once (the bulk
+    import): the rules of `create_instrument`, refusals named by the key of
+    each record ({"row 7": {...}}), and one flush for all of them, so that
+    their rows, audit events and search terms are written in batches."""
+    if not can_use_manager_desk(user) or not can_publish_instrument(user, institution_id):
+        raise PermissionDenied(N_("Managers publish instruments of their own institution only."))
+    begin_write_transaction()
+    lock_row("institutions", institution_id)
+    numbers = [data["asset_no"] for data in records.values() if data.get("asset_no")]
+    taken = set(db.session.scalars(sa.select(Instrument.asset_no).where(
+        Instrument.institution_id == institution_id, Instrument.asset_no != "", Instrument.asset_no.in_(numbers))))
+    instruments, problems = [], {}
+    for key, data in records.items():
+        instrument = Instrument(**model_defaults(Instrument), institution_id=institution_id)
+        try:
+            missing = {name: [N_("Required.")] for name in ("name", "category") if name not in data}
+            if missing:
+                raise ValidationFailed(N_("The instrument is not valid."), missing)
+            _apply(instrument, data, taken)
+        except ValidationFailed as refused:
+            problems[key] = refused.fields
+            continue
+        taken.add(instrument.asset_no)
+        instruments.append(instrument)
+    if problems:
+        raise ValidationFailed(N_("Nothing was imported: correct the rows named and try again."), problems)
+    db.session.add_all(instruments)
+    db.session.flush()
+    for instrument in instruments:
+        audit.record_created(instrument, user)
+    db.session.flush()
+    return instruments

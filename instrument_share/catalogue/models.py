@@ -41,7 +41,7 @@ QUOTA_CLASSES = tuple(QuotaClass)
 # What the audit trail of an instrument records (InstrumentEvent.action).
 INSTRUMENT_ACTIONS = (
     "created", "changed", "status_changed", "opening_hours_changed", "blackout_added", "blackout_removed",
-    "qualification_granted", "qualification_revoked",
+    "qualification_granted", "qualification_revoked", "photo_added", "photo_removed",
 )
 
 
@@ -123,6 +123,9 @@ class Instrument(db.Model):
 
     institution: Mapped[Institution] = relationship()
     category: Mapped[Category] = relationship()
+    photos: Mapped[list[InstrumentPhoto]] = relationship(
+        order_by="InstrumentPhoto.id", cascade="all, delete-orphan", back_populates="instrument",
+    )
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         order_by="(OpeningHours.weekday, OpeningHours.open_minute)",
         cascade="all, delete-orphan",
@@ -220,3 +223,23 @@ class Qualification(db.Model):
 
     def valid_on(self, day: date) -> bool:
         return self.expires_on is None or day <= self.expires_on
+
+
+class InstrumentPhoto(db.Model):
+    """A photo of an instrument as the platform serves it: re-encoded from
+    the upload (photos.py) to a display size and a thumbnail, nothing of
+    the original kept. Stored in the database, so that every web host
+    serves it; the images are deferred, so listing photos reads no image."""
+
+    __tablename__ = "instrument_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instruments.id", ondelete="CASCADE"), index=True)
+    width: Mapped[int] = mapped_column(sa.Integer)
+    height: Mapped[int] = mapped_column(sa.Integer)
+    display: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    thumbnail: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    instrument: Mapped[Instrument] = relationship(back_populates="photos")

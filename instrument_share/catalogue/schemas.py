@@ -10,6 +10,7 @@ from ..accounts.schemas import InstitutionRefSchema
 from ..api.fields import Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from ..db_types import to_money
+from ..web import absolute_url
 from .models import INSTRUMENT_STATUSES, QUOTA_CLASSES, Instrument
 
 
@@ -63,6 +64,12 @@ class OpeningHoursSchema(Schema):
     close = Line(required=True, metadata={"example": "17:00"})
 
 
+class PhotoSchema(Schema):
+    url = fields.Function(lambda photo: absolute_url("booking.photo", photo_id=photo.id), required=True)
+    thumbnail_url = fields.Function(
+        lambda photo: absolute_url("booking.photo", photo_id=photo.id, thumbnail=True), required=True)
+
+
 class InstrumentDetailSchema(InstrumentSummarySchema):
     description = fields.String(required=True)
     specifications = fields.String(required=True)
@@ -87,6 +94,8 @@ class InstrumentDetailSchema(InstrumentSummarySchema):
         "description": "firm users need a qualification to book it"})
     next_training_on = fields.Date(allow_none=True, required=True, metadata={
         "description": "the next training for a qualification, when the managers set one"})
+    photos = fields.List(fields.Nested(PhotoSchema), required=True, metadata={
+        "description": "up to six, as WebP re-encoded by the platform"})
 
 
 class UserRefSchema(Schema):

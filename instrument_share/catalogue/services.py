@@ -76,6 +76,7 @@ def get_instrument(instrument_id: int) -> Instrument:
             joinedload(Instrument.institution).joinedload(Institution.city),
             joinedload(Instrument.category),
             selectinload(Instrument.opening_hours),
+            selectinload(Instrument.photos),
         )
     )
     if instrument is None:

@@ -11,6 +11,7 @@ from ..api.parsing import Blueprint
 from ..api.schemas import Id
 from ..booking.models import BOOKING_STATUSES
 from ..catalogue.schemas import InstrumentRefSchema, UserRefSchema
+from ..web import upload_limit, uploaded_bytes
 from . import timeline, transfer
 
 blp = Blueprint("desk_api", __name__, description="An institution's schedule, for its managers")
@@ -116,6 +117,7 @@ def export_instruments(institution=None):
 
 
 @blp.post("/instruments/import")
+@upload_limit(transfer.MAX_FILE_BYTES)
 @authenticated
 @blp.arguments(ImportArgs, location="query", as_kwargs=True)
 @blp.arguments(ImportFile, location="files")
@@ -125,5 +127,6 @@ def import_instruments(files, institution_id=None, dry_run=False):
     matched on asset_no: every row or none (422 names each bad row)."""
     user = require_user()
     upload = files["file"]
-    plan = transfer.plan_import(user, institution_id, upload.read(transfer.MAX_FILE_BYTES + 1), upload.filename or "")
+    plan = transfer.plan_import(user, institution_id, uploaded_bytes(upload, transfer.MAX_FILE_BYTES),
+                                upload.filename or "")
     return plan.summary() if dry_run else transfer.apply_import(user, plan)

@@ -140,3 +140,9 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Workbook (.xlsx) or CSV"), validators=[FileRequired()])
     check = SubmitField(_l("Check only"))
     apply = SubmitField(_l("Import"))
+
+
+class PhotoForm(FlaskForm):
+    """One photo: its content is checked by the service, not by its name."""
+
+    file = FileField(_l("Photo (JPEG, PNG or WebP, at most 5 MB)"), validators=[FileRequired()])

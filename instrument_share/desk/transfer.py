@@ -27,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from ..accounts.models import Institution, Role, User
 from ..accounts.policy import can_manage_institution, is_joint_office
 from ..catalogue import audit
-from ..catalogue.manage import create_instrument, update_instrument
+from ..catalogue.manage import create_instruments, update_instrument
 from ..catalogue.models import Category, Instrument, InstrumentStatus, QuotaClass
 from ..catalogue.schemas import InstrumentWriteSchema
 from ..errors import N_, PermissionDenied, ValidationFailed
@@ -345,12 +345,13 @@ def apply_import(user: User, plan: Plan) -> dict:
     """Write a checked plan, every row or none (the request's transaction):
     new instruments are published, changed ones updated, each with its
     audit event and search terms."""
+    new = {f"row {number}": record for number, record, target in plan.rows if target is None}
+    if new:
+        create_instruments(user, plan.institution.id, new)
     for number, record, target in plan.rows:
-        try:
-            if target is None:
-                create_instrument(user, {**record, "institution_id": plan.institution.id})
-            elif _changes(target, record):
+        if target is not None and _changes(target, record):
+            try:
                 update_instrument(user, target.id, record)
-        except ValidationFailed as refused:  # changed since it was checked
-            raise ValidationFailed(refused.message, {f"row {number}": refused.fields}) from None
+            except ValidationFailed as refused:  # changed since it was checked
+                raise ValidationFailed(refused.message, {f"row {number}": refused.fields}) from None
     return plan.summary()

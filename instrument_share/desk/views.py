@@ -16,10 +16,10 @@ from ..booking.forms import BlackoutForm, EmptyForm, ReasonForm, UsageForm
 from ..booking.models import Blackout
 from ..booking.views import aware
 from ..booking.week import monday_of
-from ..catalogue import audit, qualifications
+from ..catalogue import audit, photos, qualifications
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.manage import create_instrument, model_defaults, update_instrument
-from ..catalogue.models import Category, Instrument, Qualification
+from ..catalogue.models import Category, Instrument, InstrumentPhoto, Qualification
 from ..catalogue.policy import can_manage_instrument
 from ..catalogue.schemas import InstrumentWriteSchema
 from ..errors import N_, ServiceError, ValidationFailed
@@ -27,9 +27,9 @@ from ..extensions import db
 from ..labels import BOOKING_STATUS_LABELS
 from ..routing import id_number, page_number
 from ..timeutil import platform_today, platform_zone, utcnow
-from ..web import local_name, refused
+from ..web import local_name, refused, upload_limit, uploaded_bytes
 from . import services, transfer
-from .forms import ImportForm, InstrumentForm, QualificationForm
+from .forms import ImportForm, InstrumentForm, PhotoForm, QualificationForm
 from .timeline import SHOWN_STATUSES, institution_schedule, timeline_lines
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
@@ -123,6 +123,7 @@ def _record_or_refusal(form: InstrumentForm) -> dict | None:
 
 
 @bp.route("/instruments/import", methods=["GET", "POST"])
+@upload_limit(transfer.MAX_FILE_BYTES)
 @login_required
 def import_instruments():
     """Create and update the institution's instruments from a workbook: a
@@ -133,8 +134,8 @@ def import_instruments():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            plan = transfer.plan_import(current_user, institution.id, upload.read(transfer.MAX_FILE_BYTES + 1),
-                                        upload.filename or "")
+            plan = transfer.plan_import(current_user, institution.id,
+                                        uploaded_bytes(upload, transfer.MAX_FILE_BYTES), upload.filename or "")
             result = transfer.apply_import(current_user, plan) if form.apply.data else plan.summary()
         except ServiceError as error:
             refused(error)
@@ -154,7 +155,7 @@ def import_instruments():
 @bp.get("/instruments/<int:instrument_id>")
 @login_required
 def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, status=200, record_form=None,
-                        qualification_form=None):
+                        qualification_form=None, photo_form=None):
     """The instrument's page for its managers: the record, opening hours,
     blackouts and who is qualified to run it."""
     instrument = _managed_instrument(instrument_id)
@@ -168,6 +169,7 @@ def instrument_schedule(instrument_id: int, blackout_form=None, conflicts=None, 
         editor=record_form or _instrument_form(instrument),
         qualifications=qualifications.instrument_qualifications(current_user, instrument.id),
         qualification_form=qualification_form or QualificationForm(), today=platform_today(),
+        photo_form=photo_form or PhotoForm(), max_photos=photos.MAX_PHOTOS,
     ), status
 
 
@@ -343,6 +345,35 @@ def revoke_qualification(qualification_id: int):
     qualifications.revoke_qualification(current_user, qualification_id)
     flash(_("Qualification revoked."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="qualifications"))
+
+
+@bp.post("/instruments/<int:instrument_id>/photos")
+@upload_limit(photos.MAX_UPLOAD_BYTES)
+@login_required
+def add_photo(instrument_id: int):
+    _managed_instrument(instrument_id)
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            photos.add_photo(current_user, instrument_id, uploaded_bytes(form.file.data, photos.MAX_UPLOAD_BYTES))
+        except ServiceError as error:
+            refused(error, form, default_field=form.file)
+        else:
+            flash(_("Photo added."), "success")
+            return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="photos"))
+    return instrument_schedule(instrument_id, photo_form=form, status=422)
+
+
+@bp.post("/photos/<int:photo_id>/delete")
+@login_required
+def remove_photo(photo_id: int):
+    photo = db.session.get(InstrumentPhoto, photo_id) or abort(404)
+    _managed_instrument(photo.instrument_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    instrument_id = photos.remove_photo(current_user, photo_id)
+    flash(_("Photo removed."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="photos"))
 
 
 @bp.post("/users/<int:user_id>/lift")

@@ -193,7 +193,7 @@ def search_instruments(filters: SearchFilters, now: datetime | None = None) -> S
     loaded = db.session.scalars(
         sa.select(Instrument).where(Instrument.id.in_(ids))
         .options(joinedload(Instrument.institution), joinedload(Instrument.category),
-                 selectinload(Instrument.opening_hours))
+                 selectinload(Instrument.opening_hours), selectinload(Instrument.photos))
     ) if ids else []
     by_id = {instrument.id: instrument for instrument in loaded}
     slots = next_free(list(by_id.values()), now or utcnow(), filters.free_from, filters.free_to)

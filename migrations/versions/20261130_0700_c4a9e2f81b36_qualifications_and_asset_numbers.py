@@ -3,7 +3,8 @@
 bulk import), `self_service` (firm users need a qualification to book
 them) and `next_training_on`; `qualifications` holds who may run which
 self-service instrument and until when; the instrument's trail records
-qualifications granted and revoked.
+qualifications granted and revoked, and photos added and removed (the
+photos' table comes with the next revision).
 
 Revision ID: c4a9e2f81b36
 Revises: 3b8e61a4c2d7
@@ -20,7 +21,7 @@ branch_labels = None
 depends_on = None
 
 ACTIONS = ('created', 'changed', 'status_changed', 'opening_hours_changed', 'blackout_added', 'blackout_removed')
-WITH_QUALIFICATIONS = (*ACTIONS, 'qualification_granted', 'qualification_revoked')
+WITH_QUALIFICATIONS = (*ACTIONS, 'qualification_granted', 'qualification_revoked', 'photo_added', 'photo_removed')
 
 
 def _event_actions(actions: tuple[str, ...]):
@@ -82,7 +83,8 @@ def upgrade():
 
 
 def downgrade():
-    op.execute("DELETE FROM instrument_events WHERE action IN ('qualification_granted', 'qualification_revoked')")
+    op.execute("DELETE FROM instrument_events WHERE action IN "
+               "('qualification_granted', 'qualification_revoked', 'photo_added', 'photo_removed')")
     _event_actions(ACTIONS)
     op.drop_index(op.f('ix_qualifications_user_id'), table_name='qualifications')
     op.drop_table('qualifications')
