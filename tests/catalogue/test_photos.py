@@ -79,6 +79,10 @@ def test_forged_huge_and_seventh_photos_are_refused_and_change_nothing(browser, 
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, "GIF")
     assert _post_photo(client, sem.id, gif.getvalue(), "photo.png", token).status_code == 422
+    bomb = io.BytesIO()
+    Image.new("L", (8000, 6000)).save(bomb, "PNG")  # 48 megapixels in a few kilobytes
+    refused_bomb = _post_photo(client, sem.id, bomb.getvalue(), "photo.png", token)
+    assert refused_bomb.status_code == 422 and "4000" in refused_bomb.get_data(as_text=True)
     truncated = _jpeg()[:5000]
     assert _post_photo(client, sem.id, truncated, "photo.jpg", token).status_code == 422
     over = _jpeg(100, 100, gps=False) + os.urandom(5 * 1024 * 1024)  # just over 5 MB, whatever is inside
