@@ -3,7 +3,7 @@ resource timeline's data, and the instruments' bulk import and export."""
 from __future__ import annotations
 
 from flask import Response
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from ..accounts.bearer import authenticated, require_user
 from ..api.fields import ClientTime
@@ -28,6 +28,12 @@ class FirmNameSchema(Schema):
 
 
 class ScheduledBookingSchema(Schema):
+    @pre_dump
+    def _people(self, row, **_kwargs) -> dict:
+        """A timeline row (timeline.BOOKING_COLUMNS) with its booker and firm as objects."""
+        return {**row._mapping, "booker": {"id": row.user_id, "name": row.user_name, "email": row.user_email},
+                "firm": {"id": row.firm_id, "name": row.firm_name} if row.firm_id is not None else None}
+
     id = fields.Integer(required=True)
     instrument_id = fields.Integer(required=True)
     start = ClientTime(required=True)

@@ -25,22 +25,12 @@ from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 
 MAX_SCHEDULE_SPAN = timedelta(days=31)
+# A booking on the timeline: API.md's schedule item, its booker and firm flat.
+BOOKING_COLUMNS = (Booking.id, Booking.instrument_id, Booking.start, Booking.end, Booking.status, Booking.purpose,
+                   User.id.label("user_id"), User.name.label("user_name"), User.email.label("user_email"),
+                   Firm.id.label("firm_id"), Firm.name.label("firm_name"))
 # What a timeline shows: what holds or held the instrument (not refusals and cancellations).
 SHOWN_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
-
-
-@dataclass(slots=True)
-class ScheduledBooking:
-    """A booking as the timeline shows it (API.md's schedule item)."""
-
-    id: int
-    instrument_id: int
-    start: datetime
-    end: datetime
-    status: str
-    purpose: str
-    booker: dict  # {"id", "name", "email"}
-    firm: dict | None  # {"id", "name"}; none for staff bookings
 
 
 @dataclass
@@ -49,12 +39,13 @@ class Schedule:
     start: datetime  # a platform midnight
     end: datetime  # a platform midnight
     instruments: list[Instrument]  # id, names and open_on_holidays loaded
-    bookings: dict[int, list[ScheduledBooking]] = field(default_factory=dict)  # by instrument id, by start
+    # by instrument id, by start: rows of BOOKING_COLUMNS (plain rows: a busy week has thousands)
+    bookings: dict[int, list[sa.Row]] = field(default_factory=dict)
     blackouts: dict[int, list[Blackout]] = field(default_factory=dict)
     hours: dict[int, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)  # id → weekday → minutes
 
     @property
-    def all_bookings(self) -> list[ScheduledBooking]:
+    def all_bookings(self) -> list[sa.Row]:
         return sorted((b for rows in self.bookings.values() for b in rows), key=lambda b: (b.start, b.id))
 
     @property
@@ -123,8 +114,7 @@ def institution_schedule(user: User, institution_id: int, start: datetime, end: 
                       OpeningHours.close_minute).where(OpeningHours.instrument_id.in_(ids))).all():
         hours[instrument_id][weekday].append((opens, closes))
     bookings = (
-        sa.select(Booking.id, Booking.instrument_id, Booking.start, Booking.end, Booking.status, Booking.purpose,
-                  User.id, User.name, User.email, Firm.id, Firm.name)
+        sa.select(*BOOKING_COLUMNS)
         .join(User, User.id == Booking.user_id).outerjoin(Firm, Firm.id == User.firm_id)
         # A booking lasts at most a week: the lower bound keeps the index range short.
         .where(Booking.instrument_id.in_(ids), Booking.start > start - MAX_OCCUPIED_SPAN, Booking.start < end,
@@ -132,11 +122,8 @@ def institution_schedule(user: User, institution_id: int, start: datetime, end: 
         .order_by(Booking.start, Booking.id))
     blackouts = sa.select(Blackout).where(Blackout.instrument_id.in_(ids), Blackout.start < end, Blackout.end > start)
     schedule = Schedule(institution, start, end, instruments, defaultdict(list), defaultdict(list), hours)
-    for (booking_id, instrument_id, b_start, b_end, b_status, purpose, user_id, name, email, firm_id,
-         firm_name) in db.session.connection().execute(bookings).all():  # fetchall, not row by row
-        schedule.bookings[instrument_id].append(ScheduledBooking(
-            booking_id, instrument_id, b_start, b_end, b_status, purpose, {"id": user_id, "name": name, "email": email},
-            {"id": firm_id, "name": firm_name} if firm_id is not None else None))
+    for row in db.session.connection().execute(bookings).all():  # fetchall, not row by row
+        schedule.bookings[row.instrument_id].append(row)
     for blackout in db.session.scalars(blackouts.order_by(Blackout.start, Blackout.id)):
         schedule.blackouts[blackout.instrument_id].append(blackout)
     return schedule
@@ -144,19 +131,22 @@ def institution_schedule(user: User, institution_id: int, start: datetime, end: 
 
 @dataclass
 class Line:
-    """One instrument's row of the timeline: its open hours and blackouts as
-    (left, width[, reason]) in percent, and its bookings as ready markup."""
+    """One instrument's row of the timeline: its name and desk page, its
+    open hours as ready markup, its blackouts as (left, width, reason) in
+    percent, and its bookings as ready markup."""
 
     instrument: Instrument
-    open: list[tuple[float, float]]
+    name: str
+    url: str
+    open: Markup  # the open hours (SVG rectangles on the closed grey)
     blackouts: list[tuple[float, float, str]]
     bars: Markup  # the row's booking bars (SVG)
     items: Markup  # the same bookings as list items, for phones
     count: int
 
 
-def timeline_lines(schedule: Schedule, zone, status_labels: dict[str, str], booking_url: str,
-                   listed_day: date) -> list[Line]:  # noqa: C901 (one loop, written out for speed)
+def timeline_lines(schedule: Schedule, zone, status_labels: dict[str, str], booking_url: str, desk_url: str,
+                   listed_day: date, name_of) -> list[Line]:  # noqa: C901 (one loop, written out for speed)
     """The page's rows. A busy week of 200 instruments has 2,000 bars: their
     markup is made here, with only the text escaped, because the template's
     dozen escapes per bar were most of the page's time. Phones get the
@@ -166,24 +156,27 @@ def timeline_lines(schedule: Schedule, zone, status_labels: dict[str, str], book
     names: dict[tuple, tuple[str, str]] = {}  # (booker, firm) → (who, label), escaped once
     for instrument in schedule.instruments:
         bars, items = [], []
-        for b in schedule.bookings.get(instrument.id, ()):
-            start, end = b.start.astimezone(zone), b.end.astimezone(zone)
-            key = (b.booker["id"], b.firm and b.firm["id"])
+        for (booking_id, _instrument, b_start, b_end, status, _purpose, user_id, user_name, _email, firm_id,
+             firm_name) in schedule.bookings.get(instrument.id, ()):  # unpacked: faster than by name
+            start, end = b_start.astimezone(zone), b_end.astimezone(zone)
+            key = (user_id, firm_id)
             if key not in names:
-                names[key] = (escape(b.booker["name"] + (f" · {b.firm['name']}" if b.firm else "")),
-                              escape(b.firm["name"] if b.firm else b.booker["name"]))
+                names[key] = (escape(user_name + (f" · {firm_name}" if firm_id else "")),
+                              escape(firm_name if firm_id else user_name))
             who, label = names[key]
             title = (f"{start.month:02}-{start.day:02} {start.hour:02}:{start.minute:02}–{end.hour:02}:{end.minute:02}"
-                     f" · {who} · {status_labels[b.status]}")
-            left = max(0.0, (b.start - schedule.start).total_seconds() / span)
-            width = min(100.0, (b.end - schedule.start).total_seconds() / span) - left
-            url = f"{booking_url}{b.id}"
-            bars.append(f'<a href="{url}" class="tl-booking tl-{b.status}" data-booking="{b.id}">'
+                     f" · {who} · {status_labels[status]}")
+            left = max(0.0, (b_start - schedule.start).total_seconds() / span)
+            width = min(100.0, (b_end - schedule.start).total_seconds() / span) - left
+            url = f"{booking_url}{booking_id}"
+            bars.append(f'<a href="{url}" class="tl-booking tl-{status}" data-booking="{booking_id}">'
                         f'<svg x="{left:.3f}%" y="3" width="{width:.3f}%" height="24"><title>{title}</title>'
                         f'<rect width="100%" height="100%" rx="3"></rect><text x="4" y="16">{label}</text></svg></a>')
             if start.date() <= listed_day <= end.date():
                 items.append(f'<li><a href="{url}">{title}</a></li>')
-        lines.append(Line(instrument, schedule.open_shares(instrument),
+        opened = "".join(f'<rect class="tl-open" x="{left}%" y="0" width="{width}%" height="30"></rect>'
+                         for left, width in schedule.open_shares(instrument))
+        lines.append(Line(instrument, name_of(instrument), f"{desk_url}{instrument.id}", Markup(opened),
                           [(*schedule.share(b.start, b.end), b.reason) for b in schedule.blackouts.get(instrument.id, ())],
                           Markup("".join(bars)), Markup("".join(items)), len(items)))
     return lines

@@ -224,7 +224,9 @@ def timeline():
     booking_url = url_for("booking.detail", booking_id=0).removesuffix("0")
     return render_template(
         "desk/timeline.html", schedule=schedule,
-        lines=timeline_lines(schedule, platform_zone(), labels, booking_url, day),
+        lines=timeline_lines(schedule, platform_zone(), labels, booking_url,
+                             url_for("manage.instrument_schedule", instrument_id=0).removesuffix("0"), day,
+                             local_name),
         view=view, day=day, first=first, columns=columns,
         step=timedelta(days=7 if view == "week" else 1), status=status, category=category,
         categories=categories, statuses=SHOWN_STATUSES, institutions=services.desk_institutions(current_user))
