@@ -43,9 +43,16 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     page = journey.page
     journey.sign_in("wang@ahu.example")
 
+    def go(locator):
+        """Click something that leads to another page, and let that page
+        load: a click that leaves a page still loading aborts its scripts'
+        requests, which the journey counts as errors."""
+        with page.expect_navigation():
+            locator.click()
+
     # Publish an instrument: the record in its NRII sections.
-    page.locator("nav").get_by_role("link", name="管理台").click()
-    page.get_by_role("link", name="发布仪器").click()
+    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.get_by_role("link", name="发布仪器"))
     page.get_by_label("名称", exact=True).fill("场发射扫描电子显微镜")
     page.get_by_label("资产编号").fill("AHU-2024-0001")
     page.get_by_label("类别", exact=True).select_option("analytical-electron-optics")
@@ -54,20 +61,20 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     page.locator("summary", has_text="预约规则").click()
     page.get_by_label("需培训上机资格（自主上机）").check()
     journey.step("new-instrument")
-    page.get_by_role("button", name="发布").click()
+    go(page.get_by_role("button", name="发布"))
     expect(page.get_by_text("仪器已发布。")).to_be_visible()
 
     # A photo, from a camera's JPEG.
     picture = tmp_path / "sem.jpg"
     Image.new("RGB", (1800, 1200), (30, 80, 150)).save(picture, "JPEG")
     page.get_by_label("照片（JPEG、PNG 或 WebP，最大 5 MB）").set_input_files(str(picture))
-    page.get_by_role("button", name="添加照片").click()
+    go(page.get_by_role("button", name="添加照片"))
     expect(page.locator("#photos img")).to_have_count(1)
     journey.step("photo-added")
 
     # Thirty more from the template.
-    page.locator("nav").get_by_role("link", name="管理台").click()
-    page.get_by_role("link", name="批量导入仪器").click()
+    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.get_by_role("link", name="批量导入仪器"))
     template = tmp_path / "template.xlsx"
     journey.download(page.get_by_role("link", name="模板（.xlsx）")).save_as(template)
     book = load_workbook(template)
@@ -80,27 +87,27 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     workbook = tmp_path / "instruments.xlsx"
     book.save(workbook)
     page.get_by_label("工作簿（.xlsx）或 CSV 文件").set_input_files(str(workbook))
-    page.get_by_role("button", name="仅检查").click()
+    go(page.get_by_role("button", name="仅检查"))
     expect(page.locator("#import-result")).to_contain_text("新增 30 台")
     page.get_by_label("工作簿（.xlsx）或 CSV 文件").set_input_files(str(workbook))
-    page.get_by_role("button", name="导入", exact=True).click()
+    go(page.get_by_role("button", name="导入", exact=True))
     expect(page.locator("#import-result")).to_contain_text("已导入")
     journey.step("imported")
 
     # The day's timeline: the firm's booking as a bar; moved from its page.
-    page.locator("nav").get_by_role("link", name="管理台").click()
-    page.get_by_role("link", name="仪器排程").click()
+    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.get_by_role("link", name="仪器排程"))
     page.locator("#timeline-filters input[name=day]").fill(day.isoformat())
-    page.locator("#timeline-filters").get_by_role("button", name="查看").click()
+    go(page.locator("#timeline-filters").get_by_role("button", name="查看"))
     bar = page.locator(f'#timeline [data-booking="{booking_id}"]')
     expect(bar).to_contain_text(firm_name)
     journey.step("timeline")
-    bar.locator("rect").click()  # where a person clicks: on the bar itself
-    page.wait_for_url(f"**/bookings/{booking_id}")
+    go(bar.locator("rect"))  # where a person clicks: on the bar itself
+    assert page.url.endswith(f"/bookings/{booking_id}")
     move = page.locator("#reschedule form")
     move.get_by_label("开始").fill(f"{day.isoformat()}T14:00")
     move.get_by_label("结束").fill(f"{day.isoformat()}T15:00")
-    move.get_by_role("button", name="改期").click()
+    go(move.get_by_role("button", name="改期"))
     expect(page.get_by_text("预约已改期。")).to_be_visible()
     journey.step("moved")
 
@@ -111,7 +118,7 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     page.goto(f"/manage/instruments/{sem_id}")
     grant = page.locator("#qualifications form").last
     grant.get_by_label("电子邮箱").fill("chen@firm.example")
-    grant.get_by_role("button", name="授予上机资格").click()
+    go(grant.get_by_role("button", name="授予上机资格"))
     expect(page.locator("#qualifications table")).to_contain_text("chen@firm.example")
     journey.step("qualified")
 
