@@ -95,6 +95,7 @@ FIELD_LABELS = {
     "quota_class": _l("Quota class"),
     "self_service": _l("Qualified users run it themselves"),
     "next_training_on": _l("Next training"),
+    "retired_on": _l("Retired on"),
     "user": _l("User"),
     "photo": _l("Photo"),
     "expires_on": _l("Valid until"),

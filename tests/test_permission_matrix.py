@@ -388,6 +388,11 @@ ROWS = [
         body=lambda w: {**_local(w, "maintenance"), "reason": "校准"}),
     Row("POST", "/manage/blackouts/<int:blackout_id>/delete",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument"),
+    # The instrument has bookings ahead, so retiring it is refused (flashed), and it is in service.
+    Row("POST", "/manage/instruments/<int:instrument_id>/retire",
+                                                    "302  403  403  302  403  403  403  302", policy="manage_instrument"),
+    Row("POST", "/manage/instruments/<int:instrument_id>/reinstate",
+                                                    "302  403  403  302  403  403  403  302", policy="manage_instrument"),
     Row("POST", "/manage/instruments/<int:instrument_id>/photos",
                                                     "302  403  403  302* 403  403  403  302*", policy="manage_instrument",
         body=small_photo),

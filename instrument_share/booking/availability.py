@@ -151,7 +151,7 @@ def next_free(instruments: list[Instrument], now: datetime, low: datetime | None
     found: dict[int, tuple[datetime, datetime] | None] = {}
     for instrument in instruments:
         found[instrument.id] = None
-        if not instrument.is_bookable_status:
+        if not instrument.in_service:
             continue
         earliest = max(low, now + timedelta(hours=instrument.advance_notice_hours))
         length = timedelta(minutes=instrument.min_booking_minutes)

@@ -9,10 +9,10 @@ from ..accounts.models import User
 from ..catalogue import audit
 from ..catalogue.models import Instrument
 from ..catalogue.policy import can_manage_instrument
-from ..database import lock_all, lock_row
+from ..database import lock, lock_all, lock_row
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
-from ..timeutil import isoformat_platform, utcnow
+from ..timeutil import isoformat_platform, to_platform, utcnow
 from .conflicts import overlaps_sql
 from .models import ACTIVE_STATUSES, Blackout, Booking
 from .services import cancel_locked
@@ -97,3 +97,43 @@ def delete_blackout(blackout_id: int, user: User) -> None:
     audit.record(blackout.instrument, user, "blackout_removed", _blackout_changes(blackout, added=False))
     db.session.delete(blackout)
     db.session.flush()
+
+
+def _locked_managed(user: User, instrument_id: int) -> Instrument:
+    instrument = lock(Instrument, instrument_id)
+    if instrument is None:
+        raise NotFound(N_("No such instrument."))
+    require_manager(user, instrument)
+    return instrument
+
+
+def retire_instrument(user: User, instrument_id: int, now: datetime | None = None) -> Instrument:
+    """Retire an instrument from sharing (已停用) as of today: it keeps its
+    page and history, takes no new booking (the checker asks
+    `in_service` under the same lock) and leaves search. Refused while
+    active bookings lie ahead: they are cancelled or moved first, each
+    with its booker told."""
+    now = now or utcnow()
+    instrument = _locked_managed(user, instrument_id)
+    if instrument.retired_on is not None:
+        raise Conflict(N_("This instrument is retired already."), conflicts=[], suggestions=[])
+    ahead = db.session.scalar(sa.select(sa.func.count(Booking.id)).where(
+        Booking.instrument_id == instrument.id, Booking.status.in_(ACTIVE_STATUSES), Booking.end > now))
+    if ahead:
+        raise Conflict(N_("This instrument still has bookings ahead: cancel or move them first."),
+                       conflicts=[], suggestions=[])
+    instrument.retired_on = to_platform(now).date()
+    audit.record(instrument, user, "status_changed", {"retired_on": [None, instrument.retired_on.isoformat()]})
+    db.session.flush()
+    return instrument
+
+
+def reinstate_instrument(user: User, instrument_id: int) -> Instrument:
+    """Bring a retired instrument back into sharing."""
+    instrument = _locked_managed(user, instrument_id)
+    if instrument.retired_on is None:
+        raise Conflict(N_("This instrument is in service."), conflicts=[], suggestions=[])
+    audit.record(instrument, user, "status_changed", {"retired_on": [instrument.retired_on.isoformat(), None]})
+    instrument.retired_on = None
+    db.session.flush()
+    return instrument

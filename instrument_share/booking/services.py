@@ -68,7 +68,7 @@ def _bookable_instrument(instrument_id) -> Instrument:
         raise ValidationFailed(
             "Unknown instrument.", {"instrument_id": [N_("No such instrument.")]}
         )
-    if not instrument.is_bookable_status:
+    if not instrument.in_service:
         raise ValidationFailed(
             "Instrument not bookable.",
             {"instrument_id": [N_("This instrument is out of service and cannot be booked.")]},
@@ -216,7 +216,7 @@ def create_booking(
     closed = closed_obstacles(instrument, intervals)
 
     instrument = _lock_calendar(instrument.id)
-    if not instrument.is_bookable_status:  # changed while the request was checked
+    if not instrument.in_service:  # changed while the request was checked
         raise ValidationFailed("Instrument not bookable.", {
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
     require_qualification(user, instrument, last_day)  # under the lock a revocation takes too

@@ -135,3 +135,4 @@ def create_instruments(user: User, institution_id: int, records: dict[str, dict]
         audit.record_created(instrument, user)
     db.session.flush()
     return instruments
+

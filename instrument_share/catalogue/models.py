@@ -117,6 +117,8 @@ class Instrument(db.Model):
     # Firm users run it themselves only once qualified (培训上机资格, qualifications.py).
     self_service: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     next_training_on: Mapped[date | None] = mapped_column(sa.Date)
+    # 已停用: retired from sharing on this day (manage.py); its history stays, no new bookings.
+    retired_on: Mapped[date | None] = mapped_column(sa.Date)
     quota_class: Mapped[str] = mapped_column(sa.String(10), default=QuotaClass.GENERAL)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -141,8 +143,15 @@ class Instrument(db.Model):
         return self.institution.city_code
 
     @property
-    def is_bookable_status(self) -> bool:
-        return self.status in BOOKABLE_STATUSES
+    def in_service(self) -> bool:
+        """Bookable as far as the instrument goes: a bookable operating
+        status and not retired (the SQL form is `in_service_condition`)."""
+        return self.status in BOOKABLE_STATUSES and self.retired_on is None
+
+
+def in_service_condition():
+    """`Instrument.in_service` in SQL."""
+    return sa.and_(Instrument.status.in_(BOOKABLE_STATUSES), Instrument.retired_on.is_(None))
 
 
 class OpeningHours(db.Model):

@@ -94,6 +94,8 @@ class InstrumentDetailSchema(InstrumentSummarySchema):
         "description": "firm users need a qualification to book it"})
     next_training_on = fields.Date(allow_none=True, required=True, metadata={
         "description": "the next training for a qualification, when the managers set one"})
+    retired_on = fields.Date(allow_none=True, required=True, metadata={
+        "description": "retired from sharing (已停用) on this day: no new booking"})
     photos = fields.List(fields.Nested(PhotoSchema), required=True, metadata={
         "description": "up to six, as WebP re-encoded by the platform"})
 

@@ -12,7 +12,7 @@ from ..accounts.models import Role, User
 from ..booking.calendar import effective_weekday, weekly_hours
 from ..booking.models import SERVICE_MODES, Booking, BookingAction, BookingEvent, BookingStatus
 from ..booking.services import booking_cost
-from ..catalogue.models import BOOKABLE_STATUSES, Instrument
+from ..catalogue.models import Instrument, in_service_condition
 from ..database import move_sequences_past_ids
 from ..extensions import db
 from ..timeutil import platform_zone
@@ -38,7 +38,7 @@ def seed_bookings(rng: random.Random, now: datetime, institution_ids: Collection
     by_city: dict[str, list[User]] = {}
     for user in bookers:
         by_city.setdefault(user.firm.city_code, []).append(user)
-    query = sa.select(Instrument).where(Instrument.status.in_(BOOKABLE_STATUSES))
+    query = sa.select(Instrument).where(in_service_condition())
     if institution_ids is not None:
         query = query.where(Instrument.institution_id.in_(institution_ids))
     instruments = db.session.scalars(query.order_by(Instrument.id)).all()

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..labels import BOOKING_STATUS_LABELS
 from ..routing import id_number, page_number
 from ..timeutil import platform_today, platform_zone, utcnow
-from ..web import local_name, refused, upload_limit, uploaded_bytes
+from ..web import flashes_refusals, local_name, refused, upload_limit, uploaded_bytes
 from . import services, transfer
 from .forms import ImportForm, InstrumentForm, PhotoForm, QualificationForm
 from .timeline import SHOWN_STATUSES, institution_schedule, timeline_lines
@@ -376,6 +376,29 @@ def remove_photo(photo_id: int):
     instrument_id = photos.remove_photo(current_user, photo_id)
     flash(_("Photo removed."), "success")
     return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id, _anchor="photos"))
+
+
+@bp.post("/instruments/<int:instrument_id>/retire")
+@login_required
+@flashes_refusals(back=lambda instrument_id: url_for("manage.instrument_schedule", instrument_id=instrument_id))
+def retire(instrument_id: int):
+    """已停用: out of sharing from today, its history kept."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    schedule.retire_instrument(current_user, instrument_id)
+    flash(_("The instrument is retired: it keeps its page and history and takes no new booking."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
+
+
+@bp.post("/instruments/<int:instrument_id>/reinstate")
+@login_required
+@flashes_refusals(back=lambda instrument_id: url_for("manage.instrument_schedule", instrument_id=instrument_id))
+def reinstate(instrument_id: int):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    schedule.reinstate_instrument(current_user, instrument_id)
+    flash(_("The instrument is in service again."), "success")
+    return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))
 
 
 @bp.post("/users/<int:user_id>/lift")

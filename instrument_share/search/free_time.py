@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..booking.calendar import effective_weekday
 from ..booking.conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
 from ..booking.models import ACTIVE_STATUSES, Blackout, Booking
-from ..catalogue.models import BOOKABLE_STATUSES, Instrument, OpeningHours
+from ..catalogue.models import Instrument, OpeningHours, in_service_condition
 from ..db_types import UTCDateTime
 from ..sql import plus_minutes
 from ..timeutil import platform_zone
@@ -83,4 +83,4 @@ def free_condition(start: datetime, end: datetime):
     blacked_out = sa.exists().where(
         Blackout.instrument_id == Instrument.id, overlaps_sql(Blackout.start, Blackout.end, start, end)
     )
-    return sa.and_(Instrument.status.in_(BOOKABLE_STATUSES), *opening, ~booked, ~blacked_out)
+    return sa.and_(in_service_condition(), *opening, ~booked, ~blacked_out)

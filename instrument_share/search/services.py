@@ -122,7 +122,7 @@ def home_city(user) -> str | None:
 
 
 def _filter_conditions(filters: SearchFilters) -> list:
-    conditions = []
+    conditions = [Instrument.retired_on.is_(None)]  # retired ones keep their page, not a place in search
     if filters.city is not None:
         # A subquery, not a join: the planner then scans instruments once
         # instead of visiting them institution by institution.
