@@ -188,3 +188,37 @@ def test_the_import_page_checks_then_imports_and_lists_problems_by_row(app, brow
     make.user(email="firm@transfer.example")
     Browser(outsider).login("firm@transfer.example")
     assert outsider.get("/manage/instruments/import").status_code == 403
+
+
+def test_hostile_files_are_refused_quickly_and_cleanly(api, make, app_context):
+    """Found by review: a number with a huge exponent took a minute to
+    read, a damaged workbook gave a 500, and a small workbook that unpacks
+    to many megabytes was read whole."""
+    import time
+    import zipfile
+
+    _, manager, _, _ = _fleet(make)
+    as_manager = api.as_user(manager)
+    header = ",".join(heading for _, heading in COLUMNS[:4]) + ",最短预约（分钟）"
+    started = time.monotonic()
+    huge_number = _upload(as_manager, f"{header}\nX-1,仪器,,analytical-thermal,1e999999\n".encode(), "i.csv")
+    assert huge_number.status_code == 422 and "min_booking_minutes" in huge_number.get_json()["fields"]["row 2"]
+    assert time.monotonic() - started < 5
+
+    good = as_manager.get("/api/v1/instruments/export.xlsx").data
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(damaged, "w") as target:
+        for part in source.infolist():
+            content = source.read(part)
+            target.writestr(part, content[: len(content) // 2] if part.filename.endswith("sheet1.xml") else content)
+    answer = _upload(as_manager, damaged.getvalue())
+    assert answer.status_code == 422 and "file" in answer.get_json()["fields"]
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as target:
+        for part in source.infolist():
+            target.writestr(part.filename, source.read(part))
+        target.writestr("xl/padding.xml", b"<a/>" * 5_000_000)  # 20 MB that packs into a few kilobytes
+    refused = _upload(as_manager, bomb.getvalue())
+    assert refused.status_code == 422 and "file" in refused.get_json()["fields"]
+    assert _count(InstrumentEvent) == 0

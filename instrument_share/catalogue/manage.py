@@ -93,6 +93,11 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
         raise ValidationFailed(N_("The instrument is not valid."),
                                {"institution_id": [N_("An instrument stays with its institution.")]})
     begin_write_transaction()
+    if data.get("asset_no"):
+        # Institution before instrument, as the bulk import locks them: the
+        # asset-number check locks the institution, and the other order
+        # could deadlock with an import on PostgreSQL.
+        lock_row("institutions", instrument.institution_id)
     lock_row("instruments", instrument.id)
     db.session.refresh(instrument)  # the trail's "old" values are the committed ones
     before = audit.snapshot(instrument)

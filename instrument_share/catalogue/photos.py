@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from ..accounts.models import User
 from ..database import lock
@@ -49,12 +49,14 @@ def _decoded(data: bytes) -> Image.Image:
             probe.verify()  # a truncated or corrupt file fails here
             image = Image.open(io.BytesIO(data))
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+            # Malformed EXIF fails here as anything from struct.error up: a refusal, not a 500.
+            image = ImageOps.exif_transpose(image)
+            has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+            return image.convert("RGBA" if has_alpha else "RGB")
+    except ValidationFailed:
+        raise
+    except Exception:  # noqa: BLE001 (Pillow's decoders raise many kinds; any of them means "not an image we take")
         raise _refused(N_("A JPEG, PNG or WebP image.")) from None
-    image = ImageOps.exif_transpose(image)
-    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
-    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 def _webp(image: Image.Image, longest: int) -> bytes:

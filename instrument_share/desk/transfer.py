@@ -152,13 +152,40 @@ def _unreadable() -> ValidationFailed:
         N_("Not a workbook of the import template: use the .xlsx template or a CSV file in its columns.")]})
 
 
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # a workbook's parts, unzipped
+MAX_PACKING = 100  # how much smaller than its content a part may be packed
+MAX_COLUMNS = len(COLUMNS) + 20  # read no further right, whatever the sheet declares
+
+
 def _rows_of_xlsx(data: bytes) -> list[list]:
+    """The first sheet's rows. The archive is measured before openpyxl reads
+    it: a small file that unpacks to gigabytes (or declares a sheet
+    16,384 columns wide) would take the worker's memory."""
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+        if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES or any(
+                part.file_size > MAX_PACKING * max(part.compress_size, 1024) for part in parts):
+            raise ValidationFailed(N_("Nothing was imported."), {"file": [N_("The workbook unpacks too large.")]})
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        sheet = book.worksheets[0]
+        return _limited(list(row) for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+    except ValidationFailed:
+        raise
+    except Exception:  # noqa: BLE001 (openpyxl raises what its XML and zip readers raise, of many kinds)
         raise _unreadable() from None
-    sheet = book.worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 3)]
+
+
+def _limited(rows) -> list[list]:
+    """The rows up to MAX_ROWS that are not blank (and the blank ones among
+    them); refused past that, never cut short."""
+    kept, filled = [], 0
+    for row in rows:
+        kept.append(row)
+        filled += any(cell not in (None, "") and str(cell).strip() for cell in row)
+        if filled > MAX_ROWS + 2:  # the two heading rows
+            raise ValidationFailed(N_("Nothing was imported."), {"file": [N_("At most 5000 instruments at a time.")]})
+    return kept
 
 
 def _rows_of_csv(data: bytes) -> list[list]:
@@ -172,7 +199,7 @@ def _rows_of_csv(data: bytes) -> list[list]:
     else:
         raise _unreadable()
     try:
-        return list(csv.reader(io.StringIO(text)))[:MAX_ROWS + 3]
+        return _limited(row[:MAX_COLUMNS] for row in csv.reader(io.StringIO(text)))
     except csv.Error:
         raise _unreadable() from None
 
@@ -227,9 +254,17 @@ def _record(cells: dict) -> tuple[dict, dict[str, list[str]]]:
         elif name in WHOLE_NUMBERS:
             if text:
                 try:
-                    record[name] = int(Decimal(text)) if Decimal(text) == int(Decimal(text)) else text
-                except (ArithmeticError, ValueError):
-                    record[name] = text  # the schema names the problem
+                    number = Decimal(text)
+                except ArithmeticError:
+                    number = None
+                # A whole number of sane size becomes an int; anything else
+                # (1e999999 would take a minute to turn into one) goes on as
+                # text for the schema to refuse.
+                if number is not None and number.is_finite() and number.adjusted() < 9 and (
+                        number == number.to_integral_value()):
+                    record[name] = int(number)
+                else:
+                    record[name] = text
         elif name in DATES:
             if isinstance(value, datetime):
                 record[name] = value.date().isoformat()

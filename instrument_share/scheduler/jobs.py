@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from ..booking.models import Booking, BookingAction, BookingStatus
 from ..booking.usage import CLOSE_BATCH, close_past_bookings
 from ..catalogue.models import Qualification
-from ..database import lock_all
+from ..database import begin_write_transaction, lock_all
 from ..extensions import db
 from ..invites.notify import queue_mail
 from ..mail.delivery import deliver_due
@@ -68,6 +68,7 @@ def warn_expiring_qualifications(now: datetime, period=None) -> int:
     Once per qualification and expiry day (the outbox key): a scheduler that
     was down still warns when it is back, a renewal with a new expiry warns
     again before that one, and nobody is told twice."""
+    begin_write_transaction()  # the outbox rows it adds (without it, SQLite's flush guard refuses them)
     today = to_platform(now).date()
     ending = db.session.scalars(
         sa.select(Qualification).where(Qualification.expires_on >= today,
