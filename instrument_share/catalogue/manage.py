@@ -1,12 +1,14 @@
 """Managers publish and edit their institution's instruments."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 
 from ..accounts.models import Role, User
 from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction, lock_row
-from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
+from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from . import audit
 from .models import Category, Institution, Instrument
@@ -81,9 +83,11 @@ def create_instrument(user: User, data: dict) -> Instrument:
     return instrument
 
 
-def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
+def update_instrument(user: User, instrument_id: int, data: dict, seen: datetime | None = None) -> Instrument:
     """The instrument's managers (admins: any) change its record or settings;
-    what changed goes into its audit trail."""
+    what changed goes into its audit trail. `seen`: when the record was last
+    changed as the editor saw it; a record changed since is not overwritten
+    (409), so of two managers saving from stale pages the second is told."""
     instrument = db.session.get(Instrument, instrument_id)
     if instrument is None:
         raise NotFound(N_("No such instrument."))
@@ -100,6 +104,9 @@ def update_instrument(user: User, instrument_id: int, data: dict) -> Instrument:
         lock_row("institutions", instrument.institution_id)
     lock_row("instruments", instrument.id)
     db.session.refresh(instrument)  # the trail's "old" values are the committed ones
+    if seen is not None and instrument.updated_at != seen:
+        raise Conflict(N_("Someone saved this instrument after you opened it, so your changes were not saved: "
+                          "reload the page to see theirs."), conflicts=[], suggestions=[])
     before = audit.snapshot(instrument)
     _apply(instrument, {key: value for key, value in data.items() if key != "institution_id"})
     audit.record_changes(instrument, user, before)

@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -98,6 +99,7 @@ class InstrumentForm(FlaskForm):
 
     groups = GROUPS
     institution_id = SelectField(_l("Institution"), coerce=int, choices=[])
+    version = HiddenField()  # when the record was last changed, as this form shows it
 
     def record(self) -> dict:
         """The record as the API's write schema takes it."""

@@ -63,6 +63,7 @@ def _instrument_form(instrument: Instrument | None = None) -> InstrumentForm:
     else:
         values = {name: getattr(instrument, name) for name in InstrumentForm.names() if name != "category"}
         values["category"] = instrument.category_code
+        values["version"] = instrument.updated_at.isoformat()
     form = InstrumentForm(data=values)
     categories = db.session.scalars(sa.select(Category).order_by(Category.sort_order, Category.code)).all()
     majors = {c.code: c for c in categories if c.parent_code is None}
@@ -112,6 +113,15 @@ def new_instrument():
                       "success")
                 return redirect(url_for("manage.instrument_schedule", instrument_id=instrument.id))
     return render_template("desk/new_instrument.html", form=form), 422
+
+
+def _seen(version: str | None) -> datetime | None:
+    """The record's version the form was made from (none: not checked)."""
+    try:
+        seen = datetime.fromisoformat(version or "")
+    except ValueError:
+        return None
+    return seen if seen.tzinfo is not None else None
 
 
 def _record_or_refusal(form: InstrumentForm) -> dict | None:
@@ -183,9 +193,11 @@ def save_instrument(instrument_id: int):
         data = _record_or_refusal(form)
         if data is not None:
             try:
-                update_instrument(current_user, instrument_id, data)
+                update_instrument(current_user, instrument_id, data, _seen(form.version.data))
             except ServiceError as error:
                 refused(error, form, default_field=form.name)
+                if error.status == 409:
+                    return instrument_schedule(instrument_id, record_form=form, status=409)
             else:
                 flash(_("Instrument saved."), "success")
                 return redirect(url_for("manage.instrument_schedule", instrument_id=instrument_id))

@@ -147,3 +147,27 @@ def test_others_may_not_open_or_save_the_editor(app, browser, client, make, app_
     assert app.test_client().post("/manage/instruments/new", data=RECORD).status_code in (302, 400)
     db.session.expire_all()
     assert db.session.get(Instrument, instrument.id).name == "核磁共振波谱仪"
+
+
+def test_of_two_managers_saving_from_stale_pages_the_second_is_told(app, make, app_context):
+    """Found by review: the last of two stale saves overwrote the first."""
+    institution = make.institution()
+    for email in ("a@editor.example", "b@editor.example"):
+        make.user(role="manager", institution_id=institution.id, email=email)
+    instrument = make.instrument(institution_id=institution.id, name="热重分析仪", hourly_rate="100.00")
+    first, second = app.test_client(), app.test_client()
+    pages = {}
+    for client, email in ((first, "a@editor.example"), (second, "b@editor.example")):
+        Browser(client).login(email)
+        page = client.get(f"/manage/instruments/{instrument.id}").get_data(as_text=True)
+        version = re.search(r'name="version" type="hidden" value="([^"]+)"', page).group(1)
+        pages[email] = {"csrf_token": csrf_token_from(page), "version": version}
+    form = {**RECORD, "name": "热重分析仪", "model": instrument.model}
+    saved = first.post(f"/manage/instruments/{instrument.id}", data={**form, **pages["a@editor.example"],
+                                                                     "hourly_rate": "150.00"})
+    assert saved.status_code == 302
+    stale = second.post(f"/manage/instruments/{instrument.id}", data={**form, **pages["b@editor.example"],
+                                                                      "hourly_rate": "90.00"})
+    assert stale.status_code == 409 and "重新加载" in stale.get_data(as_text=True)
+    db.session.expire_all()
+    assert str(db.session.get(Instrument, instrument.id).hourly_rate) == "150.00"
