@@ -7,9 +7,10 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..catalogue import audit
+from ..catalogue.manage import managed_instrument
 from ..catalogue.models import Instrument
 from ..catalogue.policy import can_manage_instrument
-from ..database import lock, lock_all, lock_row
+from ..database import lock_all, lock_row
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform, to_platform, utcnow
@@ -99,14 +100,6 @@ def delete_blackout(blackout_id: int, user: User) -> None:
     db.session.flush()
 
 
-def _locked_managed(user: User, instrument_id: int) -> Instrument:
-    instrument = lock(Instrument, instrument_id)
-    if instrument is None:
-        raise NotFound(N_("No such instrument."))
-    require_manager(user, instrument)
-    return instrument
-
-
 def retire_instrument(user: User, instrument_id: int, now: datetime | None = None) -> Instrument:
     """Retire an instrument from sharing (已停用) as of today: it keeps its
     page and history, takes no new booking (the checker asks
@@ -114,7 +107,7 @@ def retire_instrument(user: User, instrument_id: int, now: datetime | None = Non
     active bookings lie ahead: they are cancelled or moved first, each
     with its booker told."""
     now = now or utcnow()
-    instrument = _locked_managed(user, instrument_id)
+    instrument = managed_instrument(user, instrument_id)
     if instrument.retired_on is not None:
         raise Conflict(N_("This instrument is retired already."), conflicts=[], suggestions=[])
     ahead = db.session.scalar(sa.select(sa.func.count(Booking.id)).where(
@@ -130,7 +123,7 @@ def retire_instrument(user: User, instrument_id: int, now: datetime | None = Non
 
 def reinstate_instrument(user: User, instrument_id: int) -> Instrument:
     """Bring a retired instrument back into sharing."""
-    instrument = _locked_managed(user, instrument_id)
+    instrument = managed_instrument(user, instrument_id)
     if instrument.retired_on is None:
         raise Conflict(N_("This instrument is in service."), conflicts=[], suggestions=[])
     audit.record(instrument, user, "status_changed", {"retired_on": [instrument.retired_on.isoformat(), None]})

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import Role, User
 from ..accounts.policy import can_use_manager_desk
-from ..database import begin_write_transaction, lock_row
+from ..database import begin_write_transaction, lock, lock_row
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from . import audit
@@ -53,6 +53,18 @@ def _asset_no_taken(instrument: Instrument) -> bool:
         # cannot tell that a bound value is not empty).
         Instrument.institution_id == instrument.institution_id, Instrument.asset_no != "",
         Instrument.asset_no == instrument.asset_no, Instrument.id != (instrument.id or 0))) is not None
+
+
+def managed_instrument(user: User, instrument_id: int) -> Instrument:
+    """The instrument, locked for the rest of the transaction, if the user
+    manages it: the start of every change to one instrument (photos,
+    qualifications, retiring)."""
+    instrument = lock(Instrument, instrument_id)
+    if instrument is None:
+        raise NotFound(N_("No such instrument."))
+    if not can_manage_instrument(user, instrument):
+        raise PermissionDenied(N_("Only the instrument's managers may change it."))
+    return instrument
 
 
 def model_defaults(model) -> dict:

@@ -14,12 +14,11 @@ import warnings
 from PIL import Image, ImageOps
 
 from ..accounts.models import User
-from ..database import lock
-from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from . import audit
-from .models import Instrument, InstrumentPhoto
-from .policy import can_manage_instrument
+from .manage import managed_instrument
+from .models import InstrumentPhoto
 
 MAX_PHOTOS = 6
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -67,21 +66,12 @@ def _webp(image: Image.Image, longest: int) -> bytes:
     return buffer.getvalue()
 
 
-def _managed(user: User, instrument_id: int) -> Instrument:
-    instrument = lock(Instrument, instrument_id)
-    if instrument is None:
-        raise NotFound(N_("No such instrument."))
-    if not can_manage_instrument(user, instrument):
-        raise PermissionDenied(N_("Only the instrument's managers may change it."))
-    return instrument
-
-
 def add_photo(user: User, instrument_id: int, data: bytes) -> InstrumentPhoto:
     """The instrument's managers add a photo (the seventh is refused). The
     image work happens before the instrument's lock is taken."""
     image = _decoded(data)
     display, thumbnail = _webp(image, DISPLAY_SIZE), _webp(image, THUMBNAIL_SIZE)
-    instrument = _managed(user, instrument_id)
+    instrument = managed_instrument(user, instrument_id)
     if len(instrument.photos) >= MAX_PHOTOS:
         raise _refused(N_("At most 6 photos an instrument: remove one first."))
     width, height = Image.open(io.BytesIO(display)).size
@@ -98,7 +88,7 @@ def remove_photo(user: User, photo_id: int) -> int:
     photo = db.session.get(InstrumentPhoto, photo_id) if isinstance(photo_id, int) else None
     if photo is None:
         raise NotFound(N_("No such photo."))
-    instrument = _managed(user, photo.instrument_id)
+    instrument = managed_instrument(user, photo.instrument_id)
     db.session.delete(photo)
     db.session.flush()
     audit.record(instrument, user, "photo_removed", {"photo": [photo_id, None]})

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..accounts.models import Role, User
-from ..database import lock
 from ..errors import N_, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_today
 from . import audit
+from .manage import managed_instrument
 from .models import Instrument, Qualification
 from .policy import can_manage_instrument
 
@@ -48,21 +48,12 @@ def require_qualification(user: User, instrument: Instrument, last_day: date) ->
             N_("This instrument is run by qualified users only: ask its managers for training.")]})
 
 
-def _managed(user: User, instrument_id: int) -> Instrument:
-    instrument = lock(Instrument, instrument_id)
-    if instrument is None:
-        raise NotFound(N_("No such instrument."))
-    if not can_manage_instrument(user, instrument):
-        raise PermissionDenied(N_("Only the instrument's managers may change it."))
-    return instrument
-
-
 def grant_qualification(user: User, instrument_id: int, email: str, expires_on: date | None,
                         today: date | None = None) -> Qualification:
     """Qualify an existing user (by e-mail) for the instrument until
     `expires_on` (none: without end); granting again sets the new expiry."""
     today = today or platform_today()
-    instrument = _managed(user, instrument_id)
+    instrument = managed_instrument(user, instrument_id)
     holder = db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
     if holder is None:
         raise ValidationFailed(N_("No such user."), {"email": [N_("No user has this e-mail address.")]})
@@ -86,7 +77,7 @@ def revoke_qualification(user: User, qualification_id: int) -> None:
     qualification = db.session.get(Qualification, qualification_id) if isinstance(qualification_id, int) else None
     if qualification is None:
         raise NotFound(N_("No such qualification."))
-    instrument = _managed(user, qualification.instrument_id)
+    instrument = managed_instrument(user, qualification.instrument_id)
     email = qualification.user.email
     db.session.delete(qualification)
     db.session.flush()

@@ -10,6 +10,7 @@ from ..api.fields import ClientTime
 from ..api.parsing import Blueprint
 from ..api.schemas import Id
 from ..booking.models import BOOKING_STATUSES
+from ..booking.schemas import BlackoutSchema
 from ..catalogue.schemas import InstrumentRefSchema, UserRefSchema
 from ..web import upload_limit, uploaded_bytes
 from . import timeline, transfer
@@ -44,19 +45,11 @@ class ScheduledBookingSchema(Schema):
     firm = fields.Nested(FirmNameSchema, allow_none=True, required=True)
 
 
-class ScheduledBlackoutSchema(Schema):
-    id = fields.Integer(required=True)
-    instrument_id = fields.Integer(required=True)
-    start = ClientTime(required=True)
-    end = ClientTime(required=True)
-    reason = fields.String(required=True)
-
-
 class ScheduleSchema(Schema):
     instruments = fields.List(fields.Nested(InstrumentRefSchema), required=True)
     bookings = fields.List(fields.Nested(ScheduledBookingSchema), required=True, metadata={
         "description": f"bookings that are {', '.join(timeline.SHOWN_STATUSES)}, by start"})
-    blackouts = fields.List(fields.Nested(ScheduledBlackoutSchema), required=True)
+    blackouts = fields.List(fields.Nested(BlackoutSchema), required=True)
 
 
 @blp.get("/institutions/<int:institution_id>/schedule")

@@ -303,7 +303,7 @@ class Plan:
     """What an import would do: each row's record and the instrument it updates."""
 
     institution: Institution
-    rows: list[tuple[int, dict, Instrument | None]]
+    rows: list[tuple[int, dict, Instrument | None, bool]]  # row number, record, instrument it updates, changed
     created: int
     updated: int
     unchanged: int
@@ -352,13 +352,14 @@ def plan_import(user: User, institution_id: int | None, data: bytes, filename: s
         if row_problems:
             problems[f"row {number}"] = row_problems
             continue
-        rows.append((number, record, target))
-        counts["created" if target is None else "updated" if _changes(target, record) else "unchanged"] += 1
+        changed = target is not None and _changes(target, record)
+        rows.append((number, record, target, changed))
+        counts["created" if target is None else "updated" if changed else "unchanged"] += 1
     if problems:
         raise ValidationFailed(N_("Nothing was imported: correct the rows named and try again."), problems)
     if not rows:
         raise ValidationFailed(N_("Nothing was imported."), {"file": [N_("The file holds no instrument.")]})
-    search_index.prepare(record.get(name) for _, record, _ in rows for name, _ in search_index.WEIGHTS)
+    search_index.prepare(record.get(name) for _, record, _, _ in rows for name, _ in search_index.WEIGHTS)
     return Plan(institution, rows, **counts)
 
 
@@ -380,11 +381,11 @@ def apply_import(user: User, plan: Plan) -> dict:
     """Write a checked plan, every row or none (the request's transaction):
     new instruments are published, changed ones updated, each with its
     audit event and search terms."""
-    new = {f"row {number}": record for number, record, target in plan.rows if target is None}
+    new = {f"row {number}": record for number, record, target, _changed in plan.rows if target is None}
     if new:
         create_instruments(user, plan.institution.id, new)
-    for number, record, target in plan.rows:
-        if target is not None and _changes(target, record):
+    for number, record, target, changed in plan.rows:
+        if changed:
             try:
                 update_instrument(user, target.id, record)
             except ValidationFailed as refused:  # changed since it was checked
