@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     site.init_app(app)
 
     from .accounts import api as accounts_api
+    from .accounts import member_views
     from .accounts import views as account_views
     from .admin import views as admin_views
     from .api import init_api
@@ -75,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .vouchers import views as voucher_views
 
     app.register_blueprint(account_views.bp)
+    app.register_blueprint(member_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(desk_views.bp)

@@ -23,8 +23,10 @@ users_cli = AppGroup("users", help="Manage users.")
 @click.option("--city", "city_code", help="City code: the firm's city, or the city admin's.")
 @click.option("--institution", "institution_id", type=int)
 @click.option("--language", default="zh_CN", type=click.Choice(["zh_CN", "en"]))
+@click.option("--org-admin", is_flag=True,
+              help="Make the user an administrator of their firm or institution (its first member is one anyway).")
 def create_user_command(email, password, role, name, firm_name, firm_uscc, city_code,
-                        institution_id, language):
+                        institution_id, language, org_admin):
     """Create a user of any role (API.md, "Roles")."""
     from .accounts.services import create_user, find_or_create_firm
     from .database import begin_write_transaction
@@ -49,13 +51,15 @@ def create_user_command(email, password, role, name, firm_name, firm_uscc, city_
         user = create_user(
             email=email, password=password, role=role, name=name, firm=firm,
             institution_id=institution_id, city_code=city_code, language=language,
+            org_admin=org_admin or None,
         )
     except ValidationFailed as error:
         db.session.rollback()
         details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items())
         raise click.ClickException(f"{error.message} {details}") from error
     db.session.commit()
-    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+    click.echo(f"Created {user.role} {user.email} (id {user.id})"
+               + (", administrator of its organisation." if user.org_admin else "."))
 
 
 @click.command("seed-demo")

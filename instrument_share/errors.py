@@ -45,5 +45,13 @@ class NotAuthenticated(ServiceError):
 
 
 class Conflict(ServiceError):
+    """A 409: what stands in the way and nearby free time, empty unless given
+    (every 409 of the API has both lists: API.md, "Errors")."""
+
     status = 409
     code = "conflict"
+
+    def __init__(self, message: str, fields: dict | None = None, **extra):
+        extra.setdefault("conflicts", [])
+        extra.setdefault("suggestions", [])
+        super().__init__(message, fields, **extra)

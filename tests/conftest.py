@@ -295,7 +295,7 @@ class Browser:
             url, data={**data, "csrf_token": token}, follow_redirects=follow_redirects
         )
 
-    def login(self, email: str, password: str = "password123"):
+    def login(self, email: str, password: str = "bench-key-4471"):
         response = self.submit("/login", {"email": email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response

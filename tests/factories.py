@@ -12,7 +12,7 @@ from instrument_share.catalogue.models import Instrument, OpeningHours
 from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 
-PASSWORD = "password123"
+PASSWORD = "bench-key-4471"
 _sequence = itertools.count(1)
 
 WEEKDAYS_9_TO_17 = [(day, 9 * 60, 17 * 60) for day in range(5)]

@@ -103,7 +103,8 @@ PLAN = [
 # Columns a fuzzed request may change without changing anything that matters.
 # api_tokens is not among them: DELETE /tokens/current, the one operation that
 # ends the token it comes with, is sent with throwaway tokens (see Run.send).
-VOLATILE = {"users": {"feed_nonce"}}
+# A wrong current password sent to POST /me/password counts as a failed sign-in.
+VOLATILE = {"users": {"feed_nonce", "failed_logins", "login_locked_until"}}
 
 # The operation that ends the bearer token it is sent with.
 END_TOKEN = "DELETE /api/v1/tokens/current"
@@ -141,8 +142,9 @@ def _seed_demo_region() -> dict[str, User]:
     db.session.commit()
     # A firm of its own that owns nothing: valid requests from it change nothing.
     empty = Firm(name="空白测试科技有限公司", uscc=valid_uscc(990001), city_code="wuhu")
+    # Not its firm's administrator: an invitation it sent would change data.
     users["empty_firm"] = create_user(email="fuzz-empty@g60.example", password=PASSWORD, role="firm",
-                                      firm=empty)
+                                      firm=empty, org_admin=False)
     db.session.commit()
     return users
 

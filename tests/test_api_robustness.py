@@ -302,7 +302,7 @@ def test_every_text_field_of_every_body_refuses_nul_naming_the_field(make, api, 
     for method, path, schema in _request_bodies(spec):
         for where, prop in _string_properties(spec, schema):
             name = where[-1]
-            if name == "password" or name in DECIMALS:
+            if name in ("password", "current_password", "new_password") or name in DECIMALS:
                 continue  # a secret (hashed, never stored), or an amount the service reads as a Decimal
             assert prop.get("pattern") in (LINE_PATTERN, TEXT_PATTERN), (path, where, prop)
             response = admin.client.open(_url(path), method=method.upper(), json=_body_with(where, "a\x00b"),

@@ -44,7 +44,8 @@ from PIL import Image
 from werkzeug.security import generate_password_hash
 
 from instrument_share.accounts.feed_tokens import feed_token
-from instrument_share.accounts.models import ApiToken, User
+from instrument_share.accounts.models import ApiToken, Invitation, User
+from instrument_share.accounts.recovery import reset_link
 from instrument_share.accounts.services import verification_link
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.booking.services import booking_cost
@@ -66,6 +67,7 @@ ROLES = (
 # Served by Flask and Bootstrap-Flask from files; no data and no permission behind them.
 EXCLUDED_ENDPOINTS = {"static", "bootstrap.static"}
 UNKNOWN_ID = 999999
+NEW_PASSWORD = "matrix-new-secret-7"
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,17 @@ ROWS = [
     Row("DELETE", "/api/v1/tokens/current",         "401  204* 204* 204* 204* 204* 204* 204*", policy="signed_in"),
     Row("GET", "/api/v1/me",                        "401  200  200  200  200  200  200  200", policy="signed_in"),
     Row("POST", "/api/v1/me/feed-token",            "401  200* 200* 200* 200* 200* 200* 200*", policy="signed_in"),
+    Row("POST", "/api/v1/me/password",              "401  204* 204* 204* 204* 204* 204* 204*", policy="signed_in",
+        body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+    Row("POST", "/api/v1/password-reset",           "202* 202* 202* 202* 202* 202* 202* 202*", policy="public",
+        body=lambda w: {"email": "firm-a@matrix.example"}),
+    Row("POST", "/api/v1/password-reset/confirm",   "204* 204* 204* 204* 204* 204* 204* 204*", policy="public",
+        body=lambda w: {"token": w.ids["reset_token"], "password": NEW_PASSWORD}),
+    Row("POST", "/api/v1/firm/invitations",         "401  201* 201* 403  403  403  403  403", policy="manage_firm_members",
+        body=lambda w: {"email": "new-colleague@matrix.example"}),
+    Row("GET", "/api/v1/firm/members",              "401  200  200  403  403  403  403  403", policy="manage_firm_members"),
+    Row("DELETE", "/api/v1/firm/members/<int:user_id>",
+                                                    "401  204* 404  403  403  403  403  403", policy="deactivate_member"),
     Row("GET", "/api/v1/cities",                    "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200", policy="public"),
@@ -330,6 +343,32 @@ ROWS = [
     Row("GET", "/profile",                          "302  200  200  200  200  200  200  200", policy="signed_in"),
     Row("POST", "/profile/verify-email",            "302  302  302  302  302  302  302  302", policy="signed_in"),
     Row("POST", "/profile/feed-token",              "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in"),
+    Row("POST", "/profile/password",                "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in",
+        body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Row("GET", "/password-reset",                   "200  200  200  200  200  200  200  200", policy="public"),
+    Row("POST", "/password-reset",                  "200* 200* 200* 200* 200* 200* 200* 200*", policy="public",
+        body=lambda w: {"email": "firm-a@matrix.example"}),
+    Row("GET", "/password-reset/<token>",           "200  200  200  200  200  200  200  200", policy="public",
+        ids={"token": "reset_token"}),
+    Row("POST", "/password-reset/<token>",          "302* 302* 302* 302* 302* 302* 302* 302*", policy="public",
+        ids={"token": "reset_token"}, body=lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Row("GET", "/join/<token>",                     "200  200  200  200  200  200  200  200", policy="public",
+        ids={"token": "invitation_token"}),
+    Row("POST", "/join/<token>",                    "302* 302* 302* 302* 302* 302* 302* 302*", policy="public",
+        ids={"token": "invitation_token"},
+        body=lambda w: {"name": "新同事", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+    Row("GET", "/firm/members",                     "302  200  200  403  403  403  403  403", policy="manage_firm_members"),
+    Row("POST", "/firm/members",                    "302  302* 302* 403  403  403  403  403", policy="manage_firm_members",
+        body=lambda w: {"email": "new-colleague@matrix.example"}),
+    Row("POST", "/firm/members/<int:user_id>/deactivate",
+                                                    "302  302* 404  403  403  403  403  403", policy="deactivate_member"),
+    Row("GET", "/manage/staff",                     "302  403  403  200  200  403  403  403",
+        policy="manage_institution_staff"),
+    Row("POST", "/manage/staff",                    "302  403  403  302* 302* 403  403  403",
+        policy="manage_institution_staff", body=lambda w: {"email": "new-manager@matrix.example"}),
+    Row("POST", "/manage/staff/<int:user_id>/deactivate",
+                                                    "302  403  403  302* 404  403  403  403", policy="deactivate_member",
+        ids={"user_id": "manager_colleague"}),
     Row("GET", "/institutions/<int:institution_id>", "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/instruments/<int:instrument_id>",  "200  200  200  200  200  200  200  200", policy="public"),
     Row("POST", "/instruments/<int:instrument_id>/book",
@@ -519,22 +558,25 @@ def build_world(app) -> World:
         # One password hash for everybody: scrypt is slow by design.
         password_hash = generate_password_hash(PASSWORD)
 
-        def user(email, role="firm", verified=True, **anchor):
+        def user(email, role="firm", verified=True, org_admin=False, **anchor):
             person = User(email=email, name=email.split("@")[0], role=role, password_hash=password_hash,
-                          language="zh_CN", email_verified_at=now if verified else None, **anchor)
+                          language="zh_CN", email_verified_at=now if verified else None, org_admin=org_admin,
+                          **anchor)
             db.session.add(person)
             return person
 
         users = {
-            "firm": user("firm-a@matrix.example", firm=firm_a),
-            "other_firm": user("firm-b@matrix.example", firm=firm_b),
-            "manager": user("manager-1@matrix.example", "manager", institution_id=inst1.id),
-            "other_manager": user("manager-2@matrix.example", "manager", institution_id=inst2.id),
+            # The first member of each firm and institution administers it.
+            "firm": user("firm-a@matrix.example", firm=firm_a, org_admin=True),
+            "other_firm": user("firm-b@matrix.example", firm=firm_b, org_admin=True),
+            "manager": user("manager-1@matrix.example", "manager", institution_id=inst1.id, org_admin=True),
+            "other_manager": user("manager-2@matrix.example", "manager", institution_id=inst2.id, org_admin=True),
             "city_admin": user("bureau-jx@matrix.example", "city_admin", city_code="jiaxing"),
             "other_city_admin": user("bureau-hf@matrix.example", "city_admin", city_code="hefei"),
             "admin": user("office@matrix.example", "admin"),
         }
         colleague = user("firm-a-2@matrix.example", firm=firm_a)  # suspended after no-shows
+        manager_colleague = user("manager-1b@matrix.example", "manager", institution_id=inst1.id)
         # Registered a moment ago, address not yet confirmed: the link's target.
         newcomer = user("newcomer@matrix.example", firm=make.firm(name="丙科技有限公司", city_code="jinhua"),
                         verified=False)
@@ -605,7 +647,11 @@ def build_world(app) -> World:
         qualification = Qualification(instrument=sem, user_id=firm_user.id, granted_by_id=users["manager"].id,
                                       granted_on=today, expires_on=today + timedelta(days=90))
         photo = InstrumentPhoto(instrument=sem, width=4, height=3, display=b"display", thumbnail=b"thumb")
-        db.session.add_all([blackout, dead, qualification, photo])
+        invitation_token = secrets.token_urlsafe(32)
+        invitation = Invitation(email="invitee@matrix.example", role="firm", firm_id=firm_a.id,
+                                invited_by_id=firm_user.id, expires_at=now + timedelta(days=7),
+                                token_hash=hashlib.sha256(invitation_token.encode()).hexdigest())
+        db.session.add_all([blackout, dead, qualification, photo, invitation])
         db.session.flush()
 
         w.ids.update(
@@ -615,6 +661,8 @@ def build_world(app) -> World:
             line_pending=claims[0].lines[0].id, claim_decided=claims[1].id, blackout=blackout.id,
             dead_message=dead.id, feed_token=feed_token(firm_user), language="en",
             verify_token=verify_token, qualification=qualification.id, photo=photo.id,
+            manager_colleague=manager_colleague.id, invitation_token=invitation_token,
+            reset_token=reset_link(firm_user).rsplit("/", 1)[1],
         )
         w.groups.update(
             bookings_a={b.id for b in (confirmed, pending, starting, past, no_show, *completed)},
@@ -749,9 +797,10 @@ def test_anonymous_callers_are_refused_before_the_body_is_read(app, world):
 
 
 def test_a_session_cookie_never_authorises_a_change_through_the_api(app, world):
-    """A cross-site form posting with the admin's browser gets nowhere."""
+    """A cross-site form posting with the admin's browser gets nowhere (the
+    public doors, a token or a reset link, ask for no session at all)."""
     restore(app, world.snapshot)
-    rows = [row for row in ROWS if row.is_api and row.method != "GET" and row.rule != "/api/v1/tokens"]
+    rows = [row for row in ROWS if row.is_api and row.method != "GET" and row.policy != "public"]
     problems = [p for row in rows if (p := play(app, world, "admin", row, "401", session_only=True))]
     assert not problems, "\n" + "\n".join(problems)
 

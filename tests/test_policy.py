@@ -50,6 +50,10 @@ TABLE = {
     "review_claim": ("claim", {"city_admin", "admin"}),
     "see_claim": ("claim", {"manager", "city_admin", "admin"}),
     "see_flows": ("-", {"manager", "other_manager", "city_admin", "other_city_admin", "admin"}),
+    # The first member of each firm and institution administers it.
+    "manage_firm_members": ("-", {"firm", "other_firm"}),
+    "manage_institution_staff": ("-", {"manager", "other_manager"}),
+    "deactivate_member": ("member", {"firm"}),
 }
 
 
@@ -80,7 +84,7 @@ def world(make, app_context):
     db.session.add_all([booking, voucher, claim])
     db.session.commit()
     return {"people": people, "institution": institution_id, "instrument": instrument, "booking": booking,
-            "booker": firm_user, "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
+            "booker": firm_user, "member": people["colleague"], "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
 
 
 def test_every_rule_is_in_the_table(app):

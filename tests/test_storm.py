@@ -112,7 +112,7 @@ def test_a_storm_of_every_changing_operation_breaks_no_invariant(app, make, clie
                 pool.add("past", made[0].id)
 
     def token_of(user) -> str:
-        response = client.post("/api/v1/tokens", json={"email": user.email, "password": "password123"})
+        response = client.post("/api/v1/tokens", json={"email": user.email, "password": "bench-key-4471"})
         assert response.status_code == 201, response.json
         return response.json["token"]
 

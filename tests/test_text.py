@@ -212,7 +212,7 @@ def test_a_voucher_csv_with_a_control_character_grants_nothing(browser, client, 
 @pytest.mark.parametrize("option, value", [
     ("--name", "李\n工"), ("--email", "a@x.example\r\nBcc: b@x.example"), ("--name", "李\x00工")])
 def test_users_create_refuses_broken_text(runner, app_context, option, value):
-    args = {"--email": "a@x.example", "--password": "password123", "--role": "admin", "--name": "李工",
+    args = {"--email": "a@x.example", "--password": "bench-key-4471", "--role": "admin", "--name": "李工",
             option: value}
     result = runner.invoke(args=["users", "create", *[x for pair in args.items() for x in pair]])
     assert result.exit_code == 2 and option in result.output, result.output

@@ -70,7 +70,7 @@ def test_next_on_login_never_leaves_the_site(client, make):
     for target in [*HOSTILE_NEXT, GOOD_NEXT]:
         page = client.get("/login").get_data(as_text=True)
         response = client.post("/login", query_string={"next": target}, data={
-            "email": "eng@firm.example", "password": "password123", "csrf_token": csrf_token_from(page)})
+            "email": "eng@firm.example", "password": "bench-key-4471", "csrf_token": csrf_token_from(page)})
         assert response.status_code == 302, target
         location = response.headers["Location"]
         assert location == GOOD_NEXT if target == GOOD_NEXT else not _off_site(location), (target, location)

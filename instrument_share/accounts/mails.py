@@ -1,5 +1,6 @@
 """The mails of accounts: confirm an address, someone tried to register with
-yours, your account was locked. Each goes through the outbox in its
+yours, your account was locked, reset your password, your password was
+changed, join a firm or an institution. Each goes through the outbox in its
 recipient's language, with an idempotency key that also bounds how often it
 can be sent (an attacker cannot flood a mailbox through us).
 """
@@ -31,12 +32,15 @@ def _queue(kind: str, key: str, user, subject: str, template: str, **context) ->
     return message is not None
 
 
+def _window(now: datetime) -> int:
+    return int(now.timestamp()) // (RESEND_MINUTES * 60)
+
+
 def confirm_address(user, link: str, now: datetime) -> bool:
     """The link that verifies a new address; False when one was already
     queued in the last ten minutes (nothing is added then)."""
-    window = int(now.timestamp()) // (RESEND_MINUTES * 60)
     with force_locale(user.language):
-        return _queue("account_confirm", f"account:confirm:{user.id}:{window}", user,
+        return _queue("account_confirm", f"account:confirm:{user.id}:{_window(now)}", user,
                       _("Confirm your e-mail address for G60 Shared Instruments"),
                       "account_confirm", link=link)
 
@@ -59,3 +63,38 @@ def account_locked(user, attempts: int, until: datetime, now: datetime) -> bool:
                       _("Your account was locked after failed sign-in attempts"),
                       "account_locked", attempts=attempts,
                       until=to_platform(until).strftime("%Y-%m-%d %H:%M"))
+
+
+def password_reset(user, link: str, now: datetime) -> bool:
+    """The single-use link that sets a new password; at most one per ten
+    minutes (an attacker cannot flood a mailbox through the reset form)."""
+    with force_locale(user.language):
+        return _queue("account_password_reset", f"account:password-reset:{user.id}:{_window(now)}", user,
+                      _("Reset your password on G60 Shared Instruments"),
+                      "account_password_reset", link=link)
+
+
+def password_changed(user, now: datetime) -> bool:
+    """The owner learns that the password changed, in case it was not them."""
+    with force_locale(user.language):
+        return _queue("account_password_changed", f"account:password-changed:{user.id}:{now.timestamp()}", user,
+                      _("Your password on G60 Shared Instruments was changed"),
+                      "account_password_changed", reset_url=_platform_url("/password-reset"),
+                      when=to_platform(now).strftime("%Y-%m-%d %H:%M"))
+
+
+def invitation(invitation, organisation: str, link: str, days: int) -> bool:
+    """The link that lets a colleague join, in the inviter's language (the
+    invitee has none yet). One per invitation (keyed by its secret's hash: a deleted invitation's id may come again)."""
+    inviter = invitation.invited_by
+    with force_locale(inviter.language):
+        message = enqueue(
+            key=f"account:invitation:{invitation.token_hash[:24]}", kind="account_invitation", recipient=invitation.email,
+            subject=_("%(name)s invites you to %(organisation)s on G60 Shared Instruments",
+                      name=inviter.name, organisation=organisation),
+            text=render_template("mail/account_invitation.txt", inviter=inviter, organisation=organisation,
+                                 link=link, days=days, manager=invitation.role == "manager"),
+            html=render_template("mail/account_invitation.html", inviter=inviter, organisation=organisation,
+                                 link=link, days=days, manager=invitation.role == "manager"),
+        )
+    return message is not None

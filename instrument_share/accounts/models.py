@@ -25,6 +25,10 @@ class Role(StrEnum):
 
 
 ROLES = tuple(Role)
+# Roles that belong to an organisation with members: a firm's staff, an
+# institution's managers. Its administrators (`User.org_admin`) invite and
+# deactivate the others (accounts/members.py).
+MEMBER_ROLES = (Role.FIRM, Role.MANAGER)
 LANGUAGES = ("zh_CN", "en")
 
 
@@ -85,6 +89,7 @@ class User(UserMixin, db.Model):
         sa.CheckConstraint(
             f"role != '{Role.CITY_ADMIN}' OR city_code IS NOT NULL", name="city_admin_has_city"
         ),
+        sa.CheckConstraint(f"NOT org_admin OR role IN {sql_list(MEMBER_ROLES)}", name="org_admin_has_org"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,6 +122,10 @@ class User(UserMixin, db.Model):
     # Part of every session's user id ("id:generation"): raising it ends every
     # session of the user, copies of the cookie included (accounts/services.py).
     session_generation: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # The administrator of the user's firm (firm users) or institution
+    # (managers): invites colleagues and deactivates members. The first member
+    # of an organisation is one (accounts/services.create_user).
+    org_admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     firm: Mapped[Firm | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
@@ -124,6 +133,14 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    @property
+    def firm_admin(self) -> bool:
+        return self.role == Role.FIRM and self.org_admin
+
+    @property
+    def institution_admin(self) -> bool:
+        return self.role == Role.MANAGER and self.org_admin
 
     @property
     def email_verified(self) -> bool:
@@ -154,3 +171,34 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class Invitation(db.Model):
+    """A mailed invitation to join a firm (as a firm user) or an institution
+    (as a manager). Only the SHA-256 of its link's secret is stored; it
+    works once, until `expires_at`."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        sa.CheckConstraint(f"role IN {sql_list(MEMBER_ROLES)}", name="role"),
+        sa.CheckConstraint(
+            f"(role = '{Role.FIRM}' AND firm_id IS NOT NULL AND institution_id IS NULL) OR "
+            f"(role = '{Role.MANAGER}' AND institution_id IS NOT NULL AND firm_id IS NULL)",
+            name="one_organisation",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    firm_id: Mapped[int | None] = mapped_column(sa.ForeignKey("firms.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    invited_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    firm: Mapped[Firm | None] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+    invited_by: Mapped[User] = relationship()

@@ -33,6 +33,30 @@ def can_manage_institution(user: User, institution_id: int | None) -> bool:
         user.role == Role.MANAGER and institution_id is not None and user.institution_id == institution_id)
 
 
+def can_manage_firm_members(user: User) -> bool:
+    """Invite colleagues to the user's firm and deactivate its members: the
+    firm's administrator (its first user, API.md "Firm colleagues")."""
+    return user.role == Role.FIRM and user.org_admin
+
+
+def can_manage_institution_staff(user: User) -> bool:
+    """Invite managers to the user's institution and deactivate them: the
+    institution's administrator (its first manager, or one the joint office
+    made with `flask users create --org-admin`)."""
+    return user.role == Role.MANAGER and user.org_admin
+
+
+def can_deactivate_member(user: User, member: User) -> bool:
+    """Deactivate a member: the administrator of the member's firm or
+    institution (whether the member is the administrator themselves is a
+    refusal of its own, not a permission: accounts/members.py)."""
+    if member.role == Role.FIRM:
+        return can_manage_firm_members(user) and member.firm_id == user.firm_id
+    if member.role == Role.MANAGER:
+        return can_manage_institution_staff(user) and member.institution_id == user.institution_id
+    return False
+
+
 def can_book(user: User) -> bool:
     """Book instruments at all: firm users, managers and the joint office
     (whether this user may book now also depends on their address being

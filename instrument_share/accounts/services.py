@@ -31,7 +31,7 @@ from ..extensions import db
 from ..timeutil import utcnow
 from ..transaction import commit_before_refusal
 from . import mails, passwords
-from .models import LANGUAGES, ROLES, ApiToken, City, Firm, Institution, Role, User
+from .models import LANGUAGES, MEMBER_ROLES, ROLES, ApiToken, City, Firm, Institution, Role, User
 
 LOGIN_FAILED = N_("Wrong e-mail address or password.")
 VERIFICATION_DAYS = 1  # a verification link is valid for 24 hours
@@ -41,8 +41,6 @@ LINK_INVALID = N_("This confirmation link is not valid. Copy the whole link from
 LINK_EXPIRED = N_("This confirmation link has expired (links are valid for 24 hours). "
                   "Sign in and have a new one sent.")
 LINK_USED = N_("This confirmation link has already been used. Sign in with your e-mail address and password.")
-
-MIN_PASSWORD_LENGTH = 8
 
 
 def normalise_email(email: str) -> str:
@@ -100,20 +98,22 @@ def create_user(
     language: str = "zh_CN",
     email_verified: bool = True,
     password_hash: str | None = None,
+    org_admin: bool | None = None,
 ) -> User:
     """A new user; each role needs its anchor (firm, institution or city).
 
     Users made by the joint office (CLI, demo loader) have a verified address;
     self-registration passes `email_verified=False` and the hash it made
-    before taking the write lock. Flushes only: the caller's transaction
+    before taking the write lock. The first member of a firm or institution
+    administers it, unless `org_admin` says otherwise. Flushes only: the caller's transaction
     decides.
     """
     errors: dict[str, list[str]] = {}
     email = normalise_email(email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)):
         errors["email"] = [N_("This e-mail address is already registered.")]
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = [f"At least {MIN_PASSWORD_LENGTH} characters."]
+    if password_hash is None and (weak := passwords.weakness(password)):
+        errors["password"] = [weak]
     if role not in ROLES:
         errors["role"] = [f"One of {', '.join(ROLES)}."]
     if language not in LANGUAGES:
@@ -126,6 +126,8 @@ def create_user(
         errors["institution"] = ["A manager needs an existing institution."]
     if role == Role.CITY_ADMIN and (city_code is None or db.session.get(City, city_code) is None):
         errors["city"] = ["A city administrator needs one of the nine city codes."]
+    if org_admin and role not in MEMBER_ROLES:
+        errors["org_admin"] = ["Only firm users and managers administer an organisation."]
     if errors:
         raise ValidationFailed("The user could not be created.", errors)
     user = User(
@@ -137,6 +139,7 @@ def create_user(
         city_code=city_code if role == Role.CITY_ADMIN else None,
         language=language,
         email_verified_at=utcnow() if email_verified else None,
+        org_admin=_is_first_member(role, firm, institution_id) if org_admin is None else org_admin,
     )
     if password_hash is None:
         user.set_password(password)
@@ -147,6 +150,20 @@ def create_user(
     return user
 
 
+def _is_first_member(role: str, firm: Firm | None, institution_id: int | None) -> bool:
+    """The first user of a firm, the first manager of an institution: its
+    administrator (API.md, "Firm colleagues")."""
+    if role == Role.FIRM:
+        anchor = User.firm_id == firm.id if firm.id is not None else None
+    elif role == Role.MANAGER:
+        anchor = User.institution_id == institution_id
+    else:
+        return False
+    if anchor is None:  # a firm made in this transaction has no members yet
+        return True
+    return db.session.scalar(sa.select(User.id).where(anchor, User.role == role).limit(1)) is None
+
+
 def _registration_errors(email, password, name, firm_name, uscc, city_code) -> tuple[dict, str, str]:
     """Everything about a registration that needs no database but the city list."""
     errors: dict[str, list[str]] = {}
@@ -154,8 +171,8 @@ def _registration_errors(email, password, name, firm_name, uscc, city_code) -> t
         email = normalise_email(email)
     except ValidationFailed as error:
         errors.update(error.fields)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = [N_("Use at least 8 characters.")]
+    if weak := passwords.weakness(password):
+        errors["password"] = [weak]
     if not (name or "").strip():
         errors["name"] = [N_("Give your name.")]
     if not (firm_name or "").strip() or len(firm_name.strip()) > 200:
@@ -319,7 +336,7 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
         passwords.verify_nothing(password)
         return None
     if not user.check_password(password):
-        _count_failure(user.id, now)
+        count_failed_sign_in(user.id, now)
         return None
     if user.failed_logins or user.login_locked_until is not None:
         clear_login_lock(user.id)
@@ -330,7 +347,7 @@ def is_locked(user: User, now: datetime | None = None) -> bool:
     return user.login_locked_until is not None and user.login_locked_until > (now or utcnow())
 
 
-def _count_failure(user_id: int, now: datetime) -> None:
+def count_failed_sign_in(user_id: int, now: datetime) -> None:
     """One failed sign-in, counted by one conditional UPDATE (atomic on both
     engines: PostgreSQL re-reads the row it waited for, SQLite has one
     writer). The failure that reaches the limit sets the lock and restarts

@@ -1,4 +1,5 @@
-"""Sign in, sign out, registration, address confirmation and profile pages."""
+"""Sign in, sign out, registration, address confirmation, password reset and
+change, joining by invitation, and profile pages."""
 from __future__ import annotations
 
 from flask import (
@@ -20,8 +21,16 @@ from wtforms.fields.choices import SelectChoice
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
 from ..web import refused, safe_next_url
+from . import members, recovery
 from .feed_tokens import feed_url, reset_feed_token
-from .forms import LoginForm, RegistrationForm
+from .forms import (
+    JoinForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    PasswordResetRequestForm,
+    RegistrationForm,
+)
 from .models import User
 from .services import (
     LOGIN_FAILED,
@@ -165,12 +174,86 @@ def resend_confirmation():
     return redirect(safe_next_url(request.form.get("next")) or url_for("accounts.profile"))
 
 
-@bp.get("/profile")
+@bp.route("/profile", methods=["GET"])
 @login_required
-def profile():
+def profile(password_form: PasswordChangeForm | None = None):
     url = feed_url(current_user)
     return render_template("accounts/profile.html", user=current_user, feed_url=url,
-                           webcal_url="webcal://" + url.split("://", 1)[1], form=FlaskForm())
+                           webcal_url="webcal://" + url.split("://", 1)[1], form=FlaskForm(),
+                           password_form=password_form or PasswordChangeForm(formdata=None))
+
+
+@bp.post("/profile/password")
+@login_required
+@limiter.limit(login_limit)
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            user = recovery.change_password(current_user.id, form.current_password.data, form.new_password.data)
+        except ValidationFailed as error:
+            refused(error, form, default_field=form.new_password)
+        else:
+            login_user(user)  # this session goes on, in the new generation; every other one has ended
+            flash(_("Your password was changed. Every other session and API token of your account has ended."),
+                  "success")
+            return redirect(url_for("accounts.profile"))
+    return profile(password_form=form)
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def request_password_reset():
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        recovery.request_password_reset(form.email.data)
+        # The same page whether the address has an account or not.
+        return render_template("accounts/password_reset_sent.html")
+    return render_template("accounts/password_reset.html", form=form)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_password(token: str):
+    """The link from the mail shows a form; only its POST uses the link up."""
+    try:
+        user = recovery.check_reset_token(token)
+    except ValidationFailed as error:
+        return render_template("accounts/password_new.html", problem=_(error.message)), 400
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            recovery.reset_password(token, form.password.data)
+        except ValidationFailed as error:
+            refused(error, form, default_field=form.password)
+        else:
+            flash(_("Your new password is set. Sign in with it."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/password_new.html", form=form, user=user)
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def join(token: str):
+    """A colleague's invitation: name and password, and the new member is signed in."""
+    try:
+        invitation = members.check_invitation(token)
+    except ValidationFailed as error:
+        return render_template("accounts/join.html", problem=_(error.message)), 400
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            user = members.accept_invitation(token, name=form.name.data, password=form.password.data,
+                                             language=_language())
+        except ValidationFailed as error:
+            refused(error, form)
+        else:
+            _sign_in(user)
+            flash(_("Welcome! You are now a member of %(organisation)s.",
+                    organisation=members.organisation_name(invitation)), "success")
+            return redirect(url_for("search.home"))
+    return render_template("accounts/join.html", form=form, invitation=invitation,
+                           organisation=members.organisation_name(invitation))
 
 
 @bp.post("/profile/feed-token")

@@ -124,6 +124,9 @@ SUBJECTS: dict[str, Subject] = {
     )),
     "voucher": Subject("", (("issue_voucher", 201), ("revoke_voucher", 200)), _voucher_calls()),
     "first_voucher": Subject("/items/0", (("list_vouchers", 200),), _voucher_calls()),
+    "member": Subject("/items/0", (("list_members", 200),), (
+        Next("deactivate_member", "The firm's administrator: deactivate the first member listed",
+             {"user_id": "/id"}),)),
     "claim": Subject("", (("file_claim", 201), ("decide_line", 200), ("mark_paid", 200)), _claim_calls()),
     "first_claim": Subject("/items/0", (("list_claims", 200),), _claim_calls()),
 }

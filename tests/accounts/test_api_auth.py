@@ -11,7 +11,7 @@ from instrument_share.extensions import db
 
 def test_token_for_valid_credentials(client, make):
     user = make.user(email="eng@firm.example")
-    response = client.post("/api/v1/tokens", json={"email": "eng@firm.example", "password": "password123"})
+    response = client.post("/api/v1/tokens", json={"email": "eng@firm.example", "password": "bench-key-4471"})
     assert response.status_code == 201
     body = response.json
     assert set(body) == {"token", "expires_at"}
@@ -30,7 +30,7 @@ def test_token_for_valid_credentials(client, make):
 
 def test_unknown_email_and_wrong_password_get_the_same_answer(client, make):
     make.user(email="eng@firm.example")
-    unknown = client.post("/api/v1/tokens", json={"email": "who@firm.example", "password": "password123"})
+    unknown = client.post("/api/v1/tokens", json={"email": "who@firm.example", "password": "bench-key-4471"})
     wrong = client.post("/api/v1/tokens", json={"email": "eng@firm.example", "password": "wrong-one"})
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json == wrong.json
@@ -55,7 +55,7 @@ def test_bad_tokens_are_refused(client, make, app):
         assert response.json["error"] == "unauthorized"
     from instrument_share.accounts.services import issue_token
 
-    token, _ = issue_token(user.email, "password123")
+    token, _ = issue_token(user.email, "bench-key-4471")
     row = db.session.scalar(sa.select(ApiToken))
     row.expires_at = datetime.now(row.expires_at.tzinfo) - timedelta(seconds=1)
     db.session.commit()

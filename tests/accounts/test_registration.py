@@ -124,7 +124,7 @@ def test_login_redirects_only_to_own_site(browser, client, make):
         response = client.post(
             "/login",
             query_string={"next": target},
-            data={"email": "eng@firm.example", "password": "password123",
+            data={"email": "eng@firm.example", "password": "bench-key-4471",
                   "csrf_token": csrf_token_from(page)},
         )
         assert response.headers["Location"] == expected

@@ -230,7 +230,7 @@ def test_the_confirmation_arrives_by_smtp_and_its_link_works(app, make_app, smtp
 
 
 def test_users_made_by_the_joint_office_are_verified(app, runner):
-    result = runner.invoke(args=["users", "create", "--email", "office@x.example", "--password", "password1",
+    result = runner.invoke(args=["users", "create", "--email", "office@x.example", "--password", "lab-key-20261130",
                                  "--role", "admin"])
     assert result.exit_code == 0, result.output
     assert _user(app, "office@x.example").email_verified_at is not None

@@ -24,7 +24,7 @@ def test_concurrent_overlapping_requests_book_no_overlap(app, make, day):
     users = [make.user() for _ in range(4)]
     tokens = []
     for user in users:
-        token, _ = issue_token(user.email, "password123")
+        token, _ = issue_token(user.email, "bench-key-4471")
         tokens.append(token)
     db.session.commit()
     instrument_id = instrument.id

@@ -53,7 +53,7 @@ def test_32_clients_x_50_attempts_on_gunicorn_leave_no_overlap(app, make, databa
     tokens = []
     for _ in range(USERS):
         user = make.user(role="firm")
-        token, _ = issue_token(user.email, "password123")
+        token, _ = issue_token(user.email, "bench-key-4471")
         tokens.append(token)
     db.session.commit()
     days = workdays(DAYS)

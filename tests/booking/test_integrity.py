@@ -235,7 +235,7 @@ def test_parallel_cancels_release_a_voucher_hold_once(app, api, make, day, app_c
     other = firm.post("/api/v1/bookings", json=booking_body(instrument, day, "13:00", "14:00",
                                                             voucher_id=voucher["id"])).json
     assert (paid["voucher_amount"], other["voucher_amount"]) == ("300.00", "150.00")
-    tokens = [issue_token(firm_user.email, "password123")[0] for _ in range(12)]
+    tokens = [issue_token(firm_user.email, "bench-key-4471")[0] for _ in range(12)]
     db.session.commit()
 
     with served(app) as base, ThreadPoolExecutor(max_workers=12) as pool:
