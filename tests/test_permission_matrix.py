@@ -116,6 +116,7 @@ DEFAULT_IDS = {
     "voucher_id": "voucher", "claim_id": "claim_pending", "line_id": "line_pending",
     "institution_id": "institution", "message_id": "dead_message", "token": "feed_token",
     "code": "language", "qualification_id": "qualification", "photo_id": "photo",
+    "invitation_id": "invitation",
 }
 
 
@@ -229,8 +230,12 @@ ROWS = [
     Row("POST", "/api/v1/firm/invitations",         "401  201* 201* 403  403  403  403  403", policy="manage_firm_members",
         body=lambda w: {"email": "new-colleague@matrix.example"}),
     Row("GET", "/api/v1/firm/members",              "401  200  200  403  403  403  403  403", policy="manage_firm_members"),
+    Row("GET", "/api/v1/firm/invitations",          "401  200  200  403  403  403  403  403", policy="manage_firm_members"),
+    Row("DELETE", "/api/v1/firm/invitations/<int:invitation_id>",
+                                                    "401  204* 404  403  403  403  403  204*",
+        policy="withdraw_invitation"),
     Row("DELETE", "/api/v1/firm/members/<int:user_id>",
-                                                    "401  204* 404  403  403  403  403  403", policy="deactivate_member"),
+                                                    "401  204* 404  403  403  403  403  204*", policy="deactivate_member"),
     Row("GET", "/api/v1/cities",                    "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/institutions",              "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/v1/categories",                "200  200  200  200  200  200  200  200", policy="public"),
@@ -361,14 +366,20 @@ ROWS = [
     Row("POST", "/firm/members",                    "302  302* 302* 403  403  403  403  403", policy="manage_firm_members",
         body=lambda w: {"email": "new-colleague@matrix.example"}),
     Row("POST", "/firm/members/<int:user_id>/deactivate",
-                                                    "302  302* 404  403  403  403  403  403", policy="deactivate_member"),
+                                                    "302  302* 404  403  403  403  403  302*", policy="deactivate_member"),
+    Row("POST", "/firm/members/invitations/<int:invitation_id>/withdraw",
+                                                    "302  302* 404  403  403  403  403  302*",
+        policy="withdraw_invitation"),
     Row("GET", "/manage/staff",                     "302  403  403  200  200  403  403  403",
         policy="manage_institution_staff"),
     Row("POST", "/manage/staff",                    "302  403  403  302* 302* 403  403  403",
         policy="manage_institution_staff", body=lambda w: {"email": "new-manager@matrix.example"}),
     Row("POST", "/manage/staff/<int:user_id>/deactivate",
-                                                    "302  403  403  302* 404  403  403  403", policy="deactivate_member",
+                                                    "302  403  403  302* 404  403  403  302*", policy="deactivate_member",
         ids={"user_id": "manager_colleague"}),
+    Row("POST", "/manage/staff/invitations/<int:invitation_id>/withdraw",
+                                                    "302  403  403  302* 404  403  403  302*",
+        policy="withdraw_invitation", ids={"invitation_id": "staff_invitation"}),
     Row("GET", "/institutions/<int:institution_id>", "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/instruments/<int:instrument_id>",  "200  200  200  200  200  200  200  200", policy="public"),
     Row("POST", "/instruments/<int:instrument_id>/book",
@@ -651,7 +662,10 @@ def build_world(app) -> World:
         invitation = Invitation(email="invitee@matrix.example", role="firm", firm_id=firm_a.id,
                                 invited_by_id=firm_user.id, expires_at=now + timedelta(days=7),
                                 token_hash=hashlib.sha256(invitation_token.encode()).hexdigest())
-        db.session.add_all([blackout, dead, qualification, photo, invitation])
+        staff_invitation = Invitation(email="pending-manager@matrix.example", role="manager", institution_id=inst1.id,
+                                      invited_by_id=users["manager"].id, expires_at=now + timedelta(days=7),
+                                      token_hash=hashlib.sha256(b"staff").hexdigest())
+        db.session.add_all([blackout, dead, qualification, photo, invitation, staff_invitation])
         db.session.flush()
 
         w.ids.update(
@@ -662,6 +676,7 @@ def build_world(app) -> World:
             dead_message=dead.id, feed_token=feed_token(firm_user), language="en",
             verify_token=verify_token, qualification=qualification.id, photo=photo.id,
             manager_colleague=manager_colleague.id, invitation_token=invitation_token,
+            invitation=invitation.id, staff_invitation=staff_invitation.id,
             reset_token=reset_link(firm_user).rsplit("/", 1)[1],
         )
         w.groups.update(
@@ -813,6 +828,7 @@ SUBJECTS = {
     "qualification_id": lambda i: db.session.get(Qualification, i).instrument,
     "photo_id": lambda i: db.session.get(InstrumentPhoto, i).instrument,
     "user_id": lambda i: db.session.get(User, i),
+    "invitation_id": lambda i: db.session.get(Invitation, i),
     "voucher_id": lambda i: db.session.get(Voucher, i),
     "claim_id": lambda i: db.session.get(VoucherClaim, i),
 }

@@ -13,10 +13,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from instrument_share.accounts.models import User
+from instrument_share.accounts.models import Invitation, User
 from instrument_share.booking.models import Booking, BookingStatus
 from instrument_share.extensions import db
 from instrument_share.site import policy_rules
+from instrument_share.timeutil import utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim
 
 from .booking.conftest import at
@@ -53,7 +54,8 @@ TABLE = {
     # The first member of each firm and institution administers it.
     "manage_firm_members": ("-", {"firm", "other_firm"}),
     "manage_institution_staff": ("-", {"manager", "other_manager"}),
-    "deactivate_member": ("member", {"firm"}),
+    "deactivate_member": ("member", {"firm", "admin"}),
+    "withdraw_invitation": ("invitation", {"firm", "admin"}),
 }
 
 
@@ -81,10 +83,13 @@ def world(make, app_context):
                       balance=Decimal("100.00"), expires_on=date.today() + timedelta(days=30), max_share_bp=5000)
     claim = VoucherClaim(institution_id=institution_id, issuing_city="jinhua", period_from=date.today(),
                          period_to=date.today())
-    db.session.add_all([booking, voucher, claim])
+    invitation = Invitation(email="invitee@test.example", role="firm", firm_id=firm_user.firm_id,
+                            invited_by_id=firm_user.id, token_hash="0" * 64,
+                            expires_at=utcnow() + timedelta(days=7))
+    db.session.add_all([booking, voucher, claim, invitation])
     db.session.commit()
     return {"people": people, "institution": institution_id, "instrument": instrument, "booking": booking,
-            "booker": firm_user, "member": people["colleague"], "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
+            "booker": firm_user, "member": people["colleague"], "invitation": invitation, "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
 
 
 def test_every_rule_is_in_the_table(app):

@@ -176,6 +176,24 @@ def invite_colleague(body):
     return members.invite(user, members.firm_of(user), body["email"])
 
 
+@blp.get("/firm/invitations")
+@authenticated
+@blp.arguments(PageArgs, location="query", as_kwargs=True)
+@blp.response(200, list_envelope(InvitationSchema, "InvitationList"))
+def list_invitations(page, per_page):
+    """The firm's open invitations, newest first (its administrator only)."""
+    user = require_user()
+    return page_of(members.open_invitations(members.firm_of(user)), page, per_page)
+
+
+@blp.delete("/firm/invitations/<int:invitation_id>")
+@authenticated
+@blp.response(204)
+def withdraw_invitation(invitation_id):
+    """Withdraw an open invitation: its link stops working at once."""
+    members.withdraw(require_user(), Role.FIRM, invitation_id)
+
+
 @blp.get("/firm/members")
 @authenticated
 @blp.arguments(PageArgs, location="query", as_kwargs=True)

@@ -7,12 +7,13 @@ can be sent (an attacker cannot flood a mailbox through us).
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..mail.outbox import enqueue
+from ..mail.outbox import already_queued, compose, enqueue, mail_domain
 from ..timeutil import to_platform
 
 RESEND_MINUTES = 10  # at most one confirmation mail per address in this window
@@ -65,13 +66,22 @@ def account_locked(user, attempts: int, until: datetime, now: datetime) -> bool:
                       until=to_platform(until).strftime("%Y-%m-%d %H:%M"))
 
 
-def password_reset(user, link: str, now: datetime) -> bool:
+def password_reset(user, link: str, now: datetime, *, send: bool = True) -> bool:
     """The single-use link that sets a new password; at most one per ten
-    minutes (an attacker cannot flood a mailbox through the reset form)."""
+    minutes (an attacker cannot flood a mailbox through the reset form).
+    With `send=False` (an address without an account) the mail is made the
+    same way and thrown away: the answer takes as long either way."""
     with force_locale(user.language):
-        return _queue("account_password_reset", f"account:password-reset:{user.id}:{_window(now)}", user,
-                      _("Reset your password on G60 Shared Instruments"),
-                      "account_password_reset", link=link)
+        subject = _("Reset your password on G60 Shared Instruments")
+        if send:
+            return _queue("account_password_reset", f"account:password-reset:{user.id}:{_window(now)}", user,
+                          subject, "account_password_reset", link=link)
+        text = render_template("mail/account_password_reset.txt", recipient=user, link=link)
+        html = render_template("mail/account_password_reset.html", recipient=user, link=link)
+        compose(recipient=user.email, subject=subject, text=text, html=html,
+                message_id=make_msgid(domain=mail_domain()))
+        already_queued(f"account:password-reset:0:{_window(now)}")
+        return False
 
 
 def password_changed(user, now: datetime) -> bool:

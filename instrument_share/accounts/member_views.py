@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..extensions import limiter
 from ..web import flashes_refusals, refused
 from . import members
@@ -41,13 +41,20 @@ def _invite(kind: str):
     if form.validate_on_submit():
         try:
             invitation = members.invite(current_user, organisation, form.email.data)
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             refused(error, form, default_field=form.email)
         else:
             flash(_("An invitation went to %(email)s; the link in it works for %(days)s days.",
                     email=invitation.email, days=members.INVITATION_DAYS), "success")
             return redirect(url_for(f"members.{kind}"))
     return _page(kind, form)
+
+
+def _withdraw(kind: str, invitation_id: int):
+    if FlaskForm().validate_on_submit():
+        members.withdraw(current_user, Role.FIRM if kind == "firm" else Role.MANAGER, invitation_id)
+        flash(_("The invitation was withdrawn; its link no longer works."), "success")
+    return redirect(url_for(f"members.{kind}"))
 
 
 def _deactivate(kind: str, user_id: int):
@@ -77,6 +84,13 @@ def deactivate_firm_member(user_id: int):
     return _deactivate("firm", user_id)
 
 
+@bp.post("/firm/members/invitations/<int:invitation_id>/withdraw")
+@login_required
+@flashes_refusals(lambda invitation_id: url_for("members.firm"))
+def withdraw_firm_invitation(invitation_id: int):
+    return _withdraw("firm", invitation_id)
+
+
 @bp.get("/manage/staff")
 @login_required
 def staff():
@@ -95,3 +109,10 @@ def invite_to_staff():
 @flashes_refusals(lambda user_id: url_for("members.staff"))
 def deactivate_staff_member(user_id: int):
     return _deactivate("staff", user_id)
+
+
+@bp.post("/manage/staff/invitations/<int:invitation_id>/withdraw")
+@login_required
+@flashes_refusals(lambda invitation_id: url_for("members.staff"))
+def withdraw_staff_invitation(invitation_id: int):
+    return _withdraw("staff", invitation_id)

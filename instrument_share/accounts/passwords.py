@@ -31,6 +31,7 @@ from ..errors import N_
 MIN_LENGTH = 10
 TOO_SHORT = N_("Use at least 10 characters.")
 TOO_COMMON = N_("This password is among the best known leaked passwords; choose another.")
+TOO_SIMPLE = N_("Use at least four different characters.")
 
 
 @dataclass
@@ -81,6 +82,8 @@ def weakness(password: str | None) -> str | None:
     password = password or ""
     if len(password) < MIN_LENGTH:
         return TOO_SHORT
-    if password.lower() in breached() or len(set(password)) < 4:
+    if len(set(password)) < 4:
+        return TOO_SIMPLE
+    if password.lower() in breached():
         return TOO_COMMON
     return None

@@ -35,26 +35,41 @@ def can_manage_institution(user: User, institution_id: int | None) -> bool:
 
 def can_manage_firm_members(user: User) -> bool:
     """Invite colleagues to the user's firm and deactivate its members: the
-    firm's administrator (its first user, API.md "Firm colleagues")."""
-    return user.role == Role.FIRM and user.org_admin
+    firm's administrator (its first user, API.md "Firm colleagues"), once
+    their own address is confirmed (a fresh self-registration cannot send
+    mail to strangers in the platform's name)."""
+    return user.role == Role.FIRM and user.org_admin and user.email_verified_at is not None
 
 
 def can_manage_institution_staff(user: User) -> bool:
     """Invite managers to the user's institution and deactivate them: the
     institution's administrator (its first manager, or one the joint office
-    made with `flask users create --org-admin`)."""
-    return user.role == Role.MANAGER and user.org_admin
+    made with `flask users create --org-admin`), address confirmed."""
+    return user.role == Role.MANAGER and user.org_admin and user.email_verified_at is not None
 
 
 def can_deactivate_member(user: User, member: User) -> bool:
     """Deactivate a member: the administrator of the member's firm or
-    institution (whether the member is the administrator themselves is a
-    refusal of its own, not a permission: accounts/members.py)."""
+    institution, and the joint office (whether the member is the
+    administrator themselves is a refusal of its own, not a permission:
+    accounts/members.py)."""
+    if is_joint_office(user):
+        return member.role in (Role.FIRM, Role.MANAGER)
     if member.role == Role.FIRM:
         return can_manage_firm_members(user) and member.firm_id == user.firm_id
     if member.role == Role.MANAGER:
         return can_manage_institution_staff(user) and member.institution_id == user.institution_id
     return False
+
+
+def can_withdraw_invitation(user: User, invitation) -> bool:
+    """Withdraw an open invitation: the administrator of the organisation it
+    invites to, and the joint office."""
+    if is_joint_office(user):
+        return True
+    if invitation.role == Role.FIRM:
+        return can_manage_firm_members(user) and invitation.firm_id == user.firm_id
+    return can_manage_institution_staff(user) and invitation.institution_id == user.institution_id
 
 
 def can_book(user: User) -> bool:

@@ -28,13 +28,15 @@ from ..extensions import db
 from ..timeutil import utcnow
 from . import mails, passwords
 from .models import User
-from .services import count_failed_sign_in, end_all_tokens, normalise_email
+from .services import count_failed_sign_in, end_all_tokens, is_locked, normalise_email
 
 RESET_PATH = "/password-reset/"
 RESET_SECONDS = 3600
 RESET_INVALID = N_("This link is not valid: it has expired (links work for one hour), has already been used, "
                    "or was not copied whole. Ask for a new one.")
 WRONG_PASSWORD = N_("This is not your current password.")
+LOCKED = N_("Your account is locked after too many wrong passwords; try again later, or reset the password "
+            "by mail.")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -50,20 +52,23 @@ def reset_link(user: User) -> str:
     return current_app.config["PLATFORM_URL"].rstrip("/") + RESET_PATH + token
 
 
-def request_password_reset(email: str, now: datetime | None = None) -> None:
+def request_password_reset(email: str, now: datetime | None = None, language: str = "zh_CN") -> None:
     """Mail a reset link if the address belongs to an active account; the
-    caller answers the same either way."""
+    caller answers the same either way. An address without an account gets
+    the same work done (a link signed, the write lock taken, the mail
+    composed) and nothing sent, so the time taken tells nothing either."""
     now = now or utcnow()
     try:
         email = normalise_email(email)
     except ValidationFailed:
-        return
-    user = db.session.scalar(sa.select(User).where(User.email == email, User.active))
-    if user is None:
-        return
-    link = reset_link(user)
+        email = ""
+    user = db.session.scalar(sa.select(User).where(User.email == email, User.active)) if email else None
+    # A stand-in for an address without an account: never added to the session.
+    addressee = user or User(id=0, email=email or "nobody@invalid", name=email.partition("@")[0],
+                             language=language, password_hash="")
+    link = reset_link(addressee)
     begin_write_transaction()
-    mails.password_reset(user, link, now)
+    mails.password_reset(addressee, link, now, send=user is not None)
 
 
 def check_reset_token(token: str) -> User:
@@ -122,8 +127,11 @@ def change_password(user_id: int, current_password: str, new_password: str, *,
     """A signed-in user's new password. A wrong current password counts as a
     failed sign-in (a stolen session cannot guess it freely)."""
     now = now or utcnow()
-    _weak("new_password", new_password)
+    _weak("password", new_password)  # API.md: a refused password is `fields.password`
     user = db.session.get(User, user_id)
+    if is_locked(user, now):  # no guessing on through this door while sign-in is locked
+        passwords.verify_nothing(current_password or "")
+        raise ValidationFailed(LOCKED, {"current_password": [LOCKED]})
     if not user.check_password(current_password or ""):
         count_failed_sign_in(user.id, now)
         raise ValidationFailed(WRONG_PASSWORD, {"current_password": [WRONG_PASSWORD]})

@@ -194,7 +194,7 @@ def _firm_registered() -> ValidationFailed:
     )
 
 
-def _lock_name(kind: str, value: str) -> None:
+def lock_name(kind: str, value: str) -> None:
     """Lock a row that does not exist yet by its name until the commit, so two
     registrations of one address (or USCC) are served one after the other
     instead of the second failing on the unique index. PostgreSQL: a
@@ -235,8 +235,8 @@ def register_firm_user(
     # The one slow step, the same either way, and before the write lock.
     password_hash = passwords.hash_password(password)
     begin_write_transaction()
-    _lock_name("uscc", code)
-    _lock_name("email", email)
+    lock_name("uscc", code)
+    lock_name("email", email)
     if _firm_taken(code):  # again, under the lock
         raise _firm_registered()
     owner = db.session.scalar(sa.select(User).where(User.email == email))

@@ -206,7 +206,7 @@ def change_password():
 def request_password_reset():
     form = PasswordResetRequestForm()
     if form.validate_on_submit():
-        recovery.request_password_reset(form.email.data)
+        recovery.request_password_reset(form.email.data, language=_language())
         # The same page whether the address has an account or not.
         return render_template("accounts/password_reset_sent.html")
     return render_template("accounts/password_reset.html", form=form)

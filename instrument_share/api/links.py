@@ -124,6 +124,10 @@ SUBJECTS: dict[str, Subject] = {
     )),
     "voucher": Subject("", (("issue_voucher", 201), ("revoke_voucher", 200)), _voucher_calls()),
     "first_voucher": Subject("/items/0", (("list_vouchers", 200),), _voucher_calls()),
+    "invitation": Subject("", (("invite_colleague", 201),), (
+        Next("withdraw_invitation", "The firm's administrator: withdraw the invitation", {"invitation_id": "/id"}),)),
+    "first_invitation": Subject("/items/0", (("list_invitations", 200),), (
+        Next("withdraw_invitation", "The firm's administrator: withdraw the invitation", {"invitation_id": "/id"}),)),
     "member": Subject("/items/0", (("list_members", 200),), (
         Next("deactivate_member", "The firm's administrator: deactivate the first member listed",
              {"user_id": "/id"}),)),

@@ -62,7 +62,7 @@ def compose(
     return message
 
 
-def _already_queued(key: str) -> bool:
+def already_queued(key: str) -> bool:
     return db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None
 
 
@@ -72,14 +72,16 @@ def enqueue(
     attachments: tuple[tuple[str, str, bytes], ...] = (),
 ) -> OutboxMessage | None:
     """Add a composed message to the outbox in the current transaction; a key
-    already queued (the same change notified twice) adds nothing. Flushes only."""
-    if _already_queued(key):
-        return None
+    already queued (the same change notified twice) adds nothing. Flushes only.
+    The message is composed either way, so that whether a mail was already
+    queued does not show in the time an answer takes (a password reset)."""
     recipient = address_for_output(recipient) or line_for_output(recipient)  # one line for SMTP
     message_id = make_msgid(domain=mail_domain())
     message = compose(recipient=recipient, subject=subject, text=text, html=html,
                       message_id=message_id, calendar=calendar, method=method,
                       attachments=attachments)
+    if already_queued(key):
+        return None
     row = OutboxMessage(
         idempotency_key=key, message_id=message_id, kind=kind, recipient=recipient,
         subject=subject, raw=message.as_string(), booking_id=booking_id,

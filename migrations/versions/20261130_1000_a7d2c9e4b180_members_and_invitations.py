@@ -1,7 +1,7 @@
 """Members of firms and institutions (issues #16, #17): `users.org_admin`,
 the administrator of the user's firm or institution, and `invitations`,
-mailed links to join one. The first user of every firm and the first
-manager of every institution become its administrator.
+mailed links to join one. The first active user of every firm and the
+first active manager of every institution become its administrator.
 
 Revision ID: a7d2c9e4b180
 Revises: f1c3a8b2d645
@@ -22,10 +22,12 @@ def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('org_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_check_constraint('org_admin_has_org', "NOT org_admin OR role IN ('firm', 'manager')")
+    # The earliest active member: an organisation whose first member has
+    # left gets one who can still sign in.
     op.execute(
         "UPDATE users SET org_admin = true WHERE id IN "
-        "(SELECT min(id) FROM users WHERE role = 'firm' GROUP BY firm_id) OR id IN "
-        "(SELECT min(id) FROM users WHERE role = 'manager' GROUP BY institution_id)"
+        "(SELECT min(id) FROM users WHERE role = 'firm' AND active GROUP BY firm_id) OR id IN "
+        "(SELECT min(id) FROM users WHERE role = 'manager' AND active GROUP BY institution_id)"
     )
     op.create_table(
         'invitations',

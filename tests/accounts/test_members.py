@@ -16,7 +16,7 @@ from instrument_share.mail.delivery import deliver_due
 from instrument_share.timeutil import utcnow
 
 from ..booking.conftest import iso, workday
-from ..conftest import Browser, csrf_token_from
+from ..conftest import Browser, csrf_token_from, fixture_context
 from ..factories import PASSWORD
 from .conftest import body_text, outbox
 
@@ -182,20 +182,92 @@ def test_a_member_invited_again_is_one_already_or_comes_back(app, make, api, cli
     assert back.check_password(NEW)
 
 
-def test_a_new_invitation_replaces_the_old_and_old_ones_expire(app, make, api, client):
+def _age_invitations(app, minutes: int) -> None:
+    with fixture_context(app):
+        for invitation in db.session.scalars(sa.select(Invitation)):
+            invitation.created_at -= timedelta(minutes=minutes)
+        db.session.commit()
+        db.session.remove()
+
+
+def test_an_address_is_mailed_again_only_after_ten_minutes_and_the_old_link_dies(app, make, api, client):
     founder = make.user(email="founder@firm.example")
     admin = api.as_user(founder)
+    first = admin.post("/api/v1/firm/invitations", json={"email": "c@firm.example"}).get_json()
+    again = admin.post("/api/v1/firm/invitations", json={"email": "c@firm.example"}).get_json()
+    assert again["id"] == first["id"] and len(outbox(app, "account_invitation")) == 1  # no flooding
+    _age_invitations(app, 11)
     admin.post("/api/v1/firm/invitations", json={"email": "c@firm.example"})
-    admin.post("/api/v1/firm/invitations", json={"email": "c@firm.example"})
-    first, second = (_join_path(text) for _to, _s, text in outbox(app, "account_invitation"))
-    assert client.get(first).status_code == 400
-    assert client.get(second).status_code == 200
+    old, new = (_join_path(text) for _to, _s, text in outbox(app, "account_invitation"))
+    assert client.get(old).status_code == 400
+    assert client.get(new).status_code == 200
+    assert [i["email"] for i in admin.get("/api/v1/firm/invitations").get_json()["items"]] == ["c@firm.example"]
     with app.app_context():
         db.session.execute(sa.update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
         db.session.commit()
         db.session.remove()
-    assert client.get(second).status_code == 400
+    assert client.get(new).status_code == 400
     assert client.get("/join/not-a-token").status_code == 400
+
+
+def test_an_organisation_sends_at_most_fifty_invitations_a_day(app, make, api, client):
+    founder = make.user(email="founder@firm.example")
+    admin = api.as_user(founder)
+    for n in range(50):
+        assert admin.post("/api/v1/firm/invitations", json={"email": f"c{n}@firm.example"}).status_code == 201
+    refused = admin.post("/api/v1/firm/invitations", json={"email": "one-more@firm.example"})
+    assert refused.status_code == 409
+    Browser(client).login("founder@firm.example", PASSWORD)
+    page = Browser(client).submit("/firm/members", {"email": "one-more@firm.example"})
+    assert page.status_code == 200 and "50" in page.get_data(as_text=True)  # beside the form, not an error page
+    assert len(outbox(app, "account_invitation")) == 50
+
+
+def test_an_unconfirmed_administrator_cannot_invite(app, make, api):
+    founder = make.user(email="founder@firm.example", email_verified=False)
+    answer = api.as_user(founder).post("/api/v1/firm/invitations", json={"email": "victim@target.example"})
+    assert answer.status_code == 403 and outbox(app, "account_invitation") == []
+
+
+def test_an_administrator_withdraws_an_invitation(app, make, api, client):
+    founder = make.user(email="founder@firm.example")
+    stranger = make.user(email="other-admin@other.example")
+    admin = api.as_user(founder)
+    invitation = admin.post("/api/v1/firm/invitations", json={"email": "c@firm.example"}).get_json()
+    assert api.as_user(stranger).delete(f"/api/v1/firm/invitations/{invitation['id']}").status_code == 404
+    assert admin.delete(f"/api/v1/firm/invitations/{invitation['id']}").status_code == 204
+    ((_to, _s, text),) = outbox(app, "account_invitation")
+    assert client.get(_join_path(text)).status_code == 400
+    assert admin.delete(f"/api/v1/firm/invitations/{invitation['id']}").status_code == 404  # withdrawn already
+    assert admin.get("/api/v1/firm/invitations").get_json()["total"] == 0
+
+
+def test_the_invitations_of_a_deactivated_administrator_die_with_them(app, make, api, client):
+    founder = make.user(email="founder@firm.example")
+    second = make.user(email="second-admin@firm.example", firm=founder.firm, org_admin=True)
+    api.as_user(second).post("/api/v1/firm/invitations", json={"email": "friend@elsewhere.example"})
+    ((_to, _s, text),) = outbox(app, "account_invitation")
+    assert api.as_user(founder).delete(f"/api/v1/firm/members/{second.id}").status_code == 204
+    assert client.get(_join_path(text)).status_code == 400
+    assert _user(app, "friend@elsewhere.example") is None
+
+
+def test_who_administers_nothing_learns_nothing_about_ids(app, make, api):
+    """403 whatever the id for a caller who administers no organisation of
+    the kind: a 404/403 difference would tell which ids are firm users."""
+    founder = make.user(email="founder@firm.example")
+    colleague = make.user(email="second@firm.example", firm=founder.firm)
+    for caller in (api.as_user(colleague), api.as_user(make.user("manager")), api.as_user(make.user("city_admin"))):
+        assert caller.delete(f"/api/v1/firm/members/{founder.id}").status_code == 403
+        assert caller.delete("/api/v1/firm/members/999999").status_code == 403
+        assert caller.delete("/api/v1/firm/invitations/999999").status_code == 403
+
+
+def test_the_joint_office_deactivates_any_member(app, make, api):
+    founder = make.user(email="founder@firm.example")
+    office = api.as_user(make.user("admin"))
+    assert office.delete(f"/api/v1/firm/members/{founder.id}").status_code == 204
+    assert not _user(app, "founder@firm.example").active
 
 
 def test_an_institution_administrator_adds_and_removes_managers_on_the_web(app, make, client):
