@@ -203,6 +203,7 @@ def accept_invitation(token: str, *, name: str, password: str, language: str = "
     back.email_verified_at = back.email_verified_at or now
     back.failed_logins, back.login_locked_until = 0, None
     back.feed_nonce = secrets.token_hex(16)  # the old calendar feed address stays dead
+    back.deactivated_at = back.deactivated_by_id = None
     return back
 
 
@@ -240,7 +241,8 @@ def deactivate(actor: User, role: str, user_id: int) -> User:
         raise NotFound(N_("No such member."))
     if member.id == actor.id:
         raise Conflict(NOT_YOURSELF)
-    db.session.execute(sa.update(User).where(User.id == member.id).values(active=False, org_admin=False)
+    db.session.execute(sa.update(User).where(User.id == member.id)
+                       .values(active=False, org_admin=False, deactivated_at=utcnow(), deactivated_by_id=actor.id)
                        .execution_options(synchronize_session=False))
     db.session.execute(sa.update(Invitation).where(Invitation.invited_by_id == member.id,
                                                    Invitation.accepted_at.is_(None), Invitation.expires_at > utcnow())

@@ -126,9 +126,13 @@ class User(UserMixin, db.Model):
     # (managers): invites colleagues and deactivates members. The first member
     # of an organisation is one (accounts/services.create_user).
     org_admin: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Who deactivated the member and when (accounts/members.py); cleared when they come back.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     firm: Mapped[Firm | None] = relationship()
     institution: Mapped[Institution | None] = relationship()
+    deactivated_by: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[deactivated_by_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

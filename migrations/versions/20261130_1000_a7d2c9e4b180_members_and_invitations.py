@@ -1,5 +1,6 @@
 """Members of firms and institutions (issues #16, #17): `users.org_admin`,
-the administrator of the user's firm or institution, and `invitations`,
+the administrator of the user's firm or institution, who deactivated a
+member and when (`deactivated_at`, `deactivated_by_id`), and `invitations`,
 mailed links to join one. The first active user of every firm and the
 first active manager of every institution become its administrator.
 
@@ -21,6 +22,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('org_admin', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('deactivated_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('deactivated_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_users_deactivated_by_id_users'), 'users', ['deactivated_by_id'],
+                                    ['id'])
         batch_op.create_check_constraint('org_admin_has_org', "NOT org_admin OR role IN ('firm', 'manager')")
     # The earliest active member: an organisation whose first member has
     # left gets one who can still sign in.
@@ -62,4 +67,7 @@ def downgrade():
     op.drop_table('invitations')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_constraint('org_admin_has_org', type_='check')
+        batch_op.drop_constraint(batch_op.f('fk_users_deactivated_by_id_users'), type_='foreignkey')
+        batch_op.drop_column('deactivated_by_id')
+        batch_op.drop_column('deactivated_at')
         batch_op.drop_column('org_admin')

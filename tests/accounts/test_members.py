@@ -130,6 +130,7 @@ def test_a_deactivated_member_cannot_sign_in_and_their_bookings_stay(app, make, 
     admin = api.as_user(founder)
     assert admin.delete(f"/api/v1/firm/members/{founder.id}").status_code == 409  # never oneself
     assert admin.delete(f"/api/v1/firm/members/{colleague.id}").status_code == 204
+    assert _user(app, "second@firm.example").deactivated_by_id == founder.id  # who did it, for the record
     assert caller.get("/api/v1/me").status_code == 401
     assert client.post("/api/v1/tokens", json={"email": "second@firm.example", "password": PASSWORD}).status_code == 401
     with app.app_context():
@@ -178,7 +179,7 @@ def test_a_member_invited_again_is_one_already_or_comes_back(app, make, api, cli
     ((_to, _subject, text),) = outbox(app, "account_invitation")
     assert _join(client, _join_path(text), name="回来了").status_code == 302
     back = _user(app, "second@firm.example")
-    assert (back.id, back.active, back.name) == (colleague.id, True, "回来了")
+    assert (back.id, back.active, back.name, back.deactivated_at) == (colleague.id, True, "回来了", None)
     assert back.check_password(NEW)
 
 
