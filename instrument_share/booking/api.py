@@ -8,7 +8,7 @@ from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, envelope, list_envelope
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.services import get_instrument
-from . import schedule, services, usage, violations
+from . import quote, schedule, services, usage, violations
 from .availability import availability
 from .ics import booking_calendar
 from .schemas import (
@@ -22,6 +22,7 @@ from .schemas import (
     BookingSchema,
     BookingsMade,
     OpeningHoursRowSchema,
+    QuoteSchema,
     RatingSchema,
     ReasonSchema,
     RescheduleSchema,
@@ -39,6 +40,17 @@ def create_booking(body):
     """Book an instrument, or every occurrence of a recurrence (all or none)."""
     user = require_user()
     return BookingsMade(services.create_booking(user, **body))
+
+
+@blp.post("/bookings/quote")
+@authenticated
+@blp.arguments(BookingCreateSchema)
+@blp.response(200, QuoteSchema)
+def quote_booking(body):
+    """What `POST /bookings` would do with this body, booking nothing: the
+    price, the voucher's part and the firm's, the status, every occurrence
+    with its conflicts, suggestions, and what it would be refused for."""
+    return quote.quote_booking(require_user(), **body)
 
 
 @blp.get("/bookings")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, missing, validate
 
+from ..api.errors import ObstacleRangeSchema, TimeRangeSchema
 from ..api.fields import ClientTime, Line, Text
 from ..api.schemas import Id, Money, PageArgs
 from ..catalogue.schemas import InstrumentRefSchema
@@ -132,3 +133,28 @@ class BlackoutSchema(Schema):
     start = ClientTime(required=True)
     end = ClientTime(required=True)
     reason = fields.String(required=True)
+
+
+class QuoteOccurrenceSchema(Schema):
+    start = ClientTime(required=True)
+    end = ClientTime(required=True)
+    cost = Money(required=True)
+    voucher_amount = Money(required=True)
+    firm_pays = Money(required=True)
+    conflicts = fields.List(fields.Nested(ObstacleRangeSchema), required=True)
+
+
+class QuoteSchema(Schema):
+    """What `POST /bookings` would do with the same body (API.md)."""
+
+    bookable = fields.Boolean(required=True, metadata={"description": "the booking would be made now"})
+    cost = Money(required=True)
+    voucher_amount = Money(required=True)
+    firm_pays = Money(required=True)
+    status = fields.String(allow_none=True, required=True, metadata={
+        "description": "confirmed, or pending (waiting for the managers' approval); null when the time is not valid"})
+    occurrences = fields.List(fields.Nested(QuoteOccurrenceSchema), required=True)
+    conflicts = fields.List(fields.Nested(ObstacleRangeSchema), required=True)
+    suggestions = fields.List(fields.Nested(TimeRangeSchema), required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                         metadata={"description": "what the booking would be refused for, by field (as a 422's fields)"})

@@ -62,7 +62,7 @@ def get_booking(booking_id: int, user: User) -> Booking:
     return booking
 
 
-def _bookable_instrument(instrument_id) -> Instrument:
+def bookable_instrument(instrument_id) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id) if isinstance(instrument_id, int) else None
     if instrument is None:
         raise ValidationFailed(
@@ -82,7 +82,7 @@ def _check_booker(user: User) -> None:
         raise PermissionDenied(refusal)
 
 
-def _obstacle_json(obstacle: Obstacle) -> dict:
+def obstacle_json(obstacle: Obstacle) -> dict:
     return {
         "start": isoformat_platform(obstacle.start),
         "end": isoformat_platform(obstacle.end),
@@ -126,7 +126,7 @@ def _refuse_conflicts(
     conflicts = []
     for (start, end), obstacles in blocked:
         for obstacle in obstacles:
-            item = _obstacle_json(obstacle)
+            item = obstacle_json(obstacle)
             if len(intervals) > 1:
                 item["occurrence"] = {"start": isoformat_platform(start), "end": isoformat_platform(end)}
             conflicts.append(item)
@@ -201,7 +201,7 @@ def create_booking(
     """
     now = now or utcnow()
     _check_booker(user)
-    instrument = _bookable_instrument(instrument_id)
+    instrument = bookable_instrument(instrument_id)
     purpose = check_purpose(purpose)
     check_interval(instrument, start, end, now)
     intervals = [(start, end)]

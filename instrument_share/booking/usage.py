@@ -27,6 +27,12 @@ from .violations import NO_SHOW_GRACE, suspend_if_due
 CHECK_IN_OPENS = timedelta(minutes=30)
 
 
+def check_in_open(booking: Booking, now: datetime) -> bool:
+    """Check-in is possible from CHECK_IN_OPENS before the start until the end
+    (the page shows the button only then)."""
+    return booking.status == BookingStatus.CONFIRMED and booking.start - CHECK_IN_OPENS <= now < booking.end
+
+
 def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booking:
     """The booker or a manager marks the service as started (签到), from 30
     minutes before the start until the end."""
@@ -36,7 +42,7 @@ def check_in(booking: Booking, user: User, now: datetime | None = None) -> Booki
     booking = lock(Booking, booking.id)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(N_("Only confirmed bookings can be checked in."), conflicts=[], suggestions=[])
-    if not booking.start - CHECK_IN_OPENS <= now < booking.end:
+    if not check_in_open(booking, now):
         raise ValidationFailed(N_("Check-in is not open now."), {"start": [N_("Check-in opens 30 minutes before the start and closes at the end.")]})
     if booking.checked_in_at is None:
         booking.checked_in_at = now

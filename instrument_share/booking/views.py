@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date, datetime
+from types import SimpleNamespace
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,7 +19,7 @@ from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform, utcnow
 from ..web import flashes_refusals, refused, safe_next_url
-from . import services, usage
+from . import quote, services, usage
 from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
 from .models import BookingStatus, ServiceMode
 from .payment import payment
@@ -53,9 +54,13 @@ def booking_form(instrument: Instrument) -> BookingForm:
 
 
 def render_instrument_page(instrument: Instrument, form: BookingForm | None = None,
-                           conflict: Conflict | None = None, status: int = 200):
-    """The instrument's record, week calendar and booking form."""
+                           conflict: Conflict | None = None, status: int = 200,
+                           offer: quote.Quote | None = None, quoted_key: str = ""):
+    """The instrument's record, week calendar and booking form (with the
+    quote of what the form asks, once it was sent)."""
     now = utcnow()
+    if offer is not None and offer.conflicts:  # shown as a refusal would be, suggestions and all
+        conflict = SimpleNamespace(extra={"conflicts": offer.conflicts, "suggestions": offer.suggestions})
     try:
         week_of = date.fromisoformat(request.args.get("week", ""))
     except ValueError:
@@ -76,7 +81,7 @@ def render_instrument_page(instrument: Instrument, form: BookingForm | None = No
         "booking/instrument.html", instrument=instrument, week=week, form=form,
         conflict=conflict, local_input=local_input, must_qualify=must_qualify,
         qualification=qualification_of(current_user, instrument) if must_qualify else None,
-        today=to_platform(now).date(),
+        today=to_platform(now).date(), offer=offer, quoted_key=quoted_key,
     ), status
 
 
@@ -104,20 +109,40 @@ def photo(photo_id: int, thumbnail: bool):
     return response
 
 
+def _quoted_key(form: BookingForm) -> str:
+    """What a preview priced, to tell whether the form was changed after it."""
+    return "|".join(str(value) for value in (form.start.data, form.end.data, form.weeks.data or 1,
+                                             form.voucher_id.data or 0))
+
+
 @bp.post("/instruments/<int:instrument_id>/book")
 @login_required
 def book(instrument_id: int):
+    """Two steps, so that nothing is booked unseen: the form's first POST
+    shows the quote (price, voucher part, the firm's part, the status, every
+    occurrence and what stands in its way); "confirm" books, unless the
+    times or the voucher were changed after the quote (then the new quote
+    is shown instead)."""
     instrument = db.session.get(Instrument, instrument_id) or abort(404)
     form = booking_form(instrument)
     if not form.validate_on_submit():
         return render_instrument_page(instrument, form, status=422)
     weeks = form.weeks.data or 1
+    request_args = dict(
+        user=current_user, instrument_id=instrument.id, start=aware(form.start.data), end=aware(form.end.data),
+        purpose=form.purpose.data, recurrence=f"FREQ=WEEKLY;COUNT={weeks}" if weeks > 1 else None,
+        voucher_id=form.voucher_id.data or None,
+    )
+    quoted = request.form.get("quoted")
+    if not request.form.get("confirm") or (quoted is not None and quoted != _quoted_key(form)):
+        offer = quote.quote_booking(**request_args)
+        for name, messages in offer.errors.items():  # a field's refusal beside the field, too
+            if name in form and name != "csrf_token":
+                form[name].errors = [*form[name].errors, *(_(message) for message in messages)]
+        return render_instrument_page(instrument, form, offer=offer, quoted_key=_quoted_key(form),
+                                      status=422 if offer.errors else 200)
     try:
-        bookings = services.create_booking(
-            current_user, instrument.id, aware(form.start.data), aware(form.end.data), form.purpose.data,
-            recurrence=f"FREQ=WEEKLY;COUNT={weeks}" if weeks > 1 else None,
-            voucher_id=form.voucher_id.data or None,
-        )
+        bookings = services.create_booking(**request_args)
     except Conflict as error:
         return render_instrument_page(instrument, form, conflict=error, status=409)
     except ValidationFailed as error:
@@ -160,7 +185,7 @@ def detail(booking_id: int, reschedule_form=None, usage_form=None, conflict=None
     return render_template(
         "booking/detail.html", booking=booking, now=utcnow(), reschedule_form=reschedule_form,
         usage_form=usage_form, reason_form=ReasonForm(), rating_form=RatingForm(),
-        action_form=EmptyForm(), conflict=conflict,
+        action_form=EmptyForm(), conflict=conflict, check_in_open=usage.check_in_open(booking, utcnow()),
     ), status
 
 

@@ -150,7 +150,7 @@ def test_an_unverified_user_may_sign_in_and_look_but_not_book(app, client, make,
     page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     response = client.post(f"/instruments/{instrument.id}/book", data={
         "start": at(day, "10:00").strftime("%Y-%m-%dT%H:%M"), "end": at(day, "11:00").strftime("%Y-%m-%dT%H:%M"),
-        "purpose": "test", "weeks": "1", "voucher_id": "0", "csrf_token": csrf_token_from(page)})
+        "purpose": "test", "weeks": "1", "voucher_id": "0", "confirm": "1", "csrf_token": csrf_token_from(page)})
     assert response.status_code == 403
     assert 'id="unverified"' in response.get_data(as_text=True)  # with the way out
     with app.app_context():

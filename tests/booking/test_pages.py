@@ -48,7 +48,7 @@ def test_book_through_the_form(browser, client, make, day, app_context):
     assert f'value="{local(day, "10:00")}"' in html  # the free cell link fills the form
     response = client.post(f"/instruments/{instrument.id}/book", data={
         "csrf_token": csrf_token_from(html), "start": local(day, "10:00"), "end": local(day, "11:00"),
-        "purpose": "涂层截面形貌", "weeks": "1"})
+        "purpose": "涂层截面形貌", "weeks": "1", "confirm": "1"})
     assert response.status_code == 302
     booking = db.session.scalar(sa.select(Booking))
     assert booking.user_id == user.id and booking.status == "confirmed"
@@ -65,7 +65,8 @@ def test_form_conflict_shows_suggestions_and_errors(browser, client, api, make, 
     browser.login("eng@firm.example")
     token = csrf_token_from(client.get(f"/instruments/{instrument.id}").get_data(as_text=True))
     response = client.post(f"/instruments/{instrument.id}/book", data={
-        "csrf_token": token, "start": local(day, "11:00"), "end": local(day, "12:00"), "purpose": "XRD"})
+        "csrf_token": token, "start": local(day, "11:00"), "end": local(day, "12:00"), "purpose": "XRD",
+        "confirm": "1"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "所选时间已被占用" in html
@@ -93,7 +94,8 @@ def test_cancel_and_reschedule_from_pages(browser, client, make, day, app_contex
     browser.login("eng@firm.example")
     token = csrf_token_from(client.get(f"/instruments/{instrument.id}").get_data(as_text=True))
     client.post(f"/instruments/{instrument.id}/book", data={
-        "csrf_token": token, "start": local(day, "10:00"), "end": local(day, "11:00"), "purpose": "SEM"})
+        "csrf_token": token, "start": local(day, "10:00"), "end": local(day, "11:00"), "purpose": "SEM",
+        "confirm": "1"})
     booking = db.session.scalar(sa.select(Booking))
     moved = client.post(f"/bookings/{booking.id}/reschedule", data={
         "csrf_token": token, "start": local(day, "13:00"), "end": local(day, "14:00")})
@@ -194,3 +196,52 @@ def test_admin_desk_chooses_institution(browser, client, make):
     html = client.get(f"/manage/?institution={second.id}").get_data(as_text=True)
     assert re.search(r"管理台 · 乙大学", html)
     assert first.id
+
+
+def test_the_form_shows_the_quote_before_anything_is_booked(browser, client, make, day, app_context):
+    """Issue #17, "book with eyes open": the first POST shows the price, the
+    firm's part and the status; only "confirm" books, and not if the times
+    were changed after the quote."""
+    instrument = make.instrument(requires_approval=True)
+    make.user(email="eng@firm.example")
+    browser.login("eng@firm.example")
+    token = csrf_token_from(client.get(f"/instruments/{instrument.id}").get_data(as_text=True))
+    form = {"csrf_token": token, "start": local(day, "10:00"), "end": local(day, "12:00"), "purpose": "XRD",
+            "weeks": "2", "voucher_id": "0"}
+    preview = client.post(f"/instruments/{instrument.id}/book", data=form)
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and 'id="quote"' in html
+    assert "¥600.00" in html and "¥1200.00" in html  # each week, and the series
+    assert "等待管理员审批" in html and 'id="quote-occurrences"' in html
+    quoted = re.search(r'name="quoted" value="([^"]*)"', html).group(1)
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+    changed = client.post(f"/instruments/{instrument.id}/book",
+                          data={**form, "end": local(day, "11:00"), "quoted": quoted, "confirm": "1"})
+    assert changed.status_code == 200 and "¥300.00" in changed.get_data(as_text=True)  # a new quote, no booking
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+    booked = client.post(f"/instruments/{instrument.id}/book", data={**form, "quoted": quoted, "confirm": "1"})
+    assert booked.status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 2
+
+
+def test_cancel_asks_first_and_check_in_shows_only_when_it_can_be_used(api, browser, client, make, app_context):
+    """Issue #17: the cancel button asks, saying what happens to the voucher
+    money; the check-in button shows only from 30 minutes before the start."""
+    from datetime import timedelta
+
+    from instrument_share.booking.services import create_booking
+    from instrument_share.timeutil import utcnow
+
+    instrument = make.instrument(advance_notice_hours=0, open_on_holidays=True, hours=[(d, 0, 1440) for d in range(7)])
+    user = make.user(email="eng@firm.example")
+    soon = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=20)
+    later = soon + timedelta(days=3)
+    (now_booking,) = create_booking(user, instrument.id, soon, soon + timedelta(hours=1), "EDS")
+    (later_booking,) = create_booking(user, instrument.id, later, later + timedelta(hours=1), "EDS")
+    db.session.commit()
+    browser.login("eng@firm.example")
+    due = client.get(f"/bookings/{now_booking.id}").get_data(as_text=True)
+    not_due = client.get(f"/bookings/{later_booking.id}").get_data(as_text=True)
+    assert "/check-in" in due and "/check-in" not in not_due
+    assert 'data-confirm="取消' in not_due and "取消开始前的预约不收取任何费用" in not_due
+    assert 'data-confirm="取消' in client.get("/bookings").get_data(as_text=True)

@@ -180,7 +180,14 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     expect(booking_form.get_by_label("结束")).to_have_value(local(day, "11:00"))
     booking_form.get_by_label("用途").fill("锂电池电解液添加剂的杂质鉴定")
     journey.step("slot-selected")
-    booking_form.get_by_role("button", name="预约", exact=True).click()
+    # The price, the firm's part and the status come before anything is booked.
+    with page.expect_navigation():
+        booking_form.get_by_role("button", name="核对费用与时间").click()
+    expect(page.locator("#quote-cost")).to_contain_text("¥")
+    expect(page.locator("#quote-status")).to_have_text("即时确认")
+    journey.step("quote")
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认预约").click()
 
     # The confirmation.
     expect(page.get_by_text("预约成功，已确认。")).to_be_visible()
@@ -378,7 +385,10 @@ def test_a_firm_in_wuhu_finds_the_nearest_sem_and_books_its_first_free_slot(app,
     start = booking_form.get_by_label("开始").input_value()
     booking_form.get_by_label("用途").fill("镀层截面形貌观察")
     journey.step("slot-from-search")
-    booking_form.get_by_role("button", name="预约", exact=True).click()
+    with page.expect_navigation():
+        booking_form.get_by_role("button", name="核对费用与时间").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="确认预约").click()
     expect(page.get_by_text("预约成功，已确认。")).to_be_visible()
     journey.step("booked")
     with fixture_context(app):

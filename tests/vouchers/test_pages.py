@@ -53,7 +53,7 @@ def test_firm_pays_part_with_a_voucher_from_the_booking_form(browser, client, ap
     assert f'value="{voucher["id"]}"' in page
     response = client.post(f"/instruments/{instrument.id}/book", data={
         "csrf_token": csrf_token_from(page), "start": f"{day}T10:00", "end": f"{day}T12:00",
-        "purpose": "SEM", "voucher_id": str(voucher["id"])})
+        "purpose": "SEM", "voucher_id": str(voucher["id"]), "confirm": "1"})
     assert response.status_code == 302
     booking = db.session.scalar(sa.select(Booking))
     assert (booking.cost, booking.voucher_amount, booking.firm_pays) == (
