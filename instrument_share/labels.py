@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from .accounts.models import Role
-from .booking.forms import RATING_LABELS, SERVICE_MODE_LABELS
-from .booking.models import BookingAction, BookingStatus
+from .booking.forms import BOOKING_STATUS_LABELS, RATING_LABELS, SERVICE_MODE_LABELS
+from .booking.models import BookingAction
 from .catalogue.models import InstrumentStatus, QuotaClass
 from .mail.models import MessageStatus
 from .vouchers.models import ClaimLineStatus, EntryKind, VoucherStatus
@@ -25,14 +25,6 @@ ROLE_LABELS = {
     Role.MANAGER: _l("Instrument manager"),
     Role.CITY_ADMIN: _l("City science bureau"),
     Role.ADMIN: _l("Joint office"),
-}
-BOOKING_STATUS_LABELS = {
-    BookingStatus.PENDING: _l("Awaiting approval"),
-    BookingStatus.CONFIRMED: _l("Confirmed"),
-    BookingStatus.REJECTED: _l("Rejected"),
-    BookingStatus.CANCELLED: _l("Cancelled"),
-    BookingStatus.COMPLETED: _l("Completed"),
-    BookingStatus.NO_SHOW: _l("No-show"),
 }
 OBSTACLE_LABELS = {"booking": _l("Booked"), "blackout": _l("Maintenance"), "closed": _l("Closed"),
                    "notice": _l("Too soon: inside the instrument's booking notice")}

@@ -13,7 +13,7 @@ from openpyxl import Workbook, load_workbook
 from instrument_share.catalogue.models import Instrument, InstrumentEvent
 from instrument_share.desk.transfer import COLUMNS, FIELDS
 from instrument_share.extensions import db
-from instrument_share.stats.export import xlsx_cell
+from instrument_share.spreadsheets import xlsx_cell
 
 from .conftest import Browser, csrf_token_from
 

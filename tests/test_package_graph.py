@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "instrument_share"
 LAYERS = (
     # what everything stands on
     {"config", "extensions", "errors", "timeutil", "db_types", "sql", "text", "routing", "database", "transaction"},
-    {"web", "api"},  # what every page and endpoint uses
+    {"web", "api", "spreadsheets"},  # what every page and endpoint uses
     {"mail"},        # the outbox and its delivery; composers are handed to it
     {"accounts"},    # cities, institutions, firms, users; the policy layer's base
     {"catalogue"},   # categories, instruments, their record and audit trail

@@ -8,8 +8,10 @@ from ..api.parsing import Blueprint
 from ..api.schemas import NO_AUTH, envelope, list_envelope
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.services import get_instrument
+from ..spreadsheets import TABLES
 from . import quote, schedule, services, usage, violations
 from .availability import availability
+from .export import MAX_ROWS, history_file
 from .ics import booking_calendar
 from .schemas import (
     AvailabilityArgs,
@@ -57,12 +59,17 @@ def quote_booking(body):
 @authenticated
 @blp.arguments(BookingQueryArgs, location="query", as_kwargs=True)
 @blp.response(200, list_envelope(BookingSchema, "BookingList"))
-def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=None):
-    """Own bookings (firm), bookings on own instruments (manager), all (admin)."""
+@blp.doc(responses={200: TABLES})
+def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=None, format="json",
+                  headers="labels"):
+    """Own bookings (firm: the firm's), bookings on own instruments (manager),
+    all (admin); newest first, paging through the whole history, or with
+    `format=csv|xlsx` all of them as one file."""
     user = require_user()
-    items, total = services.list_bookings(
-        user, status=status, instrument_id=instrument, start=from_, end=to, page=page, per_page=per_page
-    )
+    filters = {"status": status, "instrument_id": instrument, "start": from_, "end": to}
+    if format != "json":
+        return history_file(services.all_bookings(user, MAX_ROWS, **filters), format, codes=headers == "codes")
+    items, total = services.list_bookings(user, page=page, per_page=per_page, **filters)
     return envelope(items, total, page, per_page)
 
 

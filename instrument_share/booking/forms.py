@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -16,13 +17,21 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..text import line_filter, text_filter
-from .models import SERVICE_MODES, ServiceMode
+from .models import SERVICE_MODES, BookingStatus, ServiceMode
 
 SERVICE_MODE_LABELS = {
     ServiceMode.SELF_OPERATED: _l("Self-operated (占用共享)"),
     ServiceMode.GUIDED: _l("Operated with guidance (技术共享)"),
     ServiceMode.COMMISSIONED: _l("Samples run by staff (委托共享)"),
     ServiceMode.REMOTE: _l("Remote (远程共享)"),
+}
+BOOKING_STATUS_LABELS = {
+    BookingStatus.PENDING: _l("Awaiting approval"),
+    BookingStatus.CONFIRMED: _l("Confirmed"),
+    BookingStatus.REJECTED: _l("Rejected"),
+    BookingStatus.CANCELLED: _l("Cancelled"),
+    BookingStatus.COMPLETED: _l("Completed"),
+    BookingStatus.NO_SHOW: _l("No-show"),
 }
 RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Acceptable"),
                  2: _l("Dissatisfied"), 1: _l("Very poor")}
@@ -73,3 +82,15 @@ class EmptyForm(FlaskForm):
     """A button that changes something: the CSRF token and nothing else."""
 
     next = HiddenField()
+
+
+class HistoryFilterForm(FlaskForm):
+    """The history's filters, read from the query string (no CSRF: a GET)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), default="", validators=[Optional()])
+    instrument = SelectField(_l("Instrument"), coerce=int, default=0, validators=[Optional()])
+    from_ = DateField(_l("From"), validators=[Optional()])
+    to = DateField(_l("Until"), validators=[Optional()])

@@ -34,7 +34,14 @@ from ..timeutil import isoformat_platform, to_platform, utcnow
 from .availability import suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
 from .events import bookings_changed
-from .models import Booking, BookingAction, BookingEvent, BookingSeries, BookingStatus
+from .models import (
+    ACTIVE_STATUSES,
+    Booking,
+    BookingAction,
+    BookingEvent,
+    BookingSeries,
+    BookingStatus,
+)
 from .payment import payment
 from .policy import (
     booking_refusal,
@@ -371,28 +378,45 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     return booking
 
 
-def my_bookings(user: User, now: datetime, most: int = 100) -> tuple[list[Booking], list[Booking]]:
-    """The "my bookings" page: the user's own bookings (a firm user: the
-    firm's), split into those still ahead (active, not yet ended; soonest
-    first) and the rest (latest first), up to `most` in all."""
-    items, _total = list_bookings(user, per_page=most)
-    own = [b for b in items if b.user_id == user.id or user.firm_id is not None]
-    upcoming = sorted((b for b in own if b.end > now and b.is_active), key=lambda b: b.start)
-    past = [b for b in own if b not in upcoming]
-    return upcoming, past
+def my_bookings_query(user: User, **filters) -> sa.Select:
+    """The "my bookings" page's bookings: a firm user's firm's, anyone
+    else's own (a manager's institution's are on the desk); newest first."""
+    query = visible_bookings(user, **filters)
+    return query if user.firm_id is not None else query.where(Booking.user_id == user.id)
 
 
-def list_bookings(
+def upcoming_bookings(user: User, now: datetime) -> list[Booking]:
+    """Of the page's bookings, the active ones not yet ended, soonest first."""
+    query = my_bookings_query(user).where(Booking.end > now, Booking.status.in_(ACTIVE_STATUSES))
+    return list(db.session.scalars(query.order_by(None).order_by(Booking.start, Booking.id).options(
+        joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))))
+
+
+def booked_instruments(user: User) -> list[Instrument]:
+    """The instruments of the page's bookings (the history's instrument filter)."""
+    booked = my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id).distinct()
+    return list(db.session.scalars(sa.select(Instrument).where(Instrument.id.in_(booked)).order_by(Instrument.name)))
+
+
+def history_page(user: User, page: int, per_page: int, **filters) -> tuple[list[Booking], int]:
+    """One page of the page's bookings (all of them, filtered) and their number."""
+    query = my_bookings_query(user, **filters)
+    rows = db.session.scalars(query.options(
+        joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))
+        .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), count_of(query)
+
+
+def visible_bookings(
     user: User,
     *,
     status: str | None = None,
     instrument_id: int | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> tuple[list[Booking], int]:
-    """Own bookings (firm: the firm's), bookings on own instruments (manager), all (admin)."""
+) -> sa.Select:
+    """Own bookings (firm: the firm's), bookings on own instruments (manager),
+    all (admin), narrowed by the filters; newest first."""
     query = sa.select(Booking)
     if user.role == Role.ADMIN:
         pass
@@ -412,11 +436,32 @@ def list_bookings(
         query = query.where(Booking.end > start)
     if end is not None:
         query = query.where(Booking.start < end)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    return query.order_by(Booking.start.desc(), Booking.id.desc())
+
+
+def count_of(query: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+
+
+def list_bookings(user: User, *, page: int = 1, per_page: int = 20, **filters) -> tuple[list[Booking], int]:
+    """One page of `visible_bookings` and their number: the whole history pages through."""
+    query = visible_bookings(user, **filters)
     rows = db.session.scalars(
         query.options(joinedload(Booking.instrument).joinedload(Instrument.institution))
-        .order_by(Booking.start.desc(), Booking.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
-    return list(rows), total
+    return list(rows), count_of(query)
+
+
+def all_bookings(user: User, most: int, *, mine: bool = False, **filters) -> list[Booking]:
+    """Every booking of `visible_bookings` (or, `mine`, of the "my bookings"
+    page) for an export, refused past `most`."""
+    query = my_bookings_query(user, **filters) if mine else visible_bookings(user, **filters)
+    total = count_of(query)
+    if total > most:
+        raise ValidationFailed(N_("Too many bookings for one file; choose a shorter period."),
+                               {"to": [N_("At most 100,000 bookings in one file.")]})
+    return list(db.session.scalars(query.options(
+        joinedload(Booking.instrument).joinedload(Instrument.institution),
+        joinedload(Booking.user), joinedload(Booking.firm))))

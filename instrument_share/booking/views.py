@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,10 +19,20 @@ from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform, utcnow
-from ..web import flashes_refusals, refused, safe_next_url
+from ..web import flashes_refusals, local_name, refusal_message, refused, safe_next_url
 from . import quote, services, usage
-from .forms import BookingForm, EmptyForm, RatingForm, ReasonForm, RescheduleForm, UsageForm
-from .models import BookingStatus, ServiceMode
+from .export import MAX_ROWS, history_file
+from .forms import (
+    BOOKING_STATUS_LABELS,
+    BookingForm,
+    EmptyForm,
+    HistoryFilterForm,
+    RatingForm,
+    ReasonForm,
+    RescheduleForm,
+    UsageForm,
+)
+from .models import BOOKING_STATUSES, BookingStatus, ServiceMode
 from .payment import payment
 from .week import build_week, monday_of, shown_bookings
 
@@ -156,12 +167,60 @@ def book(instrument_id: int):
     return redirect(url_for("booking.detail", booking_id=first.id))
 
 
+HISTORY_PAGE = 25
+
+
+def _history_filters():
+    """The history's filter form and what it selects (bad values are shown
+    beside their field and select nothing extra)."""
+    form = HistoryFilterForm(request.args)
+    form.status.choices = [SelectChoice("", _("All"))] + [
+        SelectChoice(status, BOOKING_STATUS_LABELS[status]) for status in BOOKING_STATUSES]
+    form.instrument.choices = [SelectChoice(0, _("All"))] + [
+        SelectChoice(i.id, local_name(i)) for i in services.booked_instruments(current_user)]
+    form.validate()
+    zone = platform_zone()
+    filters = {
+        "status": form.status.data or None if not form.status.errors else None,
+        "instrument_id": form.instrument.data or None if not form.instrument.errors else None,
+        "start": datetime.combine(form.from_.data, datetime.min.time(), zone) if form.from_.data else None,
+        "end": datetime.combine(form.to.data + timedelta(days=1), datetime.min.time(), zone) if form.to.data else None,
+    }
+    return form, filters
+
+
 @bp.get("/bookings")
 @login_required
 def mine():
-    upcoming, past = services.my_bookings(current_user, utcnow())
-    return render_template("booking/mine.html", upcoming=upcoming, past=past,
-                           action_form=EmptyForm(), rating_form=RatingForm())
+    """What is ahead, then every booking of the firm (or one's own), paged,
+    filtered and downloadable."""
+    form, filters = _history_filters()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    past, total = services.history_page(current_user, page, HISTORY_PAGE, **filters)
+    return render_template("booking/mine.html", upcoming=services.upcoming_bookings(current_user, utcnow()),
+                           past=past, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)),
+                           filter_form=form, action_form=EmptyForm(), rating_form=RatingForm(),
+                           export_query=_filter_query())
+
+
+def _filter_query() -> str:
+    """The filters of this request, for the download links (and nothing else)."""
+    kept = {name: request.args[name] for name in ("status", "instrument", "from_", "to") if request.args.get(name)}
+    return "?" + urlencode(kept) if kept else ""
+
+
+@bp.get("/bookings/export.xlsx", defaults={"fmt": "xlsx"})
+@bp.get("/bookings/export.csv", defaults={"fmt": "csv"})
+@login_required
+def export(fmt: str):
+    """The history the filters select, as one file (at most 100,000 bookings)."""
+    _form, filters = _history_filters()
+    try:
+        bookings = services.all_bookings(current_user, MAX_ROWS, mine=True, **filters)
+    except ValidationFailed as error:
+        flash(refusal_message(error), "danger")
+        return redirect(url_for("booking.mine") + _filter_query())
+    return history_file(bookings, fmt)
 
 
 def _load(booking_id: int):

@@ -33,7 +33,7 @@ from ..catalogue.schemas import InstrumentWriteSchema
 from ..errors import N_, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..search import index as search_index
-from ..stats.export import FORMULA_TRIGGERS, xlsx_cell
+from ..spreadsheets import FORMULA_TRIGGERS, xlsx_cell
 
 # (field, heading) in the NRII record's order, then the booking settings.
 COLUMNS = (

@@ -17,9 +17,9 @@ from ..accounts.models import Institution, Role, User
 from ..accounts.services import list_cities
 from ..extensions import db
 from ..mail.outbox import enqueue
+from ..spreadsheets import table_bytes
 from ..stats import services
 from ..stats.api import FIGURE_COLUMNS
-from ..stats.export import table_bytes
 from ..timeutil import to_platform
 from ..vouchers.settlement import voucher_settlement
 

@@ -8,23 +8,15 @@ from ..accounts.policy import stats_scope
 from ..api.fields import Line
 from ..api.parsing import Blueprint
 from ..api.schemas import Day, Id
+from ..spreadsheets import TABLES, table_response
 from ..vouchers.settlement import voucher_settlement
 from . import services
-from .export import table_response
 
 blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
 
 FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", "utilisation",
                   "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "voucher_revenue",
                   "voucher_share", "instruments"]
-
-
-# `format=csv` and `format=xlsx`: the same rows as a table, beside the JSON.
-TABLES = {"content": {
-    "text/csv": {"schema": {"type": "string"}},
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-        "schema": {"type": "string", "format": "binary"}},
-}}
 
 
 class StatsArgs(Schema):

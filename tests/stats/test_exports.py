@@ -19,7 +19,7 @@ from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.scheduler.reports import monthly_city_report, weekly_institution_report
-from instrument_share.stats.export import table_bytes, workbook_bytes
+from instrument_share.spreadsheets import table_bytes, workbook_bytes
 from instrument_share.stats.services import Period
 from instrument_share.vouchers.models import Voucher, VoucherEntry
 

@@ -1,6 +1,6 @@
-"""CSV and XLSX versions of the statistics tables (same numbers as the JSON),
-and the one place where a spreadsheet cell is written: every export and
-every report attachment goes through `csv_cell` or `xlsx_cell`.
+"""CSV and XLSX files of tables (statistics, booking history, reports), and
+the one place where a spreadsheet cell is written: every export and every
+report attachment goes through `csv_cell` or `xlsx_cell`.
 
 Exports write values, never formulas. Names and other text come from users
 (an instrument called `=HYPERLINK(...)`), so text that a spreadsheet would
@@ -19,6 +19,14 @@ from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
+
+# The OpenAPI answer of an endpoint that takes `format=csv` and
+# `format=xlsx`: the same rows as a table, beside the JSON.
+TABLES = {"content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        "schema": {"type": "string", "format": "binary"}},
+}}
 
 # A cell whose text starts with one of these is a formula (or starts one) in
 # Excel, LibreOffice or Google Sheets; tab, CR and LF can hide a following

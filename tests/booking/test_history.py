@@ -1,0 +1,86 @@
+"""The whole booking history (issue #17): every booking of the firm, paged
+and filtered on the page, downloadable as CSV and XLSX in the reader's
+language (or machine names), and paged through without a cap by the API."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+from openpyxl import load_workbook
+
+from instrument_share.booking.models import Booking
+from instrument_share.extensions import db
+from instrument_share.timeutil import utcnow
+
+
+def _history(make, user, instrument, count: int, status="completed", days_back=1, purpose="SEM"):
+    start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=days_back)
+    for n in range(count):
+        begin = start - timedelta(hours=2 * n)
+        db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=begin,
+                               end=begin + timedelta(hours=1), occupied_until=begin + timedelta(hours=1),
+                               status=status, purpose=purpose, cost=Decimal("300.00"),
+                               voucher_amount=Decimal("0.00"), firm_pays=Decimal("300.00")))
+    db.session.commit()
+
+
+def test_every_booking_of_the_firm_is_on_the_page_paged(browser, client, make, app_context):
+    engineer = make.user(email="eng@firm.example", name="陈工")
+    colleague = make.user(firm=engineer.firm, name="李工")
+    sem, xrd = make.instrument(name="扫描电镜甲"), make.instrument(name="衍射仪乙")
+    _history(make, engineer, sem, 40)
+    _history(make, colleague, xrd, 20, status="cancelled", days_back=200)
+    browser.login("eng@firm.example")
+    first = client.get("/bookings").get_data(as_text=True)
+    assert "共 60 条预约" in first and first.count("/bookings/") >= 25 and "李工" not in first  # newest first
+    last = client.get("/bookings?page=3").get_data(as_text=True)
+    assert "李工" in last and "3 / 3" in last
+    cancelled = client.get("/bookings?status=cancelled").get_data(as_text=True)
+    assert "共 20 条预约" in cancelled and "陈工" not in cancelled.split('id="history-table"')[1]
+    by_instrument = client.get(f"/bookings?instrument={sem.id}").get_data(as_text=True)
+    assert "共 40 条预约" in by_instrument
+    today = utcnow().date()
+    recent = client.get(f"/bookings?from_={today - timedelta(days=30)}&to={today}").get_data(as_text=True)
+    assert "共 40 条预约" in recent
+    bad = client.get("/bookings?status=nonsense&from_=yesterday")
+    assert bad.status_code == 200 and "共 60 条预约" in bad.get_data(as_text=True)  # a bad filter selects nothing extra
+
+
+def test_the_history_downloads_as_csv_and_xlsx_in_chinese(browser, client, make, app_context):
+    engineer = make.user(email="eng@firm.example")
+    sem = make.instrument(name="扫描电镜甲")
+    _history(make, engineer, sem, 3, purpose="=HYPERLINK(\"http://evil.example\")")
+    browser.login("eng@firm.example")
+    response = client.get("/bookings/export.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:3] == ["预约编号", "仪器", "单位"] and len(rows) == 4
+    assert rows[1][7] == "已完成" and rows[1][9] == "300.00"
+    assert rows[1][8].startswith("'=")  # a formula stays text
+    workbook = load_workbook(io.BytesIO(client.get("/bookings/export.xlsx?status=completed").get_data()))
+    sheet = workbook.active
+    assert sheet.max_row == 4 and sheet.cell(1, 2).value == "仪器" and sheet.cell(2, 2).value == "扫描电镜甲"
+
+
+def test_the_api_pages_through_everything_and_gives_files_with_codes(api, make, app_context):
+    engineer = make.user()
+    _history(make, engineer, make.instrument(), 130)
+    caller = api.as_user(engineer)
+    pages = [caller.get(f"/api/v1/bookings?per_page=100&page={n}").json for n in (1, 2)]
+    assert pages[0]["total"] == 130 and len(pages[0]["items"]) + len(pages[1]["items"]) == 130
+    coded = caller.get("/api/v1/bookings?format=csv&headers=codes&status=completed")
+    rows = list(csv.reader(io.StringIO(coded.get_data().decode("utf-8-sig"))))
+    assert rows[0][:3] == ["id", "instrument", "institution"] and rows[1][7] == "completed" and len(rows) == 131
+    assert caller.get("/api/v1/bookings?format=pdf").status_code == 422
+
+
+def test_a_manager_pages_own_bookings_and_the_api_exports_the_institutions(api, browser, client, make, app_context):
+    manager = make.user("manager", email="mgr@inst.example")
+    instrument = make.instrument(institution_id=manager.institution_id)
+    _history(make, make.user(name="外部工程师"), instrument, 5)
+    browser.login("mgr@inst.example")
+    assert "共 0 条预约" in client.get("/bookings").get_data(as_text=True)
+    exported = api.as_user(manager).get("/api/v1/bookings?format=csv")
+    assert len(list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))) == 6
