@@ -6,6 +6,9 @@ FLASK := $(BIN)/flask --app instrument_share
 STAMP := $(VENV)/.installed
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard instrument_share/translations/*/LC_MESSAGES/messages.po))
 PORT ?= 5000
+export PORT  # PLATFORM_URL's default follows it (config.py)
+PDF_FONT ?= /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+export PDF_FONT
 
 .PHONY: run test install lint translations-extract
 
@@ -26,7 +29,18 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(
 test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
-install: $(STAMP) $(CATALOGUES)
+install: $(STAMP) $(CATALOGUES) $(PDF_FONT)
+
+# Receipts and statements are PDFs in an open CJK font, Noto Sans CJK
+# (Debian's fonts-noto-cjk), installed here when it is missing; without it
+# they answer 503 and the printable pages still work. PDF_FONT names another.
+$(PDF_FONT):
+	@if command -v apt-get >/dev/null; then \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q fonts-noto-cjk || \
+		echo "could not install fonts-noto-cjk: PDF receipts will answer 503 until it is"; \
+	else echo "no apt-get: install Noto Sans CJK and set PDF_FONT for PDF receipts"; fi
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -88,7 +88,14 @@ def load_settings(instance_path: Path, overrides: dict) -> dict:
     settings = {
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "PLATFORM_TIMEZONE": os.environ.get("PLATFORM_TIMEZONE", "Asia/Shanghai"),
-        "PLATFORM_URL": os.environ.get("PLATFORM_URL", "http://127.0.0.1:5000"),
+        # Every link in mail, feeds and files is built from it; `make run` on
+        # another PORT gets a matching default.
+        "PLATFORM_URL": os.environ.get("PLATFORM_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"),
+        # An open CJK font for PDFs (receipts, statements): Noto Sans CJK, which
+        # the install step provides (Debian's fonts-noto-cjk); face 2 of the
+        # collection is Simplified Chinese.
+        "PDF_FONT": os.environ.get("PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
+        "PDF_FONT_FACE": int(os.environ.get("PDF_FONT_FACE", "2")),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),

@@ -55,3 +55,10 @@ class Conflict(ServiceError):
         extra.setdefault("conflicts", [])
         extra.setdefault("suggestions", [])
         super().__init__(message, fields, **extra)
+
+
+class Unavailable(ServiceError):
+    """Something the platform needs is missing on this host (503)."""
+
+    status = 503
+    code = "unavailable"

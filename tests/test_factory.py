@@ -16,6 +16,15 @@ def test_defaults_use_sqlite_in_instance_and_shanghai_time(tmp_path, monkeypatch
     assert app.config["PLATFORM_TIMEZONE"] == "Asia/Shanghai"
 
 
+def test_the_platform_address_follows_the_port_unless_it_is_set(tmp_path, monkeypatch):
+    """`PORT=8000 make run` mails links to port 8000 (issue #17)."""
+    monkeypatch.delenv("PLATFORM_URL", raising=False)
+    monkeypatch.setenv("PORT", "8000")
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["PLATFORM_URL"] == "http://127.0.0.1:8000"
+    monkeypatch.setenv("PLATFORM_URL", "https://g60.example")
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["PLATFORM_URL"] == "https://g60.example"
+
+
 def test_secret_key_is_generated_once_into_instance(tmp_path, monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]

@@ -56,6 +56,7 @@ TABLE = {
     "manage_institution_staff": ("-", {"manager", "other_manager"}),
     "deactivate_member": ("member", {"firm", "admin"}),
     "withdraw_invitation": ("invitation", {"firm", "admin"}),
+    "get_statement": ("-", {"firm", "colleague", "other_firm"}),
 }
 
 

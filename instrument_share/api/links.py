@@ -58,6 +58,7 @@ def _booking_calls() -> tuple[Next, ...]:
              body={"start": "/start", "end": "/end"}),
         Next("rate_booking", "Rate the completed service", booking),
         Next("booking_ics", "The booking as an iCalendar event", booking),
+        Next("booking_receipt", "The service statement of the completed booking (PDF)", booking),
         Next("instrument_availability", "The booked instrument's free and busy time",
              {"instrument_id": "/instrument_id"}),
     )

@@ -9,7 +9,7 @@ from ..api.schemas import NO_AUTH, envelope, list_envelope
 from ..catalogue.hours import set_opening_hours
 from ..catalogue.services import get_instrument
 from ..spreadsheets import TABLES
-from . import quote, schedule, services, usage, violations
+from . import quote, receipts, schedule, services, usage, violations
 from .availability import availability
 from .export import MAX_ROWS, history_file
 from .ics import booking_calendar
@@ -71,6 +71,18 @@ def list_bookings(page, per_page, status=None, instrument=None, from_=None, to=N
         return history_file(services.all_bookings(user, MAX_ROWS, **filters), format, codes=headers == "codes")
     items, total = services.list_bookings(user, page=page, per_page=per_page, **filters)
     return envelope(items, total, page, per_page)
+
+
+@blp.get("/bookings/<int:booking_id>/receipt.pdf")
+@authenticated
+@blp.response(200, description="application/pdf: the service statement", content_type="application/pdf")
+@blp.alt_response(409, response="Conflict", description="Not completed yet: no receipt")
+def booking_receipt(booking_id):
+    """The service statement (服务结算单) of a completed booking as a PDF:
+    the booker's firm, the institution's managers and the joint office."""
+    booking = receipts.receipt_booking(booking_id, require_user())
+    return Response(receipts.receipt_pdf(booking), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="receipt-{booking.id}.pdf"'})
 
 
 @blp.get("/bookings/<int:booking_id>")

@@ -47,6 +47,11 @@ def can_view_booking(user: User, booking: Booking) -> bool:
     return can_change_booking(user, booking) or (user.firm_id is not None and user.firm_id == booking.firm_id)
 
 
+def can_get_statement(user: User) -> bool:
+    """A firm's monthly statement of completed bookings: the firm's users."""
+    return user.firm_id is not None
+
+
 def can_rate_booking(user: User, booking: Booking) -> bool:
     """Rate a service (非常满意 … 极差): the booker and the booker's firm."""
     return booking.user_id == user.id or (user.firm_id is not None and user.firm_id == booking.firm_id)

@@ -20,7 +20,7 @@ from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import platform_zone, to_platform, utcnow
 from ..web import flashes_refusals, local_name, refusal_message, refused, safe_next_url
-from . import quote, services, usage
+from . import quote, receipts, services, usage
 from .export import MAX_ROWS, history_file
 from .forms import (
     BOOKING_STATUS_LABELS,
@@ -200,7 +200,7 @@ def mine():
     return render_template("booking/mine.html", upcoming=services.upcoming_bookings(current_user, utcnow()),
                            past=past, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)),
                            filter_form=form, action_form=EmptyForm(), rating_form=RatingForm(),
-                           export_query=_filter_query())
+                           export_query=_filter_query(), this_month=recent_months(1)[0].strftime("%Y-%m"))
 
 
 def _filter_query() -> str:
@@ -341,3 +341,50 @@ def rate(booking_id: int):
 @bp.app_template_global()
 def week_link(monday: date) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), week=monday.isoformat())
+
+
+@bp.get("/bookings/<int:booking_id>/receipt")
+@login_required
+def receipt(booking_id: int):
+    """The receipt as a printable page (the PDF has the same figures)."""
+    try:
+        booking = receipts.receipt_booking(booking_id, current_user)
+    except NotFound:
+        abort(404)
+    return render_template("booking/receipt.html", booking=booking)
+
+
+def _month(text: str) -> date:
+    try:
+        month = datetime.strptime(text, "%Y-%m").date()
+    except ValueError:
+        abort(404)
+    if not date(2000, 1, 1) <= month <= date(2100, 1, 1):
+        abort(404)
+    return month
+
+
+@bp.get("/statements/<month>")
+@login_required
+def statement(month: str):
+    """A firm's completed bookings of one month and their voucher parts, printable."""
+    return render_template("booking/statement.html", statement=receipts.statement_of(current_user, _month(month)),
+                           months=recent_months())
+
+
+@bp.get("/statements/<month>.pdf")
+@login_required
+def statement_pdf(month: str):
+    found = receipts.statement_of(current_user, _month(month))
+    return Response(receipts.statement_pdf(found), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="statement-{found.month:%Y-%m}.pdf"'})
+
+
+def recent_months(count: int = 12) -> list[date]:
+    """The first days of this month and the ones before, latest first."""
+    month = to_platform(utcnow()).date().replace(day=1)
+    months = []
+    for _n in range(count):
+        months.append(month)
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months
