@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .vouchers import api as vouchers_api
     from .vouchers import services as voucher_ledger
     from .vouchers import views as voucher_views
+    from .workspace import views as workspace_views
 
     app.register_blueprint(account_views.bp)
     app.register_blueprint(member_views.bp)
@@ -88,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     search_index.install()
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
+    app.register_blueprint(workspace_views.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, desk_api.blp,
                    stats_api.blp, vouchers_api.blp])
 

@@ -31,6 +31,7 @@ from .timeutil import format_minute, platform_zone, to_platform
 from .vouchers import policy as vouchers
 from .vouchers.models import ClaimLineStatus, VoucherStatus
 from .web import LANGUAGES, is_api_request, safe_next_url, signed_in
+from .workspace.services import is_favourite
 
 PUBLIC_ASSETS = {"static", "bootstrap.static", "booking.photo"}  # never personal, whoever asks
 
@@ -146,7 +147,8 @@ def init_app(app: Flask) -> None:
 
     # Globals rather than context: imported macros see them too.
     app.jinja_env.globals.update(template_helpers(), url_with=url_with, can=policy_rules(), **_status_types(),
-                                 qualifications_of=my_qualifications)  # the profile page's, from above accounts
+                                 qualifications_of=my_qualifications,  # the profile page's, from above accounts
+                                 is_favourite=is_favourite)  # the instrument page's star, from the workspace
     app.jinja_env.filters["hhmm"] = format_minute
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""

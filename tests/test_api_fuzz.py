@@ -104,7 +104,8 @@ PLAN = [
 # api_tokens is not among them: DELETE /tokens/current, the one operation that
 # ends the token it comes with, is sent with throwaway tokens (see Run.send).
 # A wrong current password sent to POST /me/password counts as a failed sign-in.
-VOLATILE = {"users": {"feed_nonce", "failed_logins", "login_locked_until"}}
+# A token's first use of the day is written down (`last_used_on`).
+VOLATILE = {"users": {"feed_nonce", "failed_logins", "login_locked_until"}, "api_tokens": {"last_used_on"}}
 
 # The operation that ends the bearer token it is sent with.
 END_TOKEN = "DELETE /api/v1/tokens/current"

@@ -22,7 +22,7 @@ LAYERS = (
     {"vouchers"},
     {"stats"},
     # on top: the pages and jobs that use everything, and the app's assembly
-    {"desk", "admin", "scheduler", "labels", "site", "integrity", "demo", "tools", "cli", "__init__"},
+    {"desk", "workspace", "admin", "scheduler", "labels", "site", "integrity", "demo", "tools", "cli", "__init__"},
 )
 def _layer_of(name: str) -> int:
     for number, layer in enumerate(LAYERS):

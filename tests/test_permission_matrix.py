@@ -55,6 +55,7 @@ from instrument_share.mail.models import OutboxMessage
 from instrument_share.site import policy_rules
 from instrument_share.timeutil import to_platform, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
+from instrument_share.workspace.models import SavedSearch
 
 from .booking.conftest import at, workday
 from .conftest import REFERENCE_TABLES, Browser, csrf_token_from, fixture_context
@@ -353,6 +354,15 @@ ROWS = [
     Row("GET", "/profile",                          "302  200  200  200  200  200  200  200", policy="signed_in"),
     Row("POST", "/profile/verify-email",            "302  302  302  302  302  302  302  302", policy="signed_in"),
     Row("POST", "/profile/feed-token",              "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in"),
+    Row("POST", "/profile/tokens/<int:token_id>/end", "302  302* 404  404  404  404  404  404", policy="signed_in",
+        ids={"token_id": "spare_token"}),
+    Row("GET", "/workspace",                        "302  200  200  200  200  200  200  200", policy="signed_in"),
+    Row("POST", "/instruments/<int:instrument_id>/favourite",
+                                                    "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in"),
+    Row("POST", "/searches",                        "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in",
+        body=lambda w: {"name": "液质", "query": "q=%E6%B6%B2%E8%B4%A8&city=hefei"}),
+    Row("POST", "/searches/<int:search_id>/delete", "302  302* 404  404  404  404  404  404", policy="signed_in",
+        ids={"search_id": "saved_search"}),
     Row("POST", "/profile/password",                "302  302* 302* 302* 302* 302* 302* 302*", policy="signed_in",
         body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     Row("GET", "/password-reset",                   "200  200  200  200  200  200  200  200", policy="public"),
@@ -707,8 +717,16 @@ def build_world(app) -> World:
         for role, person in users.items():
             # Tokens as issue_token makes them (the tokens row plays issue_token itself).
             w.tokens[role] = secrets.token_urlsafe(32)
+            # Used today already: a GET through it writes nothing (last_used_on).
             db.session.add(ApiToken(user=person, token_hash=hashlib.sha256(w.tokens[role].encode()).hexdigest(),
-                                    expires_at=now + timedelta(days=1)))
+                                    expires_at=now + timedelta(days=1), last_used_on=today))
+        # One more token of the firm user's, for the profile's "end" button.
+        spare = ApiToken(user=firm_user, token_hash=hashlib.sha256(b"spare").hexdigest(),
+                         expires_at=now + timedelta(days=1))
+        kept = SavedSearch(user_id=firm_user.id, name="扫描电镜", query="q=%E6%89%AB%E6%8F%8F%E7%94%B5%E9%95%9C")
+        db.session.add_all([spare, kept])
+        db.session.flush()
+        w.ids.update(spare_token=spare.id, saved_search=kept.id)
         db.session.commit()
         emails = {role: person.email for role, person in users.items()}
         w.user_ids.update({role: person.id for role, person in users.items()})
@@ -761,7 +779,7 @@ def play(app, world: World, role: str, row: Row, want: str, **options) -> str | 
     got = f"{response.status_code}{'*' if changed else ''}"
     where = f"{role:>16} {row.method:6} {row.path(world, unknown=options.get('unknown', False))}"
     if got != want:
-        detail = response.get_data(as_text=True)[:300].replace("\n", " ")
+        detail = response.get_data()[:300].decode("utf-8", "replace").replace("\n", " ")
         return f"{where}: expected {want}, got {got} (changed {changed}) {detail}"
     refused = row.is_api and response.status_code >= 400
     if refused and not set(response.json or {}) >= {"error", "message", "fields"}:

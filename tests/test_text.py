@@ -159,7 +159,7 @@ def test_the_booking_form_stores_lf_and_refuses_nul_and_invisible_purposes(brows
         assert response.status_code == 422
         assert says in response.get_data(as_text=True).lower()
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
-    response = client.post(url, data={**form, "purpose": "镀层厚度\r\n截面", "csrf_token": token})
+    response = client.post(url, data={**form, "purpose": "镀层厚度\r\n截面", "csrf_token": token, "confirm": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.scalar(sa.select(Booking.purpose)) == "镀层厚度\n截面"

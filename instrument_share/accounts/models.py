@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -173,6 +173,9 @@ class ApiToken(db.Model):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The platform day it was last used: written at most once a day per token
+    # (accounts/services.token_row), so a GET stays a read almost always.
+    last_used_on: Mapped[date | None] = mapped_column(sa.Date)
 
     user: Mapped[User] = relationship()
 

@@ -26,9 +26,9 @@ from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
 from ..database import begin_write_transaction, is_postgres
-from ..errors import N_, NotAuthenticated, ValidationFailed
+from ..errors import N_, NotAuthenticated, NotFound, ValidationFailed
 from ..extensions import db
-from ..timeutil import utcnow
+from ..timeutil import platform_today, utcnow
 from ..transaction import commit_before_refusal
 from . import mails, passwords
 from .models import LANGUAGES, MEMBER_ROLES, ROLES, ApiToken, City, Firm, Institution, Role, User
@@ -452,12 +452,38 @@ def issue_token(email: str, password: str) -> tuple[str, datetime]:
 
 
 def token_row(token: str) -> ApiToken | None:
-    """The unexpired token row of an active user, with its user loaded."""
+    """The unexpired token row of an active user, with its user loaded. The
+    first use of a day is written down (`last_used_on`, shown on the
+    profile): one small write per token and day."""
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
                             .options(joinedload(ApiToken.user)))
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
+    today = platform_today()
+    if row.last_used_on != today:
+        token_id = row.id
+        begin_write_transaction()
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_on=today)
+                           .execution_options(synchronize_session=False))
+        row.last_used_on = today
+        db.session.flush()
     return row
+
+
+def tokens_of(user_id: int) -> list[ApiToken]:
+    """The user's unexpired API tokens, newest first (the profile)."""
+    return list(db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user_id,
+                                                             ApiToken.expires_at > utcnow())
+                                   .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def end_own_token(user_id: int, token_id: int) -> None:
+    """End one of the user's own tokens (404 for anyone else's)."""
+    begin_write_transaction()
+    done = db.session.execute(sa.delete(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+                              .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise NotFound(N_("No such token."))
 
 
 def user_for_token(token: str) -> User | None:

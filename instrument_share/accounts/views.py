@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..errors import ValidationFailed
 from ..extensions import db, limiter, login_manager
-from ..web import refused, safe_next_url
+from ..web import flashes_refusals, refused, safe_next_url
 from . import members, recovery
 from .feed_tokens import feed_url, reset_feed_token
 from .forms import (
@@ -31,15 +31,17 @@ from .forms import (
     PasswordResetRequestForm,
     RegistrationForm,
 )
-from .models import User
+from .models import Role, User
 from .services import (
     LOGIN_FAILED,
     authenticate,
     check_verification_token,
     end_all_sessions,
+    end_own_token,
     list_cities,
     register_firm_user,
     resend_verification,
+    tokens_of,
     verify_email,
 )
 
@@ -81,6 +83,11 @@ def _sign_in(user: User) -> None:
     login_user(user)
 
 
+def landing_page(user: User) -> str:
+    """Where signing in leads: a firm user's workspace; everyone else the home page."""
+    return url_for("workspace.home") if user.role == Role.FIRM else url_for("search.home")
+
+
 def _language() -> str:
     return "en" if get_locale().language == "en" else "zh_CN"
 
@@ -97,7 +104,7 @@ def login():
             form.password.errors.append(_(LOGIN_FAILED))
         else:
             _sign_in(user)
-            return redirect(safe_next_url(request.args.get("next")) or url_for("search.home"))
+            return redirect(safe_next_url(request.args.get("next")) or landing_page(user))
     return render_template("accounts/login.html", form=form, failed=failed)
 
 
@@ -156,7 +163,7 @@ def confirm_email_post(token: str):
         return render_template("accounts/verify.html", problem=_(error.message)), 400
     _sign_in(user)
     flash(_("Your e-mail address is confirmed. You can book instruments now."), "success")
-    return redirect(url_for("search.home"))
+    return redirect(landing_page(user))
 
 
 @bp.post("/profile/verify-email")
@@ -180,7 +187,19 @@ def profile(password_form: PasswordChangeForm | None = None):
     url = feed_url(current_user)
     return render_template("accounts/profile.html", user=current_user, feed_url=url,
                            webcal_url="webcal://" + url.split("://", 1)[1], form=FlaskForm(),
-                           password_form=password_form or PasswordChangeForm(formdata=None))
+                           password_form=password_form or PasswordChangeForm(formdata=None),
+                           tokens=tokens_of(current_user.id))
+
+
+@bp.post("/profile/tokens/<int:token_id>/end")
+@login_required
+@flashes_refusals(lambda token_id: url_for("accounts.profile"))
+def end_token(token_id: int):
+    """End one of one's own API tokens: it stops working at once."""
+    if FlaskForm().validate_on_submit():
+        end_own_token(current_user.id, token_id)
+        flash(_("The token was ended; a client still using it gets 401."), "success")
+    return redirect(url_for("accounts.profile") + "#tokens")
 
 
 @bp.post("/profile/password")
@@ -251,7 +270,7 @@ def join(token: str):
             _sign_in(user)
             flash(_("Welcome! You are now a member of %(organisation)s.",
                     organisation=members.organisation_name(invitation)), "success")
-            return redirect(url_for("search.home"))
+            return redirect(landing_page(user))
     return render_template("accounts/join.html", form=form, invitation=invitation,
                            organisation=members.organisation_name(invitation))
 

@@ -23,6 +23,10 @@ from .terms import QueryTerm, query_terms
 from .travel import travel_minutes, travel_table
 
 SORTS = ("relevance", "travel", "rate", "name")
+# The search page's query arguments that say what is searched (paging left
+# out): what "keep this search" keeps.
+QUERY_ARGS = ("q", "city", "institution", "category", "accepts_vouchers", "max_rate", "free_from", "free_to",
+              "near", "sort")
 MAX_QUERY_LENGTH = 200
 
 

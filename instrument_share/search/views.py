@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
@@ -108,6 +109,8 @@ def search():
         institutions=catalogue.list_institutions_with_counts(filters.city)
         if filters.city and "city" not in errors
         else [],
+        # What "keep this search" keeps: the arguments, paging left out.
+        saved_query=urlencode([(k, v) for k, v in request.args.items(multi=True) if k in services.QUERY_ARGS and v]),
     )
 
 

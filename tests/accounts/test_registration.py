@@ -92,7 +92,7 @@ def test_registering_a_known_firm_is_refused_whatever_the_address(app, browser, 
 
 def test_login_and_logout(browser, client, make):
     user = make.user(email="eng@firm.example")
-    assert browser.login("ENG@firm.example").headers["Location"] == "/"
+    assert browser.login("ENG@firm.example").headers["Location"] == "/workspace"  # a firm user's landing page
     assert user.name in client.get("/profile").get_data(as_text=True)
     page = client.get("/").get_data(as_text=True)
     from ..conftest import csrf_token_from
@@ -114,9 +114,9 @@ def test_login_redirects_only_to_own_site(browser, client, make):
     from ..conftest import csrf_token_from
 
     for target, expected in [
-        ("https://evil.example/x", "/"),
-        ("//evil.example/x", "/"),
-        ("/\\evil.example", "/"),
+        ("https://evil.example/x", "/workspace"),
+        ("//evil.example/x", "/workspace"),
+        ("/\\evil.example", "/workspace"),
         ("/search?q=sem", "/search?q=sem"),
     ]:
         client.post("/logout", data={"csrf_token": csrf_token_from(page)})

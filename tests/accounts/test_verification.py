@@ -88,7 +88,7 @@ def test_the_link_shows_a_button_and_the_button_verifies_and_signs_in(app, clien
     assert _user(app, "li@firm.example").email_verified_at is None
     assert client.get("/profile").status_code == 302
     response = client.post(path, data={"csrf_token": csrf_token_from(page.get_data(as_text=True))})
-    assert response.status_code == 302 and response.location == "/"
+    assert response.status_code == 302 and response.location == "/workspace"
     assert _user(app, "li@firm.example").email_verified_at is not None
     assert "李工" in client.get("/").get_data(as_text=True)
     assert 'id="unverified"' not in client.get("/").get_data(as_text=True)

@@ -172,8 +172,10 @@ class Journey:
         main = page.locator("main")
         main.get_by_label("电子邮箱").fill(email)
         main.get_by_label("密码", exact=True).fill(password)
-        main.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{self.base_url}/")
+        with page.expect_navigation():
+            main.get_by_role("button", name="登录").click()
+        # A firm user lands on the workspace, everyone else on the home page.
+        assert page.url.rstrip("/") in (self.base_url, f"{self.base_url}/workspace"), page.url
 
 
 @pytest.fixture

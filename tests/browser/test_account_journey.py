@@ -5,12 +5,15 @@ asked to confirm; the workspace pages fit a phone's width."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email import message_from_string, policy
 
 import sqlalchemy as sa
 
+from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
+from instrument_share.timeutil import utcnow
 
 from .test_journeys import in_app
 
@@ -114,7 +117,13 @@ def test_the_workspace_pages_fit_a_phone(app, journey):
     def build(make):
         manager = make.user(role="manager", email="lin@inst.example", name="林老师")
         instrument = make.instrument(institution_id=manager.institution_id, name="场发射扫描电子显微镜")
-        make.user(email="qian@firm.example")
+        firm_user = make.user(email="qian@firm.example")
+        # One booking in the firm's history, to see it as a card.
+        start = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+        db.session.add(Booking(instrument=instrument, user=firm_user, firm_id=firm_user.firm_id, start=start,
+                               end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                               status="completed", purpose="SEM", cost=300, voucher_amount=0, firm_pays=300))
+        db.session.commit()
         return instrument.id
 
     instrument_id = in_app(app, build)
@@ -129,6 +138,10 @@ def test_the_workspace_pages_fit_a_phone(app, journey):
         assert overflow <= 0, f"{path} is {overflow} px wider than a phone"
     journey.assert_no_errors("phone")
     journey.sign_in("qian@firm.example")
-    for path in ("/firm/members", "/profile", "/password-reset"):
+    for path in ("/workspace", "/bookings", "/vouchers", "/firm/members", "/profile", "/password-reset"):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+    # The booking history turns into cards, each value with its heading.
+    page.goto("/bookings")
+    expect(page.locator("#history-table thead")).to_be_hidden()
+    expect(page.locator("#history-table td").first).to_have_attribute("data-label", "仪器")

@@ -10,6 +10,7 @@ from email import message_from_string, policy
 
 import sqlalchemy as sa
 from icalendar import Calendar
+from pypdf import PdfReader
 
 from instrument_share.accounts.models import User
 from instrument_share.booking import services, usage
@@ -220,6 +221,27 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     assert instrument_name in str(event["summary"])
     journey.step("invite-downloaded")
 
+    # After the service the institution records the hours used; the firm
+    # takes the receipt (服务结算单) to accounting.
+    with fixture_context(app):
+        booking = db.session.get(Booking, booking_id)
+        manager = Factories().user(role="manager", institution_id=booking.instrument.institution_id)
+        usage.record_usage(booking, manager, booking.start, booking.end, "guided",
+                           now=booking.end + timedelta(minutes=5))
+        db.session.commit()
+        db.session.remove()
+    page.reload()
+    with page.expect_navigation():
+        page.get_by_role("link", name="服务结算单").click()
+    expect(page.locator("#receipt-cost")).to_have_text("¥450.00")
+    expect(page.locator("#receipt")).to_contain_text("合肥微谱检测技术有限公司")
+    journey.step("receipt")
+    receipt = journey.download(page.get_by_role("link", name="下载（PDF）"))
+    receipt_path = journey.folder / receipt.suggested_filename
+    receipt.save_as(receipt_path)
+    text = "".join(PdfReader(receipt_path).pages[0].extract_text().split()).replace("\x00", "")
+    assert "服务结算单" in text and "¥450.00" in text and valid_uscc(8601, "340100") in text
+
 
 def test_manager_approves_a_request_and_records_usage(app, journey):
     day, (past_day, *_) = workday(3), past_workdays(1)
@@ -352,7 +374,7 @@ def test_a_firm_in_wuhu_finds_the_nearest_sem_and_books_its_first_free_slot(app,
     page = journey.page
     journey.sign_in("chen@wuhu.example")
 
-    # Type on the home page: the box offers the thesaurus term with its full name.
+    # Type in the search box of the workspace (where a firm user lands): it offers the thesaurus term with its full name.
     box = page.get_by_role("search").get_by_role("combobox", name="搜索")  # a box with suggestions
     box.fill("扫描")
     offered = page.locator("datalist option[value='扫描电镜']")

@@ -1,0 +1,1 @@
+"""The signed-in user's workspace: what is ahead, vouchers, receipts, favourite instruments and saved searches."""
