@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from .extensions import db
 
+SQLITE_BUSY_MS = 30000  # how long a SQLite writer waits for the one before it
 WRITE_FLAG = "instrument_share.writer"
 LOCKED = "instrument_share.locked"
 # Set on a session that writes fixtures directly (the tests' own set-up):
@@ -87,7 +88,7 @@ def configure_engine_events(engine: Engine) -> None:
     def _sqlite_pragmas(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from instrument_share.booking.services import create_booking
@@ -87,7 +88,9 @@ def test_someone_elses_saved_search_and_token_are_not_found(browser, client, mak
 def test_the_profile_lists_tokens_with_their_last_use_and_ends_one(api, browser, client, make, app_context):
     user = make.user(email="eng@firm.example")
     first, second = api.as_user(user), api.as_user(user)
-    assert first.get("/api/v1/me").status_code == 200  # used today
+    answer = first.get("/api/v1/me")
+    assert answer.status_code == 200
+    answer.close()  # the day of use is noted once the answer has left (a server closes it)
     browser.login("eng@firm.example")
     page = client.get("/profile").get_data(as_text=True)
     table = page.split('id="token-table"')[1]
@@ -97,3 +100,38 @@ def test_the_profile_lists_tokens_with_their_last_use_and_ends_one(api, browser,
     unused = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.last_used_on.is_(None)))
     client.post(f"/profile/tokens/{unused}/end", data={"csrf_token": csrf_token_from(page)})
     assert second.get("/api/v1/me").status_code == 401 and first.get("/api/v1/me").status_code == 200
+
+
+def test_noting_a_tokens_use_never_holds_or_fails_a_request(api, app, make, database_url, app_context):
+    """Found by review: the day's first use took SQLite's write lock while
+    authenticating (an export held it for seconds), and with the database
+    busy a GET waited 30 s and failed. Now the note is written after the
+    answer, on its own connection, and only if the database is free."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock to hold")
+    from instrument_share.accounts.models import ApiToken
+
+    caller = api.as_user(make.user())
+    db.session.remove()
+    blocker = db.engine.raw_connection()
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        answer = caller.get("/api/v1/me")
+        assert answer.status_code == 200
+        answer.close()  # the note is given up at once: the database is busy
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert db.session.scalar(sa.select(ApiToken.last_used_on)) is None
+    caller.get("/api/v1/me").close()  # free now: noted
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(ApiToken.last_used_on)) is not None
+
+
+def test_a_search_with_line_breaks_is_kept_safely(browser, client, make, app_context):
+    """Found by review: the redirect was built from the raw form field."""
+    make.user(email="eng@firm.example")
+    browser.login("eng@firm.example")
+    token = csrf_token_from(client.get("/search?q=x").get_data(as_text=True))
+    answer = client.post("/searches", data={"csrf_token": token, "name": "x", "query": "q=x\r\nSet-Cookie: a=b"})
+    assert answer.status_code == 302 and "\n" not in answer.headers["Location"]

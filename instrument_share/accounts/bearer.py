@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import functools
 
-from flask import g, request
+from flask import after_this_request, current_app, g, request
 from flask_login import current_user
 
 from ..errors import NotAuthenticated, PermissionDenied
+from ..timeutil import platform_today
 from .models import User
-from .services import token_row
+from .services import note_token_use, token_row
 
 
 def api_user() -> User | None:
@@ -29,6 +30,14 @@ def api_user() -> User | None:
         if row is None:
             raise NotAuthenticated("The token is unknown or has expired.")
         user, g.api_token_id = row.user, row.id
+        today = platform_today()
+        if row.last_used_on != today:  # noted once a day, after the answer has left
+            app, token_id = current_app._get_current_object(), row.id
+
+            @after_this_request
+            def note_use(response):
+                response.call_on_close(lambda: note_token_use(app, token_id, today))
+                return response
     elif request.method in ("GET", "HEAD") and current_user.is_authenticated:
         user = current_user._get_current_object()
     g.api_user = user

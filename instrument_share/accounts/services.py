@@ -25,10 +25,10 @@ from sqlalchemy.orm import joinedload
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ..database import begin_write_transaction, is_postgres
+from ..database import SQLITE_BUSY_MS, begin_write_transaction, is_postgres
 from ..errors import N_, NotAuthenticated, NotFound, ValidationFailed
 from ..extensions import db
-from ..timeutil import platform_today, utcnow
+from ..timeutil import utcnow
 from ..transaction import commit_before_refusal
 from . import mails, passwords
 from .models import LANGUAGES, MEMBER_ROLES, ROLES, ApiToken, City, Firm, Institution, Role, User
@@ -452,22 +452,41 @@ def issue_token(email: str, password: str) -> tuple[str, datetime]:
 
 
 def token_row(token: str) -> ApiToken | None:
-    """The unexpired token row of an active user, with its user loaded. The
-    first use of a day is written down (`last_used_on`, shown on the
-    profile): one small write per token and day."""
+    """The unexpired token row of an active user, with its user loaded.
+    Reads only (the day of use is noted after the answer: `note_token_use`)."""
     row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(token))
                             .options(joinedload(ApiToken.user)))
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
-    today = platform_today()
-    if row.last_used_on != today:
-        token_id = row.id
-        begin_write_transaction()
-        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_on=today)
-                           .execution_options(synchronize_session=False))
-        row.last_used_on = today
-        db.session.flush()
     return row
+
+
+def note_token_use(app, token_id: int, day) -> None:
+    """Write down that a token was used on `day` (the profile's "last
+    used"): once a day per token, on a connection of its own, after the
+    answer has left, and only if the database is free at once. A request is
+    never slowed, locked or failed by it (found by review: taking the write
+    lock while authenticating held SQLite's one writer for a whole export,
+    and a busy database turned a GET into a 500)."""
+    with app.app_context():
+        try:
+            with db.engine.connect() as connection:
+                sqlite = connection.dialect.name == "sqlite"
+                if sqlite:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                else:
+                    connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
+                try:
+                    connection.execute(sa.update(ApiToken).where(
+                        ApiToken.id == token_id,
+                        sa.or_(ApiToken.last_used_on.is_(None), ApiToken.last_used_on != day))
+                        .values(last_used_on=day))
+                    connection.commit()
+                finally:
+                    if sqlite:
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        except sa.exc.OperationalError:
+            app.logger.info("token %s: its use today was not noted (database busy)", token_id)
 
 
 def tokens_of(user_id: int) -> list[ApiToken]:

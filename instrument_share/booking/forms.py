@@ -14,7 +14,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ..text import line_filter, text_filter
 from .models import SERVICE_MODES, BookingStatus, ServiceMode
@@ -84,6 +84,12 @@ class EmptyForm(FlaskForm):
     next = HiddenField()
 
 
+def _plausible_day(form, field) -> None:
+    """A day the platform can hold (a year of 1970 to 2199, as the API's times)."""
+    if field.data is not None and not 1970 <= field.data.year <= 2199:
+        raise ValidationError(_l("Choose a day between 1970 and 2199."))
+
+
 class HistoryFilterForm(FlaskForm):
     """The history's filters, read from the query string (no CSRF: a GET)."""
 
@@ -92,5 +98,5 @@ class HistoryFilterForm(FlaskForm):
 
     status = SelectField(_l("Status"), default="", validators=[Optional()])
     instrument = SelectField(_l("Instrument"), coerce=int, default=0, validators=[Optional()])
-    from_ = DateField(_l("From"), validators=[Optional()])
-    to = DateField(_l("Until"), validators=[Optional()])
+    from_ = DateField(_l("From"), validators=[Optional(), _plausible_day])
+    to = DateField(_l("Until"), validators=[Optional(), _plausible_day])

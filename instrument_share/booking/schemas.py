@@ -48,7 +48,7 @@ class BookingQueryArgs(PageArgs):
     from_ = ClientTime(data_key="from")
     to = ClientTime()
     format = Line(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")), metadata={
-        "description": "csv or xlsx: every booking the filters select as one file (no paging; at most 100,000)"})
+        "description": "csv or xlsx: every booking the filters select as one file (no paging; at most 20,000)"})
     headers = Line(load_default="labels", validate=validate.OneOf(("labels", "codes")), metadata={
         "description": "a file's headings: in the reader's language (labels) or machine names (codes)"})
 

@@ -53,6 +53,7 @@ from .policy import (
 from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
 
 EXCLUSION_CONSTRAINT = "ex_bookings_no_overlap"
+QUOTE_CHANGED = N_("The price, the voucher's part or the status changed since the quote: check the new quote.")
 
 
 def booking_cost(instrument: Instrument, start: datetime, end: datetime) -> Decimal:
@@ -197,8 +198,13 @@ def create_booking(
     recurrence: str | None = None,
     voucher_id: int | None = None,
     now: datetime | None = None,
+    expected: tuple[Decimal, Decimal, str] | None = None,
 ) -> list[Booking]:
     """Book `[start, end)` (or every occurrence of `recurrence`), all or none.
+
+    With `expected` (fee, voucher part, status of a quote the booker saw),
+    the booking is refused (422, `fields.quote`) if what it would get under
+    the lock differs: nothing is booked that was not seen.
 
     Rules: a booking role and not suspended; a bookable instrument; the
     length, notice and horizon rules; a series never overlaps itself; open
@@ -235,12 +241,14 @@ def create_booking(
         db.session.flush()
     costs = [booking_cost(instrument, s, e) for s, e in intervals]
     parts = payment().parts_of(voucher, costs) if voucher is not None else [Decimal("0.00")] * len(costs)
+    status = BookingStatus.PENDING if approval else BookingStatus.CONFIRMED
+    if expected is not None and (sum(costs, Decimal("0.00")), sum(parts, Decimal("0.00")), status) != expected:
+        raise ValidationFailed(QUOTE_CHANGED, {"quote": [QUOTE_CHANGED]})
     rows = [{
         "instrument_id": instrument.id, "user_id": user.id, "firm_id": user.firm_id,
         "series_id": series.id if series is not None else None, "start": occurrence_start, "end": occurrence_end,
         "occupied_until": occurrence_end + timedelta(minutes=instrument.buffer_minutes),
-        "status": BookingStatus.PENDING if approval else BookingStatus.CONFIRMED,
-        "purpose": purpose, "cost": cost,
+        "status": status, "purpose": purpose, "cost": cost,
         "voucher_id": voucher.id if part > 0 else None, "voucher_amount": part, "firm_pays": cost - part,
     } for (occurrence_start, occurrence_end), cost, part in zip(intervals, costs, parts, strict=True)]
     # A series writes up to 52 bookings, history rows, ledger rows and mails
@@ -385,10 +393,11 @@ def my_bookings_query(user: User, **filters) -> sa.Select:
     return query if user.firm_id is not None else query.where(Booking.user_id == user.id)
 
 
-def upcoming_bookings(user: User, now: datetime) -> list[Booking]:
-    """Of the page's bookings, the active ones not yet ended, soonest first."""
+def upcoming_bookings(user: User, now: datetime, most: int | None = None) -> list[Booking]:
+    """Of the page's bookings, the active ones not yet ended, soonest first
+    (the first `most` of them)."""
     query = my_bookings_query(user).where(Booking.end > now, Booking.status.in_(ACTIVE_STATUSES))
-    return list(db.session.scalars(query.order_by(None).order_by(Booking.start, Booking.id).options(
+    return list(db.session.scalars(query.order_by(None).order_by(Booking.start, Booking.id).limit(most).options(
         joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))))
 
 
@@ -461,7 +470,7 @@ def all_bookings(user: User, most: int, *, mine: bool = False, **filters) -> lis
     total = count_of(query)
     if total > most:
         raise ValidationFailed(N_("Too many bookings for one file; choose a shorter period."),
-                               {"to": [N_("At most 100,000 bookings in one file.")]})
+                               {"to": [N_("At most 20,000 bookings in one file.")]})
     return list(db.session.scalars(query.options(
         joinedload(Booking.instrument).joinedload(Instrument.institution),
         joinedload(Booking.user), joinedload(Booking.firm))))

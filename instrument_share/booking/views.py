@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
@@ -120,6 +121,16 @@ def photo(photo_id: int, thumbnail: bool):
     return response
 
 
+def _quoted_figures() -> tuple[Decimal, Decimal, str] | None:
+    """The fee, voucher part and status the confirmed quote showed (hidden
+    in its form), or None if they are missing or not figures."""
+    try:
+        return (Decimal(request.form["quoted_cost"]), Decimal(request.form["quoted_voucher"]),
+                BookingStatus(request.form["quoted_status"]))
+    except (KeyError, ValueError, ArithmeticError):
+        return None
+
+
 def _quoted_key(form: BookingForm) -> str:
     """What a preview priced, to tell whether the form was changed after it."""
     return "|".join(str(value) for value in (form.start.data, form.end.data, form.weeks.data or 1,
@@ -145,7 +156,8 @@ def book(instrument_id: int):
         voucher_id=form.voucher_id.data or None,
     )
     quoted = request.form.get("quoted")
-    if not request.form.get("confirm") or (quoted is not None and quoted != _quoted_key(form)):
+    expected = _quoted_figures() if quoted is not None else None
+    if not request.form.get("confirm") or (quoted is not None and (quoted != _quoted_key(form) or expected is None)):
         offer = quote.quote_booking(**request_args)
         for name, messages in offer.errors.items():  # a field's refusal beside the field, too
             if name in form and name != "csrf_token":
@@ -153,11 +165,14 @@ def book(instrument_id: int):
         return render_instrument_page(instrument, form, offer=offer, quoted_key=_quoted_key(form),
                                       status=422 if offer.errors else 200)
     try:
-        bookings = services.create_booking(**request_args)
+        bookings = services.create_booking(**request_args, expected=expected)
     except Conflict as error:
         return render_instrument_page(instrument, form, conflict=error, status=409)
     except ValidationFailed as error:
         refused(error, form)
+        if "quote" in error.fields:  # changed since it was shown: the new quote, and why
+            return render_instrument_page(instrument, form, offer=quote.quote_booking(**request_args),
+                                          quoted_key=_quoted_key(form), status=422)
         return render_instrument_page(instrument, form, status=422)
     first = bookings[0]
     if first.status == BookingStatus.PENDING:
@@ -168,6 +183,7 @@ def book(instrument_id: int):
 
 
 HISTORY_PAGE = 25
+MAX_PAGE = 100_000  # past the last page an empty one, never an integer the database cannot hold
 
 
 def _history_filters():
@@ -180,11 +196,15 @@ def _history_filters():
         SelectChoice(i.id, local_name(i)) for i in services.booked_instruments(current_user)]
     form.validate()
     zone = platform_zone()
+
+    def kept(field):  # a value with an error beside it selects nothing
+        return None if field.errors else field.data or None
+
+    first, last = kept(form.from_), kept(form.to)
     filters = {
-        "status": form.status.data or None if not form.status.errors else None,
-        "instrument_id": form.instrument.data or None if not form.instrument.errors else None,
-        "start": datetime.combine(form.from_.data, datetime.min.time(), zone) if form.from_.data else None,
-        "end": datetime.combine(form.to.data + timedelta(days=1), datetime.min.time(), zone) if form.to.data else None,
+        "status": kept(form.status), "instrument_id": kept(form.instrument),
+        "start": datetime.combine(first, datetime.min.time(), zone) if first else None,
+        "end": datetime.combine(last + timedelta(days=1), datetime.min.time(), zone) if last else None,
     }
     return form, filters
 
@@ -195,7 +215,7 @@ def mine():
     """What is ahead, then every booking of the firm (or one's own), paged,
     filtered and downloadable."""
     form, filters = _history_filters()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     past, total = services.history_page(current_user, page, HISTORY_PAGE, **filters)
     return render_template("booking/mine.html", upcoming=services.upcoming_bookings(current_user, utcnow()),
                            past=past, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)),
@@ -213,7 +233,7 @@ def _filter_query() -> str:
 @bp.get("/bookings/export.csv", defaults={"fmt": "csv"})
 @login_required
 def export(fmt: str):
-    """The history the filters select, as one file (at most 100,000 bookings)."""
+    """The history the filters select, as one file (at most 20,000 bookings)."""
     _form, filters = _history_filters()
     try:
         bookings = services.all_bookings(current_user, MAX_ROWS, mine=True, **filters)

@@ -281,6 +281,8 @@ def usable_voucher(user: User, voucher_id, instrument: Instrument, last_day: dat
     state = voucher.state_on(platform_today())
     if state != VoucherStatus.ACTIVE or last_day > voucher.expires_on:
         refuse(N_("This voucher has expired or was revoked."))
+    if voucher.balance <= 0:  # read again under the lock (locked_for_spending); said here for the quote too
+        refuse(N_("This voucher has no balance left."))
     if not instrument.accepts_vouchers:
         refuse(N_("This instrument does not accept vouchers."))
     if not can_spend_voucher(user, voucher, instrument):

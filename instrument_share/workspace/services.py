@@ -20,11 +20,12 @@ from ..extensions import db
 from ..search.services import QUERY_ARGS
 from ..text import TextRefused, clean_line
 from ..timeutil import platform_today
-from ..vouchers.models import VoucherStatus
-from ..vouchers.services import list_vouchers
+from ..vouchers.models import Voucher, VoucherStatus
 from .models import Favourite, SavedSearch
 
 MAX_SAVED_SEARCHES = 20
+MAX_FAVOURITES = 50  # each shows its next free slot on the workspace
+UPCOMING_SHOWN = 50  # the soonest bookings the workspace reads (five shown, the pending listed)
 
 
 def is_favourite(user: User, instrument_id: int) -> bool:
@@ -41,9 +42,19 @@ def toggle_favourite(user: User, instrument_id: int) -> bool:
                               .execution_options(synchronize_session=False))
     if done.rowcount:
         return False
+    starred = db.session.scalar(sa.select(sa.func.count()).select_from(Favourite).where(Favourite.user_id == user.id))
+    if starred >= MAX_FAVOURITES:
+        raise ValidationFailed("Too many favourites.", {"instrument_id": [
+            N_("You have 50 favourite instruments already; unstar one first.")]})
     db.session.add(Favourite(user_id=user.id, instrument_id=instrument_id))
     db.session.flush()
     return True
+
+
+def kept_query(query: str) -> str:
+    """Of a search page's query string, the arguments that say what is
+    searched, encoded again (nothing else gets through, line breaks neither)."""
+    return urlencode([(k, v) for k, v in parse_qsl(query or "") if k in QUERY_ARGS and v])
 
 
 def save_search(user: User, name: str, query: str) -> SavedSearch:
@@ -54,7 +65,7 @@ def save_search(user: User, name: str, query: str) -> SavedSearch:
         errors["name"] = [refused.message]
     if not errors and not (1 <= len(name) <= 100):
         errors["name"] = [N_("Give the search a name of at most 100 characters.")]
-    kept = urlencode([(k, v) for k, v in parse_qsl(query or "") if k in QUERY_ARGS and v])
+    kept = kept_query(query)
     if not kept or len(kept) > 1000:
         errors["query"] = [N_("Search for something first, then keep the search.")]
     if errors:
@@ -95,12 +106,13 @@ def workspace_of(user: User, now: datetime) -> Workspace:
     approval, the firm's usable vouchers, the latest completed services
     (their receipts), the favourites with their next free slot, and the
     saved searches."""
-    upcoming = upcoming_bookings(user, now)
+    upcoming = upcoming_bookings(user, now, most=UPCOMING_SHOWN)
     pending = [b for b in upcoming if b.status == BookingStatus.PENDING]
     ahead = [b for b in upcoming if b.status != BookingStatus.PENDING][:5]
     today = platform_today()
-    vouchers = [v for v in list_vouchers(user) if user.firm_id is not None and v.firm_id == user.firm_id
-                and v.state_on(today) == VoucherStatus.ACTIVE and v.balance > 0]
+    vouchers = list(db.session.scalars(sa.select(Voucher).where(
+        Voucher.firm_id == user.firm_id, Voucher.status == VoucherStatus.ACTIVE, Voucher.balance > 0,
+        Voucher.expires_on >= today).order_by(Voucher.expires_on, Voucher.id))) if user.firm_id is not None else []
     receipts = list(db.session.scalars(
         my_bookings_query(user).where(Booking.status == BookingStatus.COMPLETED).limit(5)
         .options(joinedload(Booking.instrument).joinedload(Instrument.institution))))

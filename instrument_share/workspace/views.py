@@ -41,7 +41,8 @@ def favourite(instrument_id: int):
 @login_required
 def save_search():
     """Keep the search the page shows under a name."""
-    back = url_for("search.search") + ("?" + request.form.get("query", "") if request.form.get("query") else "")
+    kept = services.kept_query(request.form.get("query", ""))
+    back = url_for("search.search") + ("?" + kept if kept else "")
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:

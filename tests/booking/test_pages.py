@@ -213,13 +213,13 @@ def test_the_form_shows_the_quote_before_anything_is_booked(browser, client, mak
     assert preview.status_code == 200 and 'id="quote"' in html
     assert "¥600.00" in html and "¥1200.00" in html  # each week, and the series
     assert "等待管理员审批" in html and 'id="quote-occurrences"' in html
-    quoted = re.search(r'name="quoted" value="([^"]*)"', html).group(1)
+    quoted = dict(re.findall(r'name="(quoted\w*)" value="([^"]*)"', html))  # what the quote showed
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
     changed = client.post(f"/instruments/{instrument.id}/book",
-                          data={**form, "end": local(day, "11:00"), "quoted": quoted, "confirm": "1"})
+                          data={**form, "end": local(day, "11:00"), **quoted, "confirm": "1"})
     assert changed.status_code == 200 and "¥300.00" in changed.get_data(as_text=True)  # a new quote, no booking
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
-    booked = client.post(f"/instruments/{instrument.id}/book", data={**form, "quoted": quoted, "confirm": "1"})
+    booked = client.post(f"/instruments/{instrument.id}/book", data={**form, **quoted, "confirm": "1"})
     assert booked.status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 2
 
@@ -245,3 +245,37 @@ def test_cancel_asks_first_and_check_in_shows_only_when_it_can_be_used(api, brow
     assert "/check-in" in due and "/check-in" not in not_due
     assert 'data-confirm="取消' in not_due and "取消开始前的预约不收取任何费用" in not_due
     assert 'data-confirm="取消' in client.get("/bookings").get_data(as_text=True)
+
+
+def test_confirming_a_quote_that_no_longer_holds_books_nothing(browser, client, make, day, app_context):
+    """Found by review: the manager raised the rate and asked for approval
+    between the quote and "confirm", and the booking was made at the new
+    price, pending, unseen. Now the new quote is shown instead."""
+    from decimal import Decimal
+
+    instrument = make.instrument(hourly_rate=Decimal("300.00"))
+    make.user(email="eng@firm.example")
+    browser.login("eng@firm.example")
+    token = csrf_token_from(client.get(f"/instruments/{instrument.id}").get_data(as_text=True))
+    form = {"csrf_token": token, "start": local(day, "10:00"), "end": local(day, "12:00"), "purpose": "XRD",
+            "weeks": "1", "voucher_id": "0"}
+    html = client.post(f"/instruments/{instrument.id}/book", data=form).get_data(as_text=True)
+    hidden = dict(re.findall(r'name="(quoted\w*)" value="([^"]*)"', html))
+    assert hidden["quoted_cost"] == "600.00" and hidden["quoted_status"] == "confirmed"
+    instrument.hourly_rate, instrument.requires_approval = Decimal("900.00"), True
+    db.session.commit()
+    changed = client.post(f"/instruments/{instrument.id}/book", data={**form, **hidden, "confirm": "1"})
+    page = changed.get_data(as_text=True)
+    assert changed.status_code == 422 and "¥1800.00" in page and "等待管理员审批" in page
+    assert "自报价以来" in page
+    assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
+
+
+def test_odd_history_filters_and_pages_are_not_500s(browser, client, make, app_context):
+    make.user(email="eng@firm.example")
+    browser.login("eng@firm.example")
+    for query in ("page=99999999999999999999", "to=9999-12-31", "from_=0001-01-01", "from_=1969-12-31&to=2200-01-01",
+                  "status=%00&instrument=abc"):
+        assert client.get(f"/bookings?{query}").status_code == 200, query
+        assert client.get(f"/bookings/export.csv?{query}").status_code == 200, query
+    assert "1970" in client.get("/bookings?to=9999-12-31").get_data(as_text=True)  # said beside the field

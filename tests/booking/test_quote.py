@@ -97,3 +97,19 @@ def test_an_instrument_that_needs_approval_is_quoted_pending(api, make, app_cont
     nmr = make.instrument(requires_approval=True)
     answer = api.as_user(make.user()).post("/api/v1/bookings/quote", json=_body(nmr, workday(3), "10:00", "11:00")).json
     assert answer["status"] == "pending" and answer["bookable"] is True
+
+
+def test_a_spent_voucher_is_not_quoted_bookable(api, make, app_context):
+    """Found by review: the quote checked the voucher without its balance."""
+    from instrument_share.vouchers.models import Voucher
+
+    bureau = make.user(role="city_admin", city_code="jinhua")
+    engineer = make.user()
+    sem = make.instrument()
+    voucher = issue(api, bureau, engineer.firm_id, amount="100.00", share="0.5").json
+    db.session.get(Voucher, voucher["id"]).balance = Decimal("0.00")
+    db.session.commit()
+    body = _body(sem, workday(3), "10:00", "11:00", voucher_id=voucher["id"])
+    answer = api.as_user(engineer).post("/api/v1/bookings/quote", json=body).json
+    assert answer["bookable"] is False and "voucher_id" in answer["errors"]
+    assert api.as_user(engineer).post("/api/v1/bookings", json=body).status_code == 422
