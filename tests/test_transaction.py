@@ -12,10 +12,11 @@ from instrument_share.extensions import db
 PACKAGE = Path(__file__).resolve().parent.parent / "instrument_share"
 # Work that runs outside requests commits its own transactions: the
 # scheduler's jobs and election, the mail delivery run, the CLI's commands
-# and the demo loader and benchmark they call.
+# and the demo loader and benchmark they call, and the note of a token's
+# use, written after the answer has left.
 COMMITS_OUTSIDE_REQUESTS = {
     "transaction.py", "cli.py", "tools/bench.py", "demo/seed.py", "mail/delivery.py",
-    "scheduler/election.py", "scheduler/jobs.py",
+    "scheduler/election.py", "scheduler/jobs.py", "accounts/token_use.py",
 }
 
 

@@ -9,7 +9,8 @@ from flask_login import current_user
 from ..errors import NotAuthenticated, PermissionDenied
 from ..timeutil import platform_today
 from .models import User
-from .services import note_token_use, token_row
+from .services import token_row
+from .token_use import note_token_use
 
 
 def api_user() -> User | None:

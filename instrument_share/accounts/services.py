@@ -25,7 +25,7 @@ from sqlalchemy.orm import joinedload
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
-from ..database import SQLITE_BUSY_MS, begin_write_transaction, is_postgres
+from ..database import begin_write_transaction, is_postgres
 from ..errors import N_, NotAuthenticated, NotFound, ValidationFailed
 from ..extensions import db
 from ..timeutil import utcnow
@@ -459,34 +459,6 @@ def token_row(token: str) -> ApiToken | None:
     if row is None or row.expires_at <= utcnow() or not row.user.active:
         return None
     return row
-
-
-def note_token_use(app, token_id: int, day) -> None:
-    """Write down that a token was used on `day` (the profile's "last
-    used"): once a day per token, on a connection of its own, after the
-    answer has left, and only if the database is free at once. A request is
-    never slowed, locked or failed by it (found by review: taking the write
-    lock while authenticating held SQLite's one writer for a whole export,
-    and a busy database turned a GET into a 500)."""
-    with app.app_context():
-        try:
-            with db.engine.connect() as connection:
-                sqlite = connection.dialect.name == "sqlite"
-                if sqlite:
-                    connection.exec_driver_sql("PRAGMA busy_timeout=0")
-                else:
-                    connection.exec_driver_sql("SET LOCAL lock_timeout = '50ms'")
-                try:
-                    connection.execute(sa.update(ApiToken).where(
-                        ApiToken.id == token_id,
-                        sa.or_(ApiToken.last_used_on.is_(None), ApiToken.last_used_on != day))
-                        .values(last_used_on=day))
-                    connection.commit()
-                finally:
-                    if sqlite:
-                        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        except sa.exc.OperationalError:
-            app.logger.info("token %s: its use today was not noted (database busy)", token_id)
 
 
 def tokens_of(user_id: int) -> list[ApiToken]:
