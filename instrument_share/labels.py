@@ -83,6 +83,7 @@ FIELD_LABELS = {
     "advance_notice_hours": _l("Advance notice (hours)"),
     "requires_approval": _l("Needs approval"),
     "accepts_vouchers": _l("Accepts vouchers"),
+    "accepts_orders": _l("Takes orders for entrusted testing (委托测试)"),
     "open_on_holidays": _l("Open on holidays"),
     "quota_class": _l("Quota class"),
     "self_service": _l("Qualified users run it themselves"),

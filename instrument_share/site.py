@@ -25,6 +25,7 @@ from .errors import ServiceError
 from .extensions import login_manager
 from .labels import template_helpers
 from .mail.models import MessageStatus
+from .orders import policy as orders
 from .routing import IdConverter
 from .stats import policy as stats
 from .timeutil import format_minute, platform_zone, to_platform
@@ -51,7 +52,7 @@ def policy_rules() -> SimpleNamespace:
     is booking.policy.can_view_booking; every `can_*` rule of every domain's
     policy.py, so a page decides what to show by the rule its service obeys."""
     rules = {}
-    for module in (accounts, catalogue, booking, vouchers, stats):
+    for module in (accounts, catalogue, booking, vouchers, orders, stats):
         for name, function in vars(module).items():
             if name.startswith("can_") and getattr(function, "__module__", None) == module.__name__:
                 assert name[4:] not in rules, f"two policy rules named {name}"

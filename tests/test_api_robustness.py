@@ -250,7 +250,8 @@ def _request_bodies(spec: dict):
 
 def _url(path: str) -> str:
     return path.replace("{", "").replace("}", "").replace("instrument_id", "1").replace(
-        "booking_id", "1").replace("claim_id", "1").replace("line_id", "1").replace("voucher_id", "1")
+        "booking_id", "1").replace("claim_id", "1").replace("line_id", "1").replace("voucher_id", "1").replace(
+        "order_id", "1")
 
 
 def test_every_json_body_is_read_strictly(make, api, client):
@@ -291,7 +292,7 @@ def _body_with(path: tuple, value):
     return [inner] if path[0] == "[]" else {path[0]: inner}
 
 
-DECIMALS = {"amount", "max_share", "hourly_rate", "original_value"}
+DECIMALS = {"amount", "max_share", "hourly_rate", "original_value", "quantity"}
 
 
 def test_every_text_field_of_every_body_refuses_nul_naming_the_field(make, api, client):

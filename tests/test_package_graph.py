@@ -20,6 +20,7 @@ LAYERS = (
     {"search"},      # finding instruments: text, place, price, free time
     {"invites"},
     {"vouchers"},
+    {"orders"},      # entrusted testing (委托测试)
     {"stats"},
     # on top: the pages and jobs that use everything, and the app's assembly
     {"desk", "workspace", "admin", "scheduler", "labels", "site", "integrity", "demo", "tools", "cli", "__init__"},

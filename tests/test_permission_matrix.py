@@ -52,6 +52,7 @@ from instrument_share.booking.services import booking_cost
 from instrument_share.catalogue.models import Instrument, InstrumentPhoto, Qualification
 from instrument_share.extensions import db
 from instrument_share.mail.models import OutboxMessage
+from instrument_share.orders.models import Order, OrderSample, StoredFile
 from instrument_share.site import policy_rules
 from instrument_share.timeutil import to_platform, utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaimLine, VoucherEntry
@@ -117,7 +118,7 @@ DEFAULT_IDS = {
     "voucher_id": "voucher", "claim_id": "claim_pending", "line_id": "line_pending",
     "institution_id": "institution", "message_id": "dead_message", "token": "feed_token",
     "code": "language", "qualification_id": "qualification", "photo_id": "photo",
-    "invitation_id": "invitation",
+    "invitation_id": "invitation", "order_id": "order_submitted",
 }
 
 
@@ -184,6 +185,15 @@ def instruments_csv(w):
 
 def instruments_upload(w):
     return {**instruments_csv(w), "apply": "1"}
+
+
+def new_order(w):
+    return {"instrument_id": w.ids["instrument"], "title": "矩阵测试", "samples": [
+        {"name": "粉末", "quantity": "1", "unit": "份"}]}
+
+
+def report_pdf(w):
+    return {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "report.pdf")}
 
 
 def web_voucher(w):
@@ -336,6 +346,36 @@ ROWS = [
     Row("POST", "/api/v1/voucher-claims/<int:claim_id>/paid",
                                                     "401  404  404  403  404  200* 404  200*", policy="review_claim",
         ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
+    Row("POST", "/api/v1/orders",                   "401  201* 201* 403  403  403  403  403", policy="order",
+        body=new_order),
+    Row("GET", "/api/v1/orders",                    "401  200  200  200  200  200  200  200", policy="view_order"),
+    Row("GET", "/api/v1/orders/<int:order_id>",     "401  200  404  200  404  200  404  200", policy="view_order"),
+    Row("POST", "/api/v1/orders/<int:order_id>/quote",
+                                                    "401  403  404  200* 404  403  404  200*", policy="handle_order",
+        body=lambda w: {"amount": "900.00", "turnaround_days": 4}),
+    Row("POST", "/api/v1/orders/<int:order_id>/decline",
+                                                    "401  403  404  200* 404  403  404  200*", policy="handle_order",
+        body=lambda w: {"reason": "设备检修"}),
+    Row("POST", "/api/v1/orders/<int:order_id>/withdraw",
+                                                    "401  200* 404  403  404  403  404  403", policy="act_for_firm"),
+    Row("POST", "/api/v1/orders/<int:order_id>/accept",
+                                                    "401  200* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_quoted"}),
+    Row("POST", "/api/v1/orders/<int:order_id>/reject",
+                                                    "401  200* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_quoted"}),
+    Row("POST", "/api/v1/orders/<int:order_id>/receive",
+                                                    "401  403  404  200* 404  403  404  200*", policy="handle_order",
+        ids={"order_id": "order_accepted"}),
+    Row("POST", "/api/v1/orders/<int:order_id>/report",
+                                                    "401  403  404  200* 404  403  404  200*", policy="handle_order",
+        ids={"order_id": "order_received"}, body=report_pdf),
+    Row("GET", "/api/v1/orders/<int:order_id>/report",
+                                                    "401  200  404  200  404  404  404  200", policy="get_report",
+        ids={"order_id": "order_reported"}),
+    Row("POST", "/api/v1/orders/<int:order_id>/rate",
+                                                    "401  200* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_reported"}, body=lambda w: {"rating": 4, "comment": "好"}),
     Row("GET", "/api/v1/openapi.json",              "200  200  200  200  200  200  200  200", policy="public"),
     # pages ------------------------------------- anon firm frmB mgr  mgrB city cityB admin
     Row("GET", "/",                                 "200  200  200  200  200  200  200  200", policy="public"),
@@ -689,6 +729,20 @@ def build_world(app) -> World:
                                       token_hash=hashlib.sha256(b"staff").hexdigest())
         db.session.add_all([blackout, dead, qualification, photo, invitation, staff_invitation])
         db.session.flush()
+        orders = {}
+        for number, status in enumerate(("submitted", "quoted", "accepted", "received", "reported")):
+            report = StoredFile(filename="r.pdf", content_type="application/pdf", size=3, data=b"%PDF") \
+                if status == "reported" else None
+            orders[status] = Order(
+                number=f"WT-2026-00000{number}", instrument_id=sem.id, institution_id=inst1.id, firm_id=firm_a.id,
+                user_id=firm_user.id, title="物相分析", requirements="", status=status, report_file=report,
+                quote_amount=Decimal("800.00") if status != "submitted" else None,
+                turnaround_days=3 if status != "submitted" else None,
+                quote_valid_until=today + timedelta(days=10) if status != "submitted" else None,
+                samples=[OrderSample(position=1, name="粉末", quantity=Decimal("1"), unit="份")])
+            db.session.add(orders[status])
+        db.session.flush()
+        w.ids.update({f"order_{status}": order.id for status, order in orders.items()})
 
         w.ids.update(
             institution=inst1.id, instrument=sem.id, firm_a=firm_a.id, suspended_user=colleague.id,
@@ -859,6 +913,7 @@ SUBJECTS = {
     "photo_id": lambda i: db.session.get(InstrumentPhoto, i).instrument,
     "user_id": lambda i: db.session.get(User, i),
     "invitation_id": lambda i: db.session.get(Invitation, i),
+    "order_id": lambda i: db.session.get(Order, i),
     "voucher_id": lambda i: db.session.get(Voucher, i),
     "claim_id": lambda i: db.session.get(VoucherClaim, i),
 }

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from instrument_share.accounts.models import Invitation, User
 from instrument_share.booking.models import Booking, BookingStatus
 from instrument_share.extensions import db
+from instrument_share.orders.models import Order
 from instrument_share.site import policy_rules
 from instrument_share.timeutil import utcnow
 from instrument_share.vouchers.models import Voucher, VoucherClaim
@@ -57,6 +58,11 @@ TABLE = {
     "deactivate_member": ("member", {"firm", "admin"}),
     "withdraw_invitation": ("invitation", {"firm", "admin"}),
     "get_statement": ("-", {"firm", "colleague", "other_firm"}),
+    "order": ("-", {"firm", "colleague", "other_firm"}),
+    "view_order": ("order", {"firm", "colleague", "manager", "city_admin", "admin"}),
+    "handle_order": ("order", {"manager", "admin"}),
+    "act_for_firm": ("order", {"firm", "colleague"}),
+    "get_report": ("order", {"firm", "colleague", "manager", "admin"}),
 }
 
 
@@ -87,10 +93,13 @@ def world(make, app_context):
     invitation = Invitation(email="invitee@test.example", role="firm", firm_id=firm_user.firm_id,
                             invited_by_id=firm_user.id, token_hash="0" * 64,
                             expires_at=utcnow() + timedelta(days=7))
-    db.session.add_all([booking, voucher, claim, invitation])
+    order = Order(number="WT-2026-000001", instrument_id=instrument.id, institution_id=institution_id,
+                  firm_id=firm_user.firm_id, user_id=firm_user.id, title="x", requirements="", status="submitted")
+    db.session.add_all([booking, voucher, claim, invitation, order])
     db.session.commit()
     return {"people": people, "institution": institution_id, "instrument": instrument, "booking": booking,
-            "booker": firm_user, "member": people["colleague"], "invitation": invitation, "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
+            "booker": firm_user, "member": people["colleague"], "invitation": invitation, "order": order,
+            "firm_a": firm_user.firm, "voucher": voucher, "claim": claim}
 
 
 def test_every_rule_is_in_the_table(app):

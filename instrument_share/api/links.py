@@ -96,6 +96,22 @@ def _claim_calls() -> tuple[Next, ...]:
     )
 
 
+def _order_calls() -> tuple[Next, ...]:
+    order = {"order_id": "/id"}
+    return (
+        Next("get_order", "Read the order", order),
+        Next("quote_order", "The institution's managers: quote a price and turnaround", order),
+        Next("decline_order", "The institution's managers: decline the order", order),
+        Next("accept_order", "The firm: accept the quote", order),
+        Next("reject_order", "The firm: reject the quote", order),
+        Next("withdraw_order", "The firm: withdraw the order", order),
+        Next("receive_samples", "The institution's managers: the samples arrived", order),
+        Next("upload_report", "The institution's managers: upload the report", order),
+        Next("download_report", "Download the report", order),
+        Next("rate_order", "The firm: rate the service and close the order", order),
+    )
+
+
 _BOOKING_ANSWERS = tuple((operation_id, 200) for operation_id in (
     "get_booking", "reschedule_booking", "cancel_booking", "approve_booking", "reject_booking",
     "check_in", "record_usage", "rate_booking"))
@@ -129,6 +145,8 @@ SUBJECTS: dict[str, Subject] = {
         Next("withdraw_invitation", "The firm's administrator: withdraw the invitation", {"invitation_id": "/id"}),)),
     "first_invitation": Subject("/items/0", (("list_invitations", 200),), (
         Next("withdraw_invitation", "The firm's administrator: withdraw the invitation", {"invitation_id": "/id"}),)),
+    "order": Subject("", (("submit_order", 201), ("get_order", 200)), _order_calls()),
+    "first_order": Subject("/items/0", (("list_orders", 200),), _order_calls()),
     "member": Subject("/items/0", (("list_members", 200),), (
         Next("deactivate_member", "The firm's administrator: deactivate the first member listed",
              {"user_id": "/id"}),)),

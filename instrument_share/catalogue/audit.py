@@ -27,8 +27,8 @@ AUDITED_FIELDS = (
     "commissioned_on", "description", "specifications", "functions", "services", "reference_fees",
     "sharing_rules", "status", "location", "contact_name", "contact_phone", "contact_email", "hourly_rate",
     "min_booking_minutes", "max_booking_minutes", "buffer_minutes", "advance_notice_hours",
-    "requires_approval", "accepts_vouchers", "open_on_holidays", "quota_class", "asset_no", "self_service",
-    "next_training_on",
+    "requires_approval", "accepts_vouchers", "accepts_orders", "open_on_holidays", "quota_class", "asset_no",
+    "self_service", "next_training_on",
 )
 
 

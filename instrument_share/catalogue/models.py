@@ -122,6 +122,8 @@ class Instrument(db.Model):
     advance_notice_hours: Mapped[int] = mapped_column(sa.Integer, default=24)
     requires_approval: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     accepts_vouchers: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # Takes orders for entrusted testing (委托测试): samples in, a report out.
+    accepts_orders: Mapped[bool] = mapped_column(sa.Boolean, default=True, server_default=sa.true())
     open_on_holidays: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # Firm users run it themselves only once qualified (培训上机资格, qualifications.py).
     self_service: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -49,6 +49,7 @@ class InstrumentSummarySchema(Schema):
     hourly_rate = Money(required=True)
     requires_approval = fields.Boolean(required=True)
     accepts_vouchers = fields.Boolean(required=True)
+    accepts_orders = fields.Boolean(required=True)
     status = fields.String(required=True, validate=validate.OneOf(INSTRUMENT_STATUSES))
 
 
@@ -211,6 +212,7 @@ class InstrumentWriteSchema(Schema):
     advance_notice_hours = _minutes(0, 24 * 90)
     requires_approval = Flag()
     accepts_vouchers = Flag()
+    accepts_orders = Flag(metadata={"description": "takes orders for entrusted testing (委托测试)"})
     open_on_holidays = Flag()
     quota_class = Line(validate=validate.OneOf(QUOTA_CLASSES, error="general or special."))
     opening_hours = fields.List(fields.Nested(OpeningHoursSchema))

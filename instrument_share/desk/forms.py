@@ -37,7 +37,7 @@ GROUPS = (
     (_l("Main functions"), ("functions",)),
     (_l("Services offered"), ("services",)),
     (_l("Fees"), ("hourly_rate", "reference_fees")),
-    (_l("Sharing rules"), ("sharing_rules", "accepts_vouchers")),
+    (_l("Sharing rules"), ("sharing_rules", "accepts_vouchers", "accepts_orders")),
     (_l("Contact"), ("contact_name", "contact_phone", "contact_email")),
     (_l("Booking rules"), ("min_booking_minutes", "max_booking_minutes", "buffer_minutes",
                            "advance_notice_hours", "requires_approval", "open_on_holidays", "self_service",
@@ -45,7 +45,7 @@ GROUPS = (
 )
 TEXTS = ("description", "specifications", "functions", "services", "reference_fees", "sharing_rules")
 WHOLE_NUMBERS = ("min_booking_minutes", "max_booking_minutes", "buffer_minutes", "advance_notice_hours")
-FLAGS = ("requires_approval", "accepts_vouchers", "open_on_holidays", "self_service")
+FLAGS = ("requires_approval", "accepts_vouchers", "accepts_orders", "open_on_holidays", "self_service")
 DATES = ("commissioned_on", "next_training_on")
 
 

@@ -43,7 +43,8 @@ COLUMNS = (
     ("status", "运行状态"), ("quota_class", "机时定额类别"), ("description", "仪器简介"),
     ("specifications", "主要技术指标"), ("functions", "主要功能"), ("services", "服务内容"),
     ("hourly_rate", "每小时收费（元）"), ("reference_fees", "参考收费标准"), ("sharing_rules", "对外开放共享规定"),
-    ("accepts_vouchers", "接受创新券"), ("contact_name", "联系人"), ("contact_phone", "联系电话"),
+    ("accepts_vouchers", "接受创新券"), ("accepts_orders", "接受委托测试"), ("contact_name", "联系人"),
+    ("contact_phone", "联系电话"),
     ("contact_email", "电子邮箱"), ("min_booking_minutes", "最短预约（分钟）"),
     ("max_booking_minutes", "最长预约（分钟）"), ("buffer_minutes", "预约间隔（分钟）"),
     ("advance_notice_hours", "提前预约（小时）"), ("requires_approval", "需审核"),
@@ -55,7 +56,7 @@ STATUS_WORDS = {InstrumentStatus.NORMAL: "正常", InstrumentStatus.STANDBY: "�
                 InstrumentStatus.AWAITING_REPAIR: "待修", InstrumentStatus.AWAITING_SCRAP: "待报废"}
 QUOTA_WORDS = {QuotaClass.GENERAL: "通用", QuotaClass.SPECIAL: "专用"}
 YES, NO = "是", "否"
-FLAGS = ("accepts_vouchers", "requires_approval", "open_on_holidays", "self_service")
+FLAGS = ("accepts_vouchers", "accepts_orders", "requires_approval", "open_on_holidays", "self_service")
 WHOLE_NUMBERS = ("min_booking_minutes", "max_booking_minutes", "buffer_minutes", "advance_notice_hours")
 AMOUNTS = ("original_value", "hourly_rate")
 DATES = ("commissioned_on", "next_training_on")

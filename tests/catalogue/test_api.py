@@ -179,7 +179,7 @@ def test_list_item_shape(client, corridor):
         "id": corridor["sem"].id, "name": "场发射扫描电子显微镜", "name_en": "Field emission SEM",
         "model": "GeminiSEM 500", "manufacturer": "Zeiss", "category": "analytical-electron-optics",
         "institution": {"id": corridor["zju"].id, "name": "浙江大学"}, "city": "hangzhou",
-        "hourly_rate": "500.00", "requires_approval": True, "accepts_vouchers": True,
+        "hourly_rate": "500.00", "requires_approval": True, "accepts_vouchers": True, "accepts_orders": True,
         "status": "normal", "travel_minutes": None,
     }
 
