@@ -170,12 +170,21 @@ def decline_order(body, order_id):
     return services.decline_order(require_user(), order_id, body["reason"])
 
 
+class AcceptSchema(Schema):
+    amount = fields.Raw(load_default=None, metadata={"type": "string", "example": "1200.00",
+                                                     "description": "the quoted amount the firm saw"})
+    turnaround_days = fields.Integer(load_default=None, strict=True, allow_none=True)
+
+
 @blp.post("/orders/<int:order_id>/accept")
 @authenticated
+@blp.arguments(AcceptSchema)
 @blp.response(200, OrderSchema)
-def accept_order(order_id):
-    """The firm accepts the quote (before it lapses)."""
-    return services.accept_quote(require_user(), order_id)
+def accept_order(body, order_id):
+    """The firm accepts the quote (before it lapses). Send the `amount` and
+    `turnaround_days` you saw: if the institution quoted anew meanwhile,
+    the answer is 409 and nothing is accepted."""
+    return services.accept_quote(require_user(), order_id, body["amount"], body["turnaround_days"])
 
 
 @blp.post("/orders/<int:order_id>/reject")
@@ -210,9 +219,10 @@ def receive_samples(order_id):
 @blp.response(200, OrderSchema)
 def upload_report(files, order_id, machine_minutes=None):
     """The institution's managers: the report, a PDF of at most 20 MB (checked by its content)."""
-    upload = files["file"]
-    data = uploaded_bytes(upload, services.MAX_REPORT_BYTES)
-    return services.upload_report(require_user(), order_id, data, upload.filename or "", machine_minutes)
+    user = require_user()
+    services.may_upload_report(user, order_id)  # before 20 MB are read for nothing
+    data = uploaded_bytes(files["file"], services.MAX_REPORT_BYTES)
+    return services.upload_report(user, order_id, data, machine_minutes)
 
 
 @blp.get("/orders/<int:order_id>/report")

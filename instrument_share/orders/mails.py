@@ -28,11 +28,12 @@ def _send(order, event: str, recipients: list[User]) -> None:
     for person in recipients:
         with force_locale(person.language):
             subject = str(SUBJECTS[event]) % {"number": order.number, "title": order.title}
-            context = {"order": order, "event": event, "recipient": person}
+            text = render_template("mail/order_event.txt", order=order, event=event, recipient=person)
+            # The HTML part shows the same text, escaped: what people typed
+            # (a title, a note) never becomes markup (found by review).
             enqueue(key=f"order:{order.id}:{event}:{len(order.events)}:{person.id}", kind=f"order_{event}",
-                    recipient=person.email, subject=subject,
-                    text=render_template("mail/order_event.txt", **context),
-                    html=render_template("mail/order_event.html", **context))
+                    recipient=person.email, subject=subject, text=text,
+                    html=render_template("mail/order_event.html", body=text))
 
 
 def to_firm(order, event: str) -> None:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..accounts.models import Firm, Role, User
 from ..booking.calendar import effective_weekday
@@ -84,10 +84,12 @@ def _samples(errors: dict, samples) -> list[OrderSample]:
         unit = _line(found, "unit", sample.get("unit"), 20)
         try:
             quantity = Decimal(str(sample.get("quantity")))
-            if not (quantity.is_finite() and 0 < quantity < Decimal("1e9")):
+            # at most three decimals, checked as stored: 0.0001 is not above zero
+            if not quantity.is_finite() or quantity != quantity.quantize(Decimal("0.001")) \
+                    or not 0 < quantity < Decimal("1e9"):
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
-            found["quantity"] = [N_("A quantity above zero.")]
+            found["quantity"] = [N_("A quantity above zero, with at most three decimals.")]
             quantity = Decimal(0)
         description = _text(found, "description", sample.get("description"), 2000)
         hazards = _text(found, "hazards", sample.get("hazards"), 2000)
@@ -156,7 +158,10 @@ def get_order(order_id, user: User) -> Order:
 def list_orders(user: User, status: str | None = None) -> sa.Select:
     """The orders a user may see: the firm's, the institution's, the city's
     firms' (bureau), all (joint office); newest first."""
-    query = sa.select(Order).options(selectinload(Order.samples), selectinload(Order.events))
+    query = sa.select(Order).options(
+        selectinload(Order.samples), selectinload(Order.events).joinedload(OrderEvent.actor),
+        joinedload(Order.firm), joinedload(Order.instrument), joinedload(Order.institution),
+        joinedload(Order.report_file))
     if user.role == Role.FIRM:
         query = query.where(Order.firm_id == user.firm_id)
     elif user.role == Role.MANAGER:
@@ -229,10 +234,20 @@ def decline_order(user: User, order_id, reason: str) -> Order:
     return order
 
 
-def accept_quote(user: User, order_id) -> Order:
+def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None = None) -> Order:
+    """The firm accepts the quote. With the `amount` and `turnaround_days`
+    it saw, the acceptance is refused (409) if the institution quoted anew
+    meanwhile: nobody accepts a price they did not see (found by review)."""
     order = _locked(order_id, user, can_act_for_firm, FIRM_ONLY, (OrderStatus.QUOTED,))
     if order.quote_valid_until < platform_today():
         raise Conflict(N_("The quote has lapsed; ask the institution for a new one."))
+    try:
+        seen_amount = to_money(Decimal(str(amount))) if amount is not None else order.quote_amount
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("The acceptance could not be read.", {"amount": [N_("An amount above zero.")]}) \
+            from None
+    if seen_amount != order.quote_amount or turnaround_days not in (None, order.turnaround_days):
+        raise Conflict(N_("The institution changed its quote meanwhile: read the new one before accepting."))
     order.status = OrderStatus.ACCEPTED
     order.voucher_amount, order.firm_pays = Decimal("0.00"), order.quote_amount
     _record(order, user, "accepted", amount=str(order.quote_amount))
@@ -278,8 +293,20 @@ def _is_pdf(data: bytes) -> bool:
     return data.startswith(b"%PDF-") and b"%%EOF" in data[-2048:]
 
 
-def upload_report(user: User, order_id, data: bytes, filename: str, machine_minutes: int | None = None) -> Order:
-    """The report (a PDF of at most 20 MB): the order is reported."""
+def may_upload_report(user: User, order_id) -> None:
+    """Refuse before an upload is read: who may not see the order (404),
+    may not handle it (403), or an order not waiting for its report (409)."""
+    order = get_order(order_id, user)
+    if not can_handle_order(user, order):
+        raise PermissionDenied(INSTITUTION_ONLY)
+    if order.status != OrderStatus.RECEIVED:
+        raise Conflict(N_("The order is no longer at this step: reload it to see where it is."))
+
+
+def upload_report(user: User, order_id, data: bytes, machine_minutes: int | None = None) -> Order:
+    """The report (a PDF of at most 20 MB): the order is reported. The
+    uploader's file name is not kept (the report is served as
+    WT-…-report.pdf)."""
     errors: dict[str, list[str]] = {}
     if len(data) > MAX_REPORT_BYTES:
         errors["file"] = [N_("At most 20 MB.")]
@@ -295,7 +322,7 @@ def upload_report(user: User, order_id, data: bytes, filename: str, machine_minu
     db.session.add(stored)
     db.session.flush()
     order.status, order.report_file_id, order.machine_minutes = OrderStatus.REPORTED, stored.id, machine_minutes
-    _record(order, user, "reported", filename=(filename or "")[:200], size=len(data))
+    _record(order, user, "reported", size=len(data))
     db.session.flush()
     mails.to_firm(order, "reported")
     return order

@@ -141,3 +141,46 @@ def test_turnaround_counts_working_days_with_holidays_and_make_up_days():
     assert add_working_days(date(2025, 9, 30), 1) == date(2025, 10, 9)
     assert add_working_days(date(2025, 10, 10), 1) == date(2025, 10, 11)
     assert add_working_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Friday → Monday
+
+
+def test_what_people_type_never_becomes_markup_in_mails(parties, app_context):
+    """Found by review: the HTML part included the text template unescaped."""
+    from email import message_from_string
+    from email import policy as mail_policy
+
+    parties["firm"].post("/api/v1/orders", json=order_body(parties["xrd"], title='<a href="https://evil.example/">x</a>'))
+    raw = db.session.scalar(sa.select(OutboxMessage.raw).where(OutboxMessage.kind == "order_submitted"))
+    html = message_from_string(raw, policy=mail_policy.default).get_body(("html",)).get_content()
+    assert '<a href="https://evil.example/">' not in html and "&lt;a href=" in html
+
+
+def test_the_firm_accepts_only_the_quote_it_saw(parties, app_context):
+    """Found by review: a quote replaced between reading and accepting was
+    accepted unseen. With what it saw in the body, the firm gets a 409."""
+    firm, lab = parties["firm"], parties["lab"]
+    order = firm.post("/api/v1/orders", json=order_body(parties["xrd"])).json
+    url = f"/api/v1/orders/{order['id']}"
+    lab.post(f"{url}/quote", json={"amount": "100", "turnaround_days": 3})
+    seen = firm.get(url).json["quote"]
+    lab.post(f"{url}/quote", json={"amount": "99999", "turnaround_days": 200})
+    refused = firm.post(f"{url}/accept", json={"amount": seen["amount"], "turnaround_days": seen["turnaround_days"]})
+    assert refused.status_code == 409 and firm.get(url).json["status"] == "quoted"
+    fresh = firm.get(url).json["quote"]
+    accepted = firm.post(f"{url}/accept", json={"amount": fresh["amount"], "turnaround_days": fresh["turnaround_days"]})
+    assert accepted.status_code == 200 and accepted.json["firm_pays"] == "99999.00"
+
+
+def test_quantities_are_checked_as_stored_and_uploads_after_the_permission(parties, make, api, app_context):
+    firm, lab = parties["firm"], parties["lab"]
+    for quantity in ("0.0001", "1e-9", "999999999.9999"):
+        answer = firm.post("/api/v1/orders", json=order_body(parties["xrd"], samples=[
+            {"name": "x", "quantity": quantity, "unit": "g"}]))
+        assert answer.status_code == 422 and "samples.1.quantity" in answer.json["fields"], quantity
+    order = firm.post("/api/v1/orders", json=order_body(parties["xrd"])).json
+    import io
+
+    stranger = api.as_user(make.user("manager"))
+    for caller, status in ((stranger, 404), (firm, 403), (lab, 409)):  # the file is never read for them
+        answer = caller.client.post(f"/api/v1/orders/{order['id']}/report", headers=caller._headers(),
+                                    data={"file": (io.BytesIO(PDF), "r.pdf")})
+        assert answer.status_code == status
