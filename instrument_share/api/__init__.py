@@ -51,6 +51,8 @@ class ErrorResponses(BasePlugin):
                 declare(422, "UNPROCESSABLE_ENTITY")
             if method != "get" and operation.get("security") != NO_AUTH:
                 declare(409, "Conflict")
+            if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+                declare(413, "REQUEST_ENTITY_TOO_LARGE")  # a file past the operation's limit
 
 
 class InstrumentShareApi(Api):

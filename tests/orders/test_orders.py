@@ -184,3 +184,22 @@ def test_quantities_are_checked_as_stored_and_uploads_after_the_permission(parti
         answer = caller.client.post(f"/api/v1/orders/{order['id']}/report", headers=caller._headers(),
                                     data={"file": (io.BytesIO(PDF), "r.pdf")})
         assert answer.status_code == status
+
+
+def test_a_report_past_the_limit_is_a_documented_413(parties, app_context):
+    """Found by review: the 413 an oversized upload gets was not in the
+    OpenAPI document; every multipart operation now declares it."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    firm, lab = parties["firm"], parties["lab"]
+    order = firm.post("/api/v1/orders", json=order_body(parties["xrd"])).json
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(b"%PDF" + b"0" * (21 * 1024 * 1024)), "r.pdf")})
+    answer = lab.client.post(f"/api/v1/orders/{order['id']}/report", data=body, headers=lab._headers(),
+                             content_type=f"multipart/form-data; boundary={boundary}")
+    assert answer.status_code == 413 and {"error", "message", "fields"} <= set(answer.json)
+    spec = lab.get("/api/v1/openapi.json").json
+    for path in ("/api/v1/orders/{order_id}/report", "/api/v1/instruments/import"):
+        assert "413" in spec["paths"][path]["post"]["responses"], path
