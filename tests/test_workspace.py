@@ -135,3 +135,14 @@ def test_a_search_with_line_breaks_is_kept_safely(browser, client, make, app_con
     token = csrf_token_from(client.get("/search?q=x").get_data(as_text=True))
     answer = client.post("/searches", data={"csrf_token": token, "name": "x", "query": "q=x\r\nSet-Cookie: a=b"})
     assert answer.status_code == 302 and "\n" not in answer.headers["Location"]
+
+
+def test_the_profile_page_title_is_only_its_title(browser, client, make, app_context):
+    """Found on re-reading the change: the token list and the password form
+    had been written into the page's <title> as well."""
+    make.user(email="eng@firm.example")
+    browser.login("eng@firm.example")
+    page = client.get("/profile").get_data(as_text=True)
+    title = page.split("<title>")[1].split("</title>")[0]
+    assert "<" not in title and "个人资料" in title
+    assert page.count('id="token-table"') <= 1 and page.count('id="password"') == 1
