@@ -14,6 +14,7 @@ from ..catalogue.models import Instrument
 from ..db_types import Money, UTCDateTime, sql_list
 from ..extensions import db
 from ..timeutil import utcnow
+from ..vouchers.models import Voucher
 
 
 class OrderStatus(StrEnum):
@@ -52,6 +53,7 @@ class Order(db.Model):
         sa.CheckConstraint("turnaround_days IS NULL OR turnaround_days BETWEEN 1 AND 365", name="turnaround"),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         sa.CheckConstraint("voucher_amount >= 0 AND firm_pays >= 0", name="money"),
+        sa.CheckConstraint("voucher_amount = 0 OR voucher_id IS NOT NULL", name="voucher_part"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -75,6 +77,9 @@ class Order(db.Model):
     machine_minutes: Mapped[int | None] = mapped_column(sa.Integer)
     rating: Mapped[int | None] = mapped_column(sa.Integer)
     rating_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # The voucher the firm chose (at submission or acceptance); it holds its
+    # part of the quote from acceptance and spends it with the report.
+    voucher_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
     voucher_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     firm_pays: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -85,6 +90,7 @@ class Order(db.Model):
     firm: Mapped[Firm] = relationship()
     user: Mapped[User] = relationship()
     report_file: Mapped[StoredFile | None] = relationship()
+    voucher: Mapped[Voucher | None] = relationship()
     samples: Mapped[list[OrderSample]] = relationship(
         order_by="OrderSample.position", cascade="all, delete-orphan", back_populates="order")
     events: Mapped[list[OrderEvent]] = relationship(

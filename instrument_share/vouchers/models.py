@@ -93,11 +93,17 @@ class VoucherEntry(db.Model):
     """
 
     __tablename__ = "voucher_entries"
-    __table_args__ = (sa.CheckConstraint(f"kind IN {sql_list(EntryKind)}", name="kind"),)
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {sql_list(EntryKind)}", name="kind"),
+        # A movement serves one booking or one order of entrusted testing, never both.
+        sa.CheckConstraint("booking_id IS NULL OR order_id IS NULL", name="one_service"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"), index=True)
+    # No ORM relationship: orders sit above vouchers (the order package reads its entries).
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(10))
     delta: Mapped[Decimal] = mapped_column(Money)
     amount: Mapped[Decimal] = mapped_column(Money)
