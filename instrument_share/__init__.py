@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .invites.notify import bookings_changed, compose_booking_mail
     from .mail.delivery import COMPOSER
     from .orders import api as orders_api
+    from .orders import views as order_views
     from .scheduler import models as _scheduler_models  # noqa: F401 (the lease table)
     from .search import api as search_api
     from .search import index as search_index
@@ -91,6 +92,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
     app.register_blueprint(workspace_views.bp)
+    app.register_blueprint(order_views.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, desk_api.blp,
                    stats_api.blp, vouchers_api.blp, orders_api.blp])
 

@@ -13,8 +13,13 @@ one query that lists the rows breaking it, on both engines:
   captured) is never negative, is the booking's voucher part while the
   booking is active, and is nothing once it is not; the booking's voucher
   part is what is held plus what was captured;
-- capture_once: a booking's money is captured at most once, and a capture
-  is in at most one claim;
+- capture_once: a booking's (an order's) money is captured at most once,
+  and a capture is in at most one claim;
+- order_money: an order's voucher part and firm part add up to its quote;
+- order_holds: what the ledger holds for an order of entrusted testing is
+  never negative, is its voucher part while the order is accepted or in the
+  lab, and nothing otherwise; once reported, its voucher part is what was
+  captured; an order that ended without a report spent nothing;
 - outbox_keys: every outbox message's idempotency key is unique.
 """
 from __future__ import annotations
@@ -26,6 +31,7 @@ import sqlalchemy as sa
 from .booking.models import ACTIVE_STATUSES, Booking
 from .extensions import db
 from .mail.models import OutboxMessage
+from .orders.models import Order, OrderStatus
 from .vouchers.models import EntryKind, Voucher, VoucherClaimLine, VoucherEntry
 
 
@@ -126,7 +132,8 @@ def _holds() -> list[Violation]:
 
 def _captures() -> list[Violation]:
     twice = db.session.execute(
-        sa.select(VoucherEntry.booking_id).where(VoucherEntry.kind == EntryKind.CAPTURE)
+        sa.select(VoucherEntry.booking_id).where(VoucherEntry.kind == EntryKind.CAPTURE,
+                                                 VoucherEntry.booking_id.is_not(None))
         .group_by(VoucherEntry.booking_id).having(sa.func.count() > 1)
     )
     found = [Violation("capture_once", f"booking {row.booking_id} captured more than once") for row in twice]
@@ -134,6 +141,58 @@ def _captures() -> list[Violation]:
         sa.select(VoucherClaimLine.entry_id).group_by(VoucherClaimLine.entry_id).having(sa.func.count() > 1)
     )
     found += [Violation("capture_once", f"capture {row.entry_id} claimed more than once") for row in claimed]
+    return found
+
+
+def _order_money() -> list[Violation]:
+    rows = db.session.execute(sa.select(Order.number).where(
+        Order.quote_amount.is_not(None), Order.voucher_amount + Order.firm_pays != Order.quote_amount))
+    return [Violation("order_money", f"order {row.number}: voucher part + firm part != quote") for row in rows]
+
+
+HOLDING_ORDERS = (OrderStatus.ACCEPTED, OrderStatus.RECEIVED)
+REPORTED_ORDERS = (OrderStatus.REPORTED, OrderStatus.CLOSED)
+
+
+def _order_holds() -> list[Violation]:
+    signed = sa.case(
+        (VoucherEntry.kind == EntryKind.HOLD, VoucherEntry.amount),
+        (VoucherEntry.kind.in_((EntryKind.RELEASE, EntryKind.CAPTURE)), -VoucherEntry.amount),
+        else_=0,
+    )
+    captured = sa.case((VoucherEntry.kind == EntryKind.CAPTURE, VoucherEntry.amount), else_=0)
+    ledger = (
+        sa.select(VoucherEntry.order_id, _cents(signed).label("held"), _cents(captured).label("captured"),
+                  sa.func.count().filter(VoucherEntry.kind == EntryKind.CAPTURE).label("captures"))
+        .where(VoucherEntry.order_id.is_not(None))
+        .group_by(VoucherEntry.order_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Order.number, Order.status, sa.type_coerce(Order.voucher_amount, sa.BigInteger).label("part"),
+                  sa.func.coalesce(ledger.c.held, 0).label("held"),
+                  sa.func.coalesce(ledger.c.captured, 0).label("captured"),
+                  sa.func.coalesce(ledger.c.captures, 0).label("captures"))
+        .outerjoin(ledger, ledger.c.order_id == Order.id)
+        .where(sa.or_(ledger.c.order_id.is_not(None), Order.voucher_amount != 0))
+    )
+    found = []
+    for row in rows:
+        if row.held < 0:
+            found.append(Violation("order_holds", f"order {row.number}: released more than was held"))
+        elif row.status in HOLDING_ORDERS and (row.held, row.captured) != (row.part, 0):
+            found.append(Violation("order_holds", f"order {row.number} ({row.status}): holds {row.held / 100:.2f} "
+                                   f"and captured {row.captured / 100:.2f}, its voucher part is {row.part / 100:.2f}"))
+        elif row.status not in HOLDING_ORDERS and row.held != 0:
+            found.append(Violation("order_holds", f"order {row.number} ({row.status}) still holds "
+                                   f"{row.held / 100:.2f}"))
+        elif row.status not in (*HOLDING_ORDERS, *REPORTED_ORDERS) and row.captured != 0:
+            found.append(Violation("order_holds", f"order {row.number} ({row.status}) spent voucher money "
+                                   "without a report"))
+        if row.part != row.held + row.captured:
+            found.append(Violation("order_holds", f"order {row.number}: voucher part != held + captured"))
+        if row.captures > 1:
+            found.append(Violation("capture_once", f"order {row.number} captured more than once"))
     return found
 
 
@@ -145,7 +204,8 @@ def _outbox_keys() -> list[Violation]:
     return [Violation("outbox_keys", f"key {row.idempotency_key} queued more than once") for row in rows]
 
 
-CHECKS = (_overlaps, _booking_money, _voucher_balances, _holds, _captures, _outbox_keys)
+CHECKS = (_overlaps, _booking_money, _voucher_balances, _holds, _captures, _order_money, _order_holds,
+          _outbox_keys)
 
 
 def violations() -> list[Violation]:

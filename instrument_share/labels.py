@@ -9,6 +9,7 @@ from .booking.forms import BOOKING_STATUS_LABELS, RATING_LABELS, SERVICE_MODE_LA
 from .booking.models import BookingAction
 from .catalogue.models import InstrumentStatus, QuotaClass
 from .mail.models import MessageStatus
+from .orders.models import OrderStatus
 from .vouchers.models import ClaimLineStatus, EntryKind, VoucherStatus
 from .web import local_name
 
@@ -107,6 +108,30 @@ LEDGER_LABELS = {EntryKind.GRANT: _l("Granted"), EntryKind.HOLD: _l("Held for a 
                  EntryKind.CAPTURE: _l("Spent"), EntryKind.RELEASE: _l("Released"), EntryKind.REVOKE: _l("Revoked")}
 CLAIM_LINE_LABELS = {ClaimLineStatus.PENDING: _l("Awaiting review"), ClaimLineStatus.APPROVED: _l("Approved"),
                      ClaimLineStatus.REJECTED: _l("Rejected")}
+ORDER_STATUS_LABELS = {
+    OrderStatus.SUBMITTED: _l("Waiting for a quote"),
+    OrderStatus.QUOTED: _l("Quoted"),
+    OrderStatus.ACCEPTED: _l("Quote accepted"),
+    OrderStatus.RECEIVED: _l("Samples received, testing"),
+    OrderStatus.REPORTED: _l("Report ready"),
+    OrderStatus.CLOSED: _l("Order closed"),
+    OrderStatus.DECLINED: _l("Declined"),
+    OrderStatus.WITHDRAWN: _l("Withdrawn"),
+    OrderStatus.REJECTED: _l("Quote rejected"),
+}
+# The actions of an order's events (orders/services.py writes them).
+ORDER_EVENT_LABELS = {
+    "submitted": _l("Order submitted"),
+    "quoted": _l("Quoted"),
+    "declined": _l("Declined by the institution"),
+    "accepted": _l("Quote accepted"),
+    "rejected": _l("Quote rejected"),
+    "withdrawn": _l("Withdrawn by the firm"),
+    "received": _l("Samples received"),
+    "reported": _l("Report uploaded"),
+    "closed": _l("Rated and closed"),
+    "lapsed": _l("Quote lapsed"),
+}
 QUOTA_LABELS = {QuotaClass.GENERAL: _l("General purpose"), QuotaClass.SPECIAL: _l("Special purpose")}
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
@@ -129,4 +154,6 @@ def template_helpers() -> dict:
         "claim_line_label": lambda code: CLAIM_LINE_LABELS.get(code, code),
         "rating_label": lambda value: RATING_LABELS.get(value, value),
         "service_mode_label": lambda code: SERVICE_MODE_LABELS.get(code, code),
+        "order_status_label": lambda code: ORDER_STATUS_LABELS.get(code, code),
+        "order_event_label": lambda code: ORDER_EVENT_LABELS.get(code, code),
     }

@@ -1,6 +1,8 @@
 """`flask seed-demo`: the demo region, loaded once, idempotent."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -8,6 +10,9 @@ from instrument_share.accounts.models import Firm, Institution, User
 from instrument_share.booking.models import Booking
 from instrument_share.catalogue.models import Instrument, OpeningHours
 from instrument_share.extensions import db
+from instrument_share.integrity import violations
+from instrument_share.mail.models import OutboxMessage
+from instrument_share.orders.models import Order
 
 from .booking.conftest import iso, workday
 
@@ -73,3 +78,14 @@ def test_seed_demo_loads_the_region_once(runner, app_context, api):
         for start, end in (("09:00", "10:00"), ("13:00", "14:00"), ("15:00", "16:00"))]
     assert {a.status_code for a in answers} <= {201, 409, 422} and 201 in {a.status_code for a in answers}, [
         a.json for a in answers]
+
+    # Orders of entrusted testing in every status, for the demo's firm and
+    # manager, without a mail to anyone about the demo's history.
+    statuses = set(db.session.scalars(sa.select(Order.status)))
+    assert {"submitted", "quoted", "accepted", "received", "reported", "closed", "declined",
+            "withdrawn"} <= statuses
+    assert db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.status == "received", Order.due_on < date.today())) == 1  # one report is late, for the desk
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.kind.like("order_%"))) == 0
+    assert violations() == []

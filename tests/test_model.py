@@ -3,8 +3,9 @@
 Hypothesis drives random sequences of what people do on the platform —
 book, book a series, reschedule, cancel, approve, reject, check in, record
 usage, let the clock run and close the day (no-shows, lapses), block time
-for maintenance, grant, spend and revoke vouchers, file, review and pay
-claims — through the service functions, in sessions the locking guard of
+for maintenance, grant, spend and revoke vouchers, order entrusted testing
+(submit, quote, decline, accept with or without a voucher, reject,
+withdraw, receive, report, rate, lapse), file, review and pay claims — through the service functions, in sessions the locking guard of
 `database.py` checks, on whichever engine the suite runs on. After every
 step every invariant of `instrument_share.integrity` must hold, and every
 refusal must be a ServiceError (anything else is a bug).
@@ -42,6 +43,8 @@ from instrument_share.database import UNGUARDED
 from instrument_share.errors import ServiceError
 from instrument_share.extensions import db
 from instrument_share.integrity import violations
+from instrument_share.orders import services as orders
+from instrument_share.orders.models import Order
 from instrument_share.timeutil import platform_zone
 from instrument_share.vouchers import claims as voucher_claims
 from instrument_share.vouchers import services as vouchers
@@ -326,6 +329,78 @@ class CorridorMachine(RuleBasedStateMachine):
                 self.attempt(lambda claim_id=claim_id: voucher_claims.mark_paid(
                     voucher_claims.get_claim(claim_id, bureau), bureau, date.today()))
 
+    # -- entrusted testing ----------------------------------------------
+
+    def order_in(self, statuses: tuple[str, ...], index: int) -> int:
+        ids = db.session.scalars(sa.select(Order.id).where(Order.status.in_(statuses)).order_by(Order.id)).all()
+        return ids[index % len(ids)]
+
+    def has_orders(self, *statuses: str) -> bool:
+        return bool(db.session.scalar(sa.select(sa.func.count(Order.id)).where(Order.status.in_(statuses))))
+
+    @rule(who=st.sampled_from(["a", "b"]), which=st.integers(0, 1), voucher=st.integers(0, 9))
+    def submit_order(self, who, which, voucher):
+        self.attempt(lambda: orders.submit_order(
+            self.user(who), self.instrument_ids[which], "物相分析", "全谱",
+            [{"name": "粉末", "quantity": "2", "unit": "份"}], voucher_id=self.spendable_voucher(who, voucher)))
+
+    @precondition(lambda self: self.has_orders("submitted", "quoted"))
+    @rule(index=st.integers(0, 99), amount=st.sampled_from(["300", "1250.50", "4000"]), days_valid=st.integers(0, 2),
+          decline=st.integers(0, 5))
+    def quote_order(self, index, amount, days_valid, decline):
+        """A quote that may lapse soon, a new quote, or a decline."""
+        order_id = self.order_in(("submitted", "quoted"), index)
+        manager = self.user("manager")
+        if not decline:
+            self.attempt(lambda: orders.decline_order(manager, order_id, "无资质"))
+            return
+        valid_until = self.now.astimezone(platform_zone()).date() + timedelta(days=days_valid)
+        self.attempt(lambda: orders.quote_order(manager, order_id, amount, 3, valid_until=max(valid_until, date.today())))
+
+    @precondition(lambda self: self.has_orders("quoted"))
+    @rule(index=st.integers(0, 99), choice=st.sampled_from(["keep", "none", "own", "other", "reject"]))
+    def decide_quote(self, index, choice):
+        order = db.session.get(Order, self.order_in(("quoted",), index))
+        firm_user = db.session.get(User, order.user_id)
+        if choice == "reject":
+            self.attempt(lambda: orders.reject_quote(firm_user, order.id))
+            return
+        voucher = {"keep": orders.KEEP, "none": None,
+                   "own": self.spendable_voucher("a" if firm_user.id == self.user_ids["a"] else "b", 1),
+                   "other": self.spendable_voucher("b" if firm_user.id == self.user_ids["a"] else "a", 1)}[choice]
+        self.attempt(lambda: orders.accept_quote(firm_user, order.id, voucher_id=voucher))
+
+    @precondition(lambda self: self.has_orders("submitted", "quoted", "accepted", "received"))
+    @rule(index=st.integers(0, 99), chance=st.integers(0, 2))
+    def withdraw_order(self, index, chance):
+        if chance:  # rarer than the order's way forward
+            return
+        order = db.session.get(Order, self.order_in(("submitted", "quoted", "accepted", "received"), index))
+        self.attempt(lambda: orders.withdraw_order(db.session.get(User, order.user_id), order.id))
+
+    @precondition(lambda self: self.has_orders("submitted", "quoted", "accepted", "received", "reported"))
+    @rule(index=st.integers(0, 99), amount=st.sampled_from(["300", "1250.50", "4000"]))
+    def advance_order(self, index, amount):
+        """One order takes its next step on the way to a rated report (with
+        the voucher chosen when it was sent): quote, accept, receive, report, rate."""
+        order = db.session.get(Order, self.order_in(("submitted", "quoted", "accepted", "received", "reported"),
+                                                     index))
+        manager, firm_user = self.user("manager"), db.session.get(User, order.user_id)
+        step = {
+            "submitted": lambda: orders.quote_order(manager, order.id, amount, 3),
+            "quoted": lambda: orders.accept_quote(firm_user, order.id),
+            "accepted": lambda: orders.receive_samples(manager, order.id),
+            "received": lambda: orders.upload_report(manager, order.id, b"%PDF-1.4\n%%EOF\n", machine_minutes=90),
+            "reported": lambda: orders.rate_order(firm_user, order.id, 4),
+        }[order.status]
+        self.attempt(step)
+
+    @precondition(lambda self: self.has_orders("quoted"))
+    @rule(days=st.integers(1, 3))
+    def quotes_lapse(self, days):
+        self.now += timedelta(days=days)
+        self.attempt(lambda: orders.lapse_quotes(self.now.astimezone(platform_zone()).date()))
+
     # -- invariants ------------------------------------------------------
 
     @invariant()
@@ -354,4 +429,5 @@ def test_random_histories_keep_every_invariant(app):
     done = {outcome.split(":")[0] for outcome, count in OUTCOMES.items() if outcome.endswith("done")}
     # The short run must at least have lived through a booking's whole life;
     # claims need captures first and come up in longer runs.
-    assert {"book", "cancel", "reschedule", "decide", "record_usage", "grant", "time_passes"} <= done, OUTCOMES
+    assert {"book", "cancel", "reschedule", "decide", "record_usage", "grant", "time_passes",
+            "submit_order", "advance_order"} <= done, OUTCOMES

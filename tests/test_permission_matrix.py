@@ -196,6 +196,13 @@ def report_pdf(w):
     return {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "report.pdf")}
 
 
+def order_form(w):
+    """The order form as a browser sends it: one sample row filled, one empty."""
+    return {"title": "矩阵测试", "requirements": "", "desired_by": "", "voucher_id": "0",
+            "samples-0-name": "粉末", "samples-0-quantity": "1", "samples-0-unit": "份",
+            "samples-1-name": "", "samples-1-quantity": "", "samples-1-unit": ""}
+
+
 def web_voucher(w):
     return {"firm_id": w.ids["firm_a"], "amount": "100.00", "expires_on": w.text["next_year"],
             "max_share": "0.5"}
@@ -221,6 +228,9 @@ VOUCHERS_SHOWN = {"firm": "firm_a", "other_firm": "firm_b", "manager": "inst1", 
                   "city_admin": "firm_a firm_b inst1", "other_city_admin": "", "admin": "firm_a firm_b inst1"}
 STATS_SHOWN = {"manager": "sem nmr inst1", "other_manager": "xrd inst2", "city_admin": "sem nmr inst1",
                "other_city_admin": "xrd inst2", "admin": "sem nmr xrd inst1 inst2"}
+ORDERS_SHOWN = {"firm": "sem inst1", "other_firm": "", "manager": "firm_a sem inst1", "other_manager": "",
+                "city_admin": "firm_a sem inst1", "other_city_admin": "", "admin": "firm_a sem inst1"}
+ORDER_DESK_SHOWN = {"manager": "firm_a sem inst1", "other_manager": "inst2", "admin": "firm_a sem inst1 inst2"}
 CLAIMS_SEEN = {"firm": "", "other_firm": "", "manager": "claims", "other_manager": "",
                "city_admin": "claims", "other_city_admin": "", "admin": "claims"}
 
@@ -536,6 +546,34 @@ ROWS = [
     Row("POST", "/vouchers/claims/<int:claim_id>/paid",
                                                     "302  404  404  403  404  302* 404  302*", policy="review_claim",
         ids={"claim_id": "claim_decided"}, body=lambda w: {"paid_on": w.text["today"]}),
+    Row("GET", "/instruments/<int:instrument_id>/order",
+                                                    "302  200  200  403  403  403  403  403", policy="order"),
+    Row("POST", "/instruments/<int:instrument_id>/order",
+                                                    "302  302* 302* 403  403  403  403  403", policy="order",
+        body=order_form),
+    Row("GET", "/orders",                           "302  200  200  200  200  200  200  200", policy="view_order",
+        shows=ORDERS_SHOWN),
+    Row("GET", "/manage/orders",                    "302  403  403  200  200  403  403  200", policy="use_manager_desk",
+        shows=ORDER_DESK_SHOWN),
+    Row("GET", "/orders/<int:order_id>",            "302  200  404  200  404  200  404  200", policy="view_order"),
+    Row("GET", "/orders/<int:order_id>/report",     "302  200  404  200  404  404  404  200", policy="get_report",
+        ids={"order_id": "order_reported"}),
+    Row("POST", "/orders/<int:order_id>/quote",     "302  403  404  302* 404  403  404  302*", policy="handle_order",
+        body=lambda w: {"amount": "900.00", "turnaround_days": "4"}),
+    Row("POST", "/orders/<int:order_id>/decline",   "302  403  404  302* 404  403  404  302*", policy="handle_order",
+        body=lambda w: {"reason": "设备检修"}),
+    Row("POST", "/orders/<int:order_id>/accept",    "302  302* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_quoted"},
+        body=lambda w: {"voucher_id": "0", "amount": "800.00", "turnaround_days": "3"}),
+    Row("POST", "/orders/<int:order_id>/reject",    "302  302* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_quoted"}),
+    Row("POST", "/orders/<int:order_id>/withdraw",  "302  302* 404  403  404  403  404  403", policy="act_for_firm"),
+    Row("POST", "/orders/<int:order_id>/receive",   "302  403  404  302* 404  403  404  302*", policy="handle_order",
+        ids={"order_id": "order_accepted"}),
+    Row("POST", "/orders/<int:order_id>/report",    "302  403  404  302* 404  403  404  302*", policy="handle_order",
+        ids={"order_id": "order_received"}, body=report_pdf),
+    Row("POST", "/orders/<int:order_id>/rate",      "302  302* 404  403  404  403  404  403", policy="act_for_firm",
+        ids={"order_id": "order_reported"}, body=lambda w: {"rating": "4", "comment": "好"}),
     Row("GET", "/admin/mail/",                      "302  403  403  403  403  403  403  200", policy="see_outbox"),
     Row("POST", "/admin/mail/<int:message_id>/resend",
                                                     "302  403  403  403  403  403  403  302*", policy="see_outbox"),

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from instrument_share.booking.models import Blackout, Booking, BookingEvent
 from instrument_share.catalogue.models import InstrumentEvent
 from instrument_share.extensions import db
+from instrument_share.orders.models import Order, OrderEvent
 
 from .booking.conftest import at
 
@@ -31,8 +32,10 @@ def counted():
 
 def _grow(make, day, institution_id, size, user):
     """`size` more instruments, each with a booking, a completed booking, a
-    blackout and audit rows (by `user`) for the instrument and the booking."""
+    blackout, a reported order of a firm (its own) and audit rows (by `user`)
+    for the instrument and the booking."""
     for _ in range(size):
+        firm = make.firm()
         instrument = make.instrument(institution_id=institution_id)
         start = at(day, "10:00")
         booking = Booking(instrument=instrument, user=user, start=start,
@@ -48,6 +51,12 @@ def _grow(make, day, institution_id, size, user):
                                status="completed", purpose="x", cost=200, firm_pays=200))
         db.session.add(Blackout(instrument=instrument, start=past - timedelta(days=1),
                                 end=past - timedelta(days=1) + timedelta(hours=3), reason="维护"))
+        order = Order(number=f"WT-2026-{instrument.id:06d}", instrument_id=instrument.id,
+                      institution_id=institution_id, firm_id=firm.id, user_id=user.id, title="物相分析",
+                      status="reported", quote_amount=800, turnaround_days=3, received_on=(past - timedelta(days=3)).date(),
+                      due_on=past.date(), machine_minutes=90, voucher_amount=0, firm_pays=800)
+        order.events.append(OrderEvent(actor=user, action="reported", details={}, at=past))
+        db.session.add(order)
     db.session.commit()
 
 
@@ -74,6 +83,9 @@ def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day)
                           f"/manage/schedule?institution={institution_id}&day={day}&view=week",
                           f"/api/v1/institutions/{institution_id}/schedule"
                           f"?from={day}T00:00:00%2B08:00&to={next_day}T00:00:00%2B08:00"]
+        month = f"from={day - timedelta(days=30)}&to={day}"
+        per_instrument += [f"/api/v1/stats/utilisation?group_by=institution&{month}",
+                           f"/api/v1/stats/utilisation?group_by=month&{month}", f"/api/v1/stats/flows?{month}"]
         for url in PAGES + per_instrument:
             with counted() as statements:
                 response = client.get(url if url != "/manage/" else f"{url}?institution={institution_id}")
@@ -86,4 +98,6 @@ def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day)
     _grow(make, day, institution_id, 30, admin)
     large = measure()
     assert small == large, {url: (small[url], large[url]) for url in small if small[url] != large[url]}
+    figures = client.get(f"/api/v1/stats/utilisation?from={day - timedelta(days=30)}&to={day}").get_json()
+    assert figures["totals"]["orders"] == 33  # the orders were there to count
     assert admin.id

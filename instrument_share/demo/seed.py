@@ -14,11 +14,13 @@ from ..booking.models import Booking
 from ..catalogue.models import Instrument, OpeningHours
 from ..database import begin_write_transaction
 from ..extensions import db
+from ..orders.models import Order
 from ..search.index import reindex
 from ..search.models import InstrumentTerm
 from ..timeutil import utcnow
 from .bookings import seed_bookings
 from .catalogue import FIRMS, INSTITUTIONS, build_instruments
+from .orders import seed_orders
 
 DEMO_PASSWORD = "g60-demo-2026"
 ADMIN_EMAIL = "office@g60.example"
@@ -32,12 +34,15 @@ class SeedSummary:
     users: int = 0
     bookings: int = 0
     bookings_added: int = 0
+    orders: int = 0
+    orders_added: int = 0
     logins: list[tuple[str, str]] = field(default_factory=list)
 
     def describe(self) -> str:
         lines = [
             f"Demo region: {self.institutions} institutions, {self.instruments} instruments, "
-            f"{self.firms} firms, {self.users} users, {self.bookings} bookings in the database.",
+            f"{self.firms} firms, {self.users} users, {self.bookings} bookings, {self.orders} orders "
+            "in the database.",
             "Demo logins:",
         ]
         lines += [f"  {role:<11} {email}" for role, email in self.logins]
@@ -132,9 +137,12 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     if db.session.scalar(sa.select(InstrumentTerm.instrument_id).limit(1)) is None:
         reindex()  # a region loaded before the search index existed
     summary.bookings_added = seed_bookings(random.Random(2026), utcnow())
+    summary.orders_added = seed_orders(random.Random(2026), f"engineer-{FIRMS[0].city}@g60.example",
+                                       f"manager-{first.slug}@g60.example")
     db.session.commit()
 
     summary.bookings = db.session.scalar(sa.select(sa.func.count(Booking.id)))
+    summary.orders = db.session.scalar(sa.select(sa.func.count(Order.id)))
     summary.institutions = db.session.scalar(sa.select(sa.func.count(Institution.id)))
     summary.instruments = db.session.scalar(sa.select(sa.func.count(Instrument.id)))
     summary.firms = db.session.scalar(sa.select(sa.func.count(Firm.id)))

@@ -1,7 +1,6 @@
 """Entrusted testing endpoints of /api/v1 (API.md, "Entrusted testing")."""
 from __future__ import annotations
 
-from flask import Response
 from marshmallow import Schema, fields, validate
 
 from ..accounts.bearer import authenticated, require_user
@@ -14,6 +13,7 @@ from ..catalogue.schemas import InstrumentRefSchema
 from ..extensions import db
 from ..web import upload_limit, uploaded_bytes
 from . import services
+from .downloads import report_response
 from .models import OrderStatus
 
 blp = Blueprint("orders_api", __name__, description="Entrusted testing (委托测试): samples in, a report out")
@@ -111,6 +111,7 @@ class OrderSchema(Schema):
     samples = fields.List(fields.Nested(OrderSampleOutSchema), required=True)
     desired_by = fields.Date(allow_none=True, required=True)
     quote = fields.Method("_quote", allow_none=True, required=True, metadata={"type": "object"})
+    voucher_id = fields.Integer(allow_none=True, required=True)
     voucher_amount = Money(required=True)
     firm_pays = Money(required=True)
     received_on = fields.Date(allow_none=True, required=True)
@@ -118,6 +119,8 @@ class OrderSchema(Schema):
     decline_reason = fields.String(required=True)
     report = fields.Nested(OrderReportSchema, allow_none=True, required=True, attribute="report_file")
     rating = fields.Integer(allow_none=True, required=True)
+    machine_minutes = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "the machine time the institution recorded with the report"})
     events = fields.List(fields.Nested(OrderEventSchema), required=True)
 
     def _quote(self, order):
@@ -174,6 +177,9 @@ class AcceptSchema(Schema):
     amount = fields.Raw(load_default=None, metadata={"type": "string", "example": "1200.00",
                                                      "description": "the quoted amount the firm saw"})
     turnaround_days = fields.Integer(load_default=None, strict=True, allow_none=True)
+    voucher_id = Id(allow_none=True, strict=True, metadata={
+        "description": "the voucher that pays its share of the quote; absent: the one chosen with the order, "
+                       "null: none"})
 
 
 @blp.post("/orders/<int:order_id>/accept")
@@ -184,7 +190,8 @@ def accept_order(body, order_id):
     """The firm accepts the quote (before it lapses). Send the `amount` and
     `turnaround_days` you saw: if the institution quoted anew meanwhile,
     the answer is 409 and nothing is accepted."""
-    return services.accept_quote(require_user(), order_id, body["amount"], body["turnaround_days"])
+    return services.accept_quote(require_user(), order_id, body["amount"], body["turnaround_days"],
+                                 body.get("voucher_id", services.KEEP))
 
 
 @blp.post("/orders/<int:order_id>/reject")
@@ -230,9 +237,7 @@ def upload_report(files, order_id, machine_minutes=None):
 @blp.response(200, description="application/pdf: the report, as an attachment", content_type="application/pdf")
 def download_report(order_id):
     """The report, for the firm, the institution's managers and the joint office (never shown inline)."""
-    stored = services.report_of(require_user(), order_id)
-    return Response(stored.data, mimetype=stored.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{stored.filename}"', "X-Content-Type-Options": "nosniff"})
+    return report_response(services.report_of(require_user(), order_id))
 
 
 @blp.post("/orders/<int:order_id>/rate")

@@ -2,8 +2,10 @@
 the firm's user who ordered, or the institution's active managers."""
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -21,6 +23,7 @@ SUBJECTS = {
     "received": _l("Order %(number)s: your samples arrived"),
     "reported": _l("Order %(number)s: the report is ready"),
     "closed": _l("Order %(number)s was rated and closed"),
+    "lapsed": _l("Order %(number)s: the quote lapsed unaccepted"),
 }
 
 
@@ -41,7 +44,25 @@ def to_firm(order, event: str) -> None:
         _send(order, event, [order.user])
 
 
+def _managers(institution_id: int) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(
+        User.role == Role.MANAGER, User.institution_id == institution_id, User.active).order_by(User.id)))
+
+
 def to_institution(order, event: str) -> None:
-    managers = db.session.scalars(sa.select(User).where(
-        User.role == Role.MANAGER, User.institution_id == order.institution_id, User.active).order_by(User.id))
-    _send(order, event, list(managers))
+    _send(order, event, _managers(order.institution_id))
+
+
+def overdue_to_institution(institution_id: int, orders: list, today: date) -> int:
+    """The day's list of overdue orders to the institution's managers, once a
+    day (the outbox key): a scheduler that runs twice sends nothing twice."""
+    sent = 0
+    for person in _managers(institution_id):
+        with force_locale(person.language):
+            subject = str(_l("%(count)s orders for entrusted testing are overdue")) % {"count": len(orders)}
+            text = render_template("mail/orders_overdue.txt", orders=orders, today=today, recipient=person,
+                                   url=current_app.config["PLATFORM_URL"].rstrip("/") + "/manage/orders")
+            sent += enqueue(key=f"orders-overdue:{institution_id}:{today.isoformat()}:{person.id}",
+                            kind="orders_overdue", recipient=person.email, subject=subject, text=text,
+                            html=render_template("mail/order_event.html", body=text)) is not None
+    return sent

@@ -21,13 +21,14 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..accounts.models import Firm, Role, User
 from ..booking.calendar import effective_weekday
 from ..catalogue.models import Instrument
-from ..database import begin_write_transaction, lock
+from ..database import begin_write_transaction, lock, lock_all
 from ..db_types import MAX_MONEY, to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..text import TextRefused, clean_line, clean_text
 from ..timeutil import platform_today, utcnow
-from . import mails
+from ..vouchers.services import usable_voucher
+from . import mails, payment
 from .models import Order, OrderEvent, OrderSample, OrderStatus, StoredFile
 from .policy import can_act_for_firm, can_get_report, can_handle_order, can_order, can_view_order
 
@@ -131,16 +132,15 @@ def submit_order(user: User, instrument_id, title, requirements, samples, desire
     made = _samples(errors, samples)
     if desired_by is not None and desired_by < platform_today():
         errors["desired_by"] = [N_("This day is in the past.")]
-    if voucher_id is not None:
-        # Vouchers on orders (hold at acceptance, capture with the report)
-        # are the next slice of issue #18; refused plainly until then.
-        errors["voucher_id"] = [N_("Vouchers cannot pay for entrusted testing yet.")]
     if errors:
         raise ValidationFailed("The order could not be accepted.", errors)
+    if voucher_id is not None:  # checked now (422), held only at acceptance
+        usable_voucher(user, voucher_id, instrument, platform_today())
     begin_write_transaction()
     order = Order(number=_new_number(platform_today().year), instrument_id=instrument.id,
                   institution_id=instrument.institution_id, firm_id=user.firm_id, user_id=user.id, title=title,
-                  requirements=requirements, desired_by=desired_by, status=OrderStatus.SUBMITTED, samples=made)
+                  requirements=requirements, desired_by=desired_by, status=OrderStatus.SUBMITTED, samples=made,
+                  voucher_id=voucher_id)
     db.session.add(order)
     _record(order, user, "submitted")
     db.session.flush()
@@ -211,6 +211,7 @@ def quote_order(user: User, order_id, amount, turnaround_days, note: str = "",
         raise ValidationFailed("The quote could not be accepted.", errors)
     order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, OPEN)
     order.status, order.quote_amount, order.turnaround_days = OrderStatus.QUOTED, amount, turnaround_days
+    order.voucher_amount, order.firm_pays = Decimal("0.00"), amount  # a voucher holds only from acceptance
     order.quote_note, order.quote_valid_until = note, valid_until
     _record(order, user, "quoted", amount=str(amount), turnaround_days=turnaround_days,
             valid_until=valid_until.isoformat())
@@ -228,16 +229,25 @@ def decline_order(user: User, order_id, reason: str) -> Order:
         raise ValidationFailed("The order could not be declined.", errors)
     order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, OPEN)
     order.status, order.decline_reason = OrderStatus.DECLINED, reason
+    payment.release(order, user)
     _record(order, user, "declined", reason=reason)
     db.session.flush()
     mails.to_firm(order, "declined")
     return order
 
 
-def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None = None) -> Order:
+KEEP = object()  # accept_quote: pay with the voucher chosen when the order was sent
+
+
+def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None = None,
+                 voucher_id=KEEP) -> Order:
     """The firm accepts the quote. With the `amount` and `turnaround_days`
     it saw, the acceptance is refused (409) if the institution quoted anew
-    meanwhile: nobody accepts a price they did not see (found by review)."""
+    meanwhile: nobody accepts a price they did not see (found by review).
+
+    `voucher_id` KEEP pays with the voucher chosen at submission, None with
+    none, a voucher's id with that one: it must be usable today (422
+    otherwise, and nothing is accepted) and holds its part of the quote."""
     order = _locked(order_id, user, can_act_for_firm, FIRM_ONLY, (OrderStatus.QUOTED,))
     if order.quote_valid_until < platform_today():
         raise Conflict(N_("The quote has lapsed; ask the institution for a new one."))
@@ -248,9 +258,14 @@ def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None 
             from None
     if seen_amount != order.quote_amount or turnaround_days not in (None, order.turnaround_days):
         raise Conflict(N_("The institution changed its quote meanwhile: read the new one before accepting."))
-    order.status = OrderStatus.ACCEPTED
+    voucher_id = order.voucher_id if voucher_id is KEEP else voucher_id
+    if voucher_id is not None:  # refused before anything changes
+        usable_voucher(user, voucher_id, order.instrument, platform_today())
+    order.status, order.voucher_id = OrderStatus.ACCEPTED, None
     order.voucher_amount, order.firm_pays = Decimal("0.00"), order.quote_amount
-    _record(order, user, "accepted", amount=str(order.quote_amount))
+    if voucher_id is not None:
+        payment.hold(order, voucher_id, user)
+    _record(order, user, "accepted", amount=str(order.quote_amount), voucher_amount=str(order.voucher_amount))
     db.session.flush()
     mails.to_institution(order, "accepted")
     return order
@@ -269,6 +284,7 @@ def withdraw_order(user: User, order_id) -> Order:
     """The firm calls the order off, any time before the samples arrive."""
     order = _locked(order_id, user, can_act_for_firm, FIRM_ONLY, (*OPEN, OrderStatus.ACCEPTED))
     order.status = OrderStatus.WITHDRAWN
+    payment.release(order, user)
     _record(order, user, "withdrawn")
     db.session.flush()
     mails.to_institution(order, "withdrawn")
@@ -322,6 +338,7 @@ def upload_report(user: User, order_id, data: bytes, machine_minutes: int | None
     db.session.add(stored)
     db.session.flush()
     order.status, order.report_file_id, order.machine_minutes = OrderStatus.REPORTED, stored.id, machine_minutes
+    payment.capture(order, user)
     _record(order, user, "reported", size=len(data))
     db.session.flush()
     mails.to_firm(order, "reported")
@@ -352,3 +369,31 @@ def rate_order(user: User, order_id, rating, comment: str = "") -> Order:
     db.session.flush()
     mails.to_institution(order, "closed")
     return order
+
+
+LAPSE_BATCH = 500  # per transaction: the write lock stays short
+
+
+def lapse_quotes(today: date) -> int:
+    """Quotes nobody accepted by their last valid day lapse: the order ends
+    as `rejected` (the firm did not take the quote), with a `lapsed` event,
+    and both sides are told. Nothing is held before acceptance, so no money
+    moves. Returns how many lapsed (at most LAPSE_BATCH; the job repeats)."""
+    due = lock_all(sa.select(Order).where(Order.status == OrderStatus.QUOTED, Order.quote_valid_until < today)
+                   .order_by(Order.id).limit(LAPSE_BATCH))
+    for order in due:
+        order.status = OrderStatus.REJECTED
+        _record(order, None, "lapsed", valid_until=order.quote_valid_until.isoformat())
+        db.session.flush()
+        mails.to_firm(order, "lapsed")
+        mails.to_institution(order, "lapsed")
+    return len(due)
+
+
+def overdue_orders(today: date, institution_id: int | None = None) -> list[Order]:
+    """Orders whose samples are in the lab past their due date, the most overdue first."""
+    query = sa.select(Order).options(joinedload(Order.firm), joinedload(Order.instrument)).where(
+        Order.status == OrderStatus.RECEIVED, Order.due_on < today)
+    if institution_id is not None:
+        query = query.where(Order.institution_id == institution_id)
+    return list(db.session.scalars(query.order_by(Order.due_on, Order.id)))

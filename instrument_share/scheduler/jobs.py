@@ -20,6 +20,8 @@ from ..extensions import db
 from ..invites.notify import queue_mail
 from ..mail.delivery import deliver_due
 from ..mail.outbox import enqueue
+from ..orders import mails as order_mails
+from ..orders import services as order_services
 from ..timeutil import to_platform
 from ..web import local_name
 from . import reports
@@ -92,6 +94,30 @@ def warn_expiring_qualifications(now: datetime, period=None) -> int:
     return sent
 
 
+def close_orders(now: datetime, period=None) -> int:
+    """Lapse quotes for entrusted testing that nobody accepted in time."""
+    today, lapsed = to_platform(now).date(), 0
+    while True:  # in batches, each its own short transaction
+        count = order_services.lapse_quotes(today)
+        db.session.commit()
+        lapsed += count
+        if count < order_services.LAPSE_BATCH:
+            return lapsed
+
+
+def mail_overdue_orders(now: datetime, period=None) -> int:
+    """Tell each institution's managers which orders are past their due date."""
+    begin_write_transaction()
+    today = to_platform(now).date()
+    by_institution: dict[int, list] = {}
+    for order in order_services.overdue_orders(today):
+        by_institution.setdefault(order.institution_id, []).append(order)
+    sent = sum(order_mails.overdue_to_institution(institution_id, orders, today)
+               for institution_id, orders in by_institution.items())
+    db.session.commit()
+    return sent
+
+
 def deliver_mail(now: datetime, period=None):
     """Send the outbox messages that are due."""
     return deliver_due(now)
@@ -125,6 +151,8 @@ JOBS = {
         Job("deliver-mail", deliver_mail, {"trigger": "interval", "minutes": 1}, 50),
         Job("remind", remind, {"trigger": "interval", "minutes": 10}, 9 * 60),
         Job("close-bookings", close_bookings, {"trigger": "interval", "minutes": 15}, 14 * 60),
+        Job("close-orders", close_orders, {"trigger": "cron", "minute": 5}, 55 * 60),
+        Job("mail-overdue-orders", mail_overdue_orders, {"trigger": "cron", "hour": 8, "minute": 30}, 12 * 3600),
         Job("warn-expiring-qualifications", warn_expiring_qualifications,
             {"trigger": "cron", "hour": 8}, 20 * 3600),
         # Reports may run late: a scheduler down over Monday 07:00 still sends

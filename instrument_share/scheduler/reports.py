@@ -48,6 +48,11 @@ def _send(job: str, period_key: str, user: User, subject: str, template: str, cs
     return message is not None
 
 
+def _active_flows(scope: services.Scope, period: services.Period) -> list[dict]:
+    """The cells of the flow matrix where something happened: hours, bookings or orders."""
+    return [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"] or r["orders"]]
+
+
 def _recipients(**conditions) -> list[User]:
     return db.session.scalars(
         sa.select(User).where(User.active.is_(True), *(getattr(User, k) == v for k, v in conditions.items()))
@@ -88,7 +93,7 @@ def monthly_city_report(now: datetime, period: services.Period | None = None) ->
             continue
         scope = services.Scope(city=city.code)
         figures = services.utilisation(scope, period, "institution")
-        flows = [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+        flows = _active_flows(scope, period)
         settlement = voucher_settlement(scope, period.start, period.end)
         for admin in admins:
             with force_locale(admin.language):
@@ -107,7 +112,7 @@ def monthly_corridor_report(now: datetime, period: services.Period | None = None
     period = period or last_month(now)
     scope = services.Scope()
     figures = services.utilisation(scope, period, "city")
-    flows = [r for r in services.flows(scope, period)["rows"] if r["bookings"] or r["hours"]]
+    flows = _active_flows(scope, period)
     sent = 0
     for admin in _recipients(role=Role.ADMIN):
         with force_locale(admin.language):

@@ -16,7 +16,9 @@ blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settleme
 
 FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", "utilisation",
                   "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "voucher_revenue",
-                  "voucher_share", "instruments"]
+                  "voucher_share", "instruments", "orders", "order_revenue", "order_voucher_revenue",
+                  "order_hours", "median_turnaround_days"]
+FLOW_COLUMNS = ["from", "to", "hours", "bookings", "revenue", "orders", "order_revenue"]
 
 
 class StatsArgs(Schema):
@@ -46,6 +48,19 @@ class FiguresSchema(Schema):
                                      metadata={"description": "the part of revenue paid by vouchers"})
     voucher_share = fields.Decimal(as_string=True, required=True)
     instruments = fields.Integer(required=True)
+    orders = fields.Integer(required=True, metadata={
+        "description": "entrusted-testing orders reported in the period (reported or closed), dated by "
+                       "the upload of their report"})
+    order_revenue = fields.Decimal(as_string=True, places=2, required=True,
+                                   metadata={"description": "the quoted fees of those orders"})
+    order_voucher_revenue = fields.Decimal(as_string=True, places=2, required=True,
+                                           metadata={"description": "the part of order revenue paid by vouchers"})
+    order_hours = fields.Decimal(as_string=True, required=True, metadata={
+        "description": "the machine time recorded with those orders' reports, in hours; part of used_hours "
+                       "and external_hours"})
+    median_turnaround_days = fields.Decimal(as_string=True, required=True, allow_none=True, metadata={
+        "description": "median working days from the samples' receipt to the report (holidays off, make-up "
+                       "days on); null without orders"})
 
 
 class UtilisationRowSchema(FiguresSchema):
@@ -65,6 +80,8 @@ class FlowCellSchema(Schema):
     hours = fields.Decimal(as_string=True, required=True)
     bookings = fields.Integer(required=True)
     revenue = fields.Decimal(as_string=True, places=2, required=True)
+    orders = fields.Integer(required=True, metadata={"description": "entrusted-testing orders reported"})
+    order_revenue = fields.Decimal(as_string=True, places=2, required=True)
 
 
 class FlowsSchema(Schema):
@@ -84,7 +101,7 @@ def _scope_and_period(args):
 @blp.response(200, UtilisationSchema)
 @blp.doc(responses={200: TABLES})
 def utilisation(args):
-    """Open, booked and used hours, utilisation, bookings and revenue, grouped."""
+    """Open, booked and used hours, utilisation, bookings and revenue, entrusted-testing orders, grouped."""
     scope, period = _scope_and_period(args)
     result = services.utilisation(scope, period, args["group_by"])
     if args["format"] != "json":
@@ -100,12 +117,12 @@ def utilisation(args):
 @blp.response(200, FlowsSchema)
 @blp.doc(responses={200: TABLES})
 def flows(args):
-    """Hours, bookings and revenue from firms of each city to instruments of each city."""
+    """Hours, bookings, revenue and orders from firms of each city to instruments of each city."""
     scope, period = _scope_and_period(args)
     result = services.flows(scope, period)
     if args["format"] != "json":
         return table_response(f"flows-{period.first}-{period.last}",
-                              ["from", "to", "hours", "bookings", "revenue"], result["rows"], args["format"])
+                              FLOW_COLUMNS, result["rows"], args["format"])
     return result
 
 
@@ -116,6 +133,7 @@ class SettlementRowSchema(Schema):
     provider_city = fields.String(required=True)
     amount = fields.Decimal(as_string=True, places=2, required=True)
     bookings = fields.Integer(required=True)
+    orders = fields.Integer(required=True, metadata={"description": "orders of entrusted testing, by their report"})
 
 
 class CityAmountSchema(Schema):
@@ -148,5 +166,5 @@ def vouchers(args):
     if args["format"] != "json":
         return table_response(f"vouchers-{period.first}-{period.last}",
                               ["issuing_city", "institution_id", "institution", "provider_city", "amount",
-                               "bookings"], result["rows"], args["format"])
+                               "bookings", "orders"], result["rows"], args["format"])
     return result

@@ -24,12 +24,20 @@ class Dashboard:
     city: str | None
     by_city: dict
     by_category: dict
+    by_institution: dict
     trend: list[dict]            # twelve months to the period's end
     most_used: list[dict]
     least_used: list[dict]
     quota: list[dict]            # the first SHOWN_ROWS instruments below their quota
     quota_count: int
     flows: dict | None           # None for a role that may not see them
+
+    def order_rows(self, group_by: str) -> list[dict]:
+        """The groups (city, institution or category) that delivered orders,
+        the most orders first, at most SHOWN_ROWS (the export has them all)."""
+        rows = {"city": self.by_city, "institution": self.by_institution, "category": self.by_category}[group_by]
+        served = [row for row in rows["rows"] if row["orders"]]
+        return sorted(served, key=lambda r: (-r["orders"], -r["order_revenue"]))[:SHOWN_ROWS]
 
 
 def dashboard(user: User, today: date, first: date | None, last: date | None, city: str | None) -> Dashboard:
@@ -49,14 +57,14 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         if error.status == 403:
             raise
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
-    by_city = services.utilisation(scope, period, "city")
-    instruments = services.utilisation(scope, period, "instrument")["rows"]
+    grouped = services.utilisations(scope, period, ("city", "category", "institution", "instrument"))
+    by_city, instruments = grouped["city"], grouped["instrument"]["rows"]
     trend_start = (date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1)
     ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
     quota = services.below_quota(scope, period)
     return Dashboard(
         scope=scope, period=period, city=city, by_city=by_city,
-        by_category=services.utilisation(scope, period, "category"),
+        by_category=grouped["category"], by_institution=grouped["institution"],
         trend=services.utilisation(scope, services.Period(trend_start, period.last), "month")["rows"],
         most_used=list(reversed(ranked[-SHOWN_ROWS:])), least_used=ranked[:SHOWN_ROWS],
         quota=quota[:SHOWN_ROWS], quota_count=len(quota),

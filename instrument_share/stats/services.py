@@ -14,7 +14,13 @@ Definitions (also in the README):
   the cost of completed ones), so a booking is never counted twice;
 - quota attainment: used hours from 1 January to the period's end against
   1,400 h (general purpose) or 800 h (special purpose) scaled to the part
-  of the year elapsed.
+  of the year elapsed;
+- entrusted-testing orders (stats/orders.py) count in the period of their
+  report: orders, order revenue (the quotes), its voucher part and the
+  median turnaround in working days. An order's machine time, entered with
+  the report, is effective and external service time of the instrument on
+  the report day: it adds to used and external hours (so to the sharing
+  rate and the quota), never to booked hours, which are the calendar's.
 """
 from __future__ import annotations
 
@@ -35,8 +41,10 @@ from ..booking.models import Blackout, Booking, BookingStatus
 from ..catalogue.models import Category, Instrument, OpeningHours, QuotaClass
 from ..errors import N_, ValidationFailed
 from ..extensions import db
+from ..orders.models import Order
 from ..sql import epoch_seconds, greatest, least, local_month
 from ..timeutil import platform_zone
+from . import orders as order_stats
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
@@ -96,6 +104,11 @@ class Figures:
     revenue: Decimal = Decimal("0.00")
     voucher_revenue: Decimal = Decimal("0.00")
     instruments: int = 0
+    orders: int = 0
+    order_revenue: Decimal = Decimal("0.00")
+    order_voucher_revenue: Decimal = Decimal("0.00")
+    order_hours: Decimal = Decimal(0)
+    turnarounds: list[int] = field(default_factory=list)  # working days, one per timed order
 
     def add(self, other: Figures) -> None:
         # Spelt out: this runs once per instrument for every grouped figure.
@@ -108,6 +121,23 @@ class Figures:
         self.revenue += other.revenue
         self.voucher_revenue += other.voucher_revenue
         self.instruments += other.instruments
+        self.orders += other.orders
+        self.order_revenue += other.order_revenue
+        self.order_voucher_revenue += other.order_voucher_revenue
+        self.order_hours += other.order_hours
+        self.turnarounds.extend(other.turnarounds)
+
+    def add_order(self, order: order_stats.ReportedOrder) -> None:
+        """A delivered order; its machine time is external service time."""
+        hours = Decimal(order.machine_minutes or 0) / 60
+        self.orders += 1
+        self.order_revenue += order.amount or 0
+        self.order_voucher_revenue += order.voucher_amount or 0
+        self.order_hours += hours
+        self.used_hours += hours
+        self.external_hours += hours
+        if order.turnaround_days is not None:
+            self.turnarounds.append(order.turnaround_days)
 
     def as_dict(self) -> dict:
         return {
@@ -121,6 +151,10 @@ class Figures:
             "voucher_revenue": self.voucher_revenue.quantize(CENT),
             "voucher_share": _ratio(self.voucher_revenue, self.revenue),
             "instruments": self.instruments,
+            "orders": self.orders, "order_revenue": self.order_revenue.quantize(CENT),
+            "order_voucher_revenue": self.order_voucher_revenue.quantize(CENT),
+            "order_hours": self.order_hours.quantize(CENT),
+            "median_turnaround_days": order_stats.median(self.turnarounds),
         }
 
 
@@ -219,6 +253,15 @@ def _booking_sums(scope: Scope, period: Period, group=None):
     return result
 
 
+def _reported_orders(scope: Scope, period: Period) -> dict[int, list[order_stats.ReportedOrder]]:
+    """The orders reported in the period on instruments in scope, by instrument."""
+    found: dict[int, list[order_stats.ReportedOrder]] = defaultdict(list)
+    for order in order_stats.reported_orders(period.start, period.end,
+                                             Order.instrument_id.in_(_instruments_in_scope(scope))):
+        found[order.instrument_id].append(order)
+    return found
+
+
 @dataclass
 class InstrumentRow:
     id: int
@@ -238,6 +281,7 @@ def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
     open_minutes = _open_minutes(scope, days)
     lost = _blackout_minutes(scope, period)
     sums = _booking_sums(scope, period)
+    orders = _reported_orders(scope, period)
     rows = db.session.execute(
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
                   Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
@@ -251,6 +295,8 @@ def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
         figures = sums.get(item.id, Figures())
         figures.open_hours = Decimal(max(0, open_minutes.get(item.id, 0) - lost.get(item.id, 0))) / 60
         figures.instruments = 1
+        for order in orders.get(item.id, ()):
+            figures.add_order(order)
         item.figures = figures
         result.append(item)
     return result
@@ -267,11 +313,29 @@ def _labels(group_by: str) -> dict:
 def utilisation(scope: Scope, period: Period, group_by: str) -> dict:
     """Rows of figures grouped by city, institution, category, instrument or
     month, and the totals. Instruments without bookings count too."""
-    if group_by not in GROUPS:
-        raise ValidationFailed(N_("Unknown grouping."), {"group_by": [N_("One of city, institution, category, instrument, month.")]})
-    if group_by == "month":
-        return _by_month(scope, period)
-    instruments = instrument_figures(scope, period)
+    return utilisations(scope, period, (group_by,))[group_by]
+
+
+def utilisations(scope: Scope, period: Period, group_bys) -> dict[str, dict]:
+    """`utilisation` for several groupings at once (a dashboard's), from one
+    computation of the instruments' figures."""
+    for group_by in group_bys:
+        if group_by not in GROUPS:
+            raise ValidationFailed(N_("Unknown grouping."),
+                                   {"group_by": [N_("One of city, institution, category, instrument, month.")]})
+    instruments = None
+    result = {}
+    for group_by in group_bys:
+        if group_by == "month":
+            result[group_by] = _by_month(scope, period)
+            continue
+        if instruments is None:
+            instruments = instrument_figures(scope, period)
+        result[group_by] = _grouped(instruments, group_by)
+    return result
+
+
+def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
     labels = _labels(group_by)
     groups: dict = {}
     for item in instruments:
@@ -306,9 +370,13 @@ def _months(period: Period) -> list[tuple[str, list[date]]]:
 
 
 def _by_month(scope: Scope, period: Period) -> dict:
-    """One row per calendar month; a booking counts in the month it starts."""
+    """One row per calendar month; a booking counts in the month it starts,
+    an order in the month of its report."""
     offset = int(period.start.utcoffset().total_seconds() // 3600)
     sums = _booking_sums(scope, period, group=local_month(Booking.start, offset))
+    for orders in _reported_orders(scope, period).values():
+        for order in orders:
+            sums.setdefault(order.reported_on.strftime("%Y-%m"), Figures()).add_order(order)
     rows, totals = [], Figures()
     for month, days in _months(period):
         open_minutes = sum(_open_minutes(scope, days).values())
@@ -323,8 +391,9 @@ def _by_month(scope: Scope, period: Period) -> dict:
 
 def flows(scope: Scope, period: Period) -> dict:
     """Hours, bookings and revenue from firms of each city (rows) to
-    instruments of each city (columns): the 9 × 9 matrix. A city bureau sees
-    the flows its city takes part in, as consumer or as provider."""
+    instruments of each city (columns): the 9 × 9 matrix, with the orders
+    reported in the period and their revenue. A city bureau sees the flows
+    its city takes part in, as consumer or as provider."""
     p0, p1 = period.start.timestamp(), period.end.timestamp()
     clipped = greatest(least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0), 0)
     active = Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED))
@@ -343,17 +412,24 @@ def flows(scope: Scope, period: Period) -> dict:
                Booking.end > period.start)
         .group_by(Firm.city_code, Institution.city_code)
     )
+    in_scope = []
     if scope.institution_id is not None:
-        query = query.where(Instrument.institution_id == scope.institution_id)
+        in_scope.append(Instrument.institution_id == scope.institution_id)
     elif scope.city is not None:
-        query = query.where(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
+        in_scope.append(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
+    query = query.where(*in_scope)
     codes = [c.code for c in list_cities()]
-    cells = {(a, b): {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00")} for a in codes for b in codes}
+    cells: dict = defaultdict(lambda: {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00"),
+                                       "orders": 0, "order_revenue": Decimal("0.00")})
     for from_city, to_city, seconds, bookings, revenue in db.session.execute(query):
-        cells[(from_city, to_city)] = {
+        cells[(from_city, to_city)].update({
             "hours": (Decimal(str(seconds or 0)) / 3600).quantize(Decimal("0.01")),
             "bookings": bookings, "revenue": (Decimal(int(revenue or 0)) / 100).quantize(Decimal("0.01")),
-        }
+        })
+    for order in order_stats.reported_orders(period.start, period.end, *in_scope):
+        cell = cells[(order.firm_city, order.instrument_city)]
+        cell["orders"] += 1
+        cell["order_revenue"] = (cell["order_revenue"] + (order.amount or 0)).quantize(CENT)
     return {"cities": codes,
             "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in codes for b in codes]}
 

@@ -43,6 +43,9 @@ def dashboard():
             title=_("Utilisation by category")),
         "trend_chart": charts.line_chart([(r["key"], r["utilisation"]) for r in board.trend],
                                          title=_("Utilisation by month")),
+        "order_chart": charts.bar_chart(
+            [(label(r), r["orders"], f"{r['orders']} · ¥{r['order_revenue']}") for r in board.order_rows("city")],
+            title=_("Entrusted-testing orders by city")),
     }
     if flows:
         index = {code: i for i, code in enumerate(flows["cities"])}
@@ -64,5 +67,5 @@ def dashboard():
         totals=board.by_city["totals"], by_city=board.by_city["rows"], by_category=board.by_category["rows"],
         trend=board.trend, most_used=board.most_used, least_used=board.least_used, quota=board.quota,
         quota_count=board.quota_count, flows=flows, charts=figures, city=city, pct=pct,
-        cities=list_cities(),
+        cities=list_cities(), order_rows=board.order_rows,
     )

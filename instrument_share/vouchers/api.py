@@ -71,6 +71,8 @@ class ClaimCreateSchema(Schema):
 class ClaimLineSchema(Schema):
     id = fields.Integer(required=True)
     booking_id = fields.Integer(allow_none=True, attribute="entry.booking_id")
+    order_id = fields.Integer(allow_none=True, attribute="entry.order_id",
+                              metadata={"description": "the order of entrusted testing the capture paid"})
     amount = Money(required=True)
     status = fields.String(required=True)
     reason = fields.String(required=True)

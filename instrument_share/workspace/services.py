@@ -17,6 +17,8 @@ from ..catalogue.models import Instrument
 from ..database import begin_write_transaction
 from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
+from ..orders.models import Order
+from ..orders.queues import firm_open_orders
 from ..search.services import QUERY_ARGS
 from ..text import TextRefused, clean_line
 from ..timeutil import platform_today
@@ -99,13 +101,14 @@ class Workspace:
     receipts: list[Booking]
     favourites: list[tuple[Instrument, tuple[datetime, datetime] | None]]
     searches: list[SavedSearch]
+    orders: list[Order]  # the firm's orders of entrusted testing still under way
 
 
 def workspace_of(user: User, now: datetime) -> Workspace:
     """What the landing page shows: the next bookings, those waiting for
     approval, the firm's usable vouchers, the latest completed services
-    (their receipts), the favourites with their next free slot, and the
-    saved searches."""
+    (their receipts), the favourites with their next free slot, the saved
+    searches, and the firm's orders of entrusted testing under way."""
     upcoming = upcoming_bookings(user, now, most=UPCOMING_SHOWN)
     pending = [b for b in upcoming if b.status == BookingStatus.PENDING]
     ahead = [b for b in upcoming if b.status != BookingStatus.PENDING][:5]
@@ -123,4 +126,5 @@ def workspace_of(user: User, now: datetime) -> Workspace:
     slots = next_free(starred, now)
     searches = list(db.session.scalars(sa.select(SavedSearch).where(SavedSearch.user_id == user.id)
                                        .order_by(SavedSearch.created_at.desc(), SavedSearch.id.desc())))
-    return Workspace(ahead, pending, vouchers, receipts, [(i, slots.get(i.id)) for i in starred], searches)
+    return Workspace(ahead, pending, vouchers, receipts, [(i, slots.get(i.id)) for i in starred], searches,
+                     firm_open_orders(user))

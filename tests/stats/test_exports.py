@@ -89,6 +89,8 @@ def assert_inert_xlsx(data: bytes, column: str) -> None:
         assert by_value[_lf(name)].data_type == "s"  # the text, as a string
     for row in sheet.iter_rows():
         for cell in row:
+            if cell.value is None:  # an empty cell (a median of no orders) holds nothing to run
+                continue
             assert cell.data_type in ("s", "n"), (cell.coordinate, cell.value, cell.data_type)
             assert (cell.data_type == "n") == isinstance(cell.value, (int, float))
 

@@ -97,7 +97,8 @@ def test_flow_matrix(api, make, week):
     body = admin.get("/api/v1/stats/flows", query_string=PERIOD).json
     assert len(body["cities"]) == 9 and len(body["rows"]) == 81
     cell = next(r for r in body["rows"] if r["from"] == "jinhua" and r["to"] == "hefei")
-    assert cell == {"from": "jinhua", "to": "hefei", "hours": "8.00", "bookings": 3, "revenue": "500.00"}
+    assert cell == {"from": "jinhua", "to": "hefei", "hours": "8.00", "bookings": 3, "revenue": "500.00",
+                    "orders": 0, "order_revenue": "0.00"}
     assert sum(r["bookings"] for r in body["rows"]) == 3  # the manager's own booking is not a firm's
 
 
