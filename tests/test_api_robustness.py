@@ -292,7 +292,7 @@ def _body_with(path: tuple, value):
     return [inner] if path[0] == "[]" else {path[0]: inner}
 
 
-DECIMALS = {"amount", "max_share", "hourly_rate", "original_value", "quantity"}
+DECIMALS = {"amount", "voucher_amount", "max_share", "hourly_rate", "original_value", "quantity"}
 
 
 def test_every_text_field_of_every_body_refuses_nul_naming_the_field(make, api, client):

@@ -82,10 +82,15 @@ def test_seed_demo_loads_the_region_once(runner, app_context, api):
     # Orders of entrusted testing in every status, for the demo's firm and
     # manager, without a mail to anyone about the demo's history.
     statuses = set(db.session.scalars(sa.select(Order.status)))
-    assert {"submitted", "quoted", "accepted", "received", "reported", "closed", "declined",
-            "withdrawn"} <= statuses
+    assert statuses == {"submitted", "quoted", "accepted", "received", "reported", "closed", "declined",
+                        "withdrawn", "rejected"}
+    assert db.session.scalar(sa.select(sa.func.count(Order.id))) >= 30
+    ordering_cities = set(db.session.scalars(sa.select(Firm.city_code).join(Order, Order.firm_id == Firm.id)))
+    assert len(ordering_cities) == 9
     assert db.session.scalar(sa.select(sa.func.count(Order.id)).where(
-        Order.status == "received", Order.due_on < date.today())) == 1  # one report is late, for the desk
+        Order.status == "received", Order.due_on < date.today())) >= 1  # a report is late, for the desk
+    assert db.session.scalar(sa.select(sa.func.count(Order.id)).where(
+        Order.status.in_(("reported", "closed")), Order.voucher_amount > 0)) >= 1  # settled voucher money
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
         OutboxMessage.kind.like("order_%"))) == 0
     assert violations() == []

@@ -137,8 +137,7 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     if db.session.scalar(sa.select(InstrumentTerm.instrument_id).limit(1)) is None:
         reindex()  # a region loaded before the search index existed
     summary.bookings_added = seed_bookings(random.Random(2026), utcnow())
-    summary.orders_added = seed_orders(random.Random(2026), f"engineer-{FIRMS[0].city}@g60.example",
-                                       f"manager-{first.slug}@g60.example")
+    summary.orders_added = seed_orders(random.Random(2026))
     db.session.commit()
 
     summary.bookings = db.session.scalar(sa.select(sa.func.count(Booking.id)))

@@ -76,6 +76,11 @@ class OrderQuoteOutSchema(Schema):
     turnaround_days = fields.Integer(required=True)
     note = fields.String(required=True, attribute="quote_note")
     valid_until = fields.Date(required=True, attribute="quote_valid_until")
+    version = fields.Method("_version", required=True, metadata={
+        "type": "integer", "description": "1 for the first quote, one more for each new one: send it with accept"})
+
+    def _version(self, order) -> int:
+        return services.quote_version(order)
 
 
 class OrderReportSchema(Schema):
@@ -95,7 +100,9 @@ class OrderSampleOutSchema(Schema):
 class OrderEventSchema(Schema):
     action = fields.String(required=True)
     at = ClientTime(required=True)
-    actor = fields.String(allow_none=True, required=True, attribute="actor.name")
+    # A job's step (a lapse) has no actor: null, never a missing key (found by review).
+    actor = fields.Function(lambda event: event.actor.name if event.actor else None, allow_none=True,
+                            required=True, metadata={"type": "string"})
     details = fields.Dict(required=True)
 
 
@@ -180,6 +187,10 @@ class AcceptSchema(Schema):
     voucher_id = Id(allow_none=True, strict=True, metadata={
         "description": "the voucher that pays its share of the quote; absent: the one chosen with the order, "
                        "null: none"})
+    voucher_amount = fields.Raw(load_default=None, metadata={
+        "type": "string", "example": "600.00", "description": "the voucher's part the firm saw; 409 if it changed"})
+    version = fields.Integer(load_default=None, strict=True, allow_none=True, metadata={
+        "description": "the quote's version the firm saw; 409 if the institution quoted anew"})
 
 
 @blp.post("/orders/<int:order_id>/accept")
@@ -187,11 +198,13 @@ class AcceptSchema(Schema):
 @blp.arguments(AcceptSchema)
 @blp.response(200, OrderSchema)
 def accept_order(body, order_id):
-    """The firm accepts the quote (before it lapses). Send the `amount` and
-    `turnaround_days` you saw: if the institution quoted anew meanwhile,
-    the answer is 409 and nothing is accepted."""
+    """The firm accepts the quote (before it lapses). Send the quote's
+    `version` (or its `amount` and `turnaround_days`) and the
+    `voucher_amount` you saw: if the institution quoted anew, or another
+    payment changed what the voucher pays, the answer is 409 and nothing is
+    accepted."""
     return services.accept_quote(require_user(), order_id, body["amount"], body["turnaround_days"],
-                                 body.get("voucher_id", services.KEEP))
+                                 body.get("voucher_id", services.KEEP), body["voucher_amount"], body["version"])
 
 
 @blp.post("/orders/<int:order_id>/reject")

@@ -89,6 +89,8 @@ class AcceptForm(FlaskForm):
     # The quote the firm saw: accepting is refused if it changed meanwhile.
     amount = HiddenField()
     turnaround_days = HiddenField()
+    version = HiddenField()
+    seen_parts = HiddenField()  # "voucher id:part,…" as the page showed them
 
 
 class ReportForm(FlaskForm):

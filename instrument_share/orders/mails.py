@@ -40,8 +40,14 @@ def _send(order, event: str, recipients: list[User]) -> None:
 
 
 def to_firm(order, event: str) -> None:
+    """The firm's user who ordered; if that account was deactivated, the
+    firm's other active users, who can act on the order (found by review:
+    quotes reached nobody and lapsed unseen)."""
     if order.user.active:
         _send(order, event, [order.user])
+        return
+    _send(order, event, list(db.session.scalars(sa.select(User).where(
+        User.role == Role.FIRM, User.firm_id == order.firm_id, User.active).order_by(User.id))))
 
 
 def _managers(institution_id: int) -> list[User]:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..database import lock
+from ..errors import N_, Conflict
 from ..extensions import db
 from ..timeutil import platform_today
 from ..vouchers.models import EntryKind, Voucher, VoucherEntry, VoucherStatus
@@ -53,11 +54,16 @@ def _move(voucher: Voucher, order: Order, kind: str, delta: Decimal, amount: Dec
                                 actor_id=actor.id if actor else None))
 
 
-def hold(order: Order, voucher_id: int, actor: User) -> None:
+def hold(order: Order, voucher_id: int, actor: User, expected: Decimal | None = None) -> None:
     """At acceptance: the voucher (checked again under its lock: active today,
-    money left) holds its part of the quote; the firm pays the rest."""
+    money left) holds its part of the quote; the firm pays the rest. With
+    `expected` (the part the firm saw), a different part is refused (409):
+    another payment spent the voucher meanwhile."""
     voucher = locked_for_spending(voucher_id, platform_today())
     part = voucher_part(voucher, order.quote_amount)
+    if expected is not None and part != expected:
+        raise Conflict(N_("The voucher's part of the quote changed since you saw it: read the new figures "
+                          "before accepting."))
     order.voucher_id = voucher.id
     if part > 0:
         _move(voucher, order, EntryKind.HOLD, -part, part, actor)

@@ -36,6 +36,11 @@ MAX_SAMPLES = 50
 MAX_REPORT_BYTES = 20 * 1024 * 1024
 QUOTE_VALID_DAYS = 14  # when the manager gives no date
 OPEN = (OrderStatus.SUBMITTED, OrderStatus.QUOTED)  # before the firm's decision
+# The institution may end an order, saying why, until the report: samples
+# that never came or cannot be tested, an instrument that broke. Whatever a
+# voucher holds goes back (found by review: a report was the only way out,
+# and it spent the voucher for a service never given).
+DECLINABLE = (*OPEN, OrderStatus.ACCEPTED, OrderStatus.RECEIVED)
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -227,7 +232,7 @@ def decline_order(user: User, order_id, reason: str) -> Order:
         errors["reason"] = [N_("Say why, for the firm.")]
     if errors:
         raise ValidationFailed("The order could not be declined.", errors)
-    order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, OPEN)
+    order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, DECLINABLE)
     order.status, order.decline_reason = OrderStatus.DECLINED, reason
     payment.release(order, user)
     _record(order, user, "declined", reason=reason)
@@ -239,24 +244,35 @@ def decline_order(user: User, order_id, reason: str) -> Order:
 KEEP = object()  # accept_quote: pay with the voucher chosen when the order was sent
 
 
+def quote_version(order: Order) -> int:
+    """How many quotes the order has had: the one the firm reads is this one."""
+    return sum(1 for event in order.events if event.action == "quoted")
+
+
+def _seen_money(value, field: str) -> Decimal | None:
+    try:
+        return to_money(Decimal(str(value))) if value is not None else None
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed("The acceptance could not be read.", {field: [N_("An amount in yuan.")]}) from None
+
+
 def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None = None,
-                 voucher_id=KEEP) -> Order:
-    """The firm accepts the quote. With the `amount` and `turnaround_days`
-    it saw, the acceptance is refused (409) if the institution quoted anew
-    meanwhile: nobody accepts a price they did not see (found by review).
+                 voucher_id=KEEP, voucher_amount=None, version: int | None = None) -> Order:
+    """The firm accepts the quote. With what it saw (the `amount`,
+    `turnaround_days`, the quote's `version`, and the `voucher_amount` the
+    voucher was to pay), the acceptance is refused (409) if any of it changed
+    meanwhile: nobody accepts a price, terms or a voucher part they did not
+    see (found by review; a new quote with the same price may change the note).
 
     `voucher_id` KEEP pays with the voucher chosen at submission, None with
     none, a voucher's id with that one: it must be usable today (422
     otherwise, and nothing is accepted) and holds its part of the quote."""
+    seen_amount, seen_part = _seen_money(amount, "amount"), _seen_money(voucher_amount, "voucher_amount")
     order = _locked(order_id, user, can_act_for_firm, FIRM_ONLY, (OrderStatus.QUOTED,))
     if order.quote_valid_until < platform_today():
         raise Conflict(N_("The quote has lapsed; ask the institution for a new one."))
-    try:
-        seen_amount = to_money(Decimal(str(amount))) if amount is not None else order.quote_amount
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed("The acceptance could not be read.", {"amount": [N_("An amount above zero.")]}) \
-            from None
-    if seen_amount != order.quote_amount or turnaround_days not in (None, order.turnaround_days):
+    if seen_amount not in (None, order.quote_amount) or turnaround_days not in (None, order.turnaround_days) \
+            or version not in (None, quote_version(order)):
         raise Conflict(N_("The institution changed its quote meanwhile: read the new one before accepting."))
     voucher_id = order.voucher_id if voucher_id is KEEP else voucher_id
     if voucher_id is not None:  # refused before anything changes
@@ -264,7 +280,10 @@ def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None 
     order.status, order.voucher_id = OrderStatus.ACCEPTED, None
     order.voucher_amount, order.firm_pays = Decimal("0.00"), order.quote_amount
     if voucher_id is not None:
-        payment.hold(order, voucher_id, user)
+        payment.hold(order, voucher_id, user, expected=seen_part)
+    elif seen_part not in (None, Decimal("0.00")):
+        raise Conflict(N_("The voucher's part of the quote changed since you saw it: read the new figures "
+                          "before accepting."))
     _record(order, user, "accepted", amount=str(order.quote_amount), voucher_amount=str(order.voucher_amount))
     db.session.flush()
     mails.to_institution(order, "accepted")

@@ -176,6 +176,12 @@ def _detail_page(order_id: int, status: int = 200, **forms):
     if can_act_for_firm(current_user, order) and order.status == OrderStatus.QUOTED:
         _offer_vouchers(order, accept_form)  # the voucher chosen with the order first, if it can still pay
         accept_form.amount.data, accept_form.turnaround_days.data = order.quote_amount, order.turnaround_days
+        accept_form.version.data = services.quote_version(order)
+        # What each voucher offered pays of the quote, as the page shows it:
+        # accepting is refused if the chosen one would pay another amount.
+        accept_form.seen_parts.data = ",".join(
+            f"{voucher.id}:{voucher_part(voucher, order.quote_amount)}"
+            for voucher in spendable_vouchers(current_user, order.instrument))
     for name, form_class in (("decline_form", DeclineForm), ("report_form", ReportForm),
                              ("rating_form", RatingForm), ("action_form", EmptyForm)):
         if name not in forms:
@@ -255,9 +261,22 @@ def decline(order_id: int):
                  _("Order declined; the firm is told why."))
 
 
-def _seen_days(text: str | None):
-    """The turnaround the accepting firm saw (a number, else as sent: the service refuses it)."""
-    return int(text) if text and text.isdigit() else (text or None)
+def _seen_number(text: str | None):
+    """A number the accepting firm saw (else as sent, and the service refuses
+    it); only ASCII digits: int("²") raises (found by review)."""
+    return int(text) if text and text.isascii() and text.isdecimal() else (text or None)
+
+
+def _seen_part(form: AcceptForm) -> str | None:
+    """The part of the quote the page said the chosen voucher pays ("0.00"
+    without a voucher); None when the page did not say (an old page)."""
+    if not form.voucher_id.data:
+        return "0.00" if form.seen_parts.data is not None else None
+    for pair in (form.seen_parts.data or "").split(","):
+        voucher, _sep, part = pair.partition(":")
+        if voucher == str(form.voucher_id.data):
+            return part
+    return None
 
 
 def _offer_vouchers(order: Order, form: AcceptForm) -> None:
@@ -269,8 +288,9 @@ def _offer_vouchers(order: Order, form: AcceptForm) -> None:
 @login_required
 def accept(order_id: int):
     return _step(order_id, can_act_for_firm, "accept_form", AcceptForm, lambda order, form: services.accept_quote(
-        current_user, order.id, form.amount.data or None, _seen_days(form.turnaround_days.data),
-        voucher_id=form.voucher_id.data or None), _("Quote accepted: send your samples to the institution."),
+        current_user, order.id, form.amount.data or None, _seen_number(form.turnaround_days.data),
+        voucher_id=form.voucher_id.data or None, voucher_amount=_seen_part(form),
+        version=_seen_number(form.version.data)), _("Quote accepted: send your samples to the institution."),
         prepare=_offer_vouchers)
 
 

@@ -3,7 +3,8 @@ samples for the XRD of a Hangzhou institution with a voucher, from the
 instrument's page; the manager quotes from the order desk; the firm
 accepts, the voucher holding its share; the manager records the samples'
 arrival and uploads a PDF report; the firm downloads it and rates the
-service, which closes the order.
+service, which closes the order; Jiaxing's bureau sees the voucher money
+in its settlement list.
 
 Locators use ids and names, not words: the words of these pages are
 translated after they are written."""
@@ -43,7 +44,8 @@ def report_pdf(path) -> bytes:
 def test_a_firm_sends_samples_and_gets_a_rated_report_back(app, journey, tmp_path):
     def build(make):
         manager = make.user(role="manager", email="li@zju.example", name="李老师")
-        manager.institution.name = "杭州测试大学"
+        manager.institution.name, manager.institution.city_code = "杭州测试大学", "hangzhou"
+        make.user(role="city_admin", city_code="jiaxing", email="bureau@jx.example", name="嘉兴市科技局")
         xrd = make.instrument(institution_id=manager.institution_id, name="X射线衍射仪")
         engineer = make.user(email="chen@jx-firm.example", name="陈工",
                              firm=make.firm(name="嘉兴新材料有限公司", city_code="jiaxing"))
@@ -162,6 +164,16 @@ def test_a_firm_sends_samples_and_gets_a_rated_report_back(app, journey, tmp_pat
     expect(page.locator(".order-status")).to_have_attribute("data-status", "closed")
     expect(page.locator("#timeline .order-event")).to_have_count(6)
     journey.step("closed")
+
+    # Jiaxing's bureau sees what its voucher paid Hangzhou's institution.
+    page.context.clear_cookies()
+    journey.sign_in("bureau@jx.example")
+    page.goto("/vouchers/")
+    settlement = page.locator("#settlement tbody tr")
+    expect(settlement).to_have_count(1)
+    expect(settlement).to_contain_text("杭州测试大学")
+    expect(settlement).to_contain_text("600.00")
+    journey.step("bureau-settlement")
 
     with fixture_context(app):
         order = db.session.scalar(sa.select(Order))

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 
 from instrument_share.accounts.services import issue_token
@@ -26,19 +25,6 @@ from ..served import http_json, served
 from .test_orders import PDF, order_body
 
 NEXT_YEAR = (date.today() + timedelta(days=365)).isoformat()
-
-
-@pytest.fixture
-def world(make, api):
-    manager = make.user("manager", email="mgr@inst.example")
-    xrd = make.instrument(institution_id=manager.institution_id, name="X射线衍射仪")
-    engineer = make.user(email="eng@firm.example")
-    bureau = make.user(role="city_admin", city_code="jinhua")
-    firm = api.as_user(engineer)
-    voucher = api.as_user(bureau).post("/api/v1/vouchers", json={
-        "firm_id": engineer.firm_id, "amount": "1000.00", "expires_on": NEXT_YEAR, "max_share": "0.5"}).json
-    return {"manager": manager, "xrd": xrd, "engineer": engineer, "firm": firm, "lab": api.as_user(manager),
-            "bureau": api.as_user(bureau), "voucher": voucher}
 
 
 def _quoted(world, amount="1200", **body) -> str:

@@ -53,7 +53,8 @@ def test_an_order_goes_from_samples_to_a_rated_report(parties, app_context):
     quoted = lab.post(f"{url}/quote", json={"amount": "1200", "turnaround_days": 5, "note": "含数据分析"})
     assert quoted.status_code == 200 and quoted.json["status"] == "quoted"
     assert quoted.json["quote"] == {"amount": "1200.00", "turnaround_days": 5, "note": "含数据分析",
-                                    "valid_until": (platform_today() + timedelta(days=14)).isoformat()}
+                                    "valid_until": (platform_today() + timedelta(days=14)).isoformat(),
+                                    "version": 1}
     accepted = firm.post(f"{url}/accept")
     assert accepted.json["status"] == "accepted" and accepted.json["firm_pays"] == "1200.00"
     received = lab.post(f"{url}/receive").json
