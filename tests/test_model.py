@@ -395,6 +395,15 @@ class CorridorMachine(RuleBasedStateMachine):
         }[order.status]
         self.attempt(step)
 
+    @precondition(lambda self: self.has_orders("accepted", "received", "reported"))
+    @rule(index=st.integers(0, 99), chance=st.integers(0, 2))
+    def decline_late(self, index, chance):
+        """The samples never came or cannot be tested (refused once reported)."""
+        if chance:
+            return
+        order_id = self.order_in(("accepted", "received", "reported"), index)
+        self.attempt(lambda: orders.decline_order(self.user("manager"), order_id, "样品无法测试"))
+
     @precondition(lambda self: self.has_orders("quoted"))
     @rule(days=st.integers(1, 3))
     def quotes_lapse(self, days):
