@@ -130,7 +130,7 @@ def _seed_demo_region() -> dict[str, User]:
     }
     create_user(email="fuzz-firm-2@g60.example", password=PASSWORD, role="firm", firm=firm_list[-1])
     db.session.flush()
-    seed_bookings(random.Random(2026), utcnow(), institution_ids=[i.id for i in some])
+    seed_bookings(random.Random(2026), utcnow(), institution_ids=[i.id for i in some], history_days=120)
     db.session.commit()  # the services below open their own write transaction
     for firm in firm_list[:4]:
         issue_voucher(users["admin"], firm.id, "5000.00", date.today() + timedelta(days=180), "0.5")

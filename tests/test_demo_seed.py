@@ -13,8 +13,10 @@ from instrument_share.extensions import db
 from instrument_share.integrity import violations
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.orders.models import Order
+from instrument_share.vouchers.models import VoucherClaim, VoucherClaimLine
 
 from .booking.conftest import iso, workday
+from .factories import ApiClient
 
 
 def _count(model):
@@ -93,4 +95,53 @@ def test_seed_demo_loads_the_region_once(runner, app_context, api):
         Order.status.in_(("reported", "closed")), Order.voucher_amount > 0)) >= 1  # settled voucher money
     assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
         OutboxMessage.kind.like("order_%"))) == 0
+    assert violations() == []
+
+    _the_corridor_at_work(api)
+
+
+# What the generator aims for (README, "The demo region"); the seeded region
+# must land inside these ranges.
+UTILISATION = (0.35, 0.75)  # median instrument, last twelve months
+SHARING = (0.15, 0.5)  # external ÷ used hours, corridor
+BELOW_QUOTA = (0.2, 0.8)  # share of instruments below their quota, year to date
+
+
+def _the_corridor_at_work(api):
+    """Issue #22's proof, through the statistics API as the joint office sees it."""
+    from statistics import median
+
+    from instrument_share.accounts.policy import Scope
+    from instrument_share.stats.services import below_quota, make_period
+
+    token = api.client.post("/api/v1/tokens", json={
+        "email": "office@g60.example", "password": "g60-demo-2026"}).json["token"]
+    office = ApiClient(api.client, api.app, token)
+    today = date.today()
+    first = date(today.year - 1, today.month, 1)
+    span = {"from": first.isoformat(), "to": today.isoformat()}
+    months = office.get("/api/v1/stats/utilisation", query_string={**span, "group_by": "month"}).json["rows"]
+    assert len(months) == 13 and all(float(m["used_hours"]) > 0 for m in months[:-1]), months
+    per_instrument = office.get("/api/v1/stats/utilisation", query_string={**span, "group_by": "instrument"}).json
+    utilisation = median(float(row["utilisation"] or 0) for row in per_instrument["rows"])
+    sharing = float(per_instrument["totals"]["sharing_rate"])
+    assert UTILISATION[0] <= utilisation <= UTILISATION[1], utilisation
+    assert SHARING[0] <= sharing <= SHARING[1], sharing
+    below = len(below_quota(Scope(), make_period(date(today.year, 1, 1), today)))
+    assert BELOW_QUOTA[0] <= below / len(per_instrument["rows"]) <= BELOW_QUOTA[1], below
+
+    vouchers = office.get("/api/v1/vouchers", query_string={"per_page": 100}).json["items"]
+    assert {voucher["issuing_city"] for voucher in vouchers} == {
+        "songjiang", "jiaxing", "hangzhou", "jinhua", "suzhou", "huzhou", "xuancheng", "wuhu", "hefei"}
+    first_page = office.get("/api/v1/voucher-claims", query_string={"per_page": 1}).json
+    assert first_page["total"] > 0
+    lines = db.session.execute(sa.select(VoucherClaim.id, VoucherClaim.paid_on, VoucherClaimLine.status)
+                               .join(VoucherClaimLine, VoucherClaimLine.claim_id == VoucherClaim.id)).all()
+    decided: dict[int, set] = {}
+    for claim_id, paid_on, status in lines:
+        decided.setdefault(claim_id, {"paid"} if paid_on else set()).add(status)
+    states = {"paid" if "paid" in seen else "filed" if seen == {"pending"} else "partly approved"
+              for seen in decided.values()}
+    assert states == {"paid", "partly approved", "filed"}, states
+    assert db.session.scalar(sa.select(sa.func.count(User.id)).where(User.booking_suspended_at.is_not(None))) == 1
     assert violations() == []

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "instrument_share"
 # Lowest first. A name is a top-level module or package of instrument_share.
 LAYERS = (
     # what everything stands on
-    {"config", "extensions", "errors", "timeutil", "db_types", "sql", "text", "routing", "database", "transaction"},
+    {"config", "extensions", "errors", "timeutil", "db_types", "sql", "text", "routing", "database", "transaction",
+     "bulk"},
     {"web", "api", "spreadsheets"},  # what every page and endpoint uses
     {"mail"},        # the outbox and its delivery; composers are handed to it
     {"accounts"},    # cities, institutions, firms, users; the policy layer's base

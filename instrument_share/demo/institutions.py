@@ -35,6 +35,7 @@ class DemoFirm:
     city: str
     name: str
     uscc: str
+    tags: frozenset[str] = frozenset()  # industries, as institutions' research-field tags
 
 
 INSTITUTION = {
@@ -42,7 +43,7 @@ INSTITUTION = {
     "kind": {"university", "institute", "hospital", "testing"},
     "size": int, "since": int, "tags": str, "sites": [str], "flagship?": [str],
 }
-FIRM = {"uscc": str, "city": str, "name": str}
+FIRM = {"uscc": str, "city": str, "name": str, "tags": str}
 CITY_PHONE = {"city": str, "area_code": str, "digits": int, "prefixes": [str]}
 
 _institutions = entries("institutions.yaml", INSTITUTION)
@@ -66,7 +67,7 @@ for _slug, _key in MANDATORY:
                             "the key of an entry in instrument_types.yaml")
 
 FIRMS: tuple[DemoFirm, ...] = tuple(
-    DemoFirm(city=e["city"], name=e["name"], uscc=e["uscc"]) for e in entries("firms.yaml", FIRM)
+    DemoFirm(city=e["city"], name=e["name"], uscc=e["uscc"], tags=frozenset(e["tags"].split())) for e in entries("firms.yaml", FIRM)
 )
 # city code: (area code, number of local digits, typical leading digits of local numbers)
 CITY_PHONES: dict[str, tuple[str, int, tuple[str, ...]]] = {

@@ -22,7 +22,7 @@ from ..mail.models import OutboxMessage
 from ..orders import services as orders
 from ..orders.models import Order
 from ..timeutil import platform_today
-from ..vouchers.models import Voucher
+from ..vouchers.models import Voucher, VoucherStatus
 from ..vouchers.services import issue_voucher
 
 # What the demo's firms send (sample, quantity, unit, hazards) and want done;
@@ -57,16 +57,18 @@ def _orderable(institution_ids: list[int]) -> dict[int, list[int]]:
 
 
 def _voucher_of(firm_user: User, bureaus: dict[str, User]) -> int | None:
-    """The firm's demo voucher from its city's bureau (granted once)."""
-    existing = db.session.scalar(sa.select(Voucher.id).where(Voucher.firm_id == firm_user.firm_id)
-                                 .order_by(Voucher.id).limit(1))
-    if existing is not None:
-        return existing
+    """A voucher of the firm that can pay today; if its vouchers are spent or
+    expired, its city's bureau grants one more (as bureaus top up)."""
+    today = platform_today()
+    usable = db.session.scalar(sa.select(Voucher.id).where(
+        Voucher.firm_id == firm_user.firm_id, Voucher.status == VoucherStatus.ACTIVE, Voucher.balance > 1000,
+        Voucher.expires_on >= today + timedelta(days=30)).order_by(Voucher.id.desc()).limit(1))
+    if usable is not None:
+        return usable
     bureau = bureaus.get(firm_user.firm.city_code)
     if bureau is None:
         return None
-    voucher = issue_voucher(bureau, firm_user.firm_id, "20000.00", platform_today() + timedelta(days=365), "0.5")
-    return voucher.id
+    return issue_voucher(bureau, firm_user.firm_id, "20000.00", today + timedelta(days=365), "0.5").id
 
 
 STEPS = ("closed", "reported", "received", "overdue", "accepted", "quoted", "submitted", "declined",

@@ -4,11 +4,13 @@ from __future__ import annotations
 import random
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import cache
 
 import click
 import sqlalchemy as sa
 
 from ..accounts.models import Firm, Institution, Role, User
+from ..accounts.passwords import hash_password
 from ..accounts.services import create_user
 from ..booking.models import Booking
 from ..catalogue.models import Instrument, OpeningHours
@@ -18,8 +20,8 @@ from ..orders.models import Order
 from ..search.index import reindex
 from ..search.models import InstrumentTerm
 from ..timeutil import utcnow
-from .bookings import seed_bookings
 from .catalogue import FIRMS, INSTITUTIONS, build_instruments
+from .history import seed_history
 from .orders import seed_orders
 
 DEMO_PASSWORD = "g60-demo-2026"
@@ -54,9 +56,34 @@ def _parse_minutes(text: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+@cache
+def _demo_hash() -> str:
+    """One hash of the demo password for every demo login: hashing is
+    deliberately slow (a tenth of a second), and there are a hundred of them."""
+    return hash_password(DEMO_PASSWORD)
+
+
 def _ensure_user(email: str, **kwargs) -> None:
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is None:
-        create_user(email=email, password=DEMO_PASSWORD, **kwargs)
+        create_user(email=email, password=DEMO_PASSWORD, password_hash=_demo_hash(), **kwargs)
+
+
+STAFF = (("教师", 2), ("研究生", 3))  # an institution's own people who book its instruments
+SUSPENDED = "engineer-suzhou-2@g60.example"  # missed three bookings lately
+
+
+def _ensure_staff(institutions: dict[str, Institution]) -> None:
+    """Each institution's staff and students: members who book its
+    instruments (internal use), not its administrator. The platform's roles
+    are the contract's four, so they are `manager` accounts; one password
+    hash for all of them (_demo_hash)."""
+    for demo in INSTITUTIONS:
+        for title, count in STAFF:
+            for n in range(1, count + 1):
+                kind = "staff" if title == "教师" else "student"
+                _ensure_user(f"{kind}{n}-{demo.slug}@g60.example", role=Role.MANAGER,
+                             institution_id=institutions[demo.name].id, name=f"{demo.name} {title}{n}",
+                             org_admin=False)
 
 
 def seed_catalogue(progress: bool = False) -> tuple[dict[str, Institution], dict[str, Firm]]:
@@ -136,7 +163,9 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     db.session.flush()
     if db.session.scalar(sa.select(InstrumentTerm.instrument_id).limit(1)) is None:
         reindex()  # a region loaded before the search index existed
-    summary.bookings_added = seed_bookings(random.Random(2026), utcnow())
+    _ensure_staff(institutions)
+    db.session.flush()
+    summary.bookings_added = seed_history(random.Random(2026), utcnow(), progress, suspended=SUSPENDED)
     summary.orders_added = seed_orders(random.Random(2026))
     db.session.commit()
 

@@ -26,6 +26,7 @@ from werkzeug.security import generate_password_hash
 
 from ..accounts.models import Firm, Institution, Role, User
 from ..booking.models import Booking, BookingStatus
+from ..bulk import bulk_insert, chunks, database_time
 from ..catalogue.models import Instrument, InstrumentStatus, OpeningHours, QuotaClass
 from ..database import begin_write_transaction, move_sequences_past_ids
 from ..extensions import db
@@ -37,17 +38,6 @@ SUGGEST = ("扫描", "液", "质谱", "xr", "JSM", "Bru", "核磁", "电镜")  #
 CHUNK = 20_000
 BIG_FLEET = 200  # institution 1's instruments: the timeline of a manager with a big fleet
 FLEET_MANAGER = "manager@bench.example"
-
-
-def _chunks(rows_iter, size=CHUNK):
-    chunk = []
-    for row in rows_iter:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 @cache
@@ -89,11 +79,11 @@ def build_corridor(instruments: int, bookings: int, rng: random.Random, progress
                 "created_at": now, "updated_at": now,
             }
 
-    for chunk in _chunks(instrument_rows()):
+    for chunk in chunks(instrument_rows()):
         db.session.execute(sa.insert(Instrument), chunk)
     hours = ({"instrument_id": i + 1, "weekday": d, "open_minute": 8 * 60, "close_minute": 20 * 60}
              for i in range(instruments) for d in range(5))
-    for chunk in _chunks(hours):
+    for chunk in chunks(hours):
         db.session.execute(sa.insert(OpeningHours), chunk)
     password = generate_password_hash("bench-password")
     db.session.execute(sa.insert(Firm), [
@@ -115,36 +105,6 @@ BOOKING_COLUMNS = ("instrument_id", "user_id", "firm_id", "start", "end", "occup
                    "rating_comment", "used_start", "used_end", "created_at", "updated_at")
 
 
-def _bulk_insert(table: str, columns: tuple[str, ...], rows) -> int:
-    """Rows of database values straight to the driver: COPY on PostgreSQL,
-    one prepared INSERT on SQLite. (Core's per-value type processing was
-    most of the build time.) Returns the number of rows."""
-    connection = db.session.connection().connection.driver_connection
-    names = ", ".join(f'"{c}"' for c in columns)
-    count = 0
-    if db.engine.dialect.name == "postgresql":
-        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-    marks = ", ".join("?" for _ in columns)
-    cursor = connection.cursor()
-    for chunk in _chunks(rows):
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", chunk)
-        count += len(chunk)
-    cursor.close()
-    return count
-
-
-def _database_time(moment: datetime):
-    """What UTCDateTime stores: the aware value on PostgreSQL, the naive UTC
-    text SQLAlchemy writes on SQLite."""
-    if db.engine.dialect.name == "postgresql":
-        return moment
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def insert_bookings(first: int, last: int, instruments: int, total: int, rng: random.Random,
                     progress: bool) -> None:
     """Bookings number `first` .. `last - 1` of `total`: each instrument gets an
@@ -153,7 +113,7 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
     span = timedelta(days=365 * HISTORY_YEARS)
     step = span / per_instrument
     origin = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - span - timedelta(days=2)
-    now = _database_time(datetime.now(UTC))
+    now = database_time(datetime.now(UTC))
 
     def rows(bar):
         for n in range(first, last):
@@ -162,9 +122,9 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
             hours = rng.choice((1, 2, 3))
             end = start + timedelta(hours=hours)
             cost = 30_000 * hours  # ¥300 an hour, in fen as Money stores it
-            yield (instrument + 1, n % 90 + 1, n % 90 + 1, _database_time(start), _database_time(end),
-                   _database_time(end + timedelta(minutes=30)), str(BookingStatus.COMPLETED), "bench", cost, 0, cost, 0, "", "",
-                   _database_time(start), _database_time(end), now, now)
+            yield (instrument + 1, n % 90 + 1, n % 90 + 1, database_time(start), database_time(end),
+                   database_time(end + timedelta(minutes=30)), str(BookingStatus.COMPLETED), "bench", cost, 0, cost, 0, "", "",
+                   database_time(start), database_time(end), now, now)
             if (n + 1) % CHUNK == 0:
                 bar.update(n + 1 - bar.pos)
 
@@ -172,7 +132,7 @@ def insert_bookings(first: int, last: int, instruments: int, total: int, rng: ra
     with click.progressbar(length=total, label="Bookings", show_pos=True,
                            file=None if progress else io.StringIO()) as bar:
         bar.update(first)
-        _bulk_insert("bookings", BOOKING_COLUMNS, rows(bar))
+        bulk_insert("bookings", BOOKING_COLUMNS, rows(bar))
         bar.update(last - bar.pos)
     db.session.commit()
 
@@ -266,7 +226,7 @@ def measure_timeline(app, instruments: int, repeat: int) -> dict:
     zone = ZoneInfo("Asia/Shanghai")
     first = _next_workdays(60)[-1]  # beyond the days measure_bookings books on
     monday = first - timedelta(days=first.weekday())
-    now = _database_time(datetime.now(UTC))
+    now = database_time(datetime.now(UTC))
 
     def rows():
         for instrument in range(1, min(BIG_FLEET, instruments) + 1):
@@ -274,12 +234,12 @@ def measure_timeline(app, instruments: int, repeat: int) -> dict:
                 for hour in (9, 14):
                     start = datetime.combine(monday + timedelta(days=day), datetime.min.time(), zone).replace(hour=hour)
                     end = start + timedelta(hours=2)
-                    yield (instrument, 1, 1, _database_time(start), _database_time(end),
-                           _database_time(end + timedelta(minutes=30)), str(BookingStatus.CONFIRMED), "bench",
+                    yield (instrument, 1, 1, database_time(start), database_time(end),
+                           database_time(end + timedelta(minutes=30)), str(BookingStatus.CONFIRMED), "bench",
                            60_000, 0, 60_000, 0, "", "", None, None, now, now)
 
     with app.app_context():
-        _bulk_insert("bookings", BOOKING_COLUMNS, rows())
+        bulk_insert("bookings", BOOKING_COLUMNS, rows())
         db.session.execute(sa.insert(User).values(
             email=FLEET_MANAGER, password_hash=generate_password_hash("bench-password"), name="fleet manager",
             role=Role.MANAGER, institution_id=1, language="zh_CN", active=True, created_at=datetime.now(UTC),
