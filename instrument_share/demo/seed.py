@@ -9,7 +9,7 @@ from functools import cache
 import click
 import sqlalchemy as sa
 
-from ..accounts.models import Firm, Institution, Role, User
+from ..accounts.models import City, Firm, Institution, Role, User
 from ..accounts.passwords import hash_password
 from ..accounts.services import create_user
 from ..booking.models import Booking
@@ -140,11 +140,12 @@ def seed_demo(progress: bool = False) -> SeedSummary:
     _ensure_user(ADMIN_EMAIL, role=Role.ADMIN, name="G60 科创走廊联席办")
     summary.logins.append((Role.ADMIN, ADMIN_EMAIL))
     per_city: dict[str, int] = {}
+    city_names = dict(db.session.execute(sa.select(City.code, City.name)).all())  # 嘉兴科技局, not "jiaxing"
     for demo in FIRMS:
         n = per_city[demo.city] = per_city.get(demo.city, 0) + 1
         if n == 1:
             _ensure_user(f"bureau-{demo.city}@g60.example", role=Role.CITY_ADMIN,
-                         city_code=demo.city, name=f"{demo.city} 科技局")
+                         city_code=demo.city, name=f"{city_names[demo.city]}科技局")
         suffix = "" if n == 1 else f"-{n}"
         _ensure_user(f"engineer-{demo.city}{suffix}@g60.example", role=Role.FIRM,
                      firm=firms[demo.uscc], name=f"{demo.name} 工程师")
