@@ -58,5 +58,14 @@ translations-extract: $(STAMP)
 	$(BIN)/pybabel update -i instrument_share/translations/messages.pot \
 		-d instrument_share/translations --no-fuzzy-matching
 
+# Mutation testing of the rule modules (issue #21): mutmut against the fast
+# tests that cover each (setup.cfg, [mutmut]), on SQLite, then the score per
+# module (README, "Mutation testing"); `make mutation MODULE=booking/conflicts.py`
+# for one. Not part of `make test` nor of CI.
+MUTATION_JOBS ?= 2
+.PHONY: mutation
+mutation: install
+	$(BIN)/python mutation/run.py --jobs $(MUTATION_JOBS) $(MODULE)
+
 lint: install
 	$(BIN)/ruff check instrument_share tests migrations
