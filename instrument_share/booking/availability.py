@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
-from ..catalogue.models import Instrument
+from ..catalogue.models import Instrument, OpeningHours
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from .calendar import closed_intervals, opening_windows
@@ -115,39 +117,78 @@ NEXT_FREE_HORIZON = timedelta(days=14)
 MAX_BUFFER = timedelta(days=1)  # the instruments table's CHECK
 
 
-def _busy_by_instrument(ids: list[int], low: datetime, high: datetime) -> tuple[dict, dict]:
-    """Active bookings `(start, occupied_until, buffer-free start)` and blackouts
-    of these instruments touching `[low, high)`: two statements for them all."""
-    bookings: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
-    blackouts: dict[int, list[tuple[datetime, datetime]]] = {i: [] for i in ids}
-    for row in db.session.execute(
-        sa.select(Booking.instrument_id, Booking.start, Booking.occupied_until).where(
+class _Hours(NamedTuple):
+    weekday: int
+    open_minute: int
+    close_minute: int
+
+
+class _Week(NamedTuple):
+    """What `opening_windows` reads of an instrument, from plain rows: its
+    weekly hours and whether it opens on holidays."""
+
+    opening_hours: list[_Hours]
+    open_on_holidays: bool
+
+
+@lru_cache(maxsize=2)
+def _calendar_statement(read_hours: bool):
+    """Active bookings and blackouts of some instruments (the parameter ids)
+    touching [low, high), and their opening hours: built once, run with the
+    values of each call (building it cost as much as running it)."""
+    ids, low, high = sa.bindparam("ids", expanding=True), sa.bindparam("low"), sa.bindparam("high")
+    nothing = sa.cast(sa.null(), sa.SmallInteger)  # typed: PostgreSQL matches a union's columns pairwise
+    parts = [
+        sa.select(sa.literal_column("0"), Booking.instrument_id, Booking.start, Booking.occupied_until,
+                  nothing, nothing, nothing).where(
             Booking.instrument_id.in_(ids), Booking.status.in_(ACTIVE_STATUSES),
-            Booking.start >= low - MAX_OCCUPIED_SPAN,
-            overlaps_sql(Booking.start, Booking.occupied_until, low, high + MAX_BUFFER))):
-        bookings[row.instrument_id].append((row.start, row.occupied_until))
-    for row in db.session.execute(
-        sa.select(Blackout.instrument_id, Blackout.start, Blackout.end).where(
-            Blackout.instrument_id.in_(ids), overlaps_sql(Blackout.start, Blackout.end, low, high))):
-        blackouts[row.instrument_id].append((row.start, row.end))
-    return bookings, blackouts
+            Booking.start >= sa.bindparam("from_start"),
+            overlaps_sql(Booking.start, Booking.occupied_until, low, sa.bindparam("high_with_buffer"))),
+        sa.select(sa.literal_column("1"), Blackout.instrument_id, Blackout.start, Blackout.end, nothing, nothing,
+                  nothing).where(Blackout.instrument_id.in_(ids), overlaps_sql(Blackout.start, Blackout.end, low, high)),
+    ]
+    if read_hours:
+        parts.append(sa.select(sa.literal_column("2"), OpeningHours.instrument_id, sa.null(), sa.null(),
+                               OpeningHours.weekday, OpeningHours.open_minute, OpeningHours.close_minute)
+                     .where(OpeningHours.instrument_id.in_(ids)))
+    return sa.union_all(*parts)
+
+
+def _calendars(ids: list[int], low: datetime, high: datetime, read_hours: bool) -> tuple[dict, dict, dict | None]:
+    """Active bookings `(start, occupied_until)` and blackouts of these
+    instruments touching `[low, high)`, and with `read_hours` their weekly
+    opening hours as plain rows (as ORM objects they cost more than the rest
+    of next_free): one statement for them all."""
+    bookings: dict[int, list] = {i: [] for i in ids}
+    blackouts: dict[int, list] = {i: [] for i in ids}
+    hours: dict[int, list] = {i: [] for i in ids}
+    values = {"ids": ids, "low": low, "high": high, "from_start": low - MAX_OCCUPIED_SPAN,
+              "high_with_buffer": high + MAX_BUFFER}
+    for kind, instrument_id, start, end, weekday, open_minute, close_minute in db.session.connection().execute(
+            _calendar_statement(read_hours), values):
+        if kind == 2:
+            hours[instrument_id].append(_Hours(weekday, open_minute, close_minute))
+        else:
+            (bookings if kind == 0 else blackouts)[instrument_id].append((start, end))
+    return bookings, blackouts, hours if read_hours else None
 
 
 def next_free(instruments: list[Instrument], now: datetime, low: datetime | None = None,
-              high: datetime | None = None) -> dict[int, tuple[datetime, datetime] | None]:
+              high: datetime | None = None, *, read_hours: bool = False) -> dict[int, tuple[datetime, datetime] | None]:
     """For each instrument, the earliest slot of its minimum length a booking
     would get: in `[low, high)` (default: the next 14 days), on the
     15-minute grid, after its advance notice, in its opening hours (holidays
     and make-up days), clear of blackouts and of bookings with the buffer
     after each; None if there is none or it cannot be booked now. The same
-    rules as the conflict checker, for a page of instruments in two
-    statements (their opening hours must be loaded)."""
+    rules as the conflict checker, for a page of instruments in one
+    statement (their opening hours must be loaded, unless `read_hours`:
+    then the statement reads them too, as plain rows)."""
     low = max(low or now, now)
     high = min(high or now + NEXT_FREE_HORIZON, now + BOOKING_HORIZON)  # bookings open a year ahead
     ids = [instrument.id for instrument in instruments]
     if not ids or high <= low:
         return dict.fromkeys(ids)
-    bookings, blackouts = _busy_by_instrument(ids, low, high)
+    bookings, blackouts, hours = _calendars(ids, low, high, read_hours)
     found: dict[int, tuple[datetime, datetime] | None] = {}
     for instrument in instruments:
         found[instrument.id] = None
@@ -158,7 +199,8 @@ def next_free(instruments: list[Instrument], now: datetime, low: datetime | None
         buffer = timedelta(minutes=instrument.buffer_minutes)
         if earliest + length > high:
             continue
-        windows = [(max(s, earliest), min(e, high)) for s, e in opening_windows(instrument, earliest, high)]
+        week = instrument if hours is None else _Week(hours[instrument.id], instrument.open_on_holidays)
+        windows = [(max(s, earliest), min(e, high)) for s, e in opening_windows(week, earliest, high)]
         busy = sorted(blackouts[instrument.id] + [(s - buffer, e) for s, e in bookings[instrument.id]])
         for gap_start, gap_end in subtract(windows, busy):
             start = _round_up(gap_start, SUGGESTION_STEP_MINUTES)

@@ -8,11 +8,12 @@ import sqlalchemy as sa
 
 from ..booking.calendar import effective_weekday
 from ..booking.conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
-from ..booking.models import ACTIVE_STATUSES, Blackout, Booking
+from ..booking.models import Blackout, Booking
 from ..catalogue.models import Instrument, OpeningHours, in_service_condition
 from ..db_types import UTCDateTime
 from ..sql import plus_minutes
 from ..timeutil import platform_zone
+from .models import active_booking
 
 MAX_FREE_SEARCH_SPAN = timedelta(days=7)
 MAX_BUFFER = timedelta(minutes=1440)  # the instruments table's CHECK
@@ -35,14 +36,32 @@ def _day_segments(start: datetime, end: datetime):
         day += timedelta(days=1)
 
 
-def _open_on(weekday: int | None, first: int, last: int):
-    if weekday is None:
+def free_window(start: datetime, end: datetime) -> tuple[tuple, dict]:
+    """The free-time condition for `[start, end)` as its shape (for each
+    platform day touched: whether it opens on a regular day, and, where a
+    holiday or make-up day makes the two differ, for instruments open on
+    holidays) and the values of its parameters. `free_condition(shape)`
+    builds the SQL once per shape; the values go with each execution."""
+    days, values = [], {"free_start": start, "free_end": end,
+                        "booked_from": start - MAX_OCCUPIED_SPAN, "booked_until": end + MAX_BUFFER}
+    for number, (day, first, last) in enumerate(_day_segments(start, end)):
+        regular, on_holidays = effective_weekday(day, False), effective_weekday(day, True)
+        values.update({f"free_first_{number}": first, f"free_last_{number}": last,
+                       f"free_weekday_{number}": regular, f"free_holiday_weekday_{number}": on_holidays})
+        days.append((regular is not None,) if regular == on_holidays
+                    else (regular is not None, on_holidays is not None))
+    return tuple(days), values
+
+
+def _open_on(number: int, opens: bool, holiday: bool = False):
+    if not opens:
         return sa.false()
+    weekday = f"free_holiday_weekday_{number}" if holiday else f"free_weekday_{number}"
     return _found(sa.select(sa.literal(1)).where(
         OpeningHours.instrument_id == Instrument.id,
-        OpeningHours.weekday == weekday,
-        OpeningHours.open_minute <= first,
-        OpeningHours.close_minute >= last,
+        OpeningHours.weekday == sa.bindparam(weekday),
+        OpeningHours.open_minute <= sa.bindparam(f"free_first_{number}"),
+        OpeningHours.close_minute >= sa.bindparam(f"free_last_{number}"),
     ))
 
 
@@ -56,29 +75,31 @@ def _found(select):
     return select.limit(1).scalar_subquery().is_not(None)
 
 
-def free_condition(start: datetime, end: datetime):
+def free_condition(days: tuple):
     """Open (holidays and make-up days included), bookable status, no
-    blackout, and no active booking within the instrument's buffer."""
+    blackout, and no active booking within the instrument's buffer, for the
+    shape `free_window` gives (its values bound at execution)."""
     opening = []
-    for day, first, last in _day_segments(start, end):
-        regular, on_holidays = effective_weekday(day, False), effective_weekday(day, True)
-        if regular == on_holidays:
-            opening.append(_open_on(regular, first, last))
+    for number, day in enumerate(days):
+        if len(day) == 1:
+            opening.append(_open_on(number, *day))
         else:
+            regular, on_holidays = day
             opening.append(sa.or_(
-                sa.and_(Instrument.open_on_holidays.is_(False), _open_on(regular, first, last)),
-                sa.and_(Instrument.open_on_holidays.is_(True), _open_on(on_holidays, first, last)),
+                sa.and_(Instrument.open_on_holidays.is_(False), _open_on(number, regular)),
+                sa.and_(Instrument.open_on_holidays.is_(True), _open_on(number, on_holidays, holiday=True)),
             ))
+    start, end = sa.bindparam("free_start", type_=UTCDateTime()), sa.bindparam("free_end", type_=UTCDateTime())
     # A new booking holds [start, end + buffer) with the instrument's own
     # buffer (at most a day): the index narrows by the longest buffer, the
     # exact bound is checked on the few rows left.
     booked = sa.exists().where(
         Booking.instrument_id == Instrument.id,
-        Booking.status.in_(ACTIVE_STATUSES),
-        Booking.start >= start - MAX_OCCUPIED_SPAN,
-        Booking.start < end + MAX_BUFFER,
+        active_booking(),  # so that the index of active bookings answers (search/models.py)
+        Booking.start >= sa.bindparam("booked_from", type_=UTCDateTime()),
+        Booking.start < sa.bindparam("booked_until", type_=UTCDateTime()),
         Booking.occupied_until > start,
-        Booking.start < plus_minutes(sa.literal(end, UTCDateTime()), Instrument.buffer_minutes),
+        Booking.start < plus_minutes(end, Instrument.buffer_minutes),
     )
     blacked_out = sa.exists().where(
         Blackout.instrument_id == Instrument.id, overlaps_sql(Blackout.start, Blackout.end, start, end)

@@ -2,10 +2,10 @@
 (API.md, "Catalogue"; the search page and GET /api/v1/instruments)."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,9 +16,10 @@ from ..catalogue.models import Category, Instrument
 from ..db_types import CENT, MAX_MONEY
 from ..errors import N_, ValidationFailed
 from ..extensions import db
+from ..sql import dialect
 from ..timeutil import utcnow
-from .free_time import MAX_FREE_SEARCH_SPAN, free_condition
-from .ranking import text_scores
+from .free_time import MAX_FREE_SEARCH_SPAN, free_condition, free_window
+from .ranking import TextShape, scores, text_match, text_shape
 from .terms import QueryTerm, query_terms
 from .travel import travel_minutes, travel_table
 
@@ -125,29 +126,75 @@ def home_city(user) -> str | None:
     return firm.city_code if firm is not None else None
 
 
-def _filter_conditions(filters: SearchFilters) -> list:
+MAX_OFFSET = 2**62
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL of a search depends on; its values (the words, weights,
+    codes, times and the page) are bound parameters. The statement is built
+    once per shape (`_statement`): building it and working out its cache key
+    took a sixth of a search."""
+
+    dialect: str
+    text: TextShape | None  # ranking.text_shape, or None without text
+    city: bool
+    institution: bool
+    category: bool
+    accepts_vouchers: bool | None
+    max_rate: bool
+    free: tuple | None  # free_time.free_window's shape
+    order: str  # "relevance", "travel", "rate" or "name"
+    near: str | None  # the city travel is measured from, for the order
+
+
+def _shape(filters: SearchFilters, terms: list[QueryTerm]) -> tuple[_Shape, dict]:
+    """The shape of the search's statement and the values of its filters."""
+    values: dict = {"city": filters.city, "institution": filters.institution, "category": filters.category}
+    # Rates are kept to the fen: "at most 1.005" is at most 1.00 (the
+    # column's half-up rounding would let 1.01 in). A bound beyond what the
+    # column holds leaves no rate out (and would not fit the comparison).
+    max_rate = filters.max_rate is not None and filters.max_rate < MAX_MONEY
+    if max_rate:
+        values["max_rate"] = filters.max_rate.quantize(CENT, rounding=ROUND_FLOOR)
+    free = None
+    if filters.free_from is not None:
+        free, times = free_window(filters.free_from, filters.free_to)
+        values.update(times)
+    if filters.sort == "rate":
+        order = "rate"
+    elif filters.near is not None and (filters.sort == "travel" or (filters.sort == "relevance" and not terms)):
+        order = "travel"  # without text to rank by, the nearest come first
+    elif filters.sort == "name" or not terms:
+        order = "name"
+    else:
+        order = "relevance"
+    shape = _Shape(dialect(), text_shape(terms) if terms else None, filters.city is not None,
+                   filters.institution is not None, filters.category is not None, filters.accepts_vouchers,
+                   max_rate, free, order, filters.near if order == "travel" else None)
+    return shape, values
+
+
+def _filter_conditions(shape: _Shape) -> list:
     conditions = [Instrument.retired_on.is_(None)]  # retired ones keep their page, not a place in search
-    if filters.city is not None:
+    if shape.city:
         # A subquery, not a join: the planner then scans instruments once
         # instead of visiting them institution by institution.
         conditions.append(Instrument.institution_id.in_(
-            sa.select(Institution.id).where(Institution.city_code == filters.city)))
-    if filters.institution is not None:
-        conditions.append(Instrument.institution_id == filters.institution)
-    if filters.category is not None:
-        subclasses = sa.select(Category.code).where(Category.parent_code == filters.category)
+            sa.select(Institution.id).where(Institution.city_code == sa.bindparam("city"))))
+    if shape.institution:
+        conditions.append(Instrument.institution_id == sa.bindparam("institution"))
+    if shape.category:
+        subclasses = sa.select(Category.code).where(Category.parent_code == sa.bindparam("category"))
         conditions.append(
-            sa.or_(Instrument.category_code == filters.category, Instrument.category_code.in_(subclasses))
+            sa.or_(Instrument.category_code == sa.bindparam("category"), Instrument.category_code.in_(subclasses))
         )
-    if filters.accepts_vouchers is not None:
-        conditions.append(Instrument.accepts_vouchers.is_(filters.accepts_vouchers))
-    if filters.max_rate is not None and filters.max_rate < MAX_MONEY:
-        # Rates are kept to the fen: "at most 1.005" is at most 1.00 (the
-        # column's half-up rounding would let 1.01 in). A bound beyond what the
-        # column holds leaves no rate out (and would not fit the comparison).
-        conditions.append(Instrument.hourly_rate <= filters.max_rate.quantize(CENT, rounding=ROUND_FLOOR))
-    if filters.free_from is not None:
-        conditions.append(free_condition(filters.free_from, filters.free_to))
+    if shape.accepts_vouchers is not None:
+        conditions.append(Instrument.accepts_vouchers.is_(shape.accepts_vouchers))
+    if shape.max_rate:
+        conditions.append(Instrument.hourly_rate <= sa.bindparam("max_rate"))
+    if shape.free is not None:
+        conditions.append(free_condition(shape.free))
     return conditions
 
 
@@ -156,9 +203,85 @@ def _travel_order(near: str):
     return sa.case(travel_table()[near], value=Institution.city_code, else_=10_000)
 
 
-def search_instruments(filters: SearchFilters, now: datetime | None = None) -> SearchResult:
+def _sort_keys(shape: _Shape, ranked) -> list[tuple]:
+    """The order of the results: (SQL expression, descending) pairs, the id last."""
+    by_score = [(ranked.c.score, True)] if ranked is not None else []
+    if shape.order == "rate":
+        return [(Instrument.hourly_rate, False), (Instrument.id, False)]
+    if shape.order == "travel":
+        return [(_travel_order(shape.near), False), *by_score, (Instrument.name, False), (Instrument.id, False)]
+    if shape.order == "name":
+        return [(Instrument.name, False), (Instrument.id, False)]
+    return [*by_score, (Instrument.name, False), (Instrument.id, False)]
+
+
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape):
+    """The page's instrument ids in order, the facets and the total, in one
+    statement (parameters: the filters', the text's, page_start, page_size).
+
+    The matches are a materialised CTE of id, institution_id, category_code
+    and the sort keys, computed once. Only the page is sorted out of them (a
+    top-N sort), and the facets are counted by institution and by category
+    (hundreds of groups) before they are named by city and major category:
+    neither the thousands of matches nor a join of each of them with its
+    institution and category come back to Python."""
+    ranked = scores(shape.text) if shape.text is not None else None
+    keys = _sort_keys(shape, ranked)
+    matches = (sa.select(Instrument.id, Instrument.institution_id, Instrument.category_code,
+                         *[key.label(f"sort_{n}") for n, (key, _) in enumerate(keys)])
+               .where(*_filter_conditions(shape)))
+    if ranked is not None:
+        matches = matches.join(ranked, ranked.c.instrument_id == Instrument.id)
+    if shape.order == "travel":
+        matches = matches.join(Institution, Institution.id == Instrument.institution_id)
+    # Computed once (what both engines do anyway with a CTE used more than once).
+    matched = matches.cte("matched").prefix_with("MATERIALIZED")
+
+    def order(table):
+        return [table.c[f"sort_{n}"].desc() if desc else table.c[f"sort_{n}"] for n, (_, desc) in enumerate(keys)]
+
+    page = (sa.select(matched).order_by(*order(matched))
+            .limit(sa.bindparam("page_size", type_=sa.Integer)).offset(sa.bindparam("page_start", type_=sa.BigInteger))
+            .subquery("page"))
+    by_institution = (sa.select(matched.c.institution_id, sa.func.count().label("n"))
+                      .group_by(matched.c.institution_id).subquery("by_institution"))
+    by_category = (sa.select(matched.c.category_code, sa.func.count().label("n"))
+                   .group_by(matched.c.category_code).subquery("by_category"))
+    major = sa.func.coalesce(Category.parent_code, Category.code)
+    return sa.union_all(
+        # 0: the page, numbered in its order (a union keeps no order of its own)
+        sa.select(sa.literal_column("0").label("part"), page.c.id.label("id"), sa.null().label("key"),
+                  sa.func.row_number().over(order_by=order(page)).label("n")),
+        sa.select(sa.literal_column("1"), sa.null(), Institution.city_code,
+                  sa.cast(sa.func.sum(by_institution.c.n), sa.Integer))
+        .join_from(by_institution, Institution, Institution.id == by_institution.c.institution_id)
+        .group_by(Institution.city_code),
+        sa.select(sa.literal_column("2"), sa.null(), major, sa.cast(sa.func.sum(by_category.c.n), sa.Integer))
+        .join_from(by_category, Category, Category.code == by_category.c.category_code)
+        .group_by(major),
+    ).order_by("part", "n")
+
+
+def _page_and_facets(shape: _Shape, values: dict) -> tuple[list[int], dict, int]:
+    """Runs `_statement`: the page's ids in order, the facets, the total (the
+    sum of the city facet: every institution has a city)."""
+    ids: list[int] = []
+    facets: dict[str, dict[str, int]] = {"city": {}, "category": {}}
+    # Through the connection, not the ORM session: plain tuples.
+    for part, instrument_id, key, n in db.session.connection().execute(_statement(shape), values):
+        if part == 0:
+            ids.append(instrument_id)
+        else:
+            facets["city" if part == 1 else "category"][key] = n
+    return ids, facets, sum(facets["city"].values())
+
+
+def search_instruments(filters: SearchFilters, now: datetime | None = None, *,
+                       with_photos: bool = True) -> SearchResult:
     """Instruments matching every given filter: one page of them, the total,
-    and the facets.
+    and the facets; the page's photos unless `with_photos` is false (the
+    API's list shows none).
 
     Every term of the text must match (terms.py: thesaurus concepts, words,
     model numbers in part) in the name, English name, model, maker,
@@ -166,42 +289,25 @@ def search_instruments(filters: SearchFilters, now: datetime | None = None) -> S
     come first (ranking.py), or the nearest to `near` with `sort=travel`.
     """
     terms = _validate(filters)
-    scores, unmatched = text_scores(terms) if terms else (None, _unsearchable(filters))
+    text_values, unmatched = text_match(terms) if terms else ({}, _unsearchable(filters))
     if unmatched:
         return SearchResult.nothing(unmatched)
-    major = sa.func.coalesce(Category.parent_code, Category.code)
-    matches = (sa.select(Instrument.id, Institution.city_code, major)
-               .join(Institution, Institution.id == Instrument.institution_id)
-               .join(Category, Category.code == Instrument.category_code)
-               .where(*_filter_conditions(filters)))
-    if scores is not None:
-        matches = matches.join(scores, scores.c.instrument_id == Instrument.id)
-    by_score = [scores.c.score.desc()] if scores is not None else []
-    if filters.sort == "rate":
-        order = [Instrument.hourly_rate, Instrument.id]
-    elif filters.near is not None and (filters.sort == "travel" or (filters.sort == "relevance" and scores is None)):
-        # Without text to rank by, the nearest come first.
-        order = [_travel_order(filters.near), *by_score, Instrument.name, Instrument.id]
-    elif filters.sort == "name" or scores is None:
-        order = [Instrument.name, Instrument.id]
-    else:
-        order = [*by_score, Instrument.name, Instrument.id]
-    # One pass over all matches, narrow rows in order: the page, the total
-    # and the facets all come from it (counting them in SQL took a pass each);
-    # only the page's instruments are then loaded whole.
-    # Through the connection, not the ORM session: plain tuples, without the
-    # ORM's per-row loading (a tenth of a broad search's time).
-    rows = db.session.connection().execute(matches.order_by(*order)).all()
-    first = (filters.page - 1) * filters.per_page
-    ids = [row[0] for row in rows[first:first + filters.per_page]]
+    shape, values = _shape(filters, terms)
+    # A page past any catalogue is empty, with the total and facets still
+    # right; the offset stays within a 64-bit integer (PostgreSQL's OFFSET).
+    page_start = min((filters.page - 1) * filters.per_page, MAX_OFFSET)
+    values.update(text_values, page_start=page_start, page_size=filters.per_page)
+    ids, facets, total = _page_and_facets(shape, values)
+    # The page's instruments whole, without their opening hours: next_free
+    # reads those as plain rows (as ORM objects they cost more than the rest
+    # of next_free). Photos only for the pages that show them.
+    options = [joinedload(Instrument.institution), joinedload(Instrument.category)]
+    if with_photos:
+        options.append(selectinload(Instrument.photos))
     loaded = db.session.scalars(
-        sa.select(Instrument).where(Instrument.id.in_(ids))
-        .options(joinedload(Instrument.institution), joinedload(Instrument.category),
-                 selectinload(Instrument.opening_hours), selectinload(Instrument.photos))
-    ) if ids else []
+        sa.select(Instrument).where(Instrument.id.in_(ids)).options(*options)) if ids else []
     by_id = {instrument.id: instrument for instrument in loaded}
-    slots = next_free(list(by_id.values()), now or utcnow(), filters.free_from, filters.free_to)
+    slots = next_free(list(by_id.values()), now or utcnow(), filters.free_from, filters.free_to, read_hours=True)
     items = [Found(by_id[i], travel_minutes(filters.near, by_id[i].institution.city_code),
                    {"start": slots[i][0], "end": slots[i][1]} if slots[i] else None) for i in ids]
-    counted = {"city": dict(Counter(row[1] for row in rows)), "category": dict(Counter(row[2] for row in rows))}
-    return SearchResult(items, len(rows), counted, [])
+    return SearchResult(items, total, facets, [])
