@@ -7,6 +7,9 @@ from pathlib import Path
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
+# The templates, static files and migrations: beside the package in a
+# checkout, inside it when installed from a wheel (setup.py copies them).
+SITE = Path(__file__).resolve().parent if (Path(__file__).resolve().parent / "templates").is_dir() else ROOT
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -17,18 +20,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = InstrumentShareApp(
         __name__,
         instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(SITE / "templates"),
+        static_folder=str(SITE / "static"),
     )
     from .config import load_settings
 
     app.config.from_mapping(load_settings(Path(app.instance_path), test_config))
 
-    from . import site, web
+    from . import docs_site, site, web
     from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(app, db, directory=str(SITE / "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     app.before_request(web.apply_upload_limit)  # before CSRF's hook reads the body
     csrf.init_app(app)
@@ -72,6 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .search import index as search_index
     from .search import views as search_views
     from .stats import api as stats_api
+    from .stats import rollups as stats_rollups
     from .stats import views as stats_views
     from .vouchers import api as vouchers_api
     from .vouchers import services as voucher_ledger
@@ -87,12 +91,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(admin_views.bp)
     app.extensions[COMPOSER] = compose_booking_mail
     booking_events.subscribe(app, bookings_changed)
+    booking_events.subscribe(app, stats_rollups.bookings_created)
+    stats_rollups.install()
     app.extensions[PAYMENT] = voucher_ledger
     search_index.install()
     app.register_blueprint(stats_views.bp)
     app.register_blueprint(voucher_views.bp)
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(order_views.bp)
+    app.register_blueprint(docs_site.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, desk_api.blp,
                    stats_api.blp, vouchers_api.blp, orders_api.blp])
 

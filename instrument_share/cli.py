@@ -206,6 +206,37 @@ def reindex_command():
     click.echo(f"Indexed {count} instruments.")
 
 
+stats_cli = AppGroup("stats", help="The statistics' daily roll-ups.")
+
+
+@stats_cli.command("rebuild")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="first day (default: all days)")
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="last day (default: the first, or all days)")
+@click.option("--check", is_flag=True, help="only replace the days that drifted, and list them")
+def stats_rebuild_command(first, last, check):
+    """Recompute the daily roll-ups from the raw rows (after an upgrade of the
+    holiday calendar, a bulk load, or to repair drift); exit 1 with --check
+    when a day had drifted."""
+    from .database import begin_write_transaction
+    from .stats import rollups
+
+    begin_write_transaction()
+    if first is None and last is None:
+        days = rollups.rebuild_all()
+        db.session.commit()
+        click.echo(f"Rebuilt the roll-ups of {days} days.")
+        return
+    first = (first or last).date()
+    last = (last or first).date() if last is not None else first
+    found = rollups.rebuild(first, last, check=check)
+    db.session.commit()
+    for item in found:
+        click.echo(str(item))
+    click.echo(f"Rebuilt the roll-ups of {first} to {last}: {len(found)} rows had drifted.")
+    if check and found:
+        raise SystemExit(1)
+
+
 def init_app(app: Flask) -> None:
     from .tools.bench import bench_command
 
@@ -218,3 +249,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(integrity_command)
     app.cli.add_command(search_cli)
+    app.cli.add_command(stats_cli)

@@ -2,12 +2,14 @@
 templates (site.py); a domain's form keeps the labels of its own choices."""
 from __future__ import annotations
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from .accounts.models import Role
+from .accounts.models import City, Role
 from .booking.forms import BOOKING_STATUS_LABELS, RATING_LABELS, SERVICE_MODE_LABELS
 from .booking.models import BookingAction
-from .catalogue.models import InstrumentStatus, QuotaClass
+from .catalogue.models import Category, InstrumentStatus, QuotaClass
+from .extensions import db
 from .mail.models import MessageStatus
 from .orders.models import OrderStatus
 from .vouchers.models import ClaimLineStatus, EntryKind, VoucherStatus
@@ -136,8 +138,28 @@ QUOTA_LABELS = {QuotaClass.GENERAL: _l("General purpose"), QuotaClass.SPECIAL: _
 WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
+def city_label(code: str | None) -> str:
+    """A city's name in the reader's language for its stored code (松江 / Songjiang)."""
+    city = db.session.get(City, code) if code else None  # reference data: the session's identity map keeps it
+    return local_name(city) if city else (code or "")
+
+
+def category_label(code: str | None) -> str:
+    """A category's name in the reader's language for its stored code."""
+    category = db.session.get(Category, code) if code else None
+    return local_name(category) if category else (code or "")
+
+
+def row_label(row: dict) -> str:
+    """A statistics row's name in the reader's language (the services give both)."""
+    return (get_locale().language == "en" and row.get("label_en")) or row["label"]
+
+
 def template_helpers() -> dict:
     return {
+        "city_label": city_label,
+        "row_label": row_label,
+        "category_label": category_label,
         "status_label": lambda code: STATUS_LABELS.get(code, code),
         "role_label": lambda code: ROLE_LABELS.get(code, code),
         "quota_label": lambda code: QUOTA_LABELS.get(code, code),

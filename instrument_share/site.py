@@ -7,14 +7,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_datetime
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import formats
 from .accounts import policy as accounts
 from .api.errors import error_response, service_error_response
 from .booking import policy as booking
@@ -40,6 +42,18 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+# What an error page says for the HTTP errors error.html has no sentence of its
+# own for; werkzeug's names ("Bad Request") are English.
+HTTP_MESSAGES = {
+    400: _l("The request could not be understood. Go back, reload the page and try again."),
+    405: _l("This address does not take that kind of request."),
+    409: _l("Something changed meanwhile. Reload the page and try again."),
+    410: _l("This link is no longer valid."),
+    413: _l("The file is too large."),
+    422: _l("The request could not be handled."),
+}
 
 
 def _status_types() -> dict:
@@ -99,7 +113,8 @@ def init_app(app: Flask) -> None:
         if is_api_request():
             return error_response(error)
         response = error.get_response()
-        response.set_data(render_template("error.html", code=error.code, name=error.name))
+        message = HTTP_MESSAGES.get(error.code, _l("The request could not be handled."))
+        response.set_data(render_template("error.html", code=error.code, name=message))
         response.mimetype = "text/html"
         return response
 
@@ -116,7 +131,8 @@ def init_app(app: Flask) -> None:
     def handle_service_error(error: ServiceError):
         if is_api_request():
             return service_error_response(error)
-        return render_template("error.html", code=error.status, name=error.message), error.status
+        # Services speak English (errors.N_); the page speaks the reader's language.
+        return render_template("error.html", code=error.status, name=_(error.message)), error.status
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
@@ -124,7 +140,7 @@ def init_app(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if is_api_request():
             return jsonify(error="internal", message="Internal server error"), 500
-        return render_template("error.html", code=500, name="Internal Server Error"), 500
+        return render_template("error.html", code=500, name=""), 500
 
     @app.after_request
     def security_headers(response):
@@ -151,6 +167,10 @@ def init_app(app: Flask) -> None:
                                  qualifications_of=my_qualifications,  # the profile page's, from above accounts
                                  is_favourite=is_favourite)  # the instrument page's star, from the workspace
     app.jinja_env.filters["hhmm"] = format_minute
+    # Figures and days as people read them (formats.py): ¥1,234.50, 12.5 h, 33.3%, 2026年12月1日周二.
+    for name in ("money", "hours", "count", "percent"):
+        app.jinja_env.filters[name] = getattr(formats, name)
+    app.jinja_env.filters["format_day"] = formats.day_with_weekday
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
         to_platform(value).strftime(fmt) if value else ""
     )
@@ -159,10 +179,6 @@ def init_app(app: Flask) -> None:
         format_datetime(to_platform(value), "MM-dd EEE HH:mm", tzinfo=platform_zone(), locale=get_locale())
         if value else ""
     )
-
-    # "2026年12月1日 星期二" / "Tue, Dec 1, 2026": a date in the page's language.
-    app.jinja_env.filters["format_day"] = lambda value: (
-        format_date(value, "full", locale=get_locale()) if value else "")
 
     @app.route("/language/<code>", methods=["POST"])
     def switch_language(code: str):

@@ -30,6 +30,9 @@ def select_locale() -> str:
     chosen = session.get("language")
     if chosen in LANGUAGES:
         return chosen
+    caller = g.get("api_user")  # a bearer token's user: their exports are headed in their language
+    if caller is not None:
+        return caller.language
     if current_user and current_user.is_authenticated:
         return current_user.language
     return "zh_CN"

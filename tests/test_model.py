@@ -7,7 +7,8 @@ for maintenance, grant, spend and revoke vouchers, order entrusted testing
 (submit, quote, decline, accept with or without a voucher, reject,
 withdraw, receive, report, rate, lapse), file, review and pay claims — through the service functions, in sessions the locking guard of
 `database.py` checks, on whichever engine the suite runs on. After every
-step every invariant of `instrument_share.integrity` must hold, and every
+step every invariant of `instrument_share.integrity` must hold, the
+statistics' roll-ups must equal the raw rows (issue #20), and every
 refusal must be a ServiceError (anything else is a bug).
 
 The default run is short and deterministic (a fixed seed, a few hundred
@@ -35,6 +36,7 @@ from hypothesis.stateful import (
 )
 
 from instrument_share.accounts.models import Firm, Institution, User
+from instrument_share.accounts.policy import Scope
 from instrument_share.booking import schedule, services, usage
 from instrument_share.booking.calendar import effective_weekday
 from instrument_share.booking.models import ACTIVE_STATUSES, Booking
@@ -45,6 +47,8 @@ from instrument_share.extensions import db
 from instrument_share.integrity import violations
 from instrument_share.orders import services as orders
 from instrument_share.orders.models import Order
+from instrument_share.stats import rollups
+from instrument_share.stats import services as stats
 from instrument_share.timeutil import platform_zone
 from instrument_share.vouchers import claims as voucher_claims
 from instrument_share.vouchers import services as vouchers
@@ -52,6 +56,7 @@ from instrument_share.vouchers.models import Voucher, VoucherClaim, VoucherClaim
 
 from .conftest import REFERENCE_TABLES, fixture_context
 from .factories import PASSWORD, valid_uscc
+from .stats.test_rollups import assert_rollups_match_raw
 
 OUTCOMES: Counter = Counter()  # what the run did, printed with -s
 EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "10"))
@@ -419,6 +424,22 @@ class CorridorMachine(RuleBasedStateMachine):
         db.session.rollback()
         found = violations()
         assert found == [], "\n".join(map(str, found))
+
+    @invariant()
+    def statistics_roll_ups_match_the_raw_rows(self):
+        """Issue #20: the roll-ups the changes kept are what a rebuild finds,
+        and every grouping reads the same from them as from the raw rows."""
+        if not hasattr(self, "instrument_ids"):
+            return
+        db.session.rollback()
+        first, last = db.session.execute(sa.select(sa.func.min(Booking.start), sa.func.max(Booking.end))).one()
+        if first is None:
+            return
+        zone = platform_zone()
+        first, last = first.astimezone(zone).date() - timedelta(days=1), last.astimezone(zone).date() + timedelta(days=1)
+        assert rollups.drift(rollups.compute(first, last), rollups.stored(first, last)) == []
+        assert_rollups_match_raw(stats.Period(first, last), [Scope()])
+        db.session.rollback()
 
     @invariant()
     def the_model_session_is_guarded(self):

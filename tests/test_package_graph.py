@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "instrument_share"
 # Lowest first. A name is a top-level module or package of instrument_share.
 LAYERS = (
     # what everything stands on
-    {"config", "extensions", "errors", "timeutil", "db_types", "sql", "text", "routing", "database", "transaction",
+    {"config", "extensions", "errors", "timeutil", "formats", "db_types", "sql", "text", "routing", "database",
+     "transaction",
      "bulk"},
     {"web", "api", "spreadsheets"},  # what every page and endpoint uses
     {"mail"},        # the outbox and its delivery; composers are handed to it
@@ -24,7 +25,8 @@ LAYERS = (
     {"orders"},      # entrusted testing (委托测试)
     {"stats"},
     # on top: the pages and jobs that use everything, and the app's assembly
-    {"desk", "workspace", "admin", "scheduler", "labels", "site", "integrity", "demo", "tools", "cli", "__init__"},
+    {"desk", "workspace", "admin", "scheduler", "labels", "site", "integrity", "demo", "tools", "cli", "docs_site",
+     "__init__"},
 )
 def _layer_of(name: str) -> int:
     for number, layer in enumerate(LAYERS):

@@ -101,3 +101,79 @@ def test_statement_counts_do_not_grow_with_data(app, browser, client, make, day)
     figures = client.get(f"/api/v1/stats/utilisation?from={day - timedelta(days=30)}&to={day}").get_json()
     assert figures["totals"]["orders"] == 33  # the orders were there to count
     assert admin.id
+
+
+def test_a_refused_booking_reads_a_window_whatever_the_history(api, make, day):
+    """Issue #20: a 409 (its conflicts and five suggestions) issues the same
+    statements, and answers the same, with a few bookings in the
+    instrument's history and with hundreds: past ones, cancelled and
+    completed ones inside the window it reads, active ones far ahead."""
+    instrument = make.instrument(buffer_minutes=30)
+    user = make.user()
+    client, instrument_id, user_id = api.as_user(user), instrument.id, user.id
+    assert client.post("/api/v1/bookings", json={"instrument_id": instrument_id, "start": at(day, "10:00").isoformat(),
+                                                 "end": at(day, "12:00").isoformat(), "purpose": "x"}).status_code == 201
+
+    def refusal():
+        with counted() as statements:
+            response = client.post("/api/v1/bookings", json={
+                "instrument_id": instrument_id, "start": at(day, "11:00").isoformat(),
+                "end": at(day, "12:00").isoformat(), "purpose": "x"})
+        assert response.status_code == 409 and len(response.json["suggestions"]) == 5, response.json
+        return len(statements), response.json
+
+    small, answer = refusal()
+    rows = []
+    for n in range(600):
+        start = at(day, "09:00") + timedelta(days=n % 60 - 40, minutes=n // 60 * 20)
+        rows.append({"start": start, "status": "cancelled" if start > at(day, "00:00") - timedelta(days=3) or n % 5 == 0
+                     else "completed"})
+    rows += [{"start": at(day, "14:00") + timedelta(weeks=8 + n), "status": "confirmed"} for n in range(40)]
+    db.session.execute(sa.insert(Booking), [
+        {"instrument_id": instrument_id, "user_id": user_id, "start": row["start"],
+         "end": row["start"] + timedelta(hours=1), "occupied_until": row["start"] + timedelta(hours=1, minutes=30),
+         "status": row["status"], "purpose": "history", "cost": 0, "firm_pays": 0} for row in rows])
+    db.session.commit()
+    large, grown_answer = refusal()
+    assert (small, answer) == (large, grown_answer)
+    # The token, the instrument and its hours; under the lock the instrument
+    # and the window's bookings and blackouts; after it, the suggestions'
+    # window with the hours (and on SQLite the BEGIN IMMEDIATE).
+    assert small <= 7
+
+
+DASHBOARD_MOST = 12  # issue #20
+
+
+def test_every_roles_dashboard_takes_a_few_statements_whatever_the_data(app, browser, client, make, day):
+    """The statistics dashboard of the joint office, a city bureau and a
+    manager: at most DASHBOARD_MOST statements, the same at both sizes, for the
+    default period (the thirty days to yesterday: roll-ups only). The
+    history lies in the past, so the roll-ups carry it."""
+    from datetime import date
+
+    from instrument_share.timeutil import platform_today
+
+    admin = make.user(role="admin", email="office@g60.example")
+    institution = make.institution(city_code="hangzhou")
+    make.user(role="manager", institution_id=institution.id, email="manager@g60.example")
+    make.user(role="city_admin", city_code="hangzhou", email="bureau@g60.example")
+    past: date = platform_today() - timedelta(days=20)
+
+    def measure():
+        counts = {}
+        for email in ("office@g60.example", "bureau@g60.example", "manager@g60.example"):
+            browser.login(email)
+            for url in ("/stats/", "/stats/?city=hangzhou" if email != "manager@g60.example" else "/stats/"):
+                with counted() as statements:
+                    response = client.get(url)
+                assert response.status_code == 200, (email, url)
+                counts[(email, url)] = len(statements)
+        return counts
+
+    _grow(make, past, institution.id, 3, admin)
+    small = measure()
+    _grow(make, past, institution.id, 30, admin)
+    large = measure()
+    assert small == large
+    assert max(large.values()) <= DASHBOARD_MOST, large

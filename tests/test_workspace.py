@@ -36,7 +36,7 @@ def test_a_firm_user_lands_on_the_workspace_with_what_matters(api, client, make,
     upcoming = page.split('id="upcoming"')[1].split('id="favourites"')[0]
     assert "场发射扫描电镜" in upcoming and "/check-in" in upcoming  # due within 30 minutes
     assert "核磁共振波谱仪" in page.split('id="pending"')[1]
-    assert "¥8000.00" in page.split('id="vouchers"')[1]
+    assert "¥8,000.00" in page.split('id="vouchers"')[1]
 
     # A star on the instrument page; the workspace shows its next free slot.
     instrument_page = client.get(f"/instruments/{nmr.id}").get_data(as_text=True)

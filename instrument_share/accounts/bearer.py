@@ -6,7 +6,7 @@ import functools
 from flask import after_this_request, current_app, g, request
 from flask_login import current_user
 
-from ..errors import NotAuthenticated, PermissionDenied
+from ..errors import N_, NotAuthenticated, PermissionDenied
 from ..timeutil import platform_today
 from .models import User
 from .services import token_row
@@ -26,10 +26,10 @@ def api_user() -> User | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthenticated("Use 'Authorization: Bearer <token>'.")
+            raise NotAuthenticated(N_("Use 'Authorization: Bearer <token>'."))
         row = token_row(token.strip())
         if row is None:
-            raise NotAuthenticated("The token is unknown or has expired.")
+            raise NotAuthenticated(N_("The token is unknown or has expired."))
         user, g.api_token_id = row.user, row.id
         today = platform_today()
         if row.last_used_on != today:  # noted once a day, after the answer has left
@@ -51,7 +51,7 @@ def current_token_id() -> int:
     api_user()
     token_id = g.get("api_token_id")
     if token_id is None:
-        raise NotAuthenticated("Send the bearer token to end: 'Authorization: Bearer <token>'.")
+        raise NotAuthenticated(N_("Send the bearer token to end: 'Authorization: Bearer <token>'."))
     return token_id
 
 
@@ -59,9 +59,9 @@ def require_user(*roles: str) -> User:
     """The caller, who must be signed in and, when roles are named, hold one."""
     user = api_user()
     if user is None:
-        raise NotAuthenticated("Sign in or send a Bearer token.")
+        raise NotAuthenticated(N_("Sign in or send a Bearer token."))
     if roles and user.role not in roles:
-        raise PermissionDenied("Your role may not do this.")
+        raise PermissionDenied(N_("Your role may not do this."))
     return user
 
 

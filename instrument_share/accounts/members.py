@@ -176,7 +176,7 @@ def accept_invitation(token: str, *, name: str, password: str, language: str = "
     if weak := passwords.weakness(password):
         errors["password"] = [weak]
     if errors:
-        raise ValidationFailed("The invitation could not be accepted.", errors)
+        raise ValidationFailed(N_("The invitation could not be accepted."), errors)
     invitation = check_invitation(token, now)
     password_hash = passwords.hash_password(password)  # before the write lock
     begin_write_transaction()

@@ -49,7 +49,7 @@ def normalise_email(email: str) -> str:
         result = validate_email((email or "").strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValidationFailed(
-            "Invalid e-mail address.", {"email": [N_("Not a valid e-mail address.")]}
+            N_("Invalid e-mail address."), {"email": [N_("Not a valid e-mail address.")]}
         ) from exc
     return result.normalized.lower()
 
@@ -60,7 +60,7 @@ def normalise_uscc(code: str) -> str:
         return uscc_number.validate((code or "").strip().upper())
     except StdnumError as exc:
         raise ValidationFailed(
-            "Invalid Unified Social Credit Code.",
+            N_("Invalid Unified Social Credit Code."),
             {"uscc": [N_("Not a valid Unified Social Credit Code (check digit).")]},
         ) from exc
 
@@ -68,7 +68,7 @@ def normalise_uscc(code: str) -> str:
 def _city(code: str | None, field: str = "city") -> City:
     city = db.session.get(City, code) if code else None
     if city is None:
-        raise ValidationFailed("Unknown city.", {field: [f"Unknown city code: {code!r}."]})
+        raise ValidationFailed(N_("Unknown city."), {field: [f"Unknown city code: {code!r}."]})
     return city
 
 
@@ -80,7 +80,7 @@ def find_or_create_firm(name: str, uscc: str, city_code: str) -> Firm:
         return firm
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise ValidationFailed("Firm name required.", {"firm_name": [N_("Give the firm's name.")]})
+        raise ValidationFailed(N_("Firm name required."), {"firm_name": [N_("Give the firm's name.")]})
     firm = Firm(name=name, uscc=code, city_code=_city(city_code).code)
     db.session.add(firm)
     return firm
@@ -129,7 +129,7 @@ def create_user(
     if org_admin and role not in MEMBER_ROLES:
         errors["org_admin"] = ["Only firm users and managers administer an organisation."]
     if errors:
-        raise ValidationFailed("The user could not be created.", errors)
+        raise ValidationFailed(N_("The user could not be created."), errors)
     user = User(
         email=email,
         name=(name or email.split("@")[0])[:100],
@@ -189,7 +189,7 @@ def _registration_errors(email, password, name, firm_name, uscc, city_code) -> t
 
 def _firm_registered() -> ValidationFailed:
     return ValidationFailed(
-        "This firm is already registered.",
+        N_("This firm is already registered."),
         {"uscc": [N_("This firm is already registered; ask the joint office to add you.")]},
     )
 
@@ -229,7 +229,7 @@ def register_firm_user(
     now = now or utcnow()
     errors, email, code = _registration_errors(email, password, name, firm_name, uscc, city_code)
     if errors:
-        raise ValidationFailed("The registration could not be accepted.", errors)
+        raise ValidationFailed(N_("The registration could not be accepted."), errors)
     if _firm_taken(code):
         raise _firm_registered()
     # The one slow step, the same either way, and before the write lock.

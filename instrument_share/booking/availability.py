@@ -11,7 +11,14 @@ from ..catalogue.models import Instrument, OpeningHours
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from .calendar import closed_intervals, opening_windows
-from .conflicts import MAX_OCCUPIED_SPAN, blackouts_between, busy_bookings, overlaps_sql
+from .conflicts import (
+    MAX_OCCUPIED_SPAN,
+    active_sql,
+    blackouts_between,
+    busy_bookings,
+    calendar_rows,
+    overlaps_sql,
+)
 from .models import ACTIVE_STATUSES, Blackout, Booking
 from .rules import BOOKING_HORIZON
 
@@ -52,29 +59,51 @@ def _round_up(moment: datetime, minutes: int) -> datetime:
     return datetime.fromtimestamp(-(-stamp // step) * step, moment.tzinfo)
 
 
+class SuggestionTerms(NamedTuple):
+    """What suggestions read of an instrument besides its calendar: kept
+    from the locked row when a refusal gives up the lock, so the instrument
+    need not be read again."""
+
+    id: int
+    buffer_minutes: int
+    open_on_holidays: bool
+
+    @classmethod
+    def of(cls, instrument: Instrument) -> SuggestionTerms:
+        return cls(instrument.id, instrument.buffer_minutes, instrument.open_on_holidays)
+
+
 def suggest_slots(
-    instrument: Instrument,
+    instrument: Instrument | SuggestionTerms,
     start: datetime,
     end: datetime,
     earliest: datetime,
     exclude_ids: tuple[int, ...] = (),
     limit: int = 5,
+    *,
+    latest: datetime | None = None,
 ) -> list[tuple[datetime, datetime]]:
     """Up to `limit` free slots as long as `[start, end)`, nearest to `start` first.
 
     One candidate per free gap: the requested time moved just enough to fit
     in the gap (on a 15-minute grid), never before `earliest` (now plus the
-    advance notice). The buffer after each slot must be free too.
+    advance notice) nor after `latest` (the booking horizon). The buffer
+    after each slot must be free too. The window is two weeks either side
+    of the request; one statement reads its bookings, blackouts and (for
+    `SuggestionTerms`) the weekly hours, whatever the instrument's history.
     """
     length = end - start
     buffer = timedelta(minutes=instrument.buffer_minutes)
     low = max(earliest, start - SUGGESTION_HORIZON)
     high = end + SUGGESTION_HORIZON
+    if latest is not None:
+        high = min(high, latest + length)
     if high <= low:
         return []
-    windows = [(max(s, low), min(e, high)) for s, e in opening_windows(instrument, low, high)]
-    blackouts = blackouts_between(instrument.id, low, high)
-    bookings = busy_bookings(instrument.id, low, high + buffer, exclude_ids)
+    read_hours = isinstance(instrument, SuggestionTerms)
+    bookings, blackouts, hours = calendar_rows(instrument.id, low, high, high + buffer, exclude_ids, read_hours)
+    week = _Week(hours, instrument.open_on_holidays) if read_hours else instrument
+    windows = [(max(s, low), min(e, high)) for s, e in opening_windows(week, low, high)]
     # A slot needs [s, e) open and blackout-free, and [s, e + buffer) booking-free:
     # shrinking each booking's start by the buffer expresses both on [s, e).
     busy = sorted(blackouts + [(b_start - buffer, b_end) for b_start, b_end in bookings])
@@ -100,9 +129,9 @@ def availability(instrument: Instrument, start: datetime, end: datetime) -> dict
     """Busy time (bookings with their buffer, blackouts, closed hours) and
     free time in `[start, end)`. Never says who booked."""
     if end <= start:
-        raise ValidationFailed("Invalid range.", {"to": [N_("The end must be after the start.")]})
+        raise ValidationFailed(N_("Invalid range."), {"to": [N_("The end must be after the start.")]})
     if end - start > MAX_AVAILABILITY_SPAN:
-        raise ValidationFailed("Range too long.", {"to": [N_("At most 62 days at a time.")]})
+        raise ValidationFailed(N_("Range too long."), {"to": [N_("At most 62 days at a time.")]})
     bookings = [(max(s, start), min(e, end)) for s, e in busy_bookings(instrument.id, start, end)]
     blackouts = [(max(s, start), min(e, end)) for s, e in blackouts_between(instrument.id, start, end)]
     busy = [{"start": s, "end": e, "kind": "booking"} for s, e in bookings]
@@ -141,7 +170,7 @@ def _calendar_statement(read_hours: bool):
     parts = [
         sa.select(sa.literal_column("0"), Booking.instrument_id, Booking.start, Booking.occupied_until,
                   nothing, nothing, nothing).where(
-            Booking.instrument_id.in_(ids), Booking.status.in_(ACTIVE_STATUSES),
+            Booking.instrument_id.in_(ids), active_sql(),
             Booking.start >= sa.bindparam("from_start"),
             overlaps_sql(Booking.start, Booking.occupied_until, low, sa.bindparam("high_with_buffer"))),
         sa.select(sa.literal_column("1"), Blackout.instrument_id, Blackout.start, Blackout.end, nothing, nothing,

@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from ..formats import money
 from ..text import address_for_output, line_for_output, text_for_output
 from ..timeutil import utcnow
 from ..web import local_name
@@ -72,21 +73,23 @@ def booking_event(booking: Booking, *, cancelled: bool | None = None) -> Event:
     instrument_name, institution_name = line(local_name(instrument)), line(local_name(institution))
     event.add("summary", f"{instrument_name} · {institution_name}")
     event.add("location", " ".join(p for p in (institution_name, line(instrument.location)) if p))
+    # The labels outside the f-strings: Babel's extractor does not look inside one.
+    contact, voucher, firm_pays = _("Contact"), _("voucher"), _("firm pays")
     lines = [
-        f"{_('Instrument')}: {instrument_name} ({line(instrument.manufacturer)} {line(instrument.model)})",
-        f"{_('Institution')}: {institution_name}",
-        f"{_('Location')}: {line(instrument.location)}",
-        f"{_('Contact')}: {line(instrument.contact_name)} {line(instrument.contact_phone)} "
+        _("Instrument") + f": {instrument_name} ({line(instrument.manufacturer)} {line(instrument.model)})",
+        _("Institution") + f": {institution_name}",
+        _("Location") + f": {line(instrument.location)}",
+        f"{contact}: {line(instrument.contact_name)} {line(instrument.contact_phone)} "
         f"{line(instrument.contact_email)}".strip(),
-        f"{_('Purpose')}: {text_for_output(booking.purpose)}",
-        f"{_('Cost')}: ¥{booking.cost} ({_('voucher')} ¥{booking.voucher_amount}, "
-        f"{_('firm pays')} ¥{booking.firm_pays})",
+        _("Purpose") + f": {text_for_output(booking.purpose)}",
+        _("Cost") + f": {money(booking.cost)} ({voucher} {money(booking.voucher_amount)}, "
+        f"{firm_pays} {money(booking.firm_pays)})",
     ]
     event.add("description", "\n".join(lines))
     event.add("status", "CANCELLED" if cancelled else
               "TENTATIVE" if booking.status == BookingStatus.PENDING else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{organizer_address()}")
-    organizer.params["cn"] = vText("instrument-share")
+    organizer.params["cn"] = vText(_("G60 Shared Instruments"))
     event.add("organizer", organizer)
     booker = _address(booking.user.email)
     if booker:

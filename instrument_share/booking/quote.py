@@ -25,7 +25,7 @@ from .conflicts import closed_obstacles, find_conflicts
 from .models import BookingStatus
 from .payment import payment
 from .policy import booking_refusal, needs_approval
-from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
+from .rules import BOOKING_HORIZON, check_interval, check_occurrences_apart, check_purpose, expand_recurrence
 from .services import bookable_instrument, booking_cost, obstacle_json
 
 ZERO = Decimal("0.00")
@@ -108,7 +108,7 @@ def quote_booking(
     if blocked:
         earliest = now + timedelta(hours=instrument.advance_notice_hours)
         quote.suggestions = [{"start": isoformat_platform(s), "end": isoformat_platform(e)}
-                             for s, e in suggest_slots(instrument, *blocked[0], earliest, ())]
+                             for s, e in suggest_slots(instrument, *blocked[0], earliest, (), latest=now + BOOKING_HORIZON)]
     quote.cost, quote.voucher_amount = sum(costs, ZERO), sum(parts, ZERO)
     quote.firm_pays = quote.cost - quote.voucher_amount
     quote.status = BookingStatus.PENDING if needs_approval(user, instrument) else BookingStatus.CONFIRMED

@@ -27,6 +27,8 @@ from ..accounts.models import Firm, User
 from ..catalogue.models import Instrument
 from ..errors import N_, Conflict, NotFound, PermissionDenied, Unavailable
 from ..extensions import db
+from ..formats import hours as format_hours
+from ..formats import money
 from ..timeutil import platform_zone, to_platform, utcnow
 from .forms import SERVICE_MODE_LABELS
 from .models import Booking, BookingStatus
@@ -76,10 +78,6 @@ def _next_month(month: date) -> date:
     return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
 
 
-def _money(value: Decimal) -> str:
-    return f"¥{value:,.2f}"
-
-
 def _time(value: datetime | None) -> str:
     return to_platform(value).strftime("%Y-%m-%d %H:%M") if value else "—"
 
@@ -116,8 +114,9 @@ class _Document(FPDF):
         self.set_y(-14)
         self.set_font("cjk", size=8)
         self.set_text_color(120)
-        self.cell(0, 6, f"{_('Made by the platform on %(when)s', when=_time(utcnow()))} · {self.page_no()}/{{nb}}",
-                  align="C")
+        # Outside the f-string: Babel's extractor does not look inside one (the line went untranslated).
+        made = _("Made by the platform on %(when)s", when=_time(utcnow()))
+        self.cell(0, 6, f"{made} · {self.page_no()}/{{nb}}", align="C")
 
     def fields(self, rows: list[tuple[str, str]]) -> None:
         """Label and value, one pair a line."""
@@ -141,18 +140,18 @@ def receipt_pdf(booking: Booking) -> bytes:
         (_("Booked time"), f"{_time(booking.start)} – {_time(booking.end)}"),
         (_("Time used"), f"{_time(booking.used_start)} – {_time(booking.used_end)}"),
         (_("Service mode"), str(SERVICE_MODE_LABELS.get(booking.service_mode, booking.service_mode or ""))),
-        (_("Hourly rate"), _("%(rate)s per hour", rate=_money(instrument.hourly_rate))),
+        (_("Hourly rate"), _("%(rate)s per hour", rate=money(instrument.hourly_rate))),
     ])
     pdf.ln(3)
     pdf.set_draw_color(160)
     pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
     pdf.ln(3)
     pdf.fields([
-        (_("Fee"), _money(booking.cost)),
-        (_("Paid by the voucher"), _money(booking.voucher_amount) + (
-            f" ({_('innovation voucher no. %(id)s', id=booking.voucher_id)})"
+        (_("Fee"), money(booking.cost)),
+        (_("Paid by the voucher"), money(booking.voucher_amount) + (
+            " (" + _("innovation voucher no. %(id)s", id=booking.voucher_id) + ")"
             if booking.voucher_id is not None and booking.voucher_amount > 0 else "")),
-        (_("Your firm pays"), _money(booking.firm_pays)),
+        (_("Your firm pays"), money(booking.firm_pays)),
     ])
     return bytes(pdf.output())
 
@@ -170,8 +169,8 @@ def statement_pdf(statement: Statement) -> bytes:
                    _("Voucher"), _("Your firm pays")])
         for booking in statement.bookings:
             table.row([str(booking.id), _time(booking.start), booking.instrument.name, booking.user.name,
-                       f"{booking.used_hours or booking.hours:.1f}", _money(booking.cost),
-                       _money(booking.voucher_amount), _money(booking.firm_pays)])
+                       format_hours(booking.used_hours or booking.hours), money(booking.cost),
+                       money(booking.voucher_amount), money(booking.firm_pays)])
         cost, voucher, firm = statement.totals
-        table.row(["", _("Total"), "", "", "", _money(cost), _money(voucher), _money(firm)])
+        table.row(["", _("Total"), "", "", "", money(cost), money(voucher), money(firm)])
     return bytes(pdf.output())

@@ -48,12 +48,12 @@ def check_purpose(purpose: str) -> str:
     try:
         purpose = clean_text(purpose or "")
     except TextRefused as refused:
-        raise ValidationFailed("Purpose refused.", {"purpose": [refused.message]}) from None
+        raise ValidationFailed(N_("Purpose refused."), {"purpose": [refused.message]}) from None
     if not purpose:
-        raise ValidationFailed("Purpose required.", {"purpose": [N_("Say what the booking is for.")]})
+        raise ValidationFailed(N_("Purpose required."), {"purpose": [N_("Say what the booking is for.")]})
     if len(purpose) > MAX_PURPOSE_LENGTH:
         raise ValidationFailed(
-            "Purpose too long.", {"purpose": [N_("At most 2000 characters.")]}
+            N_("Purpose too long."), {"purpose": [N_("At most 2000 characters.")]}
         )
     return purpose
 
@@ -64,7 +64,7 @@ RRULE_HELP = N_("Not an RRULE such as FREQ=WEEKLY;COUNT=6.")
 
 
 def _refuse(message: str):
-    raise ValidationFailed("Invalid recurrence.", {"recurrence": [message]})
+    raise ValidationFailed(N_("Invalid recurrence."), {"recurrence": [message]})
 
 
 def _integer(text: str, low: int, high: int, message: str) -> int:

@@ -21,7 +21,7 @@ from .services import cancel_locked
 
 def require_manager(user: User, instrument: Instrument) -> None:
     if not can_manage_instrument(user, instrument):
-        raise PermissionDenied("Only the instrument's managers may change its schedule.")
+        raise PermissionDenied(N_("Only the instrument's managers may change its schedule."))
 
 
 def create_blackout(
@@ -39,9 +39,9 @@ def create_blackout(
     now = now or utcnow()
     require_manager(user, instrument)
     if end <= start:
-        raise ValidationFailed("Invalid blackout.", {"end": [N_("The end must be after the start.")]})
+        raise ValidationFailed(N_("Invalid blackout."), {"end": [N_("The end must be after the start.")]})
     if end <= now:
-        raise ValidationFailed("Invalid blackout.", {"end": [N_("This time is in the past.")]})
+        raise ValidationFailed(N_("Invalid blackout."), {"end": [N_("This time is in the past.")]})
     lock_row("instruments", instrument.id)
     in_the_way = lock_all(
         sa.select(Booking).where(
@@ -53,7 +53,7 @@ def create_blackout(
     in_the_way.sort(key=lambda booking: booking.start)
     if in_the_way and not cancel_bookings:
         raise Conflict(
-            "Active bookings fall in this blackout; cancel them or choose another time.",
+            N_("Active bookings fall in this blackout; cancel them or choose another time."),
             conflicts=[
                 {"start": isoformat_platform(b.start), "end": isoformat_platform(b.end), "kind": "booking"}
                 for b in in_the_way
@@ -61,7 +61,7 @@ def create_blackout(
             suggestions=[],
         )
     if any(booking.start <= now for booking in in_the_way):
-        raise Conflict("A booking in this blackout has already started.", conflicts=[], suggestions=[])
+        raise Conflict(N_("A booking in this blackout has already started."), conflicts=[], suggestions=[])
     cancel_locked(in_the_way, user, f"blackout: {reason}".strip())
     blackout = Blackout(
         instrument=instrument, start=start, end=end, reason=(reason or "")[:500], created_by_id=user.id
@@ -86,7 +86,7 @@ def delete_blackout(blackout_id: int, user: User) -> None:
     """Remove a blackout (its time becomes bookable again); the trail keeps what it was."""
     blackout = db.session.get(Blackout, blackout_id)
     if blackout is None:
-        raise NotFound("No such blackout.")
+        raise NotFound(N_("No such blackout."))
     require_manager(user, blackout.instrument)
     instrument_id = blackout.instrument_id
     lock_row("instruments", instrument_id)
@@ -94,7 +94,7 @@ def delete_blackout(blackout_id: int, user: User) -> None:
     blackout = db.session.scalar(sa.select(Blackout).where(Blackout.id == blackout_id)
                                  .execution_options(populate_existing=True))
     if blackout is None:
-        raise NotFound("No such blackout.")
+        raise NotFound(N_("No such blackout."))
     audit.record(blackout.instrument, user, "blackout_removed", _blackout_changes(blackout, added=False))
     db.session.delete(blackout)
     db.session.flush()

@@ -31,7 +31,7 @@ from ..db_types import to_money
 from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform, to_platform, utcnow
-from .availability import suggest_slots
+from .availability import SuggestionTerms, suggest_slots
 from .conflicts import Obstacle, closed_obstacles, find_conflicts
 from .events import bookings_changed
 from .models import (
@@ -50,7 +50,13 @@ from .policy import (
     can_view_booking,
     needs_approval,
 )
-from .rules import check_interval, check_occurrences_apart, check_purpose, expand_recurrence
+from .rules import (
+    BOOKING_HORIZON,
+    check_interval,
+    check_occurrences_apart,
+    check_purpose,
+    expand_recurrence,
+)
 
 EXCLUSION_CONSTRAINT = "ex_bookings_no_overlap"
 QUOTE_CHANGED = N_("The price, the voucher's part or the status changed since the quote: check the new quote.")
@@ -74,11 +80,11 @@ def bookable_instrument(instrument_id) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id) if isinstance(instrument_id, int) else None
     if instrument is None:
         raise ValidationFailed(
-            "Unknown instrument.", {"instrument_id": [N_("No such instrument.")]}
+            N_("Unknown instrument."), {"instrument_id": [N_("No such instrument.")]}
         )
     if not instrument.in_service:
         raise ValidationFailed(
-            "Instrument not bookable.",
+            N_("Instrument not bookable."),
             {"instrument_id": [N_("This instrument is out of service and cannot be booked.")]},
         )
     return instrument
@@ -103,7 +109,7 @@ def _lock_calendar(instrument_id: int) -> Instrument:
     until the commit. The instrument is read again under the lock."""
     instrument = lock(Instrument, instrument_id)
     if instrument is None:
-        raise ValidationFailed("Unknown instrument.", {"instrument_id": [N_("No such instrument.")]})
+        raise ValidationFailed(N_("Unknown instrument."), {"instrument_id": [N_("No such instrument.")]})
     return instrument
 
 
@@ -125,7 +131,10 @@ def _refuse_conflicts(
     """Under the calendar's lock: refuse with 409 if anything is in the way.
 
     The 409 lists every obstacle (for a series, with the occurrence it hits)
-    and up to five nearest free slots for the first blocked interval.
+    and up to five nearest free slots for the first blocked interval. Both
+    read a bounded window around the request, one statement each (the
+    conflicts under the lock, the suggestions after it), whatever the
+    instrument's history.
     """
     found = find_conflicts(instrument, intervals, exclude_ids, closed)
     blocked = [(interval, obstacles) for interval, obstacles in zip(intervals, found, strict=True) if obstacles]
@@ -142,11 +151,12 @@ def _refuse_conflicts(
     earliest = now + timedelta(hours=instrument.advance_notice_hours)
     # The request is refused: give up the calendar's lock (and anything the
     # caller changed) before the slower search for suggestions, so other
-    # bookers of this instrument do not queue behind a refusal.
-    instrument_id = instrument.id
+    # bookers of this instrument do not queue behind a refusal. What the
+    # suggestions need of the instrument is kept from the locked row; its
+    # weekly hours come with the suggestions' own statement.
+    terms = SuggestionTerms.of(instrument)
     db.session.rollback()
-    instrument = db.session.get(Instrument, instrument_id)
-    suggestions = suggest_slots(instrument, first_start, first_end, earliest, exclude_ids)
+    suggestions = suggest_slots(terms, first_start, first_end, earliest, exclude_ids, latest=now + BOOKING_HORIZON)
     raise Conflict(
         N_("The requested time is not free."),
         conflicts=conflicts,
@@ -230,7 +240,7 @@ def create_booking(
 
     instrument = _lock_calendar(instrument.id)
     if not instrument.in_service:  # changed while the request was checked
-        raise ValidationFailed("Instrument not bookable.", {
+        raise ValidationFailed(N_("Instrument not bookable."), {
             "instrument_id": [N_("This instrument is out of service and cannot be booked.")]})
     require_qualification(user, instrument, last_day)  # under the lock a revocation takes too
     _refuse_conflicts(instrument, intervals, now, closed=closed)
@@ -374,7 +384,7 @@ def reject_booking(booking: Booking, user: User, reason: str) -> Booking:
     _require_pending(booking, user)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Reason required.", {"reason": [N_("Say why the booking is rejected.")]})
+        raise ValidationFailed(N_("Reason required."), {"reason": [N_("Say why the booking is rejected.")]})
     booking = _locked_pending(booking, user)
     booking.status = BookingStatus.REJECTED
     booking.decision_reason = reason[:2000]

@@ -19,6 +19,7 @@ from ..catalogue.qualifications import needs_qualification, qualification_of
 from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..formats import money, percent
 from ..timeutil import platform_zone, to_platform, utcnow
 from ..web import flashes_refusals, local_name, refusal_message, refused, safe_next_url
 from . import quote, receipts, services, usage
@@ -57,8 +58,8 @@ def booking_form(instrument: Instrument) -> BookingForm:
     choices = [SelectChoice(0, _("No voucher"))]
     if current_user.is_authenticated:
         choices += [
-            SelectChoice(v.id, _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
-                                 id=v.id, balance=v.balance, share=int(v.max_share * 100)))
+            SelectChoice(v.id, _("Voucher %(id)s: %(balance)s left, up to %(share)s of the fee",
+                                 id=v.id, balance=money(v.balance), share=percent(v.max_share)))
             for v in payment().spendable_vouchers(current_user, instrument)
         ]
     form.voucher_id.choices = choices

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from ..accounts.models import User
 from ..accounts.policy import can_use_manager_desk
 from ..database import begin_write_transaction
-from ..errors import NotFound, PermissionDenied
+from ..errors import N_, NotFound, PermissionDenied
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import Booking, BookingStatus
@@ -48,13 +48,13 @@ def lift_suspension(manager: User, user_id: int, now: datetime | None = None) ->
 
     A role that may never lift is refused before the user is looked up, so
     the answer tells it nothing about which user ids exist."""
-    refusal = PermissionDenied("Only an admin or a manager where the user failed to show may lift this.")
+    refusal = PermissionDenied(N_("Only an admin or a manager where the user failed to show may lift this."))
     if not can_use_manager_desk(manager):
         raise refusal
     begin_write_transaction()
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     if not can_lift_suspension(manager, user):
         raise refusal
     now = now or utcnow()

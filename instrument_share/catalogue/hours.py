@@ -53,7 +53,7 @@ def set_opening_hours(instrument: Instrument, user: User, rows: list[dict]) -> l
                 day.append([opens, closes])
         merged += [(weekday, o, c) for o, c in day]
     if errors:
-        raise ValidationFailed("The opening hours are not valid.", errors)
+        raise ValidationFailed(N_("The opening hours are not valid."), errors)
     lock_row("instruments", instrument.id)
     db.session.refresh(instrument, ["opening_hours"])
     before = audit.hours_snapshot(instrument)

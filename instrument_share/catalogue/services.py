@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..errors import NotFound, ValidationFailed
+from ..errors import N_, NotFound, ValidationFailed
 from ..extensions import db
 from .models import Category, City, Institution, Instrument
 
@@ -57,14 +57,14 @@ def category_counts() -> dict[str, int]:
 def require_city(code: str) -> City:
     city = db.session.get(City, code)
     if city is None:
-        raise ValidationFailed("Unknown city.", {"city": [f"Unknown city code: {code!r}."]})
+        raise ValidationFailed(N_("Unknown city."), {"city": [f"Unknown city code: {code!r}."]})
     return city
 
 
 def get_institution(institution_id: int) -> Institution:
     institution = db.session.get(Institution, institution_id)
     if institution is None:
-        raise NotFound("No such institution.")
+        raise NotFound(N_("No such institution."))
     return institution
 
 
@@ -80,5 +80,5 @@ def get_instrument(instrument_id: int) -> Instrument:
         )
     )
     if instrument is None:
-        raise NotFound("No such instrument.")
+        raise NotFound(N_("No such instrument."))
     return instrument

@@ -304,6 +304,9 @@ def write_history(made: Made, tick: Callable[[int], None] = lambda n: None) -> N
     insert_dicts("booking_events", EVENT_COLUMNS, made.events)
     insert_dicts("blackouts", BLACKOUT_COLUMNS, made.blackouts)
     move_sequences_past_ids("bookings", "booking_events", "blackouts")
+    from ..stats import rollups
+
+    rollups.rebuild_all()  # written past the ORM: the statistics' roll-ups from the rows (issue #20)
 
 
 def seed_bookings(rng: random.Random, now: datetime, institution_ids: Iterable[int] | None = None,

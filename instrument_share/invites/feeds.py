@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from icalendar import Event
 
 from ..accounts.models import User
@@ -36,7 +37,7 @@ def user_feed(user: User, now: datetime | None = None) -> tuple[bytes, datetime 
             event = booking_event(booking)
             event["dtstamp"].dt = booking.updated_at  # stable: the body changes only with the data
             events.append(event)
-        body = feed_calendar("instrument-share", events)
+        body = feed_calendar(_("G60 Shared Instruments"), events)  # the calendar's name in the subscriber's language
     last = max((b.updated_at for b in bookings), default=None)
     return body, last
 

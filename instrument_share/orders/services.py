@@ -138,7 +138,7 @@ def submit_order(user: User, instrument_id, title, requirements, samples, desire
     if desired_by is not None and desired_by < platform_today():
         errors["desired_by"] = [N_("This day is in the past.")]
     if errors:
-        raise ValidationFailed("The order could not be accepted.", errors)
+        raise ValidationFailed(N_("The order could not be accepted."), errors)
     if voucher_id is not None:  # checked now (422), held only at acceptance
         usable_voucher(user, voucher_id, instrument, platform_today())
     begin_write_transaction()
@@ -213,7 +213,7 @@ def quote_order(user: User, order_id, amount, turnaround_days, note: str = "",
     if valid_until < today:
         errors["valid_until"] = [N_("This day is in the past.")]
     if errors:
-        raise ValidationFailed("The quote could not be accepted.", errors)
+        raise ValidationFailed(N_("The quote could not be accepted."), errors)
     order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, OPEN)
     order.status, order.quote_amount, order.turnaround_days = OrderStatus.QUOTED, amount, turnaround_days
     order.voucher_amount, order.firm_pays = Decimal("0.00"), amount  # a voucher holds only from acceptance
@@ -231,7 +231,7 @@ def decline_order(user: User, order_id, reason: str) -> Order:
     if not errors and not reason:
         errors["reason"] = [N_("Say why, for the firm.")]
     if errors:
-        raise ValidationFailed("The order could not be declined.", errors)
+        raise ValidationFailed(N_("The order could not be declined."), errors)
     order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, DECLINABLE)
     order.status, order.decline_reason = OrderStatus.DECLINED, reason
     payment.release(order, user)
@@ -253,7 +253,7 @@ def _seen_money(value, field: str) -> Decimal | None:
     try:
         return to_money(Decimal(str(value))) if value is not None else None
     except (InvalidOperation, ValueError):
-        raise ValidationFailed("The acceptance could not be read.", {field: [N_("An amount in yuan.")]}) from None
+        raise ValidationFailed(N_("The acceptance could not be read."), {field: [N_("An amount in yuan.")]}) from None
 
 
 def accept_quote(user: User, order_id, amount=None, turnaround_days: int | None = None,
@@ -350,7 +350,7 @@ def upload_report(user: User, order_id, data: bytes, machine_minutes: int | None
     if machine_minutes is not None and not 0 < machine_minutes <= 100_000:
         errors["machine_minutes"] = [N_("Minutes between 1 and 100,000.")]
     if errors:
-        raise ValidationFailed("The report could not be accepted.", errors)
+        raise ValidationFailed(N_("The report could not be accepted."), errors)
     order = _locked(order_id, user, can_handle_order, INSTITUTION_ONLY, (OrderStatus.RECEIVED,))
     stored = StoredFile(filename=f"{order.number}-report.pdf", content_type="application/pdf", size=len(data),
                         data=data, created_by_id=user.id)
@@ -381,7 +381,7 @@ def rate_order(user: User, order_id, rating, comment: str = "") -> Order:
         errors["rating"] = [N_("From 1 (very poor) to 5 (very satisfied).")]
     comment = _text(errors, "comment", comment, 2000)
     if errors:
-        raise ValidationFailed("The rating could not be accepted.", errors)
+        raise ValidationFailed(N_("The rating could not be accepted."), errors)
     order = _locked(order_id, user, can_act_for_firm, FIRM_ONLY, (OrderStatus.REPORTED,))
     order.status, order.rating, order.rating_comment = OrderStatus.CLOSED, rating, comment
     _record(order, user, "closed", rating=rating)

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from ..booking.forms import EmptyForm, RatingForm
 from ..catalogue.services import get_instrument
 from ..errors import Conflict, NotFound, ServiceError, ValidationFailed
+from ..formats import money, percent
 from ..routing import id_number, page_number
 from ..timeutil import platform_today
 from ..vouchers.models import VoucherStatus
@@ -42,11 +43,11 @@ def _voucher_choices(instrument, amount=None) -> list[SelectChoice]:
     choices = [SelectChoice(0, _("No voucher"))]
     for voucher in spendable_vouchers(current_user, instrument):
         if amount is None:
-            label = _("Voucher %(id)s: ¥%(balance)s left, up to %(share)s%% of the fee",
-                      id=voucher.id, balance=voucher.balance, share=int(voucher.max_share * 100))
+            label = _("Voucher %(id)s: %(balance)s left, up to %(share)s of the fee",
+                      id=voucher.id, balance=money(voucher.balance), share=percent(voucher.max_share))
         else:
-            label = _("Voucher %(id)s: ¥%(balance)s left, pays ¥%(part)s of this quote",
-                      id=voucher.id, balance=voucher.balance, part=voucher_part(voucher, amount))
+            label = _("Voucher %(id)s: %(balance)s left, pays %(part)s of this quote",
+                      id=voucher.id, balance=money(voucher.balance), part=money(voucher_part(voucher, amount)))
         choices.append(SelectChoice(voucher.id, label))
     return choices
 

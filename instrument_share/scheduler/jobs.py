@@ -145,6 +145,18 @@ class Job:
         return (self.function.__doc__ or "").strip().splitlines()[0]
 
 
+def check_statistics(now: datetime, period=None) -> int:
+    """Rebuild yesterday's statistics roll-ups from the raw rows as a check:
+    each row that had drifted is logged and fixed (stats.rollups)."""
+    from ..stats import rollups
+
+    begin_write_transaction()
+    yesterday = to_platform(now).date() - timedelta(days=1)
+    found = rollups.rebuild(yesterday, yesterday, check=True)
+    db.session.commit()
+    return len(found)
+
+
 JOBS = {
     job.name: job
     for job in (
@@ -153,6 +165,7 @@ JOBS = {
         Job("close-bookings", close_bookings, {"trigger": "interval", "minutes": 15}, 14 * 60),
         Job("close-orders", close_orders, {"trigger": "cron", "minute": 5}, 55 * 60),
         Job("mail-overdue-orders", mail_overdue_orders, {"trigger": "cron", "hour": 8, "minute": 30}, 12 * 3600),
+        Job("check-statistics", check_statistics, {"trigger": "cron", "hour": 2, "minute": 15}, 20 * 3600),
         Job("warn-expiring-qualifications", warn_expiring_qualifications,
             {"trigger": "cron", "hour": 8}, 20 * 3600),
         # Reports may run late: a scheduler down over Monday 07:00 still sends

@@ -19,9 +19,10 @@ from ..extensions import db
 from ..mail.outbox import enqueue
 from ..spreadsheets import table_bytes
 from ..stats import services
-from ..stats.api import FIGURE_COLUMNS
+from ..stats.tables import utilisation_table
 from ..timeutil import to_platform
 from ..vouchers.settlement import voucher_settlement
+from ..web import local_name
 
 
 def last_week(now: datetime) -> services.Period:
@@ -37,8 +38,10 @@ def last_month(now: datetime) -> services.Period:
 
 
 def _send(job: str, period_key: str, user: User, subject: str, template: str, csv_name: str,
-          rows: list[dict], columns: list[str], **context) -> bool:
+          group_by: str, **context) -> bool:
     with force_locale(user.language):
+        # The attachment is headed in the recipient's language, as the mail is.
+        columns, rows = utilisation_table(context["figures"], group_by, codes=False)
         message = enqueue(
             key=f"report:{job}:{period_key}:{user.email}", kind=job, recipient=user.email,
             subject=subject, text=render_template(f"{template}.txt", user=user, **context),
@@ -78,7 +81,7 @@ def weekly_institution_report(now: datetime, period: services.Period | None = No
                 subject = _("Weekly report %(first)s – %(last)s: %(name)s", first=period.first,
                             last=period.last, name=institution.name)
             sent += _send("weekly-institution-report", period_key, manager, subject, "mail/report_weekly",
-                          f"weekly-{period.first}", figures["rows"], ["key", "label", *FIGURE_COLUMNS],
+                          f"weekly-{period.first}", "instrument",
                           institution=institution, period=period, figures=figures, quota=quota)
     return sent
 
@@ -97,12 +100,12 @@ def monthly_city_report(now: datetime, period: services.Period | None = None) ->
         settlement = voucher_settlement(scope, period.start, period.end)
         for admin in admins:
             with force_locale(admin.language):
+                name = local_name(city)  # the city in the recipient's language, as the whole mail
                 subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
-                            city=city.name)
+                            city=name)
             sent += _send("monthly-city-report", period.first.strftime("%Y-%m"), admin, subject,
-                          "mail/report_monthly", f"city-{city.code}-{period.first:%Y-%m}",
-                          figures["rows"], ["key", "label", *FIGURE_COLUMNS],
-                          title=city.name, period=period, figures=figures, flows=flows,
+                          "mail/report_monthly", f"city-{city.code}-{period.first:%Y-%m}", "institution",
+                          title=name, period=period, figures=figures, flows=flows,
                           settlement=settlement)
     return sent
 
@@ -118,8 +121,7 @@ def monthly_corridor_report(now: datetime, period: services.Period | None = None
         with force_locale(admin.language):
             subject = _("Monthly corridor report %(month)s", month=period.first.strftime("%Y-%m"))
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
-                      "mail/report_monthly", f"corridor-{period.first:%Y-%m}", figures["rows"],
-                      ["key", "label", *FIGURE_COLUMNS], title="G60", period=period,
+                      "mail/report_monthly", f"corridor-{period.first:%Y-%m}", "city", title="G60", period=period,
                       figures=figures, flows=flows, settlement=voucher_settlement(scope, period.start, period.end))
     return sent
 

@@ -7,13 +7,12 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 
 from ..booking.calendar import effective_weekday
-from ..booking.conflicts import MAX_OCCUPIED_SPAN, overlaps_sql
+from ..booking.conflicts import MAX_OCCUPIED_SPAN, active_sql, overlaps_sql
 from ..booking.models import Blackout, Booking
 from ..catalogue.models import Instrument, OpeningHours, in_service_condition
 from ..db_types import UTCDateTime
 from ..sql import plus_minutes
 from ..timeutil import platform_zone
-from .models import active_booking
 
 MAX_FREE_SEARCH_SPAN = timedelta(days=7)
 MAX_BUFFER = timedelta(minutes=1440)  # the instruments table's CHECK
@@ -95,7 +94,7 @@ def free_condition(days: tuple):
     # exact bound is checked on the few rows left.
     booked = sa.exists().where(
         Booking.instrument_id == Instrument.id,
-        active_booking(),  # so that the index of active bookings answers (search/models.py)
+        active_sql(),  # so that the index of active bookings answers (booking/models.py)
         Booking.start >= sa.bindparam("booked_from", type_=UTCDateTime()),
         Booking.start < sa.bindparam("booked_until", type_=UTCDateTime()),
         Booking.occupied_until > start,

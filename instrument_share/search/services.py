@@ -76,11 +76,11 @@ def _validate(filters: SearchFilters) -> list[QueryTerm]:
     elif filters.sort == "travel" and filters.near is None:
         errors["sort"] = [N_("Say where from (near) to sort by travel.")]
     if filters.page < 1:
-        errors["page"] = ["Must be at least 1."]
+        errors["page"] = [N_("Must be at least 1.")]
     if not 1 <= filters.per_page <= 100:
-        errors["per_page"] = ["Between 1 and 100."]
+        errors["per_page"] = [N_("Between 1 and 100.")]
     if errors:
-        raise ValidationFailed("Some search parameters are not valid.", errors)
+        raise ValidationFailed(N_("Some search parameters are not valid."), errors)
     # Text past the limit is ignored rather than refused: a pasted paragraph
     # should give a (probably empty) result, not an error. Control characters
     # (NUL ends a pattern in SQLite and is refused by PostgreSQL) count as spaces.

@@ -11,20 +11,21 @@ from ..api.schemas import Day, Id
 from ..spreadsheets import TABLES, table_response
 from ..vouchers.settlement import voucher_settlement
 from . import services
+from .tables import FIGURE_COLUMNS, flows_table, settlement_table, utilisation_table
 
 blp = Blueprint("stats_api", __name__, description="Utilisation, flows, settlement")
 
-FIGURE_COLUMNS = ["open_hours", "booked_hours", "used_hours", "external_hours", "utilisation",
-                  "sharing_rate", "bookings", "no_shows", "no_show_rate", "revenue", "voucher_revenue",
-                  "voucher_share", "instruments", "orders", "order_revenue", "order_voucher_revenue",
-                  "order_hours", "median_turnaround_days"]
-FLOW_COLUMNS = ["from", "to", "hours", "bookings", "revenue", "orders", "order_revenue"]
+__all__ = ["FIGURE_COLUMNS", "blp"]
 
 
 class StatsArgs(Schema):
     from_ = Day(data_key="from", required=True)
     to = Day(required=True)
-    format = Line(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")))
+    format = Line(load_default="json", validate=validate.OneOf(("json", "csv", "xlsx")), metadata={
+        "description": "csv or xlsx: the same rows as a file (UTF-8 CSV with a BOM, or a workbook)"})
+    headers = Line(load_default="labels", validate=validate.OneOf(("labels", "codes")), metadata={
+        "description": "a file's headings and names: in the reader's language, cities and groups by their "
+                       "names (labels, the default), or the JSON's field names and stored codes (codes)"})
     city = Line(metadata={"description": "admins: narrow to one city"})
     institution = Id(metadata={"description": "admins and city bureaus: one institution"})
 
@@ -101,13 +102,17 @@ def _scope_and_period(args):
 @blp.response(200, UtilisationSchema)
 @blp.doc(responses={200: TABLES})
 def utilisation(args):
-    """Open, booked and used hours, utilisation, bookings and revenue, entrusted-testing orders, grouped."""
+    """Open, booked and used hours, utilisation, bookings and revenue, entrusted-testing orders, grouped.
+
+    `format=csv|xlsx` gives the same rows as a file, headed in the reader's language with names for
+    codes (the session's language, else the account's; Chinese first); `headers=codes` heads it with
+    the JSON's field names and keeps the stored codes."""
     scope, period = _scope_and_period(args)
     result = services.utilisation(scope, period, args["group_by"])
     if args["format"] != "json":
-        rows = result["rows"] + [{"key": "total", "label": "合计 Total", **result["totals"]}]
+        headings, rows = utilisation_table(result, args["group_by"], codes=args["headers"] == "codes")
         return table_response(f"utilisation-{args['group_by']}-{period.first}-{period.last}",
-                              ["key", "label", *FIGURE_COLUMNS], rows, args["format"])
+                              headings, rows, args["format"])
     return result
 
 
@@ -117,12 +122,16 @@ def utilisation(args):
 @blp.response(200, FlowsSchema)
 @blp.doc(responses={200: TABLES})
 def flows(args):
-    """Hours, bookings, revenue and orders from firms of each city to instruments of each city."""
+    """Hours, bookings, revenue and orders from firms of each city to instruments of each city.
+
+    `format=csv|xlsx` gives the same rows as a file, headed in the reader's language with names for
+    codes (the session's language, else the account's; Chinese first); `headers=codes` heads it with
+    the JSON's field names and keeps the stored codes."""
     scope, period = _scope_and_period(args)
     result = services.flows(scope, period)
     if args["format"] != "json":
-        return table_response(f"flows-{period.first}-{period.last}",
-                              FLOW_COLUMNS, result["rows"], args["format"])
+        headings, rows = flows_table(result, codes=args["headers"] == "codes")
+        return table_response(f"flows-{period.first}-{period.last}", headings, rows, args["format"])
     return result
 
 
@@ -160,11 +169,14 @@ class SettlementSchema(Schema):
 @blp.response(200, SettlementSchema)
 @blp.doc(responses={200: TABLES})
 def vouchers(args):
-    """Voucher money redeemed per issuing city and per providing institution."""
+    """Voucher money redeemed per issuing city and per providing institution.
+
+    `format=csv|xlsx` gives the same rows as a file, headed in the reader's language with names for
+    codes (the session's language, else the account's; Chinese first); `headers=codes` heads it with
+    the JSON's field names and keeps the stored codes."""
     scope, period = _scope_and_period(args)
     result = voucher_settlement(scope, period.start, period.end)
     if args["format"] != "json":
-        return table_response(f"vouchers-{period.first}-{period.last}",
-                              ["issuing_city", "institution_id", "institution", "provider_city", "amount",
-                               "bookings", "orders"], result["rows"], args["format"])
+        headings, rows = settlement_table(result, codes=args["headers"] == "codes")
+        return table_response(f"vouchers-{period.first}-{period.last}", headings, rows, args["format"])
     return result

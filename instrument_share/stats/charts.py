@@ -1,10 +1,13 @@
 """Small SVG charts drawn on the server: readable without JavaScript, and
-only presentation attributes (no inline style), so the CSP stays strict."""
+only presentation attributes (no inline style), so the CSP stays strict.
+Their figures are written as the page's language reads them (formats.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from markupsafe import Markup, escape
+
+from ..formats import count, hours, percent
 
 BAR_COLOUR = "#0d6efd"
 GRID_COLOUR = "#dee2e6"
@@ -44,7 +47,7 @@ def line_chart(points: list[tuple[str, object]], *, title: str, width: int = 520
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for fraction in (0, 0.5, 1):
         y = top + inner_h * (1 - fraction)
-        label = f"{peak * fraction * 100:.0f}%" if as_percent else f"{peak * fraction:.0f}"
+        label = percent(peak * fraction) if as_percent else count(round(peak * fraction))
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="{GRID_COLOUR}"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{label}</text>')
     coords = [(left + i * step, top + inner_h * (1 - v / peak)) for i, v in enumerate(values)]
@@ -52,7 +55,7 @@ def line_chart(points: list[tuple[str, object]], *, title: str, width: int = 520
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{BAR_COLOUR}" stroke-width="2"/>')
     for (x, y), (label, value) in zip(coords, points, strict=True):
-        shown = f"{_number(value) * 100:.1f}%" if as_percent else str(value)
+        shown = percent(_number(value)) if as_percent else hours(_number(value))
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{BAR_COLOUR}"><title>{escape(label)}: {shown}</title></circle>')
         parts.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{escape(label[-2:])}</text>')
     parts.append("</svg>")
@@ -75,9 +78,9 @@ def heat_map(labels: list[str], values: dict[tuple[int, int], object], *, title:
         fill = f"rgb({shade},{shade + int(30 * (1 - share))},255)" if share else "#f8f9fa"
         x, y = margin + j * cell, margin + i * cell
         parts.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}">'
-                     f'<title>{escape(labels[i])} → {escape(labels[j])}: {value}</title></rect>')
+                     f'<title>{escape(labels[i])} → {escape(labels[j])}: {hours(_number(value))}</title></rect>')
         if _number(value):
             colour = "#fff" if share > 0.5 else "#000"
-            parts.append(f'<text x="{x + cell / 2 - 1}" y="{y + 21}" text-anchor="middle" font-size="9" fill="{colour}">{_number(value):.0f}</text>')
+            parts.append(f'<text x="{x + cell / 2 - 1}" y="{y + 21}" text-anchor="middle" font-size="9" fill="{colour}">{count(round(_number(value)))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -57,16 +57,24 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         if error.status == 403:
             raise
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
-    grouped = services.utilisations(scope, period, ("city", "category", "institution", "instrument"))
-    by_city, instruments = grouped["city"], grouped["instrument"]["rows"]
+    # Every figure from one read of each source (README, "Statistics (roll-ups)"):
+    # the orders of the longest span, the instruments' figures of the period
+    # and of the year to date together.
     trend_start = (date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1)
+    trend_period = services.Period(trend_start, period.last)
+    ytd = services.year_to_date(period)
+    orders = services.scope_orders(scope, min(period.start, ytd.start, trend_period.start), period.end)
+    figures = services.instruments_over(scope, {"period": period, "ytd": ytd}, today, orders, without_open=("ytd",))
+    grouped = services.utilisations(scope, period, ("city", "category", "institution", "instrument"), today,
+                                    instruments=figures["period"], orders=orders)
+    by_city, instruments = grouped["city"], grouped["instrument"]["rows"]
     ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
-    quota = services.below_quota(scope, period)
+    quota = services.below_quota(scope, period, today, instruments=figures["ytd"])
     return Dashboard(
         scope=scope, period=period, city=city, by_city=by_city,
         by_category=grouped["category"], by_institution=grouped["institution"],
-        trend=services.utilisation(scope, services.Period(trend_start, period.last), "month")["rows"],
+        trend=services.by_month(scope, trend_period, today, orders)["rows"],
         most_used=list(reversed(ranked[-SHOWN_ROWS:])), least_used=ranked[:SHOWN_ROWS],
         quota=quota[:SHOWN_ROWS], quota_count=len(quota),
-        flows=services.flows(scope, period) if can_see_flows(user) else None,
+        flows=services.flows(scope, period, today, orders) if can_see_flows(user) else None,
     )

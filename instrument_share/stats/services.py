@@ -30,11 +30,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import g, has_app_context
 from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Firm, Institution, User
 from ..accounts.policy import Scope
-from ..accounts.services import list_cities
+from ..accounts.services import list_cities as _list_cities
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
@@ -42,13 +43,16 @@ from ..catalogue.models import Category, Instrument, OpeningHours, QuotaClass
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..orders.models import Order
-from ..sql import epoch_seconds, greatest, least, local_month
-from ..timeutil import platform_zone
+from ..sql import dialect, epoch_seconds, greatest, least
+from ..timeutil import platform_today, platform_zone
 from . import orders as order_stats
+from . import rollups
+from .models import DailyFigures
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
 MAX_PERIOD = timedelta(days=731)
+USAGE_REACH = timedelta(days=1)  # recorded usage lies within a day of the booking
 
 
 @dataclass
@@ -158,6 +162,16 @@ class Figures:
         }
 
 
+def list_cities():
+    """The nine cities in corridor order, read once per request (or job):
+    reference data, which a dashboard otherwise read four times."""
+    if not has_app_context():
+        return _list_cities()
+    if "stats_cities" not in g:
+        g.stats_cities = _list_cities()
+    return g.stats_cities
+
+
 def _instruments_in_scope(scope: Scope):
     query = sa.select(Instrument.id).join(Institution, Instrument.institution_id == Institution.id)
     if scope.institution_id is not None:
@@ -236,30 +250,139 @@ def _booking_sums(scope: Scope, period: Period, group=None):
         .select_from(Booking)
         .join(Instrument, Booking.instrument_id == Instrument.id)
         .join(User, Booking.user_id == User.id)
+        # Recorded usage may lie up to a day outside the booked time
+        # (booking.usage.record_usage): a booking booked just outside the
+        # period may have used time inside it.
         .where(Booking.instrument_id.in_(_instruments_in_scope(scope)),
-               Booking.start >= period.start - MAX_OCCUPIED_SPAN, Booking.start < period.end,
-               Booking.end > period.start)
+               Booking.start >= period.start - MAX_OCCUPIED_SPAN - USAGE_REACH,
+               Booking.start < period.end + USAGE_REACH, Booking.end > period.start - USAGE_REACH)
         .group_by(key)
     )
     result = {}
     for key_value, booked_s, used_s, staff_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
-        used_hours = Decimal(str(used_s or 0)) / 3600
+        # Whole seconds: times are whole seconds, and the float arithmetic of
+        # the epoch (SQLite's julianday) must not tip a ratio's rounding.
+        used_hours = Decimal(round(used_s or 0)) / 3600
         result[key_value] = Figures(
-            booked_hours=Decimal(str(booked_s or 0)) / 3600, used_hours=used_hours,
-            external_hours=used_hours - Decimal(str(staff_s or 0)) / 3600, bookings=bookings,
+            booked_hours=Decimal(round(booked_s or 0)) / 3600, used_hours=used_hours,
+            external_hours=used_hours - Decimal(round(staff_s or 0)) / 3600, bookings=bookings,
             no_shows=no_shows, revenue=(Decimal(int(revenue or 0)) / 100),
             voucher_revenue=(Decimal(int(vouchers or 0)) / 100),
         )
     return result
 
 
-def _reported_orders(scope: Scope, period: Period) -> dict[int, list[order_stats.ReportedOrder]]:
-    """The orders reported in the period on instruments in scope, by instrument."""
+def _reported_orders(scope: Scope, period: Period, orders=None) -> dict[int, list[order_stats.ReportedOrder]]:
+    """The orders reported in the period on instruments in scope, by
+    instrument; from `orders` (fetched once for a longer span) when given."""
+    if orders is None:
+        orders = order_stats.reported_orders(period.start, period.end,
+                                             Order.instrument_id.in_(_instruments_in_scope(scope)))
     found: dict[int, list[order_stats.ReportedOrder]] = defaultdict(list)
-    for order in order_stats.reported_orders(period.start, period.end,
-                                             Order.instrument_id.in_(_instruments_in_scope(scope))):
-        found[order.instrument_id].append(order)
+    for order in orders:
+        if period.start <= order.reported_at < period.end and (
+                scope.city is None or order.instrument_city == scope.city):
+            found[order.instrument_id].append(order)
     return found
+
+
+def scope_orders(scope: Scope, start: datetime, end: datetime) -> list[order_stats.ReportedOrder]:
+    """The orders reported in `[start, end)` that the scope's figures or
+    flows count (one statement): on its instruments, and for a city also
+    those its firms ordered elsewhere (flows)."""
+    return order_stats.reported_orders(start, end, *_flow_filter(scope, Firm.city_code, Instrument.institution_id,
+                                                                  Institution.city_code))
+
+
+# --- roll-ups (stats/rollups.py): whole days before today ------------------------------------
+
+ROLLED = DailyFigures.__table__
+
+
+def split(period: Period, today: date | None = None) -> tuple[Period | None, Period | None]:
+    """The period's days before today (read from the roll-ups) and from today
+    on (read from the raw rows); either may be None."""
+    today = today or platform_today()
+    rolled = Period(period.first, min(period.last, today - timedelta(days=1))) if period.first < today else None
+    raw = Period(max(period.first, today), period.last) if period.last >= today else None
+    return rolled, raw
+
+
+def _scoped(query, scope: Scope, instrument_column):
+    if scope.institution_id is None and scope.city is None:
+        return query
+    return query.where(instrument_column.in_(_instruments_in_scope(scope)))
+
+
+def _figures_of(booked, used, staff, bookings, no_shows, revenue, vouchers) -> Figures:
+    used_hours = Decimal(int(used or 0)) / 3600
+    return Figures(booked_hours=Decimal(int(booked or 0)) / 3600, used_hours=used_hours,
+                   external_hours=used_hours - Decimal(int(staff or 0)) / 3600, bookings=int(bookings or 0),
+                   no_shows=int(no_shows or 0), revenue=Decimal(int(revenue or 0)) / 100,
+                   voucher_revenue=Decimal(int(vouchers or 0)) / 100)
+
+
+def _month_of_day():
+    if dialect() == "postgresql":
+        return sa.func.to_char(ROLLED.c.day, "YYYY-MM")
+    return sa.func.substr(ROLLED.c.day, 1, 7)
+
+
+def _rolled(scope: Scope, ranges: dict[str, Period], key=None, used_only: tuple[str, ...] = ()) -> dict[str, dict]:
+    """Roll-up sums for each named range of whole days, grouped by `key`
+    (the instrument by default), in one statement:
+    {name: {key: (Figures, blackout minutes)}}. The ranges named in
+    `used_only` sum used hours alone (the quota table's)."""
+    key = ROLLED.c.instrument_id if key is None else key
+    first, last = min(p.first for p in ranges.values()), max(p.last for p in ranges.values())
+    columns = []
+    zero = sa.literal(0)
+    for name_of_range, p in ranges.items():
+        inside = sa.and_(ROLLED.c.day >= p.first, ROLLED.c.day <= p.last) if len(ranges) > 1 else None
+        for name in rollups.FIELDS:
+            if name_of_range in used_only and name != "used_seconds":
+                columns.append(zero)
+                continue
+            column = ROLLED.c[name]
+            columns.append(sa.func.sum(column if inside is None else sa.case((inside, column), else_=0)))
+    query = _scoped(sa.select(key, *columns).where(ROLLED.c.day >= first, ROLLED.c.day <= last).group_by(key),
+                    scope, ROLLED.c.instrument_id)
+    width = len(rollups.FIELDS)
+    result: dict[str, dict] = {name: {} for name in ranges}
+    for row in db.session.execute(query):
+        for index, name in enumerate(ranges):
+            values = row[1 + index * width:1 + (index + 1) * width]
+            if any(values):
+                result[name][row[0]] = (_figures_of(*values[:-1]), int(values[-1] or 0))
+    return result
+
+
+def _instrument_sums(scope: Scope, periods: dict[str, Period], today: date | None, used_only: tuple[str, ...] = ()
+                     ) -> dict[str, tuple[dict[int, Figures], dict[int, int]]]:
+    """Booking figures and blackout minutes per instrument for each named
+    period: roll-ups for its days before today (one statement for all the
+    periods), the raw rows for the rest."""
+    parts = {name: split(p, today) for name, p in periods.items()}
+    rolled_ranges = {name: rolled for name, (rolled, _) in parts.items() if rolled is not None}
+    rolled = _rolled(scope, rolled_ranges, used_only=used_only) if rolled_ranges else {}
+    result = {}
+    raw_reads: dict[tuple[date, date], tuple] = {}  # periods ending alike share their days from today
+    for name, (_, raw) in parts.items():
+        sums: dict[int, Figures] = {}
+        lost: dict[int, int] = defaultdict(int)
+        for instrument_id, (figures, minutes) in rolled.get(name, {}).items():
+            sums[instrument_id] = figures
+            lost[instrument_id] += minutes
+        if raw is not None:
+            if (raw.first, raw.last) not in raw_reads:
+                raw_reads[(raw.first, raw.last)] = (_booking_sums(scope, raw), _blackout_minutes(scope, raw))
+            raw_sums, raw_lost = raw_reads[(raw.first, raw.last)]
+            for instrument_id, figures in raw_sums.items():
+                sums.setdefault(instrument_id, Figures()).add(figures)
+            for instrument_id, minutes in raw_lost.items():
+                lost[instrument_id] += minutes
+        result[name] = (sums, lost)
+    return result
 
 
 @dataclass
@@ -275,13 +398,22 @@ class InstrumentRow:
     figures: Figures = field(default_factory=Figures)
 
 
-def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
+def instrument_figures(scope: Scope, period: Period, today: date | None = None, orders=None
+                       ) -> list[InstrumentRow]:
     """Every instrument in scope, idle ones included, with its figures."""
-    days = list(period.days())
-    open_minutes = _open_minutes(scope, days)
-    lost = _blackout_minutes(scope, period)
-    sums = _booking_sums(scope, period)
-    orders = _reported_orders(scope, period)
+    return instruments_over(scope, {"period": period}, today, orders)["period"]
+
+
+def instruments_over(scope: Scope, periods: dict[str, Period], today: date | None = None, orders=None,
+                     without_open: tuple[str, ...] = ()) -> dict[str, list[InstrumentRow]]:
+    """`instrument_figures` for several periods at once (a dashboard's), with
+    one read of the instruments, of the roll-ups and of the orders (`orders`:
+    already fetched for a span covering every period). The periods named in
+    `without_open` are for the quota table: used hours and orders only (from
+    the roll-ups; the raw part of today on is whole), no open hours."""
+    sums = _instrument_sums(scope, periods, today, used_only=without_open)
+    if orders is None:
+        orders = scope_orders(scope, min(p.start for p in periods.values()), max(p.end for p in periods.values()))
     rows = db.session.execute(
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
                   Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
@@ -289,16 +421,22 @@ def instrument_figures(scope: Scope, period: Period) -> list[InstrumentRow]:
         .where(Instrument.id.in_(_instruments_in_scope(scope)))
         .order_by(Instrument.id)
     ).all()
-    result = []
-    for row in rows:
-        item = InstrumentRow(*row)
-        figures = sums.get(item.id, Figures())
-        figures.open_hours = Decimal(max(0, open_minutes.get(item.id, 0) - lost.get(item.id, 0))) / 60
-        figures.instruments = 1
-        for order in orders.get(item.id, ()):
-            figures.add_order(order)
-        item.figures = figures
-        result.append(item)
+    result = {}
+    for name, period in periods.items():
+        open_minutes = {} if name in without_open else _open_minutes(scope, list(period.days()))
+        booked, lost = sums[name]
+        reported = _reported_orders(scope, period, orders)
+        items = []
+        for row in rows:
+            item = InstrumentRow(*row)
+            figures = booked.get(item.id) or Figures()
+            figures.open_hours = Decimal(max(0, open_minutes.get(item.id, 0) - lost.get(item.id, 0))) / 60
+            figures.instruments = 1
+            for order in reported.get(item.id, ()):
+                figures.add_order(order)
+            item.figures = figures
+            items.append(item)
+        result[name] = items
     return result
 
 
@@ -310,27 +448,27 @@ def _labels(group_by: str) -> dict:
     return {}
 
 
-def utilisation(scope: Scope, period: Period, group_by: str) -> dict:
+def utilisation(scope: Scope, period: Period, group_by: str, today: date | None = None) -> dict:
     """Rows of figures grouped by city, institution, category, instrument or
     month, and the totals. Instruments without bookings count too."""
-    return utilisations(scope, period, (group_by,))[group_by]
+    return utilisations(scope, period, (group_by,), today)[group_by]
 
 
-def utilisations(scope: Scope, period: Period, group_bys) -> dict[str, dict]:
+def utilisations(scope: Scope, period: Period, group_bys, today: date | None = None,
+                 instruments: list[InstrumentRow] | None = None, orders=None) -> dict[str, dict]:
     """`utilisation` for several groupings at once (a dashboard's), from one
     computation of the instruments' figures."""
     for group_by in group_bys:
         if group_by not in GROUPS:
             raise ValidationFailed(N_("Unknown grouping."),
                                    {"group_by": [N_("One of city, institution, category, instrument, month.")]})
-    instruments = None
     result = {}
     for group_by in group_bys:
         if group_by == "month":
-            result[group_by] = _by_month(scope, period)
+            result[group_by] = by_month(scope, period, today, orders)
             continue
         if instruments is None:
-            instruments = instrument_figures(scope, period)
+            instruments = instrument_figures(scope, period, today, orders)
         result[group_by] = _grouped(instruments, group_by)
     return result
 
@@ -369,31 +507,116 @@ def _months(period: Period) -> list[tuple[str, list[date]]]:
     return list(months.items())
 
 
-def _by_month(scope: Scope, period: Period) -> dict:
-    """One row per calendar month; a booking counts in the month it starts,
-    an order in the month of its report."""
-    offset = int(period.start.utcoffset().total_seconds() // 3600)
-    sums = _booking_sums(scope, period, group=local_month(Booking.start, offset))
-    for orders in _reported_orders(scope, period).values():
-        for order in orders:
-            sums.setdefault(order.reported_on.strftime("%Y-%m"), Figures()).add_order(order)
+def _open_minutes_by_month(scope: Scope, months: list[tuple[str, list[date]]]) -> dict[str, int]:
+    """Opening minutes of every instrument in scope per month: one statement
+    (the minutes of each weekday, for instruments open on holidays or not)."""
+    query = _scoped(
+        sa.select(OpeningHours.weekday, Instrument.open_on_holidays,
+                  sa.func.sum(OpeningHours.close_minute - OpeningHours.open_minute))
+        .join(Instrument, OpeningHours.instrument_id == Instrument.id)
+        .group_by(OpeningHours.weekday, Instrument.open_on_holidays),
+        scope, OpeningHours.instrument_id)
+    minutes = {(weekday, bool(on_holidays)): int(total or 0)
+               for weekday, on_holidays, total in db.session.execute(query)}
+    result = {}
+    for month, days in months:
+        total = 0
+        for on_holidays in (False, True):
+            for weekday, count in _weekday_counts(days, on_holidays).items():
+                total += count * minutes.get((weekday, on_holidays), 0)
+        result[month] = total
+    return result
+
+
+def by_month(scope: Scope, period: Period, today: date | None = None, orders=None) -> dict:
+    """One row per calendar month: a booking counts in the month it starts
+    (bookings, no-shows, revenue), its hours in the months they fall in; an
+    order in the month of its report."""
+    months = _months(period)
+    rolled, raw = split(period, today)
+    sums: dict[str, Figures] = defaultdict(Figures)
+    lost: dict[str, int] = defaultdict(int)
+    if rolled is not None:
+        for month, (figures, minutes) in _rolled(scope, {"rolled": rolled}, _month_of_day())["rolled"].items():
+            sums[month].add(figures)
+            lost[month] += minutes
+    if raw is not None:
+        for month, days in _months(raw):
+            part = Period(days[0], days[-1])
+            for figures in _booking_sums(scope, part).values():
+                sums[month].add(figures)
+            lost[month] += sum(_blackout_minutes(scope, part).values())
+    for instrument_orders in _reported_orders(scope, period, orders).values():
+        for order in instrument_orders:
+            sums[order.reported_on.strftime("%Y-%m")].add_order(order)
+    open_minutes = _open_minutes_by_month(scope, months)
     rows, totals = [], Figures()
-    for month, days in _months(period):
-        open_minutes = sum(_open_minutes(scope, days).values())
-        month_period = Period(days[0], days[-1])
-        lost = sum(_blackout_minutes(scope, month_period).values())
+    for month, _days in months:
         figures = sums.get(month, Figures())
-        figures.open_hours = Decimal(max(0, open_minutes - lost)) / 60
+        figures.open_hours = Decimal(max(0, open_minutes[month] - lost[month])) / 60
         totals.add(figures)
         rows.append({"key": month, "label": month, "label_en": month, **figures.as_dict()})
     return {"rows": rows, "totals": totals.as_dict()}
 
 
-def flows(scope: Scope, period: Period) -> dict:
+def _flow_filter(scope: Scope, firm_city, instrument_institution, instrument_city) -> list:
+    if scope.institution_id is not None:
+        return [instrument_institution == scope.institution_id]
+    if scope.city is not None:
+        return [sa.or_(firm_city == scope.city, instrument_city == scope.city)]
+    return []
+
+
+def flows(scope: Scope, period: Period, today: date | None = None, orders=None) -> dict:
     """Hours, bookings and revenue from firms of each city (rows) to
     instruments of each city (columns): the 9 × 9 matrix, with the orders
     reported in the period and their revenue. A city bureau sees the flows
     its city takes part in, as consumer or as provider."""
+    codes = [c.code for c in list_cities()]
+    cells: dict = defaultdict(lambda: {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00"),
+                                       "orders": 0, "order_revenue": Decimal("0.00")})
+    seconds: dict = defaultdict(Decimal)
+    bookings: dict = defaultdict(int)
+    cents: dict = defaultdict(int)
+    rolled, raw = split(period, today)
+    if rolled is not None:
+        query = (
+            sa.select(ROLLED.c.firm_city, Institution.city_code, sa.func.sum(ROLLED.c.booked_seconds),
+                      sa.func.sum(ROLLED.c.bookings), sa.func.sum(ROLLED.c.revenue_cents))
+            .select_from(ROLLED)
+            .join(Instrument, ROLLED.c.instrument_id == Instrument.id)
+            .join(Institution, Instrument.institution_id == Institution.id)
+            .where(ROLLED.c.day >= rolled.first, ROLLED.c.day <= rolled.last, ROLLED.c.firm_city != "",
+                   *_flow_filter(scope, ROLLED.c.firm_city, Instrument.institution_id, Institution.city_code))
+            .group_by(ROLLED.c.firm_city, Institution.city_code))
+        for from_city, to_city, booked, count, revenue in db.session.execute(query):
+            seconds[(from_city, to_city)] += Decimal(int(booked or 0))
+            bookings[(from_city, to_city)] += int(count or 0)
+            cents[(from_city, to_city)] += int(revenue or 0)
+    if raw is not None:
+        for cell, (booked, count, revenue) in _raw_flows(scope, raw).items():
+            seconds[cell] += booked
+            bookings[cell] += count
+            cents[cell] += revenue
+    for cell in set(seconds) | set(bookings) | set(cents):
+        cells[cell].update({"hours": (seconds[cell] / 3600).quantize(CENT), "bookings": bookings[cell],
+                            "revenue": (Decimal(cents[cell]) / 100).quantize(CENT)})
+    if orders is None:
+        orders = order_stats.reported_orders(
+            period.start, period.end, *_flow_filter(scope, Firm.city_code, Instrument.institution_id,
+                                                    Institution.city_code))
+    else:
+        orders = [order for order in orders if period.start <= order.reported_at < period.end]
+    for order in orders:
+        cell = cells[(order.firm_city, order.instrument_city)]
+        cell["orders"] += 1
+        cell["order_revenue"] = (cell["order_revenue"] + (order.amount or 0)).quantize(CENT)
+    return {"cities": codes,
+            "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in codes for b in codes]}
+
+
+def _raw_flows(scope: Scope, period: Period) -> dict:
+    """(seconds, bookings, revenue in cents) per (firm city, instrument city) from the raw bookings."""
     p0, p1 = period.start.timestamp(), period.end.timestamp()
     clipped = greatest(least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0), 0)
     active = Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED))
@@ -409,40 +632,31 @@ def flows(scope: Scope, period: Period) -> dict:
         .join(Instrument, Booking.instrument_id == Instrument.id)
         .join(Institution, Instrument.institution_id == Institution.id)
         .where(Booking.start >= period.start - MAX_OCCUPIED_SPAN, Booking.start < period.end,
-               Booking.end > period.start)
+               Booking.end > period.start,
+               *_flow_filter(scope, Firm.city_code, Instrument.institution_id, Institution.city_code))
         .group_by(Firm.city_code, Institution.city_code)
     )
-    in_scope = []
-    if scope.institution_id is not None:
-        in_scope.append(Instrument.institution_id == scope.institution_id)
-    elif scope.city is not None:
-        in_scope.append(sa.or_(Firm.city_code == scope.city, Institution.city_code == scope.city))
-    query = query.where(*in_scope)
-    codes = [c.code for c in list_cities()]
-    cells: dict = defaultdict(lambda: {"hours": Decimal(0), "bookings": 0, "revenue": Decimal("0.00"),
-                                       "orders": 0, "order_revenue": Decimal("0.00")})
-    for from_city, to_city, seconds, bookings, revenue in db.session.execute(query):
-        cells[(from_city, to_city)].update({
-            "hours": (Decimal(str(seconds or 0)) / 3600).quantize(Decimal("0.01")),
-            "bookings": bookings, "revenue": (Decimal(int(revenue or 0)) / 100).quantize(Decimal("0.01")),
-        })
-    for order in order_stats.reported_orders(period.start, period.end, *in_scope):
-        cell = cells[(order.firm_city, order.instrument_city)]
-        cell["orders"] += 1
-        cell["order_revenue"] = (cell["order_revenue"] + (order.amount or 0)).quantize(CENT)
-    return {"cities": codes,
-            "rows": [{"from": a, "to": b, **cells[(a, b)]} for a in codes for b in codes]}
+    return {(a, b): (Decimal(round(seconds or 0)), int(count or 0), int(revenue or 0))
+            for a, b, seconds, count, revenue in db.session.execute(query)}
 
 
-def below_quota(scope: Scope, period: Period) -> list[dict]:
+def year_to_date(period: Period) -> Period:
+    return Period(date(period.last.year, 1, 1), period.last)
+
+
+def below_quota(scope: Scope, period: Period, today: date | None = None,
+                instruments: list[InstrumentRow] | None = None) -> list[dict]:
     """Instruments whose used hours since 1 January fall short of their quota
-    scaled to the part of the year up to the period's end."""
-    year_start = date(period.last.year, 1, 1)
-    ytd = Period(year_start, period.last)
+    scaled to the part of the year up to the period's end (`instruments`:
+    their figures over that part of the year, when already computed)."""
+    ytd = year_to_date(period)
+    year_start = ytd.first
     elapsed = Decimal((period.last - year_start).days + 1) / Decimal(
         (date(period.last.year + 1, 1, 1) - year_start).days)
     result = []
-    for item in instrument_figures(scope, ytd):
+    if instruments is None:
+        instruments = instruments_over(scope, {"ytd": ytd}, today, without_open=("ytd",))["ytd"]
+    for item in instruments:
         expected = Decimal(QUOTA_HOURS[item.quota_class]) * elapsed
         used = item.figures.used_hours
         if used < expected:

@@ -8,11 +8,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..accounts.services import list_cities
+from ..formats import money, percent
 from ..timeutil import platform_today
 from ..web import local_name
 from . import charts
 from .dashboard import dashboard as stats_dashboard
+from .services import list_cities  # once per request
 
 bp = Blueprint("stats", __name__, url_prefix="/stats")
 
@@ -32,7 +33,7 @@ def dashboard():
     period, city, flows = board.period, board.city, board.flows
     english = get_locale().language == "en"
     label = (lambda row: row["label_en"]) if english else (lambda row: row["label"])
-    pct = lambda v: f"{float(v) * 100:.1f}%"  # noqa: E731
+    pct = percent
     figures = {
         "city_chart": charts.bar_chart(
             [(label(r), r["utilisation"], pct(r["utilisation"])) for r in board.by_city["rows"]],
@@ -44,7 +45,7 @@ def dashboard():
         "trend_chart": charts.line_chart([(r["key"], r["utilisation"]) for r in board.trend],
                                          title=_("Utilisation by month")),
         "order_chart": charts.bar_chart(
-            [(label(r), r["orders"], f"{r['orders']} · ¥{r['order_revenue']}") for r in board.order_rows("city")],
+            [(label(r), r["orders"], f"{r['orders']} · {money(r['order_revenue'])}") for r in board.order_rows("city")],
             title=_("Entrusted-testing orders by city")),
     }
     if flows:

@@ -193,6 +193,192 @@ def measure_bookings(client, token: str, instruments: int, rng: random.Random, r
     return {"create": created, "conflict": conflicted}
 
 
+BUSY_HISTORY = (1_000, 1_000_000)  # the busy instrument's history, before and after it grows
+BUSY_AHEAD_DAYS = 120  # its active bookings: two every working day this far ahead
+BUSY_FREE_HOURS = (10, 11, 12, 16, 17, 18)  # whole hours between them, clear of their 30-minute buffers
+
+
+def _busy_days(first_ahead: int, days_ahead: int) -> list[date]:
+    """Ordinary working days from `first_ahead` to `days_ahead` days after today."""
+    from ..booking.calendar import effective_weekday
+
+    today = datetime.now(UTC).date()
+    return [day for day in (today + timedelta(days=n) for n in range(first_ahead, days_ahead))
+            if day.weekday() < 5 and effective_weekday(day) == day.weekday()]
+
+
+def add_busy_instrument(history: int, rng: random.Random) -> int:
+    """One instrument (Mon–Fri 08:00–20:00, a 30-minute buffer, a day's
+    notice) with the calendar of a busy one: every working day of the next
+    120 days booked 08:00–09:30 (confirmed) and 14:00–15:00 (pending); its
+    history is filled to `history` bookings by `grow_busy_history`."""
+    instrument = Instrument(
+        institution_id=1, category_code="analytical-mass-spectrometry", name="繁忙仪器", name_en="Busy instrument",
+        hourly_rate=Decimal(300), min_booking_minutes=30, max_booking_minutes=480, buffer_minutes=30,
+        advance_notice_hours=24, requires_approval=False,
+        opening_hours=[OpeningHours(weekday=d, open_minute=8 * 60, close_minute=20 * 60) for d in range(5)])
+    db.session.add(instrument)
+    db.session.flush()
+    zone, now = ZoneInfo("Asia/Shanghai"), database_time(datetime.now(UTC))
+
+    def rows():
+        for day in _busy_days(1, BUSY_AHEAD_DAYS):
+            for (hour, minute), hours, status in (((8, 0), 1.5, BookingStatus.CONFIRMED),
+                                                  ((14, 0), 1, BookingStatus.PENDING)):
+                start = datetime.combine(day, datetime.min.time(), zone).replace(hour=hour, minute=minute)
+                end = start + timedelta(hours=hours)
+                yield (instrument.id, 1, 1, database_time(start), database_time(end),
+                       database_time(end + timedelta(minutes=30)), str(status), "bench: busy", 45_000, 0, 45_000, 0,
+                       "", "", None, None, now, now)
+
+    active = bulk_insert("bookings", BOOKING_COLUMNS, rows())
+    db.session.commit()
+    grow_busy_history(instrument.id, max(0, history - active), rng, progress=False)
+    return instrument.id
+
+
+def grow_busy_history(instrument_id: int, count: int, rng: random.Random, progress: bool) -> None:
+    """`count` more past bookings of the instrument, spread evenly over the
+    last three years up to a few hours ago (most completed, some cancelled
+    or no-shows): the same span whatever their number, so a big history is
+    a dense one, near the requests too."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    origin, span = now - timedelta(days=365 * HISTORY_YEARS), timedelta(days=365 * HISTORY_YEARS, hours=-4)
+    step, stamp = span / max(1, count), database_time(now)
+    statuses = [str(BookingStatus.COMPLETED)] * 17 + [str(BookingStatus.CANCELLED)] * 2 + [str(BookingStatus.NO_SHOW)]
+
+    def rows(bar):
+        for n in range(count):
+            start = origin + step * n
+            hours = rng.choice((1, 2, 3))
+            end = min(start + timedelta(hours=hours), now - timedelta(hours=1))
+            status = statuses[n % len(statuses)]
+            used = status == BookingStatus.COMPLETED
+            yield (instrument_id, n % 90 + 1, n % 90 + 1, database_time(start), database_time(end),
+                   database_time(end + timedelta(minutes=30)), status, "bench: history", 30_000 * hours, 0,
+                   30_000 * hours, 0, "", "", database_time(start) if used else None,
+                   database_time(end) if used else None, stamp, stamp)
+            if (n + 1) % CHUNK == 0:
+                bar.update(CHUNK)
+
+    with click.progressbar(length=count, label="Busy instrument's history", show_pos=True,
+                           file=None if progress else io.StringIO()) as bar:
+        bulk_insert("bookings", BOOKING_COLUMNS, rows(bar))
+    db.session.commit()
+
+
+def _analyze() -> None:
+    """Fresh planner statistics, as a deployment has after a bulk load (and
+    on PostgreSQL the visibility map index-only scans rely on)."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE")
+
+
+def _measure_each(call, after, repeat: int, warmup: int = 5) -> dict:
+    """`_measure`, with `after(result)` run between the timed calls; also
+    the median CPU time of this process per call (`cpu_p50_ms`: on SQLite
+    nearly all of a request's work, and less disturbed than the wall clock
+    when other processes share the machine)."""
+    samples, cpu = [], []
+    for n in range(warmup + repeat):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        result = call()
+        if n >= warmup:
+            samples.append(time.perf_counter() - began)
+            cpu.append(time.process_time() - began_cpu)
+        after(result)
+    return {**_timings(samples), "cpu_p50_ms": round(statistics.median(cpu) * 1000, 2)}
+
+
+def measure_busy_instrument(app, client, token: str, instrument_id: int, rng: random.Random, repeat: int) -> dict:
+    """POST /api/v1/bookings on the busy instrument, for one hour on one of
+    the next three weeks' working days (whose suggestion windows reach back
+    into the dense recent history): a free hour (201; the booking is then
+    cancelled, untimed, so every call sees the same calendar) and 08:30–09:30,
+    held by a confirmed booking (409 with suggestions). Also the SQL
+    statements of one refusal."""
+    headers = {"Authorization": f"Bearer {token}"}
+    days = _busy_days(2, 22)
+
+    def create():
+        day, hour = rng.choice(days), rng.choice(BUSY_FREE_HOURS)
+        body = {"instrument_id": instrument_id, "start": f"{day}T{hour:02d}:00:00+08:00",
+                "end": f"{day}T{hour + 1:02d}:00:00+08:00", "purpose": "benchmark"}
+        response = client.post("/api/v1/bookings", json=body, headers=headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["id"]
+
+    def cancel(booking_id):
+        with app.app_context():
+            begin_write_transaction()
+            db.session.execute(sa.update(Booking).where(Booking.id == booking_id).values(
+                status=BookingStatus.CANCELLED))
+            db.session.commit()
+
+    def refuse():
+        day = rng.choice(days)
+        body = {"instrument_id": instrument_id, "start": f"{day}T08:30:00+08:00", "end": f"{day}T09:30:00+08:00",
+                "purpose": "benchmark"}
+        response = client.post("/api/v1/bookings", json=body, headers=headers)
+        assert response.status_code == 409 and response.get_json()["suggestions"], response.get_json()
+
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    refuse()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        refuse()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return {"create": _measure_each(create, cancel, repeat), "conflict": _measure_each(refuse, lambda _: None, repeat),
+            "conflict_sql_statements": len(statements)}
+
+
+BUSY_BOOKER = "busy@bench.example"
+
+
+def run_busy_instrument(app, rng: random.Random, repeat: int, progress: bool,
+                        history: tuple[int, int] = BUSY_HISTORY) -> dict:
+    """One instrument with 1,000 bookings in its history, measured; grown to
+    1,000,000 (past ones, as the years add them), measured again. Booked by
+    a firm user of its own (the write-lock scenarios leave bench1 suspended
+    for no-shows)."""
+    from ..accounts.services import issue_token
+
+    client = app.test_client()
+    with app.app_context():
+        begin_write_transaction()
+        db.session.execute(sa.insert(User).values(
+            email=BUSY_BOOKER, password_hash=generate_password_hash("bench-password"), name="busy booker",
+            role=Role.FIRM, firm_id=1, language="zh_CN", active=True, created_at=datetime.now(UTC),
+            email_verified_at=datetime.now(UTC)))
+        token, _ = issue_token(BUSY_BOOKER, "bench-password")
+        instrument_id = add_busy_instrument(history[0], rng)
+        _analyze()
+    gc.collect()
+    gc.freeze()  # as run_bench does: the worker's heap, not the build's leftovers
+    small = measure_busy_instrument(app, client, token, instrument_id, rng, repeat)
+    with app.app_context():
+        began = time.perf_counter()
+        begin_write_transaction()
+        grow_busy_history(instrument_id, history[1] - history[0], rng, progress)
+        _analyze()
+        grown_in = round(time.perf_counter() - began, 1)
+        grown = db.session.scalar(sa.select(sa.func.count()).where(Booking.instrument_id == instrument_id))
+    gc.collect()
+    gc.freeze()
+    large = measure_busy_instrument(app, client, token, instrument_id, rng, repeat)
+    return {"instrument_id": instrument_id, "history": list(history), "history_after": grown,
+            "grow_seconds": grown_in, "at_1k": small, "at_1m": large,
+            "create_ratio": round(large["create"]["p50_ms"] / small["create"]["p50_ms"], 2),
+            "conflict_ratio": round(large["conflict"]["p50_ms"] / small["conflict"]["p50_ms"], 2)}
+
+
 def measure_reads(client, instruments: int, rng: random.Random, repeat: int) -> dict:
     day = _next_workdays(5)[-1]
     model = next((r["model"] for r in demo_records() if r["model"] == "JSM-IT800"), demo_records()[0]["model"])
@@ -293,14 +479,29 @@ def measure_import(app, rows: int = 2000) -> dict:
 
 
 def measure_stats(app, repeat: int) -> dict:
-    """Corridor-wide figures for the last year, straight through the service."""
-    from ..stats import services
+    """Corridor-wide figures for the last year, straight through the service,
+    and the admin's dashboard page; first the daily roll-ups are built from
+    the bulk-loaded rows (`flask stats rebuild`, issue #20), as every bulk
+    loader does."""
+    from ..database import begin_write_transaction
+    from ..stats import rollups, services
 
     today = datetime.now(UTC).date()
     period = services.Period(today - timedelta(days=365), today - timedelta(days=1))
     scope = services.Scope()
     results = {}
     with app.app_context():
+        started = time.perf_counter()
+        begin_write_transaction()
+        rollups.rebuild_all()
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("VACUUM ANALYZE stats_daily")
+        else:
+            db.session.execute(sa.text("ANALYZE stats_daily"))
+            db.session.commit()
+        rebuild_seconds = round(time.perf_counter() - started, 1)
         for name, call in (
             ("utilisation_year_by_instrument", lambda: services.utilisation(scope, period, "instrument")),
             ("utilisation_year_by_city", lambda: services.utilisation(scope, period, "city")),
@@ -308,7 +509,25 @@ def measure_stats(app, repeat: int) -> dict:
         ):
             results[name] = _measure(call, repeat, warmup=1)
             db.session.remove()
-    return results
+    client = app.test_client()
+    _dashboard_admin(app)
+    sign_in(client, DASHBOARD_ADMIN, "bench-password")
+
+    def dashboard():
+        assert client.get("/stats/").status_code == 200
+
+    results["dashboard_admin"] = _measure(dashboard, repeat, warmup=1)
+    return results, rebuild_seconds
+
+
+def _dashboard_admin(app) -> None:
+    with app.app_context():
+        if db.session.scalar(sa.select(User.id).where(User.email == DASHBOARD_ADMIN)) is None:
+            db.session.execute(sa.insert(User).values(
+                email=DASHBOARD_ADMIN, password_hash=generate_password_hash("bench-password"),
+                name="office", role=Role.ADMIN, language="zh_CN", active=True, created_at=datetime.now(UTC),
+                email_verified_at=datetime.now(UTC)))
+            db.session.commit()
 
 
 DASHBOARD_ADMIN = "office@bench.example"
@@ -350,12 +569,20 @@ def count_dashboard_statements(app) -> int:
     return len(statements)
 
 
-def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool) -> dict:
+def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool, only: str | None = None,
+              busy_history: tuple[int, int] = BUSY_HISTORY) -> dict:
     from ..accounts.services import issue_token
 
     rng = random.Random(60)
     started = time.perf_counter()
     report: dict = {"instruments": instruments, "bookings": bookings, "database": app.config["SQLALCHEMY_DATABASE_URI"].split("@")[-1]}
+    if only == "booking":  # the catalogue and the busy instrument, without the corridor's history
+        with app.app_context():
+            build_corridor(instruments, bookings, rng, progress)
+        report.update(only="booking", bookings=0)
+        report["busy_instrument"] = run_busy_instrument(app, rng, repeat, progress, busy_history)
+        report["build_seconds"] = round(time.perf_counter() - started, 1)
+        return report
     with app.app_context():
         build_corridor(instruments, bookings, rng, progress)
         small = min(10_000, bookings)
@@ -384,9 +611,11 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool)
     report["reads"] = measure_reads(client, instruments, rng, repeat)
     report["reads"].update(measure_timeline(app, instruments, repeat))
     report["import_2000_rows"] = measure_import(app)
-    report["stats"] = measure_stats(app, max(3, repeat // 40))
+    report["stats"], report["rollups_rebuild_seconds"] = measure_stats(app, max(3, repeat // 40))
     report["dashboard_sql_statements"] = count_dashboard_statements(app)
     report["write_lock_ms"] = measure_write_locks(app, client, token, instruments)
+    # Last: its million bookings must not weigh on the figures above.
+    report["busy_instrument"] = run_busy_instrument(app, rng, repeat, progress, busy_history)
     report["create_ratio_full_vs_10k"] = round(
         report["at_full"]["create"]["p50_ms"] / report["at_10k"]["create"]["p50_ms"], 2)
     report["peak_memory_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -487,10 +716,25 @@ def measure_write_locks(app, client, token: str, instruments: int) -> dict:  # n
     return results
 
 
+def print_busy_instrument(busy: dict) -> None:
+    small, large = (f"{n:,}" for n in busy["history"])
+    for label, key in ((small, "at_1k"), (large, "at_1m")):
+        for code, figure in (("201", "create"), ("409", "conflict")):
+            value = busy[key][figure]
+            name = f"one instrument, {label} in history, {code}"
+            click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}   (CPU p50 {value['cpu_p50_ms']})")
+    click.echo(f"one instrument, {small} → {large} in history (grown in {busy['grow_seconds']} s): "
+               f"ratio 201 {busy['create_ratio']}, 409 {busy['conflict_ratio']}; SQL statements of a 409: "
+               f"{busy['at_1k']['conflict_sql_statements']} → {busy['at_1m']['conflict_sql_statements']}")
+
+
 def print_table(report: dict) -> None:
     click.echo(f"\n{report['instruments']:,} instruments, {report['bookings']:,} bookings "
                f"({report['database']}); built in {report['build_seconds']} s")
     click.echo(f"{'measure':<38}{'p50 ms':>10}{'p95 ms':>10}")
+    if report.get("only") == "booking":
+        print_busy_instrument(report["busy_instrument"])
+        return
     rows = [("POST /bookings, 201, at 10,000", report["at_10k"]["create"]),
             ("POST /bookings, 409, at 10,000", report["at_10k"]["conflict"]),
             (f"POST /bookings, 201, at {report['bookings']:,}", report["at_full"]["create"]),
@@ -499,13 +743,15 @@ def print_table(report: dict) -> None:
     rows += [(f"stats {name}", value) for name, value in report["stats"].items()]
     for name, value in rows:
         click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
-    click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}")
+    click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}; "
+               f"roll-ups rebuilt in {report['rollups_rebuild_seconds']} s")
     click.echo(f"import of 2,000 new instruments: check {report['import_2000_rows']['import_check_seconds']} s, "
                f"import {report['import_2000_rows']['import_seconds']} s")
     for name, value in report["write_lock_ms"].items():
         click.echo(f"longest write lock, {name}: {value} ms")
     click.echo(f"create ratio full / 10,000: {report['create_ratio_full_vs_10k']}; "
                f"peak memory {report['peak_memory_mb']} MB")
+    print_busy_instrument(report["busy_instrument"])
 
 
 def bench_database_url(app, database: str | None) -> str:
@@ -523,8 +769,13 @@ def bench_database_url(app, database: str | None) -> str:
 @click.option("--database", help="URL of an empty database to fill (default: instance/bench.sqlite, recreated)")
 @click.option("--repeat", default=200, show_default=True, help="measured calls per figure")
 @click.option("--out", type=click.Path(dir_okay=False), help="write the figures as JSON here")
+@click.option("--only", type=click.Choice(["booking"]),
+              help="booking: only the busy instrument (1,000 then 1,000,000 bookings in its history), "
+                   "on the catalogue without the corridor's bookings")
+@click.option("--busy-history", default="1000,1000000", show_default=True,
+              help="the busy instrument's history before and after it grows")
 @click.pass_context
-def bench_command(ctx, instruments, bookings, database, repeat, out):
+def bench_command(ctx, instruments, bookings, database, repeat, out, only, busy_history):
     """Build a synthetic corridor in a separate database and time the platform."""
     from flask import current_app
     from flask_migrate import upgrade
@@ -537,7 +788,8 @@ def bench_command(ctx, instruments, bookings, database, repeat, out):
     with app.app_context():
         upgrade()
     try:
-        report = run_bench(app, instruments, bookings, repeat, progress=True)
+        small, large = (int(n) for n in busy_history.split(","))
+        report = run_bench(app, instruments, bookings, repeat, progress=True, only=only, busy_history=(small, large))
     finally:
         with app.app_context():
             db.engine.dispose()

@@ -46,7 +46,7 @@ def toggle_favourite(user: User, instrument_id: int) -> bool:
         return False
     starred = db.session.scalar(sa.select(sa.func.count()).select_from(Favourite).where(Favourite.user_id == user.id))
     if starred >= MAX_FAVOURITES:
-        raise ValidationFailed("Too many favourites.", {"instrument_id": [
+        raise ValidationFailed(N_("Too many favourites."), {"instrument_id": [
             N_("You have 50 favourite instruments already; unstar one first.")]})
     db.session.add(Favourite(user_id=user.id, instrument_id=instrument_id))
     db.session.flush()
@@ -71,12 +71,12 @@ def save_search(user: User, name: str, query: str) -> SavedSearch:
     if not kept or len(kept) > 1000:
         errors["query"] = [N_("Search for something first, then keep the search.")]
     if errors:
-        raise ValidationFailed("The search could not be kept.", errors)
+        raise ValidationFailed(N_("The search could not be kept."), errors)
     begin_write_transaction()
     kept_already = db.session.scalar(sa.select(sa.func.count()).select_from(SavedSearch)
                                      .where(SavedSearch.user_id == user.id))
     if kept_already >= MAX_SAVED_SEARCHES:
-        raise ValidationFailed("Too many saved searches.",
+        raise ValidationFailed(N_("Too many saved searches."),
                                {"name": [N_("You keep 20 searches already; delete one first.")]})
     search = SavedSearch(user_id=user.id, name=name, query=kept)
     db.session.add(search)

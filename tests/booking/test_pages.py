@@ -211,7 +211,7 @@ def test_the_form_shows_the_quote_before_anything_is_booked(browser, client, mak
     preview = client.post(f"/instruments/{instrument.id}/book", data=form)
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and 'id="quote"' in html
-    assert "¥600.00" in html and "¥1200.00" in html  # each week, and the series
+    assert "¥600.00" in html and "¥1,200.00" in html  # each week, and the series
     assert "等待管理员审批" in html and 'id="quote-occurrences"' in html
     quoted = dict(re.findall(r'name="(quoted\w*)" value="([^"]*)"', html))  # what the quote showed
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
@@ -266,7 +266,7 @@ def test_confirming_a_quote_that_no_longer_holds_books_nothing(browser, client, 
     db.session.commit()
     changed = client.post(f"/instruments/{instrument.id}/book", data={**form, **hidden, "confirm": "1"})
     page = changed.get_data(as_text=True)
-    assert changed.status_code == 422 and "¥1800.00" in page and "等待管理员审批" in page
+    assert changed.status_code == 422 and "¥1,800.00" in page and "等待管理员审批" in page
     assert "自报价以来" in page
     assert db.session.scalar(sa.select(sa.func.count(Booking.id))) == 0
 

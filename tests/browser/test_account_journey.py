@@ -62,7 +62,7 @@ def test_a_forgotten_password_is_reset_from_the_mail(app, journey):
     expect(page.get_by_text("新密码已设置，请用新密码登录。")).to_be_visible()
     journey.step("reset-done")
     journey.sign_in("sun@firm.example", "granite-owl-2026")
-    expect(page.locator("nav").get_by_text("孙工")).to_be_visible()
+    expect(page.locator("nav.navbar").get_by_text("孙工")).to_be_visible()
 
 
 def test_a_firm_administrator_invites_a_colleague_who_joins(app, journey, chromium, live_server):
@@ -106,7 +106,7 @@ def test_a_firm_administrator_invites_a_colleague_who_joins(app, journey, chromi
         with newcomer.expect_navigation():
             newcomer.get_by_role("button", name="加入并登录").click()
         expect(newcomer.get_by_text(f"欢迎！您已加入{firm_name}。")).to_be_visible()
-        expect(newcomer.locator("nav").get_by_text("吴工")).to_be_visible()
+        expect(newcomer.locator("nav.navbar").get_by_text("吴工")).to_be_visible()
     finally:
         context.close()
     page.reload()

@@ -129,7 +129,7 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     journey.step("registration-form")
     form.get_by_role("button", name="注册").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("请查收邮件")
-    expect(page.locator("nav")).not_to_contain_text("王工")  # registering does not sign in
+    expect(page.locator("nav.navbar")).not_to_contain_text("王工")  # registering does not sign in
     journey.step("check-your-mail")
 
     # Confirm the address with the link from the mail (read from the outbox).
@@ -138,12 +138,12 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     journey.step("confirm-address")
     page.get_by_role("button", name="确认并登录").click()
     expect(page.get_by_text("电子邮箱已确认，现在可以预约仪器了。")).to_be_visible()
-    expect(page.locator("nav")).to_contain_text("王工")
+    expect(page.locator("nav.navbar")).to_contain_text("王工")
     expect(page.locator("#unverified")).to_have_count(0)
     journey.step("registered")
 
     # Search 质谱 in Hefei.
-    page.locator("nav").get_by_role("link", name="查找仪器").click()
+    page.locator("nav.navbar").get_by_role("link", name="查找仪器").click()
     search = page.get_by_role("search")
     search.get_by_label("关键词").fill("质谱")
     search.get_by_label("城市").select_option("hefei")
@@ -265,7 +265,7 @@ def test_manager_approves_a_request_and_records_usage(app, journey):
     journey.sign_in("zhang@ustc.example")
 
     # The desk: one request waiting.
-    page.locator("nav").get_by_role("link", name="管理台").click()
+    page.locator("nav.navbar").get_by_role("link", name="管理台").click()
     waiting = page.locator("#pending tbody tr")
     expect(waiting).to_have_count(1)
     expect(waiting.first).to_contain_text(firm_name)
@@ -291,7 +291,7 @@ def test_manager_approves_a_request_and_records_usage(app, journey):
     expect(page.locator("main dl")).to_contain_text(f"{past_day.isoformat()} 09:00–10:30")
     journey.step("usage-recorded")
 
-    page.locator("nav").get_by_role("link", name="管理台").click()
+    page.locator("nav.navbar").get_by_role("link", name="管理台").click()
     expect(page.locator("#to-record")).to_contain_text("均已登记。")
 
     with fixture_context(app):
@@ -325,7 +325,7 @@ def test_admin_reads_the_statistics(app, journey):
     busiest = in_app(app, build)
     page = journey.page
     journey.sign_in("admin@g60.example")
-    page.locator("nav").get_by_role("link", name="统计").click()
+    page.locator("nav.navbar").get_by_role("link", name="统计").click()
 
     expect(page.locator("main h1")).to_contain_text("全走廊")
     charts = page.locator("svg.chart")
@@ -338,16 +338,16 @@ def test_admin_reads_the_statistics(app, journey):
     assert max(bar_widths) > 100, bar_widths
     box = city_chart.bounding_box()
     assert box and box["width"] > 200 and box["height"] > 20
-    expect(page.locator("#figure-booked_hours")).to_have_text("27.00")  # 9 bookings of 3 hours
+    expect(page.locator("#figure-booked_hours")).to_have_text("27.0")  # 9 bookings of 3 hours
     city_rows = page.locator("table").first.locator("tbody tr")
-    expect(city_rows.filter(has_text="合肥")).to_contain_text("18.00")
-    expect(city_rows.filter(has_text="杭州")).to_contain_text("9.00")
+    expect(city_rows.filter(has_text="合肥")).to_contain_text("18.0")
+    expect(city_rows.filter(has_text="杭州")).to_contain_text("9.0")
     expect(page.locator("#most-used tbody tr").first).to_contain_text(busiest)
     expect(page.locator("#least-used tbody tr").first).to_contain_text("闲置X射线衍射仪")
     journey.step("statistics")
 
     # The same dashboard in English, through the navbar's language switch.
-    page.locator("nav").get_by_role("button", name="English").click()
+    page.locator("nav.navbar").get_by_role("button", name="English").click()
     expect(page.locator("main h1")).to_contain_text("Whole corridor")
     expect(page.locator("svg.chart title").filter(has_text="Utilisation by city")).to_have_count(1)
     expect(page.locator("table").first.locator("tbody")).to_contain_text("Hefei")

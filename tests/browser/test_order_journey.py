@@ -115,7 +115,7 @@ def test_a_firm_sends_samples_and_gets_a_rated_report_back(app, journey, tmp_pat
     quote.locator("input[name=turnaround_days]").fill("5")
     quote.locator("textarea[name=note]").fill("含数据分析与物相鉴定")
     go(quote.locator("#send-quote"))
-    expect(page.locator("#quote-amount")).to_have_text("¥1200.00")
+    expect(page.locator("#quote-amount")).to_have_text("¥1,200.00")
     journey.step("quoted")
 
     # The firm accepts; the voucher chosen with the order pays half.

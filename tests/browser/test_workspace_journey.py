@@ -51,7 +51,7 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
             locator.click()
 
     # Publish an instrument: the record in its NRII sections.
-    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.locator("nav.navbar").get_by_role("link", name="管理台"))
     go(page.get_by_role("link", name="发布仪器"))
     page.get_by_label("名称", exact=True).fill("场发射扫描电子显微镜")
     page.get_by_label("资产编号").fill("AHU-2024-0001")
@@ -73,7 +73,7 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     journey.step("photo-added")
 
     # Thirty more from the template.
-    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.locator("nav.navbar").get_by_role("link", name="管理台"))
     go(page.get_by_role("link", name="批量导入仪器"))
     template = tmp_path / "template.xlsx"
     journey.download(page.get_by_role("link", name="模板（.xlsx）")).save_as(template)
@@ -95,7 +95,7 @@ def test_a_manager_runs_the_fleet_on_the_web(app, journey, tmp_path):
     journey.step("imported")
 
     # The day's timeline: the firm's booking as a bar; moved from its page.
-    go(page.locator("nav").get_by_role("link", name="管理台"))
+    go(page.locator("nav.navbar").get_by_role("link", name="管理台"))
     go(page.get_by_role("link", name="仪器排程"))
     page.locator("#timeline-filters input[name=day]").fill(day.isoformat())
     go(page.locator("#timeline-filters").get_by_role("button", name="查看"))

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_skeleton
 
 from instrument_share.extensions import db
 from instrument_share.orders.models import Order, OrderEvent, OrderSample, StoredFile
@@ -197,7 +198,7 @@ def test_an_order_goes_from_the_form_to_a_rated_report_on_the_pages(firm, lab, p
     assert _order(order.id).status == "quoted" and _order(order.id).quote_amount == Decimal("1200.00")
 
     page = firm.page(url)
-    assert 'id="accept"' in page and "¥1200.00" in page
+    assert 'id="accept"' in page and "¥1,200.00" in page
     assert f'<option selected value="{voucher.id}">' in page  # the voucher chosen with the order
     assert "pays ¥600.00 of this quote" in page and 'id="voucher-part"' in page
     assert 'name="amount" type="hidden" value="1200.00"' in page
@@ -344,7 +345,7 @@ def test_the_desk_groups_orders_by_what_they_wait_for_and_flags_overdue_ones(fir
     assert "Overdue" in rows[late.number] and "Overdue" not in rows[on_time.number]  # said in words
     assert testing.index(late.number) < testing.index(on_time.number)  # the most overdue first
     assert elsewhere.number not in page and "table-stack" in page
-    assert quoted.quote_valid_until.isoformat() in sections["quoted"]
+    assert format_skeleton("yMMMEd", quoted.quote_valid_until, locale="en") in sections["quoted"]  # Thu, Dec 10, 2026
     assert firm.get("/manage/orders").status_code == 403
     assert lab.page("/manage/").count('href="/manage/orders"') >= 1  # linked from the desk and the menu
     assert 'href="/manage/orders"' in lab.page("/orders")

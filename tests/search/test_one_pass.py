@@ -109,8 +109,8 @@ def test_the_free_time_condition_holds_bookings_buffers_and_blackouts(corridor, 
 
 
 def test_the_free_time_search_asks_the_index_of_active_bookings(corridor, day):
-    """The condition on the status is written out (search/models.py,
-    active_booking): SQLite uses the partial index only then."""
+    """The condition on the status is written out (booking/conflicts.py,
+    active_sql): SQLite uses the partial index only then."""
     shape, values = free_window(at(day, "10:00"), at(day, "11:00"))
     query = sa.select(Instrument.id).where(free_condition(shape))
     if db.engine.dialect.name == "sqlite":

@@ -96,9 +96,11 @@ def assert_inert_xlsx(data: bytes, column: str) -> None:
 
 
 @pytest.mark.parametrize(("url", "query", "column"), [
-    ("/api/v1/stats/utilisation", {"group_by": "instrument"}, "label"),
-    ("/api/v1/stats/utilisation", {"group_by": "institution"}, "label"),
-    ("/api/v1/stats/vouchers", {}, "institution"),
+    ("/api/v1/stats/utilisation", {"group_by": "instrument", "headers": "codes"}, "label"),
+    ("/api/v1/stats/utilisation", {"group_by": "institution", "headers": "codes"}, "label"),
+    ("/api/v1/stats/vouchers", {"headers": "codes"}, "institution"),
+    ("/api/v1/stats/utilisation", {"group_by": "instrument"}, "仪器"),  # headed in the reader's language
+    ("/api/v1/stats/vouchers", {}, "单位"),
 ])
 def test_statistics_exports_are_inert(api, make, hostile, url, query, column):
     admin = api.as_user(make.user(role="admin"))
@@ -128,9 +130,9 @@ def test_report_attachments_are_inert(make, hostile, app_context):
     assert monthly_city_report(STARTS, week) == 1
     db.session.commit()
     weekly = csv_rows(_attachment("weekly-institution-report", manager.email))
-    labels = [row[weekly[0].index("label")] for row in weekly[1:]]
-    assert labels == ["'" + HOSTILE[0]]  # the manager's institution has the one instrument
-    assert_inert_csv(_attachment("monthly-city-report", "bureau@hz.example"), "label")
+    labels = [row[weekly[0].index("仪器")] for row in weekly[1:]]  # headed in the manager's language
+    assert labels == ["'" + HOSTILE[0], "合计"]  # the manager's institution has the one instrument
+    assert_inert_csv(_attachment("monthly-city-report", "bureau@hz.example"), "单位")
 
 
 def test_numbers_stay_numbers_negative_ones_too(app_context):

@@ -229,7 +229,8 @@ def test_the_openapi_document_describes_the_order_figures(api, make, corridor):
 
 def test_exports_carry_the_order_columns(api, make, corridor):
     admin = api.as_user(make.user("admin"))
-    answer = admin.get("/api/v1/stats/utilisation", query_string={**OCTOBER, "group_by": "city", "format": "csv"})
+    answer = admin.get("/api/v1/stats/utilisation", query_string={**OCTOBER, "group_by": "city", "format": "csv",
+                                                                        "headers": "codes"})
     rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
     assert set(ORDER_FIELDS) <= set(rows[0])
     by_key = {r["key"]: r for r in rows}
@@ -237,14 +238,16 @@ def test_exports_carry_the_order_columns(api, make, corridor):
     assert by_key["total"]["orders"] == "6" and by_key["total"]["median_turnaround_days"] == "3.0"
     assert by_key["jinhua"]["median_turnaround_days"] == ""  # no orders: an empty cell
 
-    xlsx = admin.get("/api/v1/stats/utilisation", query_string={**OCTOBER, "group_by": "category", "format": "xlsx"})
+    xlsx = admin.get("/api/v1/stats/utilisation", query_string={**OCTOBER, "group_by": "category", "format": "xlsx",
+                                                                     "headers": "codes"})
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     header = [cell.value for cell in sheet[1]]
     values = {row[0]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
     optics = values["analytical-electron-optics"]
     assert (optics["orders"], optics["order_revenue"], optics["median_turnaround_days"]) == (3, 6500, 5)
 
-    flows = admin.get("/api/v1/stats/flows", query_string={**OCTOBER, "format": "csv"}).get_data(as_text=True)
+    flows = admin.get("/api/v1/stats/flows", query_string={**OCTOBER, "format": "csv", "headers": "codes"})
+    flows = flows.get_data(as_text=True)
     assert flows.splitlines()[0].lstrip("\ufeff") == "from,to,hours,bookings,revenue,orders,order_revenue"
     assert "jiaxing,hefei,0,0,0.00,1,1500.00" in flows
 
@@ -253,15 +256,15 @@ def test_the_dashboard_shows_the_order_figures(browser, client, make, corridor):
     make.user("admin", email="office@g60.example")
     browser.login("office@g60.example")
     html = client.get("/stats/?from=2026-10-01&to=2026-10-31").get_data(as_text=True)
-    assert 'id="figure-orders">6<' in html and 'id="figure-order_revenue">¥9000.00<' in html
-    assert 'id="figure-order_voucher_revenue">¥600.00<' in html and 'id="figure-order_hours">5.75<' in html
+    assert 'id="figure-orders">6<' in html and 'id="figure-order_revenue">¥9,000.00<' in html
+    assert 'id="figure-order_voucher_revenue">¥600.00<' in html and 'id="figure-order_hours">5.8<' in html
     assert re.search(r'id="figure-median_turnaround_days">\D*3\.0\D', html)
     institutions = html.split('id="orders-by-institution"')[1].split("</table>")[0]
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>¥([\d.]+)</td><td>¥([\d.]+)</td><td>([^<]*)</td>",
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td><td>¥([\d,.]+)</td><td>¥([\d,.]+)</td><td>([^<]*)</td>",
                       institutions)
     assert [(name, n, revenue, voucher, re.sub(r"[^\d.]", "", days)) for name, n, revenue, voucher, days in rows] == [
-        ("杭州甲研究院", "3", "2500.00", "600.00", "2.0"), ("合肥乙大学", "2", "4500.00", "0.00", "3.5"),
-        ("杭州丙中心", "1", "2000.00", "0.00", "5.0")]  # the most orders first
+        ("杭州甲研究院", "3", "2,500.00", "600.00", "2.0"), ("合肥乙大学", "2", "4,500.00", "0.00", "3.5"),
+        ("杭州丙中心", "1", "2,000.00", "0.00", "5.0")]  # the most orders first
     assert "orders-by-city" in html and "orders-by-category" in html
 
     browser_manager = corridor["managers"]["b"]
@@ -290,22 +293,24 @@ def test_monthly_reports_list_the_order_figures(make, corridor, app_context):
     city = _report("monthly-city-report", "bureau@hz.example")
     html = city.get_body(("html",)).get_content()
     row_a = re.search(r"<tr><td>杭州甲研究院</td>(.*?)</tr>", html).group(1)
-    assert row_a.endswith("<td>3</td><td>¥2500.00</td><td>¥600.00</td><td>2.0</td>")
+    assert row_a.endswith("<td>3</td><td>¥2,500.00</td><td>¥600.00</td><td>2.0</td>")
     assert "<td>杭州丙中心</td>" in html and "合肥乙大学" not in html  # Hangzhou's institutions only
     totals = re.search(r"<tr><th>[^<]*</th>(.*?)</tr>", html.split("</tr>", 1)[1]).group(1)
-    assert totals.endswith("<th>4</th><th>¥4500.00</th><th>¥600.00</th><th>3.0</th>")
+    assert totals.endswith("<th>4</th><th>¥4,500.00</th><th>¥600.00</th><th>3.0</th>")
     text = city.get_body(("plain",)).get_content()
-    assert "¥4500.00" in text and "杭州丙中心" in text and "¥2000.00" in text
+    assert "¥4,500.00" in text and "杭州丙中心" in text and "¥2,000.00" in text
     attachment = next(city.iter_attachments()).get_content()
     rows = list(csv.DictReader(io.StringIO(attachment.decode("utf-8-sig") if isinstance(attachment, bytes)
                                            else attachment.lstrip("\ufeff"))))
-    attached = {r["label"]: (r["orders"], r["order_revenue"], r["median_turnaround_days"]) for r in rows}
-    assert attached == {"杭州甲研究院": ("3", "2500.00", "2.0"), "杭州丙中心": ("1", "2000.00", "5.0")}
+    # Headed in the bureau's language, as the mail is, with the totals last.
+    attached = {r["单位"]: (r["委托订单"], r["委托测试收入（元）"], r["周期中位数（工作日）"]) for r in rows}
+    assert attached == {"杭州甲研究院": ("3", "2500.00", "2.0"), "杭州丙中心": ("1", "2000.00", "5.0"),
+                        "合计": ("4", "4500.00", "3.0")}
 
     corridor_html = _report("monthly-corridor-report", "office@g60.example").get_body(("html",)).get_content()
     hefei = re.search(r"<tr><td>合肥</td>(.*?)</tr>", corridor_html).group(1)
-    assert hefei.endswith("<td>2</td><td>¥4500.00</td><td>¥0.00</td><td>3.5</td>")
-    assert re.search(r"jiaxing → hefei</td>.*?¥1500\.00", corridor_html)  # a flow of orders only
+    assert hefei.endswith("<td>2</td><td>¥4,500.00</td><td>¥0.00</td><td>3.5</td>")
+    assert re.search(r"嘉兴 → 合肥</td>.*?¥1,500\.00", corridor_html)  # a flow of orders only
 
 
 @pytest.mark.parametrize(("received", "reported", "days"), [

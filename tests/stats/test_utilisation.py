@@ -104,7 +104,7 @@ def test_flow_matrix(api, make, week):
 
 def test_exports_carry_the_same_numbers(api, make, week):
     admin = api.as_user(make.user(role="admin"))
-    query = {**PERIOD, "group_by": "instrument"}
+    query = {**PERIOD, "group_by": "instrument", "headers": "codes"}  # the JSON's names, for scripts
     response = admin.get("/api/v1/stats/utilisation", query_string={**query, "format": "csv"})
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
@@ -118,8 +118,26 @@ def test_exports_carry_the_same_numbers(api, make, week):
               for row in sheet.iter_rows(min_row=2, values_only=True)}
     for key, value in EXPECTED_SEM.items():
         assert Decimal(str(values["扫描电镜"][key])) == Decimal(str(value))
-    flows_csv = admin.get("/api/v1/stats/flows", query_string={**PERIOD, "format": "csv"}).get_data(as_text=True)
-    assert "jinhua,hefei,8.00,3,500.00" in flows_csv
+    flows_csv = admin.get("/api/v1/stats/flows", query_string={**PERIOD, "format": "csv", "headers": "codes"})
+    assert "jinhua,hefei,8.00,3,500.00" in flows_csv.get_data(as_text=True)
+
+
+def test_exports_are_headed_in_the_readers_language_by_default(api, make, week):
+    admin = api.as_user(make.user(role="admin"))  # Chinese first
+    response = admin.get("/api/v1/stats/utilisation", query_string={**PERIOD, "group_by": "instrument",
+                                                                    "format": "csv"})
+    reader = csv.DictReader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")))
+    rows = list(reader)
+    assert len(set(reader.fieldnames)) == len(reader.fieldnames)  # no two headings read the same
+    sem = next(r for r in rows if r["仪器"] == "扫描电镜")
+    assert Decimal(sem["预约机时"]) == Decimal(str(EXPECTED_SEM["booked_hours"]))
+    assert rows[-1]["仪器"] == "合计"
+    flows = admin.get("/api/v1/stats/flows", query_string={**PERIOD, "format": "csv"}).get_data(as_text=True)
+    assert flows.lstrip("\ufeff").startswith("企业所在城市,仪器所在城市,机时,")
+    assert "金华,合肥,8.00,3,500.00" in flows
+    english = api.as_user(make.user(role="admin", language="en"))  # a token's user: their own language
+    flows = english.get("/api/v1/stats/flows", query_string={**PERIOD, "format": "csv"}).get_data(as_text=True)
+    assert flows.lstrip("\ufeff").startswith("Firms of,Instruments of,Hours,") and "Jinhua,Hefei,8.00" in flows
 
 
 def test_scopes_and_refusals(api, client, make, week):
@@ -178,13 +196,13 @@ def test_dashboard_pages(browser, client, make, week):
     browser.login("office@g60.example")
     html = client.get("/stats/?from=2026-09-28&to=2026-10-04").get_data(as_text=True)
     assert '<svg class="chart"' in html and "<script" not in html.split("</main>")[0]
-    assert 'id="figure-booked_hours">9.00<' in html and "扫描电镜" in html
+    assert 'id="figure-booked_hours">9.0<' in html and "扫描电镜" in html
     assert "format=xlsx" in html and "合肥" in html
     assert client.get("/stats/?from=bad&to=worse").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_token_from(html)})
     browser.login(week["manager"].email)
     manager_page = client.get("/stats/?from=2026-09-28&to=2026-10-04").get_data(as_text=True)
-    assert 'id="figure-booked_hours">9.00<' in manager_page
+    assert 'id="figure-booked_hours">9.0<' in manager_page
     assert client.get("/stats/?city=jinhua").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_token_from(manager_page)})
     make.user(email="firm@firm.example")

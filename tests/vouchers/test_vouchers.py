@@ -179,7 +179,9 @@ def test_settlement_list(api, make, setup, day, app_context):
     assert other.get("/api/v1/stats/vouchers", query_string=period).json["total"] == "0.00"
     assert api.as_user(manager).get("/api/v1/stats/vouchers", query_string=period).json["total"] == "300.00"
     csv_text = admin.get("/api/v1/stats/vouchers", query_string={**period, "format": "csv"}).get_data(as_text=True)
-    assert "jinhua" in csv_text and "300.00" in csv_text
+    assert "金华" in csv_text and "300.00" in csv_text  # cities by their names in the reader's language
+    codes = admin.get("/api/v1/stats/vouchers", query_string={**period, "format": "csv", "headers": "codes"})
+    assert codes.get_data(as_text=True).lstrip("\ufeff").startswith("issuing_city,") and "jinhua" in codes.get_data(as_text=True)
     assert api.as_user(setup["firm_user"]).get("/api/v1/stats/vouchers", query_string=period).status_code == 403
     # The voucher's part of revenue in the utilisation figures and the monthly city report.
     figures = admin.get("/api/v1/stats/utilisation", query_string={**period, "group_by": "city"}).json["totals"]

@@ -1,0 +1,33 @@
+"""Daily roll-ups of the statistics (issue #20; README, "Statistics (roll-ups)")."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class DailyFigures(db.Model):
+    """Per day (platform zone), instrument and booking firm's city ('' for a
+    booker without a firm): the additive figures every statistic is built
+    from. Derived data, always equal to what `stats.rollups.compute` finds in
+    the raw rows; kept current in the transaction of every change and rebuilt
+    by `flask stats rebuild`. Blackout minutes sit on the row of city ''.
+    No foreign key: a roll-up row never stops a change of what it sums."""
+
+    __tablename__ = "stats_daily"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # clustered by day: a period is one range
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    firm_city: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    booked_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)   # confirmed and completed
+    used_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)     # completed: recorded, else booked
+    staff_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)    # the part used by the owner's staff
+    bookings: Mapped[int] = mapped_column(sa.Integer, default=0)            # confirmed and completed, by start
+    no_shows: Mapped[int] = mapped_column(sa.Integer, default=0)            # by start
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)    # completed, by start
+    voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)    # its voucher part
+    lost_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)        # opening minutes blackouts take
