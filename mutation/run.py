@@ -94,12 +94,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="e.g. booking/conflicts.py (default: every configured one)")
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table of the results in mutants/ (after the last run, and any "
+                             "`mutmut run NAME...` since, which tests those mutants again with the tests as they are now)")
     args = parser.parse_args()
     known = configured_modules()
     paths = [module_path(name, known) for name in args.modules] or known
 
     started = time.monotonic()
-    mutmut_run(args.jobs, paths)
+    if not args.report:
+        mutmut_run(args.jobs, paths)
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
 
     status = {}
@@ -148,8 +152,8 @@ def main() -> int:
     print("\n| module | mutants | killed | survived | equivalent | other | score |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
-    print(f"\n{minutes} min {seconds} s, {args.jobs} at a time; `.venv/bin/mutmut show NAME` shows a mutant, "
-          "`.venv/bin/mutmut browse` all of them")
+    took = "results of the last run in mutants/" if args.report else f"{minutes} min {seconds} s, {args.jobs} at a time"
+    print(f"\n{took}; `.venv/bin/mutmut show NAME` shows a mutant, `.venv/bin/mutmut browse` all of them")
     return 0
 
 

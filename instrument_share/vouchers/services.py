@@ -432,6 +432,8 @@ def capture(booking: Booking, actor: User | None) -> None:
     _move(voucher, booking, EntryKind.CAPTURE, Decimal("0.00"), captured, actor)
     if held > captured:
         _move(voucher, booking, EntryKind.RELEASE, held - captured, held - captured, actor)
+        if voucher.status == VoucherStatus.REVOKED:  # returned money stays withdrawn, as in `release`
+            _move(voucher, booking, EntryKind.REVOKE, captured - held, held - captured, actor)
     booking.voucher_amount = captured
     booking.firm_pays = booking.cost - captured
     db.session.flush()
