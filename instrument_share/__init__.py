@@ -19,7 +19,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     test_config = dict(test_config or {})
     app = InstrumentShareApp(
         __name__,
-        instance_path=test_config.pop("INSTANCE_PATH", None) or str(ROOT / "instance"),
+        # A checkout keeps instance/ beside the package; an installed package
+        # gets Flask's own (<prefix>/var/instrument_share-instance), never a
+        # folder inside site-packages.
+        instance_path=test_config.pop("INSTANCE_PATH", None) or (str(ROOT / "instance") if SITE == ROOT else None),
         template_folder=str(SITE / "templates"),
         static_folder=str(SITE / "static"),
     )

@@ -39,7 +39,10 @@ with app.app_context():
 client = app.test_client()
 page = client.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
 css = client.get("/static/site.css")
+# Without INSTANCE_PATH an installed package keeps its instance folder out of site-packages.
+default_instance = create_app({"TESTING": True, "SECRET_KEY": "wheel"}).instance_path
 print(json.dumps({"package": instrument_share.__file__, "status": page.status_code,
+                  "default_instance": default_instance,
                   "html": page.get_data(as_text=True), "css": css.status_code}))
 """
 
@@ -100,6 +103,7 @@ def test_an_installed_wheel_serves_chinese_pages_without_make(tmp_path):
 
     assert Path(answer["package"]).is_relative_to(purelib), answer["package"]
     assert answer["status"] == 200 and answer["css"] == 200
+    assert not Path(answer["default_instance"]).is_relative_to(purelib), answer["default_instance"]
     html = answer["html"]
     assert '<html lang="zh-CN">' in html
     for english, chinese in _chinese(MESSAGES).items():

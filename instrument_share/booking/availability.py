@@ -19,7 +19,7 @@ from .conflicts import (
     calendar_rows,
     overlaps_sql,
 )
-from .models import ACTIVE_STATUSES, Blackout, Booking
+from .models import Blackout, Booking
 from .rules import BOOKING_HORIZON
 
 SUGGESTION_HORIZON = timedelta(days=14)

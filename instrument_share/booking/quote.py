@@ -25,7 +25,13 @@ from .conflicts import closed_obstacles, find_conflicts
 from .models import BookingStatus
 from .payment import payment
 from .policy import booking_refusal, needs_approval
-from .rules import BOOKING_HORIZON, check_interval, check_occurrences_apart, check_purpose, expand_recurrence
+from .rules import (
+    BOOKING_HORIZON,
+    check_interval,
+    check_occurrences_apart,
+    check_purpose,
+    expand_recurrence,
+)
 from .services import bookable_instrument, booking_cost, obstacle_json
 
 ZERO = Decimal("0.00")

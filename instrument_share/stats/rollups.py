@@ -343,11 +343,20 @@ def _booking_rows_sql(session, condition: str, select: str, group: str = "") -> 
 
 
 # A booking that lies within its start day, used (if recorded) within it too;
-# a no-show counts on its start day alone.
-_ONE_DAY = ("(status = 'no_show' OR ((s + :off) / 86400 = (e - 1 + :off) / 86400 AND (us IS NULL OR "
+# a no-show counts on its start day alone. Days are numbered with one UTC
+# offset (`off`): where the platform zone changes its offset near the range
+# (`steady` is 0), every booking takes the Python path, which cuts days in
+# the zone itself.
+_ONE_DAY = ("(:steady = 1 AND (status = 'no_show' OR ((s + :off) / 86400 = (e - 1 + :off) / 86400 AND (us IS NULL OR "
             "(ue IS NOT NULL AND (us + :off) / 86400 = (s + :off) / 86400 "
-            "AND (ue - 1 + :off) / 86400 = (s + :off) / 86400))))")
+            "AND (ue - 1 + :off) / 86400 = (s + :off) / 86400)))))")
 _USED = "CASE WHEN status = 'completed' THEN CASE WHEN us IS NULL THEN e - s ELSE ue - us END ELSE 0 END"
+
+
+def _steady_offset(first: date, last: date) -> bool:
+    """Whether the platform zone keeps one UTC offset from `first` to `last`
+    (Asia/Shanghai always; a zone with summer time not across its changes)."""
+    return len({_day_start(first + timedelta(days=n)).utcoffset() for n in range((last - first).days + 1)}) == 1
 
 
 def _simple_sql(session) -> sa.TextClause:
@@ -375,7 +384,8 @@ def compute(first: date, last: date, session=None) -> dict:
     figures: dict = {}
     epoch = date(1970, 1, 1)
     params = {"lo": start - REACH_BEFORE, "hi": end + REACH_AFTER,
-              "off": int(start.utcoffset().total_seconds())}
+              "off": int(start.utcoffset().total_seconds()),
+              "steady": int(_steady_offset(first - REACH_BEFORE, last + REACH_AFTER + timedelta(days=1)))}
     # Bookings within one day (nearly all) are summed by SQL, per start day;
     # the others (across midnight, or used on another day) split in Python.
     for day_number, instrument_id, city, *values in session.execute(_simple_sql(session), params):

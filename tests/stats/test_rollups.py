@@ -234,3 +234,28 @@ def test_a_ratio_on_a_half_rounds_the_same_from_both(make, app_context):
     for today in (period.first, FAR):
         totals = services.utilisation(Scope(), period, "city", today=today)["totals"]
         assert (totals["open_hours"], totals["booked_hours"], totals["utilisation"]) == (32, 1, Decimal("0.0312"))
+
+
+def test_a_zone_with_summer_time_puts_each_booking_on_its_own_day(make, app_context, monkeypatch):
+    """Found by review: the rebuild numbered the days of a whole month with
+    the UTC offset of its first day, so in a zone with summer time (the
+    platform zone is a setting) a booking just after midnight in summer
+    landed on the day before, and the nightly check "repaired" the stored
+    row into the wrong one."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    monkeypatch.setitem(current_app.config, "PLATFORM_TIMEZONE", "Europe/Berlin")
+    berlin = ZoneInfo("Europe/Berlin")
+    instrument = make.instrument(hours=[(d, 0, 24 * 60) for d in range(7)])
+    user = make.user(firm=make.firm(city_code="jinhua"))
+    start = datetime(2026, 4, 2, 0, 15, tzinfo=berlin)  # summer time; the range below begins in winter time
+    db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start,
+                           end=start + timedelta(minutes=30), occupied_until=start + timedelta(minutes=30),
+                           status="confirmed", purpose="x", cost=Decimal("1.00"), firm_pays=Decimal("1.00")))
+    db.session.commit()
+    first, last = date(2026, 3, 20), date(2026, 4, 5)
+    computed = rollups.compute(first, last)
+    assert [key[0] for key in computed] == [date(2026, 4, 2)]
+    assert rollups.drift(computed, rollups.stored(first, last)) == []
