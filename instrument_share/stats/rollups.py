@@ -397,6 +397,15 @@ def _insert_day_sums_sql(session) -> sa.TextClause:
         f"g.v7, 0 FROM ({_booking_rows_text(session, _ONE_DAY, _DAY_SUMS, _BY_DAY)}) AS g")
 
 
+def _add_split_bookings(session, params: dict, figures: dict) -> None:
+    """Add the bookings the SQL path leaves out (across midnight, or used on
+    another day) to `figures`, cut into days in Python."""
+    for instrument_id, city, staff, status, s, e, us, ue, cost, voucher in session.execute(
+            _split_sql(session), params):
+        add_booking(figures, (instrument_id, city, staff, status, _moment(s), _moment(e), _moment(us), _moment(ue),
+                              Decimal(int(cost or 0)) / 100, Decimal(int(voucher or 0)) / 100), 1)
+
+
 def compute(first: date, last: date, session=None) -> dict:
     """The roll-ups of the days `first`..`last` from the raw rows (bookings,
     blackouts, opening hours): {(day, instrument, city): [figures]}."""
@@ -412,10 +421,7 @@ def compute(first: date, last: date, session=None) -> dict:
     for day_number, instrument_id, city, *values in session.execute(_simple_sql(session), params):
         key = (epoch + timedelta(days=int(day_number)), instrument_id, city)
         figures[key] = [int(v or 0) for v in values] + [0]
-    for instrument_id, city, staff, status, s, e, us, ue, cost, voucher in session.execute(
-            _split_sql(session), params):
-        add_booking(figures, (instrument_id, city, staff, status, _moment(s), _moment(e), _moment(us), _moment(ue),
-                              Decimal(int(cost or 0)) / 100, Decimal(int(voucher or 0)) / 100), 1)
+    _add_split_bookings(session, params, figures)
     figures = {key: values for key, values in figures.items() if first <= key[0] <= last}
     blackouts = session.execute(sa.select(Blackout.instrument_id, Blackout.start, Blackout.end)
                                    .where(Blackout.start < end, Blackout.end > start)).all()
@@ -533,10 +539,7 @@ def _fill_in_sql(session, first: date, last: date) -> None:
     connection = session.connection()
     connection.execute(_insert_day_sums_sql(session), params)
     figures: dict = {}
-    for instrument_id, city, staff, status, s, e, us, ue, cost, voucher in connection.execute(
-            _split_sql(session), params):
-        add_booking(figures, (instrument_id, city, staff, status, _moment(s), _moment(e), _moment(us), _moment(ue),
-                              Decimal(int(cost or 0)) / 100, Decimal(int(voucher or 0)) / 100), 1)
+    _add_split_bookings(session, params, figures)
     apply(connection, figures)
     blackouts = connection.execute(sa.select(Blackout.instrument_id, Blackout.start, Blackout.end)).all()
     if blackouts:

@@ -552,12 +552,7 @@ def count_dashboard_statements(app) -> int:
 
     with app.app_context():
         engine = db.engine
-        if db.session.scalar(sa.select(User.id).where(User.email == DASHBOARD_ADMIN)) is None:
-            db.session.execute(sa.insert(User).values(
-                email=DASHBOARD_ADMIN, password_hash=generate_password_hash("bench-password"),
-                name="office", role=Role.ADMIN, language="zh_CN", active=True, created_at=datetime.now(UTC),
-                email_verified_at=datetime.now(UTC)))
-            db.session.commit()
+    _dashboard_admin(app)
     client = app.test_client()
     sign_in(client, DASHBOARD_ADMIN, "bench-password")
     sa.event.listen(engine, "before_cursor_execute", count)
