@@ -67,3 +67,25 @@ def test_bench_measures_the_busy_instrument_alone(app, runner, tmp_path, databas
     engine.dispose()
     assert history >= 900 and 100 < active < 200  # two a working day for 120 days
     db.session.remove()
+
+
+def test_bench_measures_the_statistics_alone(app, runner, tmp_path, database_url, app_context):
+    """`--only stats` (issue #20): the corridor's history, then the
+    statistics and the dashboard, read from the roll-ups it rebuilt."""
+    target = database_url if os.environ.get("TEST_DATABASE_URL") else f"sqlite:///{tmp_path / 'bench.sqlite'}"
+    out = tmp_path / "bench.json"
+    result = runner.invoke(args=["bench", "--only", "stats", "--instruments", "30", "--bookings", "3000",
+                                 "--repeat", "2", "--database", target, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["only"] == "stats" and "at_10k" not in report and "busy_instrument" not in report
+    assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year",
+                                    "dashboard_admin"}
+    assert 0 < report["dashboard_sql_statements"] <= 12
+    assert "stats flows_year" in result.output
+    engine = sa.create_engine(target)
+    with engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM stats_monthly")) >= 30
+        assert conn.scalar(sa.text("SELECT count(*) FROM stats_flows_monthly")) > 0
+    engine.dispose()
+    db.session.remove()

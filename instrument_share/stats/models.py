@@ -31,3 +31,42 @@ class DailyFigures(db.Model):
     revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)    # completed, by start
     voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)    # its voucher part
     lost_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)        # opening minutes blackouts take
+
+
+class MonthlyFigures(db.Model):
+    """The daily figures summed per calendar month (`month`: its first day)
+    and instrument, over every booker's city: a year of an instrument is
+    twelve rows instead of hundreds. Kept by the same deltas as the daily
+    rows, in the same transaction, and derived from them by a rebuild.
+    Stored in (instrument, month) order: a period's months of every
+    instrument are read in the order they are grouped."""
+
+    __tablename__ = "stats_monthly"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    instrument_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    booked_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    used_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    staff_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bookings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    no_shows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    lost_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class MonthlyFlows(db.Model):
+    """What the flow matrix needs, per month, owning institution and booking
+    firm's city (bookers with a firm only): a few thousand rows a year for
+    the whole corridor. Instruments never change institution
+    (catalogue.manage refuses it), so a row never has to move."""
+
+    __tablename__ = "stats_flows_monthly"
+
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    firm_city: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    booked_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    bookings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -45,7 +45,7 @@ from ..catalogue.models import Instrument, OpeningHours
 from ..db_types import UTCDateTime
 from ..extensions import db
 from ..timeutil import platform_zone
-from .models import DailyFigures
+from .models import DailyFigures, MonthlyFigures, MonthlyFlows
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,9 @@ BOOKING_FIELDS = ("booked_seconds", "used_seconds", "staff_seconds", "bookings",
 FIELDS = BOOKING_FIELDS + ("lost_minutes",)
 LOST = FIELDS.index("lost_minutes")
 TABLE = DailyFigures.__table__
+MONTHLY, FLOWS = MonthlyFigures.__table__, MonthlyFlows.__table__
+FLOW_FIELDS = ("booked_seconds", "bookings", "revenue_cents")
+FLOW_INDEXES = tuple(FIELDS.index(name) for name in FLOW_FIELDS)
 KEY = ("day", "instrument_id", "firm_city")
 # Attributes whose change can change a booking's figures.
 WATCHED = ("instrument_id", "user_id", "firm_id", "status", "start", "end", "used_start", "used_end", "cost",
@@ -165,42 +168,89 @@ def _rows(figures: dict, names=FIELDS) -> list[dict]:
     return rows
 
 
-def _upsert_sql(names) -> sa.TextClause:
+def _upsert_sql(table: str, key: tuple[str, ...], fields: tuple[str, ...], names) -> sa.TextClause:
     """`INSERT … ON CONFLICT DO UPDATE SET x = x + excluded.x`, the same text
     on both engines, written once: built with Core it was compiled again on
-    every booking (most of the maintenance's time)."""
-    columns = (*KEY, *FIELDS)  # a new row gets all (zeros), a present one adds `names`
+    every booking (most of the maintenance's time). A new row gets every
+    field (zeros), a present one adds `names`."""
+    columns = (*key, *fields)
     return sa.text(
-        f"INSERT INTO stats_daily ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-        f"ON CONFLICT (day, instrument_id, firm_city) DO UPDATE SET "
-        + ", ".join(f"{n} = stats_daily.{n} + excluded.{n}" for n in names)
-    ).bindparams(sa.bindparam("day", type_=sa.Date()))
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in names)
+    ).bindparams(sa.bindparam("day" if "day" in key else "month", type_=sa.Date()))
 
 
-UPSERTS = {names: _upsert_sql(names) for names in (BOOKING_FIELDS, ("lost_minutes",))}
+MONTH_KEY, FLOW_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
+UPSERTS = {names: (_upsert_sql("stats_daily", KEY, FIELDS, names), _upsert_sql("stats_monthly", MONTH_KEY, FIELDS, names))
+           for names in (BOOKING_FIELDS, ("lost_minutes",))}
+FLOW_UPSERT = _upsert_sql("stats_flows_monthly", FLOW_KEY, FLOW_FIELDS, FLOW_FIELDS)
+INSTITUTIONS = sa.text("SELECT id, institution_id FROM instruments WHERE id IN :ids").bindparams(
+    sa.bindparam("ids", expanding=True))
 
 
-def apply(connection, figures: dict, names=BOOKING_FIELDS) -> None:
-    """Add `figures` to the roll-ups, atomically per row (`x = x + excluded.x`),
-    in key order (two writers never wait for each other in a circle)."""
+def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[int, int] | None = None) -> None:
+    """Add `figures` {(day, instrument, city): [figures]} to the daily rows,
+    and their sums to the monthly rows and (booking figures) to the monthly
+    flows, atomically per row (`x = x + excluded.x`), each table in key
+    order and always in the order daily, monthly, flows (two writers never
+    wait for each other in a circle). `institutions`: the owner of each
+    instrument, where the caller knows it."""
     rows = _rows(figures)
+    if not rows:
+        return
+    daily_upsert, monthly_upsert = UPSERTS[names]
+    connection.execute(daily_upsert, rows)
+    months: dict = {}
+    for (day, instrument_id, _city), values in figures.items():
+        found = months.get((instrument_id, day.replace(day=1)))
+        if found is None:
+            found = months[(instrument_id, day.replace(day=1))] = [0] * len(FIELDS)
+        for index, value in enumerate(values):
+            found[index] += value
+    monthly = [{"instrument_id": key[0], "month": key[1], **dict(zip(FIELDS, values, strict=True))}
+               for key, values in sorted(months.items()) if any(values)]
+    if monthly:
+        connection.execute(monthly_upsert, monthly)
+    if names == BOOKING_FIELDS:
+        _apply_flows(connection, figures, institutions or {})
+
+
+def _apply_flows(connection, figures: dict, institutions: dict[int, int]) -> None:
+    missing = {key[1] for key in figures if key[2] and key[1] not in institutions}
+    if missing:
+        institutions = {**institutions, **dict(connection.execute(INSTITUTIONS, {"ids": sorted(missing)}).all())}
+    flows: dict = {}
+    for (day, instrument_id, city), values in figures.items():
+        if not city or instrument_id not in institutions:
+            continue
+        key = (day.replace(day=1), institutions[instrument_id], city)
+        found = flows.get(key)
+        if found is None:
+            found = flows[key] = [0] * len(FLOW_FIELDS)
+        for index, field_index in enumerate(FLOW_INDEXES):
+            found[index] += values[field_index]
+    rows = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
+             **dict(zip(FLOW_FIELDS, values, strict=True))} for key, values in sorted(flows.items()) if any(values)]
     if rows:
-        connection.execute(UPSERTS[names], rows)
+        connection.execute(FLOW_UPSERT, rows)
 
 
 CONTEXT = sa.text(
     "SELECT bookings.id, coalesce(firms.city_code, ''), "
     "CASE WHEN users.institution_id IS NOT NULL AND users.institution_id = instruments.institution_id "
-    "THEN 1 ELSE 0 END FROM bookings JOIN instruments ON bookings.instrument_id = instruments.id "
+    "THEN 1 ELSE 0 END, instruments.institution_id FROM bookings "
+    "JOIN instruments ON bookings.instrument_id = instruments.id "
     "JOIN users ON bookings.user_id = users.id LEFT OUTER JOIN firms ON bookings.firm_id = firms.id "
     "WHERE bookings.id IN :ids").bindparams(sa.bindparam("ids", expanding=True))
 
 
-def _context(connection, booking_ids) -> dict[int, tuple[str, bool]]:
-    """Each booking's firm city ('' without a firm) and whether its booker is
-    staff of the instrument's owner: one statement (text: see _upsert_sql)."""
+def _context(connection, booking_ids) -> dict[int, tuple[str, bool, int]]:
+    """Each booking's firm city ('' without a firm), whether its booker is
+    staff of the instrument's owner, and that owner: one statement (text:
+    see _upsert_sql)."""
     rows = connection.execute(CONTEXT, {"ids": list(booking_ids)})
-    return {booking_id: (city, bool(is_staff)) for booking_id, city, is_staff in rows}
+    return {booking_id: (city, bool(is_staff), owner) for booking_id, city, is_staff, owner in rows}
 
 
 def _state(booking: Booking, context: tuple[str, bool], old: bool) -> tuple:
@@ -227,15 +277,16 @@ def bookings_created(bookings: list[Booking], event: str | None = None) -> None:
     figures: dict = {}
     for booking in bookings:
         add_booking(figures, _state(booking, context[booking.id], old=True), 1)
-    apply(connection, figures)
+    apply(connection, figures, institutions={b.instrument_id: context[b.id][2] for b in bookings})
 
 
 def _recompute_lost(connection, instrument_ids) -> None:
     """Blackout minutes of these instruments, all days, from their blackouts
     (few), hours and holiday flag. The caller holds each instrument's lock."""
     ids = sorted(instrument_ids)
-    connection.execute(sa.update(TABLE).where(TABLE.c.instrument_id.in_(ids), TABLE.c.lost_minutes != 0)
-                       .values(lost_minutes=0))
+    for table in (TABLE, MONTHLY):
+        connection.execute(sa.update(table).where(table.c.instrument_id.in_(ids), table.c.lost_minutes != 0)
+                           .values(lost_minutes=0))
     blackouts = connection.execute(sa.select(Blackout.instrument_id, Blackout.start, Blackout.end)
                                    .where(Blackout.instrument_id.in_(ids))).all()
     if not blackouts:
@@ -283,12 +334,13 @@ def _after_flush(session: Session, _context_unused) -> None:
         for booking, kind in changed:
             where = context.get(booking.id)
             if where is None:  # deleted in this flush: its firm and booker as loaded
-                where = ("", False)
+                where = ("", False, None)
             if kind is not False:
                 add_booking(figures, _state(booking, where, old=False), 1)
             if kind is not None:
                 add_booking(figures, _state(booking, where, old=True), -1)
-        apply(connection, figures)
+        apply(connection, figures, institutions={booking.instrument_id: owner for booking, _ in changed
+                                                 if (owner := context.get(booking.id, (0, 0, None))[2]) is not None})
     if calendars:
         _recompute_lost(connection, calendars)
 
@@ -466,7 +518,7 @@ def rebuild(first: date, last: date, check: bool = False, session=None) -> list[
         # flight to commit, read after them, and keep new ones waiting until
         # the rebuilt rows are committed, so none is overwritten. (SQLite's
         # single writer does the same: the caller began the write transaction.)
-        session.execute(sa.text("LOCK TABLE stats_daily IN SHARE ROW EXCLUSIVE MODE"))
+        _lock_tables(session)
     differences = []
     chunk_first = first
     while chunk_first <= last:
@@ -484,7 +536,7 @@ def rebuild(first: date, last: date, check: bool = False, session=None) -> list[
         session.execute(sa.delete(TABLE).where(TABLE.c.day >= chunk_first, TABLE.c.day <= chunk_last))
         _insert_rows(session, expected)
         chunk_first = chunk_last + timedelta(days=1)
-    return differences
+    return differences + derive_months(first, last, check, session)
 
 
 def _insert_rows(session, figures: dict) -> None:
@@ -508,12 +560,13 @@ def rebuild_all(session=None) -> int:
     this after loading); the number of days covered."""
     session = session or db.session
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("LOCK TABLE stats_daily IN SHARE ROW EXCLUSIVE MODE"))
+        _lock_tables(session)
     bounds = session.execute(sa.select(sa.func.min(Booking.start), sa.func.max(Booking.end))).one()
     blackout_bounds = session.execute(sa.select(sa.func.min(Blackout.start), sa.func.max(Blackout.end))).one()
     starts = [b for b in (bounds[0], blackout_bounds[0]) if b is not None]
     ends = [b for b in (bounds[1], blackout_bounds[1]) if b is not None]
-    session.execute(sa.delete(TABLE))
+    for table in (TABLE, MONTHLY, FLOWS):
+        session.execute(sa.delete(table))
     if not starts:
         return 0
     zone = platform_zone()
@@ -521,6 +574,7 @@ def rebuild_all(session=None) -> int:
     last = max(ends).astimezone(zone).date() + timedelta(days=2)
     if _steady_offset(first - REACH_BEFORE, last + REACH_AFTER + timedelta(days=1)):
         _fill_in_sql(session, first, last)
+        derive_months(session=session)
     else:
         rebuild(first, last, session=session)
     return (last - first).days + 1
@@ -549,3 +603,100 @@ def _fill_in_sql(session, first: date, last: date) -> None:
         lost: dict = {}
         _lost_by_day(lost, blackouts, hours, flags, first, last)
         apply(connection, lost, ("lost_minutes",))
+
+
+# --- the monthly rows, derived from the daily ones ------------------------------------------
+
+def _lock_tables(session) -> None:
+    """PostgreSQL: writers add their deltas to the three tables under ROW
+    EXCLUSIVE: wait for those in flight to commit, read after them, and keep
+    new ones waiting until the rebuilt rows are committed, so none is
+    overwritten; in the writers' order. (SQLite's single writer does the
+    same: the caller began the write transaction.)"""
+    session.execute(sa.text("LOCK TABLE stats_daily, stats_monthly, stats_flows_monthly "
+                            "IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def _month_of(session, column: str) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        return f"CAST(date_trunc('month', {column}) AS DATE)"
+    return f"substr({column}, 1, 7) || '-01'"  # dates are ISO text on SQLite
+
+
+def _derived_sql(session, within: bool) -> tuple[str, str]:
+    """SELECTs of the monthly rows and of the flows as the daily rows give
+    them (of the months in [:lo, :hi) when `within`), in the tables' column
+    order."""
+    month = _month_of(session, "stats_daily.day")
+    where = "stats_daily.day >= :lo AND stats_daily.day < :hi" if within else "1 = 1"
+
+    def sums(names):
+        return ", ".join(f"sum(stats_daily.{n})" for n in names)
+
+    def nonzero(names):
+        return " OR ".join(f"sum(stats_daily.{n}) <> 0" for n in names)
+
+    monthly = (f"SELECT stats_daily.instrument_id, {month}, {sums(FIELDS)} FROM stats_daily WHERE {where} "
+               f"GROUP BY stats_daily.instrument_id, {month} HAVING {nonzero(FIELDS)}")
+    flows = (f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {sums(FLOW_FIELDS)} "
+             "FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id "
+             f"WHERE stats_daily.firm_city <> '' AND {where} "
+             f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city HAVING {nonzero(FLOW_FIELDS)}")
+    return monthly, flows
+
+
+def _month_bounds(first: date, last: date) -> dict:
+    return {"lo": first.replace(day=1), "hi": (last.replace(day=1) + timedelta(days=32)).replace(day=1)}
+
+
+def _dated(text: str) -> sa.TextClause:
+    clause = sa.text(text)
+    return clause.bindparams(*(sa.bindparam(name, type_=sa.Date()) for name in ("lo", "hi") if f":{name}" in text))
+
+
+def months_drift(first: date, last: date, session=None) -> list[dict]:
+    """Where the stored monthly rows and flows of the months of `first`..`last`
+    differ from what the daily rows give: table, key, expected, found."""
+    session = session or db.session
+    params = _month_bounds(first, last)
+    differences = []
+    for table, derived, key_width, names in zip(
+            ("stats_monthly", "stats_flows_monthly"), _derived_sql(session, within=True), (2, 3),
+            (FIELDS, FLOW_FIELDS), strict=True):
+        expected = {tuple(row[:key_width]): list(row[key_width:]) for row in session.execute(_dated(derived), params)}
+        stored_rows = session.execute(_dated(
+            f"SELECT * FROM (SELECT {', '.join(('instrument_id', 'month') if key_width == 2 else FLOW_KEY)}, "
+            f"{', '.join(names)} FROM {table} WHERE month >= :lo AND month < :hi) AS stored"), params)
+        found = {tuple(row[:key_width]): list(row[key_width:]) for row in stored_rows if any(row[key_width:])}
+        zero = [0] * len(names)
+        differences += [{"table": table, "key": [str(part) for part in key],
+                         "expected": dict(zip(names, expected.get(key, zero), strict=True)),
+                         "found": dict(zip(names, found.get(key, zero), strict=True))}
+                        for key in sorted(set(expected) | set(found), key=str)
+                        if [int(v) for v in expected.get(key, zero)] != [int(v) for v in found.get(key, zero)]]
+    return differences
+
+
+def derive_months(first: date | None = None, last: date | None = None, check: bool = False,
+                  session=None) -> list[dict]:
+    """The monthly rows and flows of the months of `first`..`last` (all
+    months without them) recomputed from the daily rows. With `check`, only
+    if they differ (each difference logged and returned)."""
+    session = session or db.session
+    within = first is not None
+    params = _month_bounds(first, last) if within else {}
+    differences = []
+    if check and within:
+        differences = months_drift(first, last, session)
+        for item in differences:
+            log.warning("statistics monthly roll-up drift: %s", item)
+        if not differences:
+            return []
+    monthly, flows = _derived_sql(session, within)
+    for table, derived, columns in (
+            ("stats_monthly", monthly, ("instrument_id", "month", *FIELDS)),
+            ("stats_flows_monthly", flows, (*FLOW_KEY, *FLOW_FIELDS))):
+        session.execute(_dated(f"DELETE FROM {table}" + (" WHERE month >= :lo AND month < :hi" if within else "")),
+                        params)
+        session.execute(_dated(f"INSERT INTO {table} ({', '.join(columns)}) {derived}"), params)
+    return differences

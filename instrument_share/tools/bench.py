@@ -578,6 +578,19 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool,
         report["busy_instrument"] = run_busy_instrument(app, rng, repeat, progress, busy_history)
         report["build_seconds"] = round(time.perf_counter() - started, 1)
         return report
+    if only == "stats":  # the corridor's history and the statistics alone
+        with app.app_context():
+            build_corridor(instruments, bookings, rng, progress)
+            insert_bookings(0, bookings, instruments, bookings, rng, progress)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE")
+        report["build_seconds"] = round(time.perf_counter() - started, 1)
+        gc.collect()
+        gc.freeze()
+        report["stats"], report["rollups_rebuild_seconds"] = measure_stats(app, repeat)
+        report["dashboard_sql_statements"] = count_dashboard_statements(app)
+        report["only"] = "stats"
+        return report
     with app.app_context():
         build_corridor(instruments, bookings, rng, progress)
         small = min(10_000, bookings)
@@ -730,6 +743,12 @@ def print_table(report: dict) -> None:
     if report.get("only") == "booking":
         print_busy_instrument(report["busy_instrument"])
         return
+    if report.get("only") == "stats":
+        for name, value in report["stats"].items():
+            click.echo(f"{'stats ' + name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
+        click.echo(f"dashboard SQL statements: {report['dashboard_sql_statements']}; "
+                   f"roll-ups rebuilt in {report['rollups_rebuild_seconds']} s")
+        return
     rows = [("POST /bookings, 201, at 10,000", report["at_10k"]["create"]),
             ("POST /bookings, 409, at 10,000", report["at_10k"]["conflict"]),
             (f"POST /bookings, 201, at {report['bookings']:,}", report["at_full"]["create"]),
@@ -764,9 +783,10 @@ def bench_database_url(app, database: str | None) -> str:
 @click.option("--database", help="URL of an empty database to fill (default: instance/bench.sqlite, recreated)")
 @click.option("--repeat", default=200, show_default=True, help="measured calls per figure")
 @click.option("--out", type=click.Path(dir_okay=False), help="write the figures as JSON here")
-@click.option("--only", type=click.Choice(["booking"]),
+@click.option("--only", type=click.Choice(["booking", "stats"]),
               help="booking: only the busy instrument (1,000 then 1,000,000 bookings in its history), "
-                   "on the catalogue without the corridor's bookings")
+                   "on the catalogue without the corridor's bookings; stats: only the statistics and the "
+                   "dashboard (--repeat calls each), on the corridor's bookings")
 @click.option("--busy-history", default="1000,1000000", show_default=True,
               help="the busy instrument's history before and after it grows")
 @click.pass_context

@@ -42,6 +42,7 @@ def assert_rollups_match_raw(period: services.Period, scopes, middle: date | Non
         assert services.below_quota(scope, period, today=FAR) == raw_quota, scope
     assert rollups.drift(rollups.compute(period.first, period.last),
                          rollups.stored(period.first, period.last)) == []
+    assert rollups.months_drift(period.first, period.last) == []
 
 
 def _random_history(make, rng: random.Random, first: date, days: int):
@@ -146,6 +147,40 @@ def test_rollups_equal_the_raw_figures_after_a_random_history(make, app_context)
     assert_rollups_match_raw(services.Period(first + timedelta(days=5), first + timedelta(days=5)), scopes[:1])
 
 
+def test_monthly_rollups_equal_the_raw_figures_over_months_and_their_edges(make, app_context):
+    """Periods of whole months (the monthly rows), of a month mostly inside
+    (the month less its days outside) and mostly outside (its days), with
+    changes of every kind in between; the monthly rows and flows always the
+    sums of the daily ones."""
+    rng = random.Random(31)
+    first, days = date(2026, 8, 28), 70
+    instruments, institutions, bookings = _random_history(make, rng, first, days)
+    scopes = [Scope(), Scope(city="hefei"), Scope(institution_id=institutions[0].id)]
+    periods = [services.Period(date(2026, 9, 1), date(2026, 9, 30)),     # one whole month
+               services.Period(date(2026, 8, 28), date(2026, 10, 29)),   # less 2 days of October
+               services.Period(date(2026, 9, 4), date(2026, 10, 3))]     # September less 3 days, 3 of October
+    for period in periods:
+        assert_rollups_match_raw(period, scopes)
+    _random_changes(rng, instruments, bookings, first, days, 60)
+    for period in periods:
+        assert_rollups_match_raw(period, scopes)
+    stored_months = db.session.scalar(sa.select(sa.func.count()).select_from(rollups.MONTHLY))
+    assert stored_months >= len(instruments) and db.session.scalar(
+        sa.select(sa.func.count()).select_from(rollups.FLOWS)) > 0
+
+
+def test_a_period_is_read_as_months_and_at_most_half_a_month_of_days_at_each_end():
+    cover = services._cover(services.Period(date(2025, 11, 30), date(2026, 11, 29)))
+    assert cover == [(1, "day", date(2025, 11, 30), date(2025, 11, 30)),
+                     (1, "month", date(2025, 12, 1), date(2026, 11, 30)),
+                     (-1, "day", date(2026, 11, 30), date(2026, 11, 30))]
+    assert services._cover(services.Period(date(2026, 2, 10), date(2026, 2, 20))) == [
+        (1, "day", date(2026, 2, 10), date(2026, 2, 20))]
+    assert services._cover(services.Period(date(2026, 2, 2), date(2026, 2, 27))) == [
+        (1, "month", date(2026, 2, 1), date(2026, 2, 28)), (-1, "day", date(2026, 2, 1), date(2026, 2, 1)),
+        (-1, "day", date(2026, 2, 28), date(2026, 2, 28))]
+
+
 def test_a_bulk_rebuild_stores_what_the_changes_kept(make, app_context):
     """rebuild_all (bulk loaders) fills the table in SQL where it can: the
     same rows as the maintenance kept and as `compute` gives, bookings
@@ -160,6 +195,7 @@ def test_a_bulk_rebuild_stores_what_the_changes_kept(make, app_context):
     assert rollups.rebuild_all() > days
     db.session.commit()
     assert rollups.stored(*whole) == kept
+    assert rollups.months_drift(*whole) == []
     assert any(values[rollups.LOST] for values in kept.values())  # blackouts were in the history
 
 
@@ -176,6 +212,14 @@ def test_rebuild_restores_what_drifted_and_says_so(make, app_context, caplog):
                                                (first + timedelta(days=4)).isoformat()}
     assert "statistics roll-up drift" in caplog.text
     assert rollups.stored(first, first + timedelta(days=9)) == expected
+    assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
+    # The monthly rows too: a drifted one is found, logged and derived again.
+    db.session.execute(sa.update(rollups.MONTHLY).values(bookings=rollups.MONTHLY.c.bookings + 1))
+    db.session.execute(sa.delete(rollups.FLOWS))
+    found = rollups.rebuild(first, first + timedelta(days=9), check=True)
+    assert {item["table"] for item in found} == {"stats_monthly", "stats_flows_monthly"}
+    assert "statistics monthly roll-up drift" in caplog.text
+    assert rollups.months_drift(first, first + timedelta(days=9)) == []
     assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
 
 
