@@ -65,16 +65,18 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
     ytd = services.year_to_date(period)
     orders = services.scope_orders(scope, min(period.start, ytd.start, trend_period.start), period.end)
     figures = services.instruments_over(scope, {"period": period, "ytd": ytd}, today, orders, without_open=("ytd",))
-    grouped = services.utilisations(scope, period, ("city", "category", "institution", "instrument"), today,
+    grouped = services.utilisations(scope, period, ("city", "category", "institution"), today,
                                     instruments=figures["period"], orders=orders)
-    by_city, instruments = grouped["city"], grouped["instrument"]["rows"]
-    ranked = sorted(instruments, key=lambda r: (r["utilisation"], r["booked_hours"]))
+    by_city = grouped["city"]
+    # Only the rows shown are made: the corridor has 20,000 instruments.
+    ranked = services.by_use(figures["period"])
     quota = services.below_quota(scope, period, today, instruments=figures["ytd"])
     return Dashboard(
         scope=scope, period=period, city=city, by_city=by_city,
         by_category=grouped["category"], by_institution=grouped["institution"],
         trend=services.by_month(scope, trend_period, today, orders)["rows"],
-        most_used=list(reversed(ranked[-SHOWN_ROWS:])), least_used=ranked[:SHOWN_ROWS],
+        most_used=[services.instrument_row(item) for item in reversed(ranked[-SHOWN_ROWS:])],
+        least_used=[services.instrument_row(item) for item in ranked[:SHOWN_ROWS]],
         quota=quota[:SHOWN_ROWS], quota_count=len(quota),
         flows=services.flows(scope, period, today, orders) if can_see_flows(user) else None,
     )

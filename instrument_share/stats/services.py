@@ -544,10 +544,25 @@ def utilisations(scope: Scope, period: Period, group_bys, today: date | None = N
     return result
 
 
+def instrument_row(item: InstrumentRow) -> dict:
+    """An instrument's row of the by-instrument table."""
+    return {"key": str(item.id), "label": item.name, "label_en": item.name_en, **item.figures.as_dict()}
+
+
+def by_use(instruments: list[InstrumentRow]) -> list[InstrumentRow]:
+    """The instruments from the least used to the most: by utilisation, then
+    booked hours, as their table rows show them (rounded), ties by id."""
+    def key(item):
+        figures = item.figures
+        ratio = (figures.booked_hours / figures.open_hours).quantize(RATIO_PLACES) if figures.open_hours else NO_RATIO
+        return ratio, figures.booked_hours.quantize(CENT)
+
+    return sorted(instruments, key=key)
+
+
 def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
     if group_by == "instrument":  # each its own group: no sum to make
-        rows = [{"key": str(item.id), "label": item.name, "label_en": item.name_en, **item.figures.as_dict()}
-                for item in instruments]
+        rows = [instrument_row(item) for item in instruments]
         return {"rows": rows, "totals": Figures.total([item.figures for item in instruments]).as_dict()}
     labels = _labels(group_by)
     key_of = {"institution": attrgetter("institution_id"), "city": attrgetter("city"),

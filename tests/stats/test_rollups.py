@@ -320,3 +320,33 @@ def test_a_zone_with_summer_time_puts_each_booking_on_its_own_day(make, app_cont
     computed = rollups.compute(first, last)
     assert [key[0] for key in computed] == [date(2026, 4, 2)]
     assert rollups.drift(computed, rollups.stored(first, last)) == []
+
+
+def test_the_dashboards_most_and_least_used_are_the_ends_of_the_instrument_table(make, app_context):
+    """The dashboard ranks the instruments without making every row (the
+    corridor has 20,000): its two lists are the ends of the by-instrument
+    table sorted by utilisation and booked hours, ties in id order."""
+    from instrument_share.accounts.models import User
+    from instrument_share.stats.dashboard import SHOWN_ROWS, dashboard
+
+    rng = random.Random(5)
+    first, days = date(2026, 9, 20), 25
+    _random_history(make, rng, first, days)
+    for _ in range(2):  # idle ones: ties at zero
+        make.instrument()
+    user = make.user()
+    for hours in (2, 1):  # never open, yet booked: utilisation zero, told apart by booked hours
+        closed = make.instrument(hours=[])
+        start = at(first + timedelta(days=2), 600)
+        db.session.add(Booking(instrument=closed, user=user, firm_id=user.firm_id, start=start,
+                               end=start + timedelta(hours=hours), occupied_until=start + timedelta(hours=hours),
+                               status="confirmed", purpose="x", cost=Decimal("1.00"), firm_pays=Decimal("1.00")))
+    db.session.commit()
+    admin = make.user(role="admin")
+    period = services.Period(first, first + timedelta(days=days - 1))
+    board = dashboard(db.session.get(User, admin.id), FAR, period.first, period.last, None)
+    rows = services.utilisation(Scope(), period, "instrument", today=FAR)["rows"]
+    ranked = sorted(rows, key=lambda r: (r["utilisation"], r["booked_hours"]))
+    assert board.least_used == ranked[:SHOWN_ROWS]
+    assert board.most_used == list(reversed(ranked[-SHOWN_ROWS:]))
+    assert board.most_used[0]["utilisation"] > 0
