@@ -46,9 +46,12 @@ class MonthlyFigures(db.Model):
 
     instrument_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
-    booked_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    used_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
-    staff_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Seconds as 32-bit integers (a month is 2.7 million seconds): PostgreSQL
+    # sums those in 64 bits, a bigint in numeric (a year of 20,000
+    # instruments: 118 against 169 ms).
+    booked_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
+    used_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
+    staff_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
     bookings: Mapped[int] = mapped_column(sa.Integer, default=0)
     no_shows: Mapped[int] = mapped_column(sa.Integer, default=0)
     revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)

@@ -215,13 +215,11 @@ def _open_minutes(scope: Scope, days: list[date]) -> dict[int, int]:
 
     days_of_weekday = sa.case((Instrument.open_on_holidays.is_(True), per_weekday(holidays_open)),
                               else_=per_weekday(regular))
-    rows = db.session.execute(
+    rows = db.session.execute(_scoped(
         sa.select(OpeningHours.instrument_id,
                   sa.func.sum((OpeningHours.close_minute - OpeningHours.open_minute) * days_of_weekday))
         .join(Instrument, OpeningHours.instrument_id == Instrument.id)
-        .where(OpeningHours.instrument_id.in_(_instruments_in_scope(scope)))
-        .group_by(OpeningHours.instrument_id)
-    )
+        .group_by(OpeningHours.instrument_id), scope, OpeningHours.instrument_id))
     return {instrument_id: int(minutes or 0) for instrument_id, minutes in rows}
 
 
@@ -416,7 +414,9 @@ def _rolled(scope: Scope, ranges: dict[str, Period], by: str = "instrument", use
     columns = []
     for index in range(len(ranges)):
         for column in names:
-            columns.append(sa.func.sum(column if len(ranges) == 1 else sa.case((rows.c.r == index, column), else_=0)))
+            # Whole numbers back as int (PostgreSQL's sum of a bigint is a numeric: a Decimal a value)
+            columns.append(sa.cast(sa.func.sum(column if len(ranges) == 1 else sa.case((rows.c.r == index, column),
+                                                                                        else_=0)), sa.BigInteger))
     query = sa.select(rows.c.k, *columns).group_by(rows.c.k)
     width = len(rollups.FIELDS)
     result: dict[str, dict] = {name: {} for name in ranges}
@@ -489,7 +489,8 @@ def instruments_over(scope: Scope, periods: dict[str, Period], today: date | Non
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
                   Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
         .join(Institution, Instrument.institution_id == Institution.id)
-        .where(Instrument.id.in_(_instruments_in_scope(scope)))
+        .where(*(() if scope.institution_id is None else (Instrument.institution_id == scope.institution_id,)),
+               *(() if scope.city is None else (Institution.city_code == scope.city,)))
         .order_by(Instrument.id)
     ).all()
     result = {}

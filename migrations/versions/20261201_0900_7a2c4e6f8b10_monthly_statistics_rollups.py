@@ -25,8 +25,8 @@ FLOW_FIELDS = ("booked_seconds", "bookings", "revenue_cents")
 
 
 def _column(name):
-    return sa.Column(name, sa.Integer() if name in ("bookings", "no_shows", "lost_minutes") else sa.BigInteger(),
-                     nullable=False)
+    # Money in 64 bits; seconds (a month is 2.7 million), counts and minutes in 32.
+    return sa.Column(name, sa.BigInteger() if name.endswith("_cents") else sa.Integer(), nullable=False)
 
 
 def upgrade():
@@ -43,7 +43,9 @@ def upgrade():
         sa.Column('month', sa.Date(), nullable=False),
         sa.Column('institution_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('firm_city', sa.String(length=20), nullable=False),
-        *(_column(name) for name in FLOW_FIELDS),
+        sa.Column('booked_seconds', sa.BigInteger(), nullable=False),  # an institution's month: may pass 2^31
+        sa.Column('bookings', sa.Integer(), nullable=False),
+        sa.Column('revenue_cents', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('month', 'institution_id', 'firm_city', name=op.f('pk_stats_flows_monthly')),
     )
     if op.get_bind().dialect.name == "postgresql":
