@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import sqlalchemy as sa
 
 from instrument_share.booking.models import Booking
@@ -89,3 +90,23 @@ def test_bench_measures_the_statistics_alone(app, runner, tmp_path, database_url
         assert conn.scalar(sa.text("SELECT count(*) FROM stats_flows_monthly")) > 0
     engine.dispose()
     db.session.remove()
+
+
+def test_the_page_times_visit_every_roles_main_pages(app, make, app_context):
+    """`flask bench --only pages` (issue #19): each role's main pages answer
+    200 and are timed; a page that does not answer 200 stops the bench."""
+    from instrument_share.tools.page_times import PAGES, measure_pages
+
+    from .factories import PASSWORD
+
+    manager = make.user(role="manager")
+    mine = make.instrument(institution_id=manager.institution_id)
+    logins = {role: make.user(role=role).email for role in ("firm", "city_admin", "admin")}
+    logins["manager"] = manager.email
+    times = measure_pages(app, logins, PASSWORD, repeat=1)
+    assert len(times) == sum(len(paths) for paths in PAGES.values())
+    assert all(value["p50_ms"] > 0 for value in times.values())
+    assert f"manager /manage/instruments/{mine.id}" in times
+    logins["firm"] = "nobody@test.example"  # cannot sign in: the bench stops
+    with pytest.raises(Exception, match="could not sign in"):
+        measure_pages(app, logins, PASSWORD, repeat=1)

@@ -578,6 +578,20 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool,
         report["busy_instrument"] = run_busy_instrument(app, rng, repeat, progress, busy_history)
         report["build_seconds"] = round(time.perf_counter() - started, 1)
         return report
+    if only == "pages":  # the demo region, and each role's main pages
+        from ..demo.seed import ADMIN_EMAIL, DEMO_PASSWORD, FIRMS, INSTITUTIONS, seed_demo
+        from .page_times import measure_pages
+
+        with app.app_context():
+            seed_demo()
+        report.update(only="pages", build_seconds=round(time.perf_counter() - started, 1))
+        gc.collect()
+        gc.freeze()
+        report["pages"] = measure_pages(app, {
+            Role.ADMIN: ADMIN_EMAIL, Role.MANAGER: f"manager-{INSTITUTIONS[0].slug}@g60.example",
+            Role.CITY_ADMIN: f"bureau-{FIRMS[0].city}@g60.example", Role.FIRM: f"engineer-{FIRMS[0].city}@g60.example",
+        }, DEMO_PASSWORD, repeat)
+        return report
     if only == "stats":  # the corridor's history and the statistics alone
         with app.app_context():
             build_corridor(instruments, bookings, rng, progress)
@@ -743,6 +757,10 @@ def print_table(report: dict) -> None:
     if report.get("only") == "booking":
         print_busy_instrument(report["busy_instrument"])
         return
+    if report.get("only") == "pages":
+        for name, value in report["pages"].items():
+            click.echo(f"{name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
+        return
     if report.get("only") == "stats":
         for name, value in report["stats"].items():
             click.echo(f"{'stats ' + name:<44}{value['p50_ms']:>10}{value['p95_ms']:>10}")
@@ -783,10 +801,11 @@ def bench_database_url(app, database: str | None) -> str:
 @click.option("--database", help="URL of an empty database to fill (default: instance/bench.sqlite, recreated)")
 @click.option("--repeat", default=200, show_default=True, help="measured calls per figure")
 @click.option("--out", type=click.Path(dir_okay=False), help="write the figures as JSON here")
-@click.option("--only", type=click.Choice(["booking", "stats"]),
+@click.option("--only", type=click.Choice(["booking", "stats", "pages"]),
               help="booking: only the busy instrument (1,000 then 1,000,000 bookings in its history), "
                    "on the catalogue without the corridor's bookings; stats: only the statistics and the "
-                   "dashboard (--repeat calls each), on the corridor's bookings")
+                   "dashboard (--repeat calls each), on the corridor's bookings; pages: each role's main pages "
+                   "on the demo region (--instruments and --bookings do not apply)")
 @click.option("--busy-history", default="1000,1000000", show_default=True,
               help="the busy instrument's history before and after it grows")
 @click.pass_context

@@ -56,3 +56,4 @@ def test_concurrent_usage_records_on_one_instrument_and_day_lose_nothing(app, ma
     assert named["used_seconds"] == sum((30 + index) * 60 for index in range(WRITERS))
     assert (named["bookings"], named["revenue_cents"]) == (WRITERS, WRITERS * 10000)
     assert key == (day, instrument.id, "jinhua") and isinstance(day, date)
+    assert rollups.months_drift(day, day) == []  # the month's row and flow added every writer's part too
