@@ -177,3 +177,44 @@ def test_every_roles_dashboard_takes_a_few_statements_whatever_the_data(app, bro
     large = measure()
     assert small == large
     assert max(large.values()) <= DASHBOARD_MOST, large
+
+
+def _claims(make, institution_id, voucher, lines):
+    """A claim of `lines` lines, each on a ledger entry of its own."""
+    from datetime import date
+    from decimal import Decimal
+
+    from instrument_share.vouchers.models import VoucherClaim, VoucherClaimLine, VoucherEntry
+
+    claim = VoucherClaim(institution_id=institution_id, issuing_city="jinhua", period_from=date.today(),
+                         period_to=date.today())
+    for _ in range(lines):
+        entry = VoucherEntry(voucher=voucher, kind="capture", delta=Decimal("0.00"), amount=Decimal("1.00"))
+        claim.lines.append(VoucherClaimLine(entry=entry, amount=Decimal("1.00")))
+    db.session.add(claim)
+    db.session.commit()
+
+
+def test_the_voucher_page_reads_claims_and_their_lines_in_a_few_statements(browser, client, make):
+    """Found by `flask bench --only pages`: the bureau's voucher page loaded
+    each claim's lines and each line's ledger entry one by one (1,228
+    statements, half a second, at the demo's size)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from instrument_share.vouchers.models import Voucher
+
+    make.user(role="city_admin", city_code="jinhua", email="bureau@test.example")
+    browser.login("bureau@test.example")
+    firm = make.firm(city_code="jinhua")
+    voucher = Voucher(firm=firm, issuing_city="jinhua", amount=Decimal("100.00"), balance=Decimal("100.00"),
+                      expires_on=date.today() + timedelta(days=30), max_share_bp=5000)
+    db.session.add(voucher)
+    institution_id = make.institution().id
+    counts = []
+    for lines in (2, 12):
+        _claims(make, institution_id, voucher, lines)
+        with counted() as statements:
+            assert client.get("/vouchers/").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

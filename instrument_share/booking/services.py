@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
@@ -411,10 +411,19 @@ def upcoming_bookings(user: User, now: datetime, most: int | None = None) -> lis
         joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))))
 
 
-def booked_instruments(user: User) -> list[Instrument]:
-    """The instruments of the page's bookings (the history's instrument filter)."""
-    booked = my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id).distinct()
-    return list(db.session.scalars(sa.select(Instrument).where(Instrument.id.in_(booked)).order_by(Instrument.name)))
+def booked_instruments(user: User, most: int = 100, also: int | None = None) -> list[Instrument]:
+    """The instruments of the page's bookings for the history's instrument
+    filter, by name: the `most` booked most recently (a firm of many
+    engineers books hundreds, too many to choose from), and `also` (the one
+    chosen) if it is among them at all. Names only, not their texts."""
+    recent = (my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id)
+              .group_by(Booking.instrument_id).order_by(sa.func.max(Booking.start).desc()).limit(most))
+    chosen = Instrument.id.in_(recent)
+    if isinstance(also, int):
+        chosen = sa.or_(chosen, sa.and_(Instrument.id == also, Instrument.id.in_(
+            my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id))))
+    return list(db.session.scalars(sa.select(Instrument).where(chosen).order_by(Instrument.name)
+                                   .options(load_only(Instrument.id, Instrument.name, Instrument.name_en))))
 
 
 def history_page(user: User, page: int, per_page: int, **filters) -> tuple[list[Booking], int]:

@@ -20,6 +20,7 @@ from ..catalogue.services import get_instrument
 from ..errors import N_, Conflict, NotFound, ValidationFailed
 from ..extensions import db
 from ..formats import money, percent
+from ..routing import id_number
 from ..timeutil import platform_zone, to_platform, utcnow
 from ..web import flashes_refusals, local_name, refusal_message, refused, safe_next_url
 from . import quote, receipts, services, usage
@@ -184,6 +185,7 @@ def book(instrument_id: int):
 
 
 HISTORY_PAGE = 25
+UPCOMING_SHOWN = 20
 MAX_PAGE = 100_000  # past the last page an empty one, never an integer the database cannot hold
 
 
@@ -194,7 +196,8 @@ def _history_filters():
     form.status.choices = [SelectChoice("", _("All"))] + [
         SelectChoice(status, BOOKING_STATUS_LABELS[status]) for status in BOOKING_STATUSES]
     form.instrument.choices = [SelectChoice(0, _("All"))] + [
-        SelectChoice(i.id, local_name(i)) for i in services.booked_instruments(current_user)]
+        SelectChoice(i.id, local_name(i))
+        for i in services.booked_instruments(current_user, also=request.args.get("instrument", type=id_number))]
     form.validate()
     zone = platform_zone()
 
@@ -218,8 +221,11 @@ def mine():
     form, filters = _history_filters()
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     past, total = services.history_page(current_user, page, HISTORY_PAGE, **filters)
-    return render_template("booking/mine.html", upcoming=services.upcoming_bookings(current_user, utcnow()),
-                           past=past, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)),
+    # The next ones only (a firm of many engineers has hundreds ahead): all
+    # of them are in the history below, which filters and pages.
+    upcoming = services.upcoming_bookings(current_user, utcnow(), most=UPCOMING_SHOWN + 1)
+    return render_template("booking/mine.html", upcoming=upcoming[:UPCOMING_SHOWN],
+                           more_upcoming=len(upcoming) > UPCOMING_SHOWN, past=past, total=total, page=page, pages=max(1, -(-total // HISTORY_PAGE)),
                            filter_form=form, action_form=EmptyForm(), rating_form=RatingForm(),
                            export_query=_filter_query(), this_month=recent_months(1)[0].strftime("%Y-%m"))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Institution, Role, User
 from ..booking.models import Booking
@@ -87,7 +88,11 @@ def get_claim(claim_id: int, user: User) -> VoucherClaim:
 
 
 def list_claims(user: User) -> list[VoucherClaim]:
-    query = sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
+    """The claims the user may see, newest first, with their lines and each
+    line's ledger entry (the page shows them all: three statements, not one
+    per line)."""
+    query = (sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
+             .options(selectinload(VoucherClaim.lines).selectinload(VoucherClaimLine.entry)))
     if not can_see_claims(user):
         return []
     if user.role == Role.MANAGER:  # can_see_claim: the institution's own

@@ -84,3 +84,33 @@ def test_a_manager_pages_own_bookings_and_the_api_exports_the_institutions(api, 
     assert "共 0 条预约" in client.get("/bookings").get_data(as_text=True)
     exported = api.as_user(manager).get("/api/v1/bookings?format=csv")
     assert len(list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))) == 6
+
+
+def test_a_busy_firms_page_shows_the_next_bookings_and_the_instruments_booked_lately(
+        browser, client, make, app_context):
+    """Found by `flask bench --only pages` at the demo's size: a firm of many
+    engineers had hundreds of upcoming bookings on the page, each with its
+    forms, and every instrument it ever booked (with their texts) in the
+    filter. The page shows the next 20 (all are in the history) and the
+    filter the 100 instruments booked most recently, plus the one chosen."""
+    engineer = make.user(email="eng@firm.example")
+    instruments = [make.instrument(name=f"仪器{n:03d}") for n in range(102)]
+    for n, instrument in enumerate(instruments):  # the higher n, the longer ago
+        _history(make, engineer, instrument, 1, days_back=10 + n)
+    ahead = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    for n in range(25):
+        start = ahead + timedelta(hours=2 * n)
+        db.session.add(Booking(instrument=instruments[0], user=engineer, firm_id=engineer.firm_id, start=start,
+                               end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                               status="confirmed", purpose="x", cost=Decimal("1.00"), firm_pays=Decimal("1.00")))
+    db.session.commit()
+    browser.login("eng@firm.example")
+    page = client.get("/bookings").get_data(as_text=True)
+    upcoming = page.split('id="history"')[0]
+    assert upcoming.count("data-confirm=") == 20 and 'id="more-upcoming"' in page
+    listed = [i.name for i in instruments if f">{i.name}</option>" in page]
+    assert listed == [i.name for i in instruments[:100]]
+    chosen = client.get(f"/bookings?instrument={instruments[101].id}").get_data(as_text=True)
+    assert ">仪器101</option>" in chosen and "共 1 条预约" in chosen
+    other = make.instrument(name="别家的仪器")  # never booked by the firm: not offered
+    assert ">别家的仪器</option>" not in client.get(f"/bookings?instrument={other.id}").get_data(as_text=True)
