@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
 from babel.dates import format_skeleton
-from flask_babel import format_decimal, format_percent, get_locale
+from babel.numbers import NumberPattern, parse_pattern
+from flask_babel import get_locale
 
 from .timeutil import to_platform
 
@@ -28,24 +30,35 @@ def _number(value) -> Decimal:
     return value if isinstance(value, Decimal | int | float) else Decimal(str(value))
 
 
+@cache
+def _pattern(text: str) -> NumberPattern:
+    return parse_pattern(text)
+
+
+def _formatted(value, pattern: str) -> str:
+    # Babel's format_decimal, less its parsing of the pattern and the locale
+    # on every call: a page of a hundred figures spent 5 ms on them.
+    return "" if value is None else _pattern(pattern).apply(_number(value), get_locale())
+
+
 def money(value) -> str:
     """¥3,143,720.00; empty for None."""
-    return "" if value is None else format_decimal(_number(value), MONEY)
+    return _formatted(value, MONEY)
 
 
 def hours(value) -> str:
     """1,234.5: machine-hours with one decimal."""
-    return "" if value is None else format_decimal(_number(value), HOURS)
+    return _formatted(value, HOURS)
 
 
 def count(value) -> str:
     """12,345: a whole number with the locale's grouping."""
-    return "" if value is None else format_decimal(_number(value), "#,##0")
+    return _formatted(value, "#,##0")
 
 
 def percent(value) -> str:
     """0.1234 → 12.3%."""
-    return "" if value is None else format_percent(_number(value), PERCENT)
+    return _formatted(value, PERCENT)
 
 
 def day_with_weekday(value: date | datetime | None) -> str:

@@ -87,19 +87,37 @@ def get_claim(claim_id: int, user: User) -> VoucherClaim:
     return claim
 
 
-def list_claims(user: User) -> list[VoucherClaim]:
-    """The claims the user may see, newest first, with their lines and each
-    line's ledger entry (the page shows them all: three statements, not one
-    per line)."""
-    query = (sa.select(VoucherClaim).order_by(VoucherClaim.id.desc())
-             .options(selectinload(VoucherClaim.lines).selectinload(VoucherClaimLine.entry)))
+def _visible_claims(user: User) -> sa.Select | None:
+    """The claims the user may see (None: none at all), with their lines and
+    each line's ledger entry (three statements, not one per line)."""
     if not can_see_claims(user):
-        return []
+        return None
+    query = sa.select(VoucherClaim).options(selectinload(VoucherClaim.lines).selectinload(VoucherClaimLine.entry))
     if user.role == Role.MANAGER:  # can_see_claim: the institution's own
         query = query.where(VoucherClaim.institution_id == user.institution_id)
     elif user.role == Role.CITY_ADMIN:  # can_see_claim: claims on the city's vouchers
         query = query.where(VoucherClaim.issuing_city == user.city_code)
-    return list(db.session.scalars(query))
+    return query
+
+
+def list_claims(user: User) -> list[VoucherClaim]:
+    """Every claim the user may see, newest first."""
+    query = _visible_claims(user)
+    return [] if query is None else list(db.session.scalars(query.order_by(VoucherClaim.id.desc())))
+
+
+def claims_page(user: User, page: int, per_page: int) -> tuple[list[VoucherClaim], int, int]:
+    """One page of the claims the user may see: those not yet paid first (what
+    is still to review or pay), then the paid, newest first within each;
+    (claims, total, the page shown; past the end, the last)."""
+    query = _visible_claims(user)
+    if query is None:
+        return [], 0, 1
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    rows = db.session.scalars(query.order_by(VoucherClaim.paid_on.is_not(None), VoucherClaim.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total, page
 
 
 def _reviewer(claim: VoucherClaim, user: User) -> None:

@@ -23,6 +23,7 @@ from .settlement import voucher_settlement
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers")
 PER_PAGE = 50
+CLAIMS_PER_PAGE = 20  # each with its lines and their forms
 FIRMS_LISTED = 200  # the grant form lists the firms up to this many, else asks for the USCC
 
 
@@ -33,6 +34,8 @@ def overview():
         current_user, request.args.get("page", 1, type=page_number), PER_PAGE)
     entries, entries_total, history_page = services.ledger_page(
         current_user, request.args.get("history", 1, type=page_number), PER_PAGE)
+    claims_shown, claims_total, claims_page = claims.claims_page(
+        current_user, request.args.get("claims", 1, type=page_number), CLAIMS_PER_PAGE)
     firms = services.grantable_firms(current_user, FIRMS_LISTED)
     cities = list_cities()
     settlement = None
@@ -44,7 +47,8 @@ def overview():
                            page=page, pages=-(-total // PER_PAGE) or 1, total=total,
                            history_page=history_page, history_pages=-(-entries_total // PER_PAGE) or 1,
                            settlement=settlement,
-                           claims=claims.list_claims(current_user), cities=cities, form=FlaskForm(),
+                           claims=claims_shown, claims_page=claims_page,
+                           claims_pages=-(-claims_total // CLAIMS_PER_PAGE) or 1, cities=cities, form=FlaskForm(),
                            today=platform_today())
 
 
