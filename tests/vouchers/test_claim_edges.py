@@ -155,6 +155,17 @@ def test_each_role_sees_its_claims_newest_first(world, make):
     for somebody in (manager, bureau, admin):
         assert claims.get_claim(older.id, somebody).id == older.id
     assert refusal(claims.get_claim, 999_999, admin) == ("NotFound", "No such claim.", {})
+    # The voucher page's pages: those still to pay first, then the paid, newest first in each.
+    older.paid_on = LAST
+    db.session.commit()
+    assert [c.id for c in claims.claims_page(bureau, 1, 20)[0]] == [newer.id, older.id]
+    newer.paid_on, older.paid_on = LAST, None
+    db.session.commit()
+    assert [c.id for c in claims.claims_page(bureau, 1, 20)[0]] == [older.id, newer.id]
+    assert [(len(rows), total, page) for rows, total, page in [claims.claims_page(bureau, 2, 1)]] == [(1, 2, 2)]
+    assert claims.claims_page(bureau, 9, 1)[0][0].id == newer.id  # past the end: the last page
+    assert claims.claims_page(hefei_bureau, 1, 20) == ([], 0, 1)
+    assert claims.claims_page(world["firm_user"], 1, 20) == ([], 0, 1)
 
 
 def test_reviewing_lines_and_paying_a_claim(world, make):
