@@ -571,7 +571,7 @@ def utilisations(scope: Scope, period: Period, group_bys, today: date | None = N
 
 
 SQL_GROUPS = {"city": Institution.city_code, "category": Instrument.category_code,
-              "institution": Instrument.institution_id}
+              "institution": Instrument.institution_id, "instrument": Instrument.id}
 
 
 def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) -> dict:
@@ -583,22 +583,26 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
     sums = _rolled_query(scope, {"period": period}).subquery()
     opening = _open_minutes_query(scope, list(period.days())).subquery()
     key = SQL_GROUPS[group_by]
-    lost = sa.func.coalesce(sums.c.lost_minutes_0, 0)
+    open_minutes = greatest(sa.func.coalesce(opening.c.minutes, 0) - sa.func.coalesce(sums.c.lost_minutes_0, 0), 0)
+    values = [open_minutes, *(sa.func.coalesce(sums.c[f"{name}_0"], 0) for name in rollups.BOOKING_FIELDS)]
+    if group_by == "instrument":  # a row each: nothing to sum
+        columns = [key, Instrument.name, Instrument.name_en, sa.literal_column("1"), *values]
+    else:
+        columns = [key, sa.func.min(Institution.name), sa.func.min(Institution.name), sa.func.count(Instrument.id),
+                   *(sa.cast(sa.func.sum(value), sa.BigInteger) for value in values)]
     query = (
-        sa.select(key, sa.func.min(Institution.name), sa.func.count(Instrument.id),
-                  sa.cast(sa.func.sum(greatest(sa.func.coalesce(opening.c.minutes, 0) - lost, 0)), sa.BigInteger),
-                  *(sa.cast(sa.func.sum(sa.func.coalesce(sums.c[f"{name}_0"], 0)), sa.BigInteger)
-                    for name in rollups.BOOKING_FIELDS))
+        sa.select(*columns)
         .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
         .outerjoin(sums, sums.c.k == Instrument.id).outerjoin(opening, opening.c.instrument_id == Instrument.id)
         .where(*(() if scope.institution_id is None else (Instrument.institution_id == scope.institution_id,)),
-               *(() if scope.city is None else (Institution.city_code == scope.city,)))
-        .group_by(key))
+               *(() if scope.city is None else (Institution.city_code == scope.city,))))
+    if group_by != "instrument":
+        query = query.group_by(key)
     groups = {}
-    for group, institution_name, count, open_minutes, *values in db.session.execute(query):
+    for group, name, name_en, count, open_minutes, *values in db.session.execute(query):
         figures = _figures_of(*values)
         figures.open_minutes, figures.instruments = int(open_minutes or 0), count
-        groups[group] = (figures, institution_name)
+        groups[group] = (figures, (name, name_en))
     if orders is None:
         orders = scope_orders(scope, period.start, period.end)
     reported = [order for by_instrument in _reported_orders(scope, period, orders).values() for order in by_instrument]
@@ -610,10 +614,11 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
             groups[owners[order.instrument_id]][0].add_order(order)
     labels = _labels(group_by)
     rows = []
-    for group, (figures, institution_name) in groups.items():
-        label = (institution_name, institution_name) if group_by == "institution" else labels.get(group, (group, group))
+    for group, (figures, names) in groups.items():
+        label = names if group_by in ("institution", "instrument") else labels.get(group, (group, group))
         rows.append({"key": str(group), "label": label[0], "label_en": label[1], **figures.as_dict()})
-    order = {"city": lambda r: list(labels).index(r["key"]) if r["key"] in labels else 99}
+    order = {"city": lambda r: list(labels).index(r["key"]) if r["key"] in labels else 99,
+             "instrument": lambda r: int(r["key"])}
     rows.sort(key=order.get(group_by, lambda r: r["key"]))
     return {"rows": rows, "totals": Figures.total([figures for figures, _ in groups.values()]).as_dict()}
 
