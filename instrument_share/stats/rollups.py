@@ -27,6 +27,10 @@ How it stays equal to the raw rows:
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
 - `rebuild(first, last)` recomputes the days from the raw rows; the
   scheduler's nightly `stats-check` does it for yesterday and logs drift.
+- The monthly rows and flows (`stats_monthly`, `stats_flows_monthly`) are
+  the daily rows summed: the same deltas, gathered in the session and
+  written at its commit after every daily row (`_write_months`: why, there),
+  and derived from the daily rows by every rebuild (`derive_months`).
 """
 from __future__ import annotations
 
@@ -182,45 +186,49 @@ def _upsert_sql(table: str, key: tuple[str, ...], fields: tuple[str, ...], names
 
 
 MONTH_KEY, FLOW_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
-UPSERTS = {names: (_upsert_sql("stats_daily", KEY, FIELDS, names), _upsert_sql("stats_monthly", MONTH_KEY, FIELDS, names))
-           for names in (BOOKING_FIELDS, ("lost_minutes",))}
+UPSERTS = {names: _upsert_sql("stats_daily", KEY, FIELDS, names) for names in (BOOKING_FIELDS, ("lost_minutes",))}
+# The month's booking figures added; its blackout minutes set (`:lost_given` 1) or kept.
+MONTHLY_UPSERT = sa.text(
+    f"INSERT INTO stats_monthly ({', '.join((*MONTH_KEY, *FIELDS))}) "
+    f"VALUES ({', '.join(':' + c for c in (*MONTH_KEY, *FIELDS))}) "
+    "ON CONFLICT (instrument_id, month) DO UPDATE SET "
+    + ", ".join(f"{n} = stats_monthly.{n} + excluded.{n}" for n in BOOKING_FIELDS)
+    + ", lost_minutes = CASE WHEN :lost_given = 1 THEN excluded.lost_minutes ELSE stats_monthly.lost_minutes END"
+).bindparams(sa.bindparam("month", type_=sa.Date()))
 FLOW_UPSERT = _upsert_sql("stats_flows_monthly", FLOW_KEY, FLOW_FIELDS, FLOW_FIELDS)
 INSTITUTIONS = sa.text("SELECT id, institution_id FROM instruments WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True))
+PENDING = "instrument_share.stats_monthly_pending"
 
 
-def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[int, int] | None = None) -> None:
-    """Add `figures` {(day, instrument, city): [figures]} to the daily rows,
-    and their sums to the monthly rows and (booking figures) to the monthly
-    flows, atomically per row (`x = x + excluded.x`), each table in key
-    order and always in the order daily, monthly, flows (two writers never
-    wait for each other in a circle). `institutions`: the owner of each
+def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[int, int] | None = None,
+          session: Session | None = None) -> None:
+    """Add `figures` {(day, instrument, city): [figures]} to the daily rows
+    now, atomically per row (`x = x + excluded.x`), in key order; and their
+    sums per month (and, booking figures, per month, institution and firm
+    city) to what `session` writes to the monthly rows and flows when it
+    commits (`_write_months`). Without a session (a rebuild, which derives
+    the months after) the daily rows only. `institutions`: the owner of each
     instrument, where the caller knows it."""
     rows = _rows(figures)
     if not rows:
         return
-    daily_upsert, monthly_upsert = UPSERTS[names]
-    connection.execute(daily_upsert, rows)
-    months: dict = {}
+    connection.execute(UPSERTS[names], rows)
+    if session is None or names != BOOKING_FIELDS:
+        return
+    pending = _pending(session)
+    months = pending["months"]
     for (day, instrument_id, _city), values in figures.items():
         found = months.get((instrument_id, day.replace(day=1)))
         if found is None:
-            found = months[(instrument_id, day.replace(day=1))] = [0] * len(FIELDS)
-        for index, value in enumerate(values):
-            found[index] += value
-    monthly = [{"instrument_id": key[0], "month": key[1], **dict(zip(FIELDS, values, strict=True))}
-               for key, values in sorted(months.items()) if any(values)]
-    if monthly:
-        connection.execute(monthly_upsert, monthly)
-    if names == BOOKING_FIELDS:
-        _apply_flows(connection, figures, institutions or {})
-
-
-def _apply_flows(connection, figures: dict, institutions: dict[int, int]) -> None:
-    missing = {key[1] for key in figures if key[2] and key[1] not in institutions}
+            found = months[(instrument_id, day.replace(day=1))] = [0] * len(BOOKING_FIELDS)
+        for index in range(len(BOOKING_FIELDS)):
+            found[index] += values[index]
+    missing = {key[1] for key in figures if key[2] and key[1] not in (institutions or {})}
     if missing:
-        institutions = {**institutions, **dict(connection.execute(INSTITUTIONS, {"ids": sorted(missing)}).all())}
-    flows: dict = {}
+        institutions = {**(institutions or {}),
+                        **dict(connection.execute(INSTITUTIONS, {"ids": sorted(missing)}).all())}
+    flows = pending["flows"]
     for (day, instrument_id, city), values in figures.items():
         if not city or instrument_id not in institutions:
             continue
@@ -230,10 +238,61 @@ def _apply_flows(connection, figures: dict, institutions: dict[int, int]) -> Non
             found = flows[key] = [0] * len(FLOW_FIELDS)
         for index, field_index in enumerate(FLOW_INDEXES):
             found[index] += values[field_index]
-    rows = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
-             **dict(zip(FLOW_FIELDS, values, strict=True))} for key, values in sorted(flows.items()) if any(values)]
-    if rows:
-        connection.execute(FLOW_UPSERT, rows)
+
+
+def _pending(session: Session) -> dict:
+    """The session's monthly deltas and the instruments whose blackout
+    minutes changed, until it commits."""
+    pending = session.info.get(PENDING)
+    if pending is None:
+        pending = session.info[PENDING] = {"months": {}, "flows": {}, "lost": set()}
+    return pending
+
+
+def _write_months(session: Session) -> None:
+    """At commit, after the last flush: the transaction's monthly rows, then
+    its flows, each in key order. A row of a month is shared by every change
+    of an instrument in the month (a flow by an institution's instruments):
+    taken before the end, it made a transaction that flushes twice (the
+    housekeeping: no-shows, then finished bookings) hold it while waiting
+    for a daily row that a usage record held while waiting for it: a
+    deadlock on PostgreSQL (found by review). Taken last, after every daily
+    row, no two transactions wait for each other through them."""
+    session.flush()  # the last changes' daily rows (their months join the pending ones)
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    connection = session.connection()
+    rows = {key: (values, None) for key, values in pending["months"].items()}
+    if pending["lost"]:
+        ids = sorted(pending["lost"])
+        derived = connection.execute(sa.text(
+            f"SELECT instrument_id, {_month_of(session, 'day')} AS month, sum(lost_minutes) FROM stats_daily "
+            f"WHERE instrument_id IN :ids AND lost_minutes <> 0 GROUP BY instrument_id, {_month_of(session, 'day')}"
+        ).bindparams(sa.bindparam("ids", expanding=True)), {"ids": ids}).all()
+        stale = connection.execute(sa.select(MONTHLY.c.instrument_id, MONTHLY.c.month).where(
+            MONTHLY.c.instrument_id.in_(ids), MONTHLY.c.lost_minutes != 0)).all()
+        for instrument_id, month, minutes in [(i, m, 0) for i, m in stale] + derived:
+            month = month if isinstance(month, date) else date.fromisoformat(month)
+            values = rows.get((instrument_id, month), ([0] * len(BOOKING_FIELDS), None))[0]
+            rows[(instrument_id, month)] = (values, int(minutes or 0))
+    monthly = [{"instrument_id": key[0], "month": key[1], **dict(zip(BOOKING_FIELDS, values, strict=True)),
+                "lost_minutes": lost or 0, "lost_given": int(lost is not None)}
+               for key, (values, lost) in sorted(rows.items()) if any(values) or lost is not None]
+    if monthly:
+        connection.execute(MONTHLY_UPSERT, monthly)
+    flows = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
+              **dict(zip(FLOW_FIELDS, values, strict=True))}
+             for key, values in sorted(pending["flows"].items()) if any(values)]
+    if flows:
+        connection.execute(FLOW_UPSERT, flows)
+
+
+def _forget_months(session: Session, previous_transaction) -> None:
+    """A rollback takes the daily rows back: the months pending go too. (The
+    platform opens no savepoints; one rolled back would drop the whole
+    transaction's months here, and the nightly check would derive them.)"""
+    session.info.pop(PENDING, None)
 
 
 CONTEXT = sa.text(
@@ -277,16 +336,16 @@ def bookings_created(bookings: list[Booking], event: str | None = None) -> None:
     figures: dict = {}
     for booking in bookings:
         add_booking(figures, _state(booking, context[booking.id], old=True), 1)
-    apply(connection, figures, institutions={b.instrument_id: context[b.id][2] for b in bookings})
+    apply(connection, figures, institutions={b.instrument_id: context[b.id][2] for b in bookings},
+          session=db.session())
 
 
 def _recompute_lost(connection, instrument_ids) -> None:
     """Blackout minutes of these instruments, all days, from their blackouts
     (few), hours and holiday flag. The caller holds each instrument's lock."""
     ids = sorted(instrument_ids)
-    for table in (TABLE, MONTHLY):
-        connection.execute(sa.update(table).where(table.c.instrument_id.in_(ids), table.c.lost_minutes != 0)
-                           .values(lost_minutes=0))
+    connection.execute(sa.update(TABLE).where(TABLE.c.instrument_id.in_(ids), TABLE.c.lost_minutes != 0)
+                       .values(lost_minutes=0))
     blackouts = connection.execute(sa.select(Blackout.instrument_id, Blackout.start, Blackout.end)
                                    .where(Blackout.instrument_id.in_(ids))).all()
     if not blackouts:
@@ -340,9 +399,11 @@ def _after_flush(session: Session, _context_unused) -> None:
             if kind is not None:
                 add_booking(figures, _state(booking, where, old=True), -1)
         apply(connection, figures, institutions={booking.instrument_id: owner for booking, _ in changed
-                                                 if (owner := context.get(booking.id, (0, 0, None))[2]) is not None})
+                                                 if (owner := context.get(booking.id, (0, 0, None))[2]) is not None},
+              session=session)
     if calendars:
         _recompute_lost(connection, calendars)
+        _pending(session)["lost"].update(calendars)
 
 
 def install() -> None:
@@ -350,6 +411,8 @@ def install() -> None:
     if sa.event.contains(Session, "after_flush", _after_flush):
         return
     sa.event.listen(Session, "after_flush", _after_flush)
+    sa.event.listen(Session, "before_commit", _write_months)
+    sa.event.listen(Session, "after_soft_rollback", _forget_months)
     for name in WATCHED:
         # A change of an expired attribute loads its old value first: the
         # listener must know what the booking counted before.

@@ -1,0 +1,68 @@
+"""Review: the monthly roll-ups' migration on a database that already has
+daily rows: the months it fills are what `derive_months` gives, on the
+engine under test; its downgrade and a second upgrade keep them."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from instrument_share.database import UNGUARDED
+from instrument_share.extensions import db
+from instrument_share.stats import rollups
+
+from ..factories import Factories
+
+
+def test_the_monthly_migration_fills_the_months_of_existing_daily_rows(database_url, make_app, tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    if database_url.startswith("postgresql"):
+        url = sa.engine.make_url(database_url)
+        fresh = url.set(database=f"{url.database}_review_mig")
+        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{fresh.database}"'))
+        target = fresh.render_as_string(hide_password=False)
+    else:
+        admin, target = None, f"sqlite:///{tmp_path / 'review_migration.sqlite'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=target)
+    try:
+        with app.app_context():
+            upgrade(revision="5d7f9b1c3e20")
+            db.session.info[UNGUARDED] = True
+            make = Factories()
+            one, two = make.instrument(hours=[]), make.instrument(hours=[])
+            days = [date(2024, 1, 31), date(2024, 2, 1), date(2024, 2, 29), date(2024, 3, 1), date(2024, 12, 31),
+                    date(2025, 1, 1)]
+            rows = []
+            for n, day in enumerate(days):
+                for instrument in (one, two):
+                    for city in ("", "jinhua", "hefei"):
+                        rows.append({"day": day, "instrument_id": instrument.id, "firm_city": city,
+                                     "booked_seconds": 3_000_000 + n, "used_seconds": 1000 + n,
+                                     "staff_seconds": n, "bookings": 1, "no_shows": n % 2,
+                                     "revenue_cents": 10**12 + n, "voucher_cents": n, "lost_minutes": 0 if city else 7})
+            db.session.execute(sa.text(
+                "INSERT INTO stats_daily (day, instrument_id, firm_city, booked_seconds, used_seconds, "
+                "staff_seconds, bookings, no_shows, revenue_cents, voucher_cents, lost_minutes) VALUES "
+                "(:day, :instrument_id, :firm_city, :booked_seconds, :used_seconds, :staff_seconds, :bookings, "
+                ":no_shows, :revenue_cents, :voucher_cents, :lost_minutes)").bindparams(
+                    sa.bindparam("day", type_=sa.Date())), rows)
+            db.session.commit()
+            upgrade()
+            assert rollups.months_drift(days[0], days[-1]) == []
+            assert db.session.scalar(sa.text("SELECT count(*) FROM stats_monthly")) == 2 * 5
+            assert db.session.scalar(sa.text("SELECT count(*) FROM stats_flows_monthly")) == 5 * 2 * 2  # two institutions, two firm cities
+            db.session.commit()
+            downgrade(revision="5d7f9b1c3e20")
+            upgrade()
+            assert rollups.months_drift(days[0], days[-1]) == []
+            db.session.commit()
+            db.engine.dispose()
+    finally:
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
+            admin.dispose()
