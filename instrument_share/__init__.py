@@ -30,7 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.config.from_mapping(load_settings(Path(app.instance_path), test_config))
 
-    from . import docs_site, site, web
+    from . import docs_site, icons, site, web
     from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -103,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(workspace_views.bp)
     app.register_blueprint(order_views.bp)
     app.register_blueprint(docs_site.bp)
+    app.register_blueprint(icons.bp)
     init_api(app, [accounts_api.blp, catalogue_api.blp, search_api.blp, booking_api.blp, desk_api.blp,
                    stats_api.blp, vouchers_api.blp, orders_api.blp])
 

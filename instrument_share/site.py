@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import formats
+from . import formats, icons
 from .accounts import policy as accounts
 from .api.errors import error_response, service_error_response
 from .booking import policy as booking
@@ -163,7 +163,7 @@ def init_app(app: Flask) -> None:
         }
 
     # Globals rather than context: imported macros see them too.
-    app.jinja_env.globals.update(template_helpers(), url_with=url_with, can=policy_rules(), **_status_types(),
+    app.jinja_env.globals.update(template_helpers(), url_with=url_with, icon_href=icons.icon_href, can=policy_rules(), **_status_types(),
                                  qualifications_of=my_qualifications,  # the profile page's, from above accounts
                                  is_favourite=is_favourite)  # the instrument page's star, from the workspace
     app.jinja_env.filters["hhmm"] = format_minute

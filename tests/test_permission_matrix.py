@@ -404,6 +404,7 @@ ROWS = [
                                                     "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/api/docs/swagger-ui/swagger-ui-bundle.js",
                                                     "200  200  200  200  200  200  200  200", policy="public"),
+    Row("GET", "/icons.svg",                        "200  200  200  200  200  200  200  200", policy="public"),
     Row("GET", "/verify-email/<token>",             "200  200  200  200  200  200  200  200", policy="public",
         ids={"token": "verify_token"}),
     Row("POST", "/verify-email/<token>",            "302* 302* 302* 302* 302* 302* 302* 302*", policy="public",
