@@ -70,3 +70,12 @@ def day_with_weekday(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = to_platform(value).date()
     return format_skeleton("yMMMEd", value, locale=get_locale())
+
+
+def month(value: str | date | None) -> str:
+    """"2025-12" (a statistics row's month) → 2025年12月 / Dec 2025."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(f"{value}-01" if len(value) == 7 else value)
+    return format_skeleton("yMMM", value, locale=get_locale())

@@ -168,7 +168,7 @@ def init_app(app: Flask) -> None:
                                  is_favourite=is_favourite)  # the instrument page's star, from the workspace
     app.jinja_env.filters["hhmm"] = format_minute
     # Figures and days as people read them (formats.py): ¥1,234.50, 12.5 h, 33.3%, 2026年12月1日周二.
-    for name in ("money", "hours", "count", "percent"):
+    for name in ("money", "hours", "count", "percent", "month"):
         app.jinja_env.filters[name] = getattr(formats, name)
     app.jinja_env.filters["format_day"] = formats.day_with_weekday
     app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (

@@ -284,7 +284,8 @@ def test_figures_read_as_people_read_them(app):
                 assert formats.count(12345) == "12,345"
                 assert formats.day_with_weekday(date(2026, 12, 1)) == day
                 assert formats.day_with_weekday("2026-12-01") == day
-                assert formats.money(None) == formats.day_with_weekday(None) == ""
+                assert formats.money(None) == formats.day_with_weekday(None) == formats.month(None) == ""
+                assert formats.month("2025-12") == {"zh_CN": "2025年12月", "en": "Dec 2025"}[language]
 
 
 GETTEXT = {"_", "gettext", "_l", "lazy_gettext", "N_", "ngettext"}
