@@ -78,20 +78,9 @@ def _label(x: float, y: float, text: str, room: float, *, size: int = LABEL_SIZE
     return f"<g><title>{escape(text)}</title>{label}</g>" if shown != text else label
 
 
-def _default_value_label(items) -> str:
-    """What the value axis of a bar chart counts when the caller does not
-    say: the dashboard's bars are utilisation (fractions shown as
-    percentages) or numbers of orders."""
-    if items and all(str(text).endswith("%") for _, _, text in items):
-        return _("Utilisation (%)")
-    return _("Orders (number)")
-
-
-def bar_chart(items: list[tuple[str, object, str]], *, title: str, width: int = 480,
-              value_label: str | None = None) -> Markup:
+def bar_chart(items: list[tuple[str, object, str]], *, title: str, value_label: str, width: int = 480) -> Markup:
     """Horizontal bars: (label, value, text shown at the bar's end), over a
     value axis with its ticks and what it counts."""
-    value_label = value_label or _default_value_label(items)
     row, top = 28, 6
     as_percent = bool(items) and all(str(text).endswith("%") for _, _, text in items)
     widest_label = max((text_width(label, LABEL_SIZE) for label, _, _ in items), default=0)

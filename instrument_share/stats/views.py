@@ -37,16 +37,16 @@ def dashboard():
     figures = {
         "city_chart": charts.bar_chart(
             [(label(r), r["utilisation"], pct(r["utilisation"])) for r in board.by_city["rows"]],
-            title=_("Utilisation by city")),
+            title=_("Utilisation by city"), value_label=_("Utilisation (%)")),
         "category_chart": charts.bar_chart(
             [(label(r), r["utilisation"], pct(r["utilisation"]))
              for r in sorted(board.by_category["rows"], key=lambda r: r["utilisation"], reverse=True)[:15]],
-            title=_("Utilisation by category")),
+            title=_("Utilisation by category"), value_label=_("Utilisation (%)")),
         "trend_chart": charts.line_chart([(r["key"], r["utilisation"]) for r in board.trend],
                                          title=_("Utilisation by month")),
         "order_chart": charts.bar_chart(
             [(label(r), r["orders"], f"{r['orders']} · {money(r['order_revenue'])}") for r in board.order_rows("city")],
-            title=_("Entrusted-testing orders by city")),
+            title=_("Entrusted-testing orders by city"), value_label=_("Orders (number)")),
     }
     if flows:
         index = {code: i for i, code in enumerate(flows["cities"])}
