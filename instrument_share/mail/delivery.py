@@ -45,8 +45,8 @@ from .outbox import Undeliverable
 
 MAX_ATTEMPTS = 8
 UNDELIVERABLE = "undeliverable"  # its booking or recipient is gone: dead at once
-SERVER_DOWN = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
-               smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError)
+SMTP_DOWN = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError,
+             smtplib.SMTPAuthenticationError)  # the server, not the message: the run stops
 BATCH = 10
 SMTP_TIMEOUT = 30  # seconds a silent server is waited for, per command
 
@@ -85,9 +85,11 @@ def _clock(now: datetime) -> datetime:
     return max(now, utcnow())
 
 
-def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool) -> list[Claimed]:
+def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool,
+           tried: set[int] = frozenset()) -> list[Claimed]:
     """Take up to `batch` due messages (queued, or sending under a lease that
-    has run out) for this run, in one short write transaction."""
+    has run out) for this run, in one short write transaction; never one of
+    `tried` (this run had it already)."""
     begin_write_transaction()
     due = sa.or_(
         OutboxMessage.status == MessageStatus.QUEUED,
@@ -95,6 +97,8 @@ def _claim(clock: datetime, lease: timedelta, batch: int, include_waiting: bool)
     )
     if not include_waiting:
         due = sa.and_(due, OutboxMessage.next_attempt_at <= clock)
+    if tried:
+        due = sa.and_(due, OutboxMessage.id.not_in(sorted(tried)))
     query = sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(batch)
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -233,10 +237,12 @@ def deliver_due(now: datetime | None = None, include_waiting: bool = False, *,
     now = now or utcnow()
     lease = lease or timedelta(seconds=float(current_app.config["MAIL_LEASE_SECONDS"]))
     report = DeliveryReport()
+    tried: set[int] = set()  # with include_waiting, a message refused now is due again at once: once a run
     while True:
-        claimed = _claim(_clock(now), lease, batch, include_waiting)
+        claimed = _claim(_clock(now), lease, batch, include_waiting, tried)
         if not claimed:
             return report
+        tried.update(message.pk for message in claimed)
         ready = _compose_claimed(claimed, now, report)
         if not _send(ready, now, report):
             return report
@@ -256,16 +262,17 @@ def _send(ready: list[Claimed], now: datetime, report: DeliveryReport) -> bool:
                     continue
                 try:
                     transport.send(message.recipient, message.message_id, message.raw)
-                except SERVER_DOWN as error:
-                    # Down or refusing us: this message counts an attempt, the
-                    # rest of the batch is given back untried for the next run.
+                except OSError as error:  # smtplib's errors are OSErrors too
                     pending.pop(0)
                     _record_failure(message, _describe(error), _clock(now), report)
+                    if isinstance(error, smtplib.SMTPException) and not isinstance(error, SMTP_DOWN):
+                        # This message refused (550 …): the rest go on. Taken
+                        # once for a server down, which gave the batch back
+                        # (found by a surviving mutant).
+                        continue
+                    # Down or refusing us: the rest of the batch is given
+                    # back untried for the next run.
                     return False
-                except smtplib.SMTPException as error:  # this message refused
-                    pending.pop(0)
-                    _record_failure(message, _describe(error), _clock(now), report)
-                    continue
                 pending.pop(0)  # accepted: if marking it fails, its lease runs out (same Message-ID)
                 _mark_sent(message, _clock(now), report)
         return True
