@@ -9,6 +9,8 @@ PORT ?= 5000
 export PORT  # PLATFORM_URL's default follows it (config.py)
 PDF_FONT ?= /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 export PDF_FONT
+AXE_PREFIX := .cache/axe
+AXE_JS := $(AXE_PREFIX)/node_modules/axe-core/axe.min.js
 
 .PHONY: run test install lint translations-extract
 
@@ -29,7 +31,7 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(
 test: install
 	$(BIN)/pytest -n $(TEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
-install: $(STAMP) $(CATALOGUES) $(PDF_FONT)
+install: $(STAMP) $(CATALOGUES) $(PDF_FONT) $(AXE_JS)
 
 # Receipts and statements are PDFs in an open CJK font, Noto Sans CJK
 # (Debian's fonts-noto-cjk), installed here when it is missing; without it
@@ -41,6 +43,23 @@ $(PDF_FONT):
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q fonts-noto-cjk || \
 		echo "could not install fonts-noto-cjk: PDF receipts will answer 503 until it is"; \
 	else echo "no apt-get: install Noto Sans CJK and set PDF_FONT for PDF receipts"; fi
+
+# axe-core for the browser journeys' accessibility checks (issue #19), from
+# npm into a git-ignored folder, never committed nor served; npm comes from
+# apt-get when it is missing. Without either, the journeys install it on
+# first use or skip (REQUIRE_BROWSER=1: fail).
+.PHONY: axe
+axe: $(AXE_JS)
+$(AXE_JS):
+	@if ! command -v npm >/dev/null && command -v apt-get >/dev/null; then \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q npm || true; \
+	fi
+	@if command -v npm >/dev/null; then \
+		npm install --prefix $(AXE_PREFIX) --no-audit --no-fund --silent axe-core@4 || \
+		echo "could not install axe-core: the accessibility journeys will try again"; \
+	else echo "no npm: the accessibility journeys need axe-core (npm install --prefix $(AXE_PREFIX) axe-core@4)"; fi
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +85,15 @@ MUTATION_JOBS ?= 2
 .PHONY: mutation
 mutation: install
 	$(BIN)/python mutation/run.py --jobs $(MUTATION_JOBS) $(MODULE)
+
+# PNGs of the main pages at 1366 and 390 px into docs/screenshots/ (README,
+# "Screenshots"): the demo region seeded into the test database, each role
+# signed in, overflow checked as the pictures are taken. Without
+# SCREENSHOTS=1 (`make test`) the module only checks overflow.
+.PHONY: screenshots
+screenshots: install
+	SCREENSHOTS=1 REQUIRE_BROWSER=1 $(BIN)/pytest -n 0 -p no:cacheprovider -q \
+		tests/browser/test_screenshots.py::test_screenshots_of_the_main_pages
 
 lint: install
 	$(BIN)/ruff check instrument_share tests migrations

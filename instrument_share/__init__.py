@@ -31,7 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(load_settings(Path(app.instance_path), test_config))
 
     from . import docs_site, icons, site, web
-    from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, bootstrap, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(SITE / "migrations"), render_as_batch=True, compare_type=True)
@@ -39,6 +39,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(web.apply_upload_limit)  # before CSRF's hook reads the body
     csrf.init_app(app)
     bootstrap.init_app(app)
+    compress.init_app(app)
+    app.after_request(web.read_static_whole)  # runs before the compression: hooks run last-registered first
     limiter.init_app(app)
     babel.init_app(
         app,

@@ -124,6 +124,9 @@ def load_settings(instance_path: Path, overrides: dict) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("PLATFORM_TIMEZONE", "Asia/Shanghai"),
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # Pages, CSS, JavaScript and SVG compressed (issue #19's page budget);
+        # streamed answers (exports, downloads) are left as they are.
+        "COMPRESS_STREAMS": False,
         "API_TITLE": "instrument-share",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

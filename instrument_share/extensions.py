@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -33,4 +34,6 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+# Pages, CSS, JavaScript and SVG compressed for browsers that accept it (issue #19, page budget).
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

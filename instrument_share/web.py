@@ -182,3 +182,16 @@ def uploaded_bytes(upload, limit: int) -> bytes:
         return upload.read(limit + 1)
     finally:
         upload.close()
+
+
+STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
+def read_static_whole(response):
+    """A static file leaves as a stream of the file, which Flask-Compress
+    leaves alone (COMPRESS_STREAMS is off: its streaming path never closes
+    the file). Read whole, it is compressed like a page."""
+    if request.endpoint in STATIC_ENDPOINTS and response.status_code == 200 and response.is_streamed:
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
