@@ -14,7 +14,7 @@ LAYERS = (
     {"config", "extensions", "errors", "timeutil", "formats", "db_types", "sql", "text", "routing", "database",
      "transaction",
      "bulk"},
-    {"web", "api", "spreadsheets"},  # what every page and endpoint uses
+    {"web", "api", "spreadsheets", "icons"},  # what every page and endpoint uses
     {"mail"},        # the outbox and its delivery; composers are handed to it
     {"accounts"},    # cities, institutions, firms, users; the policy layer's base
     {"catalogue"},   # categories, instruments, their record and audit trail
