@@ -1,6 +1,8 @@
 """`flask db upgrade` from empty gives exactly the schema the models declare."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -49,24 +51,35 @@ def test_migration_files_sort_in_chain_order():
     assert all(len(name.split("_")[1]) == 4 and name.split("_")[1].isdigit() for name in files)
 
 
+@contextmanager
+def fresh_database(database_url: str, tmp_path, name: str):
+    """The URL of an empty database of the engine under test, dropped after
+    (PostgreSQL: a database of its own beside the test's; SQLite: a file)."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / f'{name}.sqlite'}"
+        return
+    url = sa.engine.make_url(database_url)
+    fresh = url.set(database=f"{url.database}_{name}")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{fresh.database}"'))
+    try:
+        yield fresh.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
+        admin.dispose()
+
+
 def test_upgrade_downgrade_upgrade_on_a_fresh_database(database_url, make_app, tmp_path):
     """Every revision's downgrade undoes its upgrade, on the engine under
     test: a fresh database goes to the head, down to nothing, and up again,
     ending with the schema the models declare."""
     from flask_migrate import downgrade, upgrade
 
-    if database_url.startswith("postgresql"):
-        url = sa.engine.make_url(database_url)
-        fresh = url.set(database=f"{url.database}_migrations")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{fresh.database}"'))
-        target = fresh.render_as_string(hide_password=False)
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'migrations.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=target)
-    try:
+    with fresh_database(database_url, tmp_path, "migrations") as target:
+        app = make_app(SQLALCHEMY_DATABASE_URI=target)
         with app.app_context():
             upgrade()
             downgrade(revision="base")
@@ -77,8 +90,3 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(database_url, make_app, t
                 context = MigrationContext.configure(conn, opts={"compare_type": True})
                 assert compare_metadata(context, db.metadata) == []
             db.engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
-            admin.dispose()

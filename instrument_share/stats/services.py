@@ -206,13 +206,19 @@ def list_cities():
     return g.stats_cities
 
 
-def _instruments_in_scope(scope: Scope):
-    query = sa.select(Instrument.id).join(Institution, Instrument.institution_id == Institution.id)
+def _in_scope(scope: Scope) -> list:
+    """The conditions on Instrument (joined to its Institution) of the scope."""
+    conditions = []
     if scope.institution_id is not None:
-        query = query.where(Instrument.institution_id == scope.institution_id)
+        conditions.append(Instrument.institution_id == scope.institution_id)
     if scope.city is not None:
-        query = query.where(Institution.city_code == scope.city)
-    return query
+        conditions.append(Institution.city_code == scope.city)
+    return conditions
+
+
+def _instruments_in_scope(scope: Scope):
+    return sa.select(Instrument.id).join(Institution, Instrument.institution_id == Institution.id).where(
+        *_in_scope(scope))
 
 
 def _weekday_counts(days, open_on_holidays: bool) -> Counter:
@@ -511,8 +517,7 @@ def instruments_over(scope: Scope, periods: dict[str, Period], today: date | Non
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
                   Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
         .join(Institution, Instrument.institution_id == Institution.id)
-        .where(*(() if scope.institution_id is None else (Instrument.institution_id == scope.institution_id,)),
-               *(() if scope.city is None else (Institution.city_code == scope.city,)))
+        .where(*_in_scope(scope))
         .order_by(Instrument.id)
     ).all()
     result = {}
@@ -594,8 +599,7 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
         sa.select(*columns)
         .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
         .outerjoin(sums, sums.c.k == Instrument.id).outerjoin(opening, opening.c.instrument_id == Instrument.id)
-        .where(*(() if scope.institution_id is None else (Instrument.institution_id == scope.institution_id,)),
-               *(() if scope.city is None else (Institution.city_code == scope.city,))))
+        .where(*_in_scope(scope)))
     if group_by != "instrument":
         query = query.group_by(key)
     groups = {}
@@ -612,6 +616,14 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
             .where(Instrument.id.in_({order.instrument_id for order in reported}))).all())
         for order in reported:
             groups[owners[order.instrument_id]][0].add_order(order)
+    return _table(group_by, groups)
+
+
+def _table(group_by: str, groups: dict) -> dict:
+    """The rows and totals of a grouping from {key: (Figures, (name, name_en))}:
+    an institution and an instrument by their own names, a city and a
+    category by the reference tables'; cities in corridor order, instruments
+    by id, the others by key."""
     labels = _labels(group_by)
     rows = []
     for group, (figures, names) in groups.items():
@@ -639,9 +651,7 @@ def by_use(instruments: list[InstrumentRow]) -> list[InstrumentRow]:
 
 def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
     if group_by == "instrument":  # each its own group: no sum to make
-        rows = [instrument_row(item) for item in instruments]
-        return {"rows": rows, "totals": Figures.total([item.figures for item in instruments]).as_dict()}
-    labels = _labels(group_by)
+        return _table(group_by, {item.id: (item.figures, (item.name, item.name_en)) for item in instruments})
     key_of = {"institution": attrgetter("institution_id"), "city": attrgetter("city"),
               "category": attrgetter("category")}[group_by]
     members: dict = {}
@@ -650,18 +660,8 @@ def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
         if found is None:
             found = members[key_of(item)] = (item, [])
         found[1].append(item.figures)
-    rows, sums = [], []
-    for key, (first, figures) in members.items():
-        if group_by == "institution":
-            label = (first.institution, first.institution)
-        else:
-            label = labels.get(key, (key, key))
-        total = Figures.total(figures)
-        sums.append(total)
-        rows.append({"key": str(key), "label": label[0], "label_en": label[1], **total.as_dict()})
-    order = {"city": lambda r: list(labels).index(r["key"]) if r["key"] in labels else 99}
-    rows.sort(key=order.get(group_by, lambda r: r["key"]))
-    return {"rows": rows, "totals": Figures.total(sums).as_dict()}
+    return _table(group_by, {key: (Figures.total(figures), (first.institution, first.institution))
+                             for key, (first, figures) in members.items()})
 
 
 def _months(period: Period) -> list[tuple[str, list[date]]]:

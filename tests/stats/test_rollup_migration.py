@@ -12,23 +12,14 @@ from instrument_share.extensions import db
 from instrument_share.stats import rollups
 
 from ..factories import Factories
+from ..test_migrations import fresh_database
 
 
 def test_the_monthly_migration_fills_the_months_of_existing_daily_rows(database_url, make_app, tmp_path):
     from flask_migrate import downgrade, upgrade
 
-    if database_url.startswith("postgresql"):
-        url = sa.engine.make_url(database_url)
-        fresh = url.set(database=f"{url.database}_review_mig")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
-            conn.execute(sa.text(f'CREATE DATABASE "{fresh.database}"'))
-        target = fresh.render_as_string(hide_password=False)
-    else:
-        admin, target = None, f"sqlite:///{tmp_path / 'review_migration.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=target)
-    try:
+    with fresh_database(database_url, tmp_path, "review_mig") as target:
+        app = make_app(SQLALCHEMY_DATABASE_URI=target)
         with app.app_context():
             upgrade(revision="5d7f9b1c3e20")
             db.session.info[UNGUARDED] = True
@@ -61,8 +52,3 @@ def test_the_monthly_migration_fills_the_months_of_existing_daily_rows(database_
             assert rollups.months_drift(days[0], days[-1]) == []
             db.session.commit()
             db.engine.dispose()
-    finally:
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{fresh.database}"'))
-            admin.dispose()
