@@ -127,17 +127,16 @@ class Journey:
             self.errors.append(f"console error on {self.page.url}: {message.text}")
 
     def _request_failed(self, request) -> None:
+        # Chromium aborts what a page still fetches when the person leaves it
+        # (a script still loading, suggestions on their way, the favicon asked
+        # for after load): not an error of ours. A missing or failing file is
+        # still caught, as an HTTP status in _response, and a page that itself
+        # fails to load is still reported here.
+        if request.failure == "net::ERR_ABORTED" and request.resource_type != "document":
+            return
         # A link answered with Content-Disposition: attachment becomes a
         # download, and Chromium reports the navigation it replaced as aborted.
         if request.failure == "net::ERR_ABORTED" and request.url in self._attachments:
-            return
-        # Suggestions still on their way when the person submits the search:
-        # the page is left and Chromium aborts the fetch, as it should.
-        if request.failure == "net::ERR_ABORTED" and "/api/v1/instruments/suggest?" in request.url:
-            return
-        # Chromium asks for the favicon after the page's load event; leaving
-        # the page at once (the next step of a journey) aborts that request.
-        if request.failure == "net::ERR_ABORTED" and request.url.endswith("/static/favicon.svg"):
             return
         self.errors.append(f"request failed: {request.method} {request.url}: {request.failure}")
 
