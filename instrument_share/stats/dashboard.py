@@ -11,6 +11,7 @@ from ..accounts.policy import Scope, stats_scope
 from ..errors import ServiceError
 from ..text import TextRefused, clean_line
 from . import services
+from .overview import GROUPINGS, overview
 from .policy import can_see_flows
 
 DEFAULT_DAYS = 30
@@ -58,25 +59,31 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
             raise
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
     # Every figure from one read of each source (README, "Statistics (roll-ups)"):
-    # the orders of the longest span, the instruments' figures of the period
-    # and of the year to date together.
+    # the orders of the longest span; the instruments' figures of the period
+    # and of the year to date together, summed by the database for whole
+    # days before today (overview.py), else per instrument here.
     trend_start = (date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1)
     trend_period = services.Period(trend_start, period.last)
     ytd = services.year_to_date(period)
     orders = services.scope_orders(scope, min(period.start, ytd.start, trend_period.start), period.end)
-    figures = services.instruments_over(scope, {"period": period, "ytd": ytd}, today, orders, without_open=("ytd",))
-    grouped = services.utilisations(scope, period, ("city", "category", "institution"), today,
-                                    instruments=figures["period"], orders=orders)
-    by_city = grouped["city"]
-    # Only the rows shown are made: the corridor has 20,000 instruments.
-    ranked = services.by_use(figures["period"])
-    quota = services.below_quota(scope, period, today, instruments=figures["ytd"])
+    if services.split(period, today)[1] is None:  # whole days before today: summed by the database
+        tables = overview(scope, period, ytd, orders, SHOWN_ROWS)
+        grouped, most_used, least_used = tables.groupings, tables.most_used, tables.least_used
+        quota, quota_count = tables.quota, tables.quota_count
+    else:
+        figures = services.instruments_over(scope, {"period": period, "ytd": ytd}, today, orders,
+                                            without_open=("ytd",))
+        grouped = services.utilisations(scope, period, GROUPINGS, today, instruments=figures["period"],
+                                        orders=orders)
+        ranked = services.by_use(figures["period"])
+        most_used = [services.instrument_row(item) for item in reversed(ranked[-SHOWN_ROWS:])]
+        least_used = [services.instrument_row(item) for item in ranked[:SHOWN_ROWS]]
+        below = services.below_quota(scope, period, today, instruments=figures["ytd"])
+        quota, quota_count = below[:SHOWN_ROWS], len(below)
     return Dashboard(
-        scope=scope, period=period, city=city, by_city=by_city,
+        scope=scope, period=period, city=city, by_city=grouped["city"],
         by_category=grouped["category"], by_institution=grouped["institution"],
         trend=services.by_month(scope, trend_period, today, orders)["rows"],
-        most_used=[services.instrument_row(item) for item in reversed(ranked[-SHOWN_ROWS:])],
-        least_used=[services.instrument_row(item) for item in ranked[:SHOWN_ROWS]],
-        quota=quota[:SHOWN_ROWS], quota_count=len(quota),
+        most_used=most_used, least_used=least_used, quota=quota, quota_count=quota_count,
         flows=services.flows(scope, period, today, orders) if can_see_flows(user) else None,
     )

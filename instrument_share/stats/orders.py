@@ -44,6 +44,8 @@ class ReportedOrder:
     instrument_id: int
     firm_city: str
     instrument_city: str
+    institution_id: int
+    category: str
     received_on: date | None
     reported_at: datetime
     amount: Decimal
@@ -95,7 +97,8 @@ def reported_orders(start: datetime, end: datetime, *conditions) -> list[Reporte
     `conditions` (on Order, Instrument, Institution, Firm) select, each with
     its turnaround."""
     query = (
-        sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Order.received_on, OrderEvent.at,
+        sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Instrument.institution_id,
+                  Instrument.category_code, Order.received_on, OrderEvent.at,
                   Order.quote_amount, Order.voucher_amount, Order.machine_minutes)
         .select_from(Order)
         .join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))
@@ -109,6 +112,19 @@ def reported_orders(start: datetime, end: datetime, *conditions) -> list[Reporte
     for row, days in zip(timed, _turnarounds([(r.received_on, r.reported_on) for r in timed]), strict=True):
         row.turnaround_days = days
     return rows
+
+
+def machine_seconds(start: datetime, end: datetime) -> sa.Subquery:
+    """Per instrument (`instrument_id`, `seconds`), the machine time of the
+    orders `reported_orders(start, end)` finds: what they add to its used
+    hours (the quota table's, summed by the database)."""
+    return (
+        sa.select(Order.instrument_id, sa.func.sum(sa.func.coalesce(Order.machine_minutes, 0) * 60).label("seconds"))
+        .join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))
+        .where(Order.status.in_(COUNTED), OrderEvent.at >= start, OrderEvent.at < end)
+        .group_by(Order.instrument_id)
+        .subquery()
+    )
 
 
 def median(values: list[int]) -> Decimal | None:

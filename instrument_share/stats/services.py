@@ -640,13 +640,17 @@ def instrument_row(item: InstrumentRow) -> dict:
     return {"key": str(item.id), "label": item.name, "label_en": item.name_en, **item.figures.as_dict()}
 
 
-def by_use(instruments: list[InstrumentRow]) -> list[InstrumentRow]:
-    """The instruments from the least used to the most: by utilisation, then
-    booked hours, as their table rows show them (rounded), ties by id."""
-    def key(item):
-        return item.figures.utilisation(), _hours(item.figures.booked_seconds)
+def use_key(booked_seconds: int, open_minutes: int) -> tuple[float, int]:
+    """How used an instrument is, for ranking: its utilisation exactly (the
+    quotient of the two integers, as the database's float division gives
+    it too), then its booked time."""
+    return (booked_seconds / (open_minutes * 60) if open_minutes else 0.0), booked_seconds
 
-    return sorted(instruments, key=key)
+
+def by_use(instruments: list[InstrumentRow]) -> list[InstrumentRow]:
+    """The instruments from the least used to the most (`use_key`), ties by
+    id (the instruments come in id order)."""
+    return sorted(instruments, key=lambda item: use_key(item.figures.booked_seconds, item.figures.open_minutes))
 
 
 def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
@@ -826,26 +830,38 @@ def year_to_date(period: Period) -> Period:
     return Period(date(period.last.year, 1, 1), period.last)
 
 
+def quota_days(period: Period) -> tuple[int, int]:
+    """The days of the period's year up to its last day, and the year's days:
+    an instrument is below quota when its used time since 1 January falls
+    short of its yearly quota times their ratio."""
+    year_start = date(period.last.year, 1, 1)
+    return (period.last - year_start).days + 1, (date(period.last.year + 1, 1, 1) - year_start).days
+
+
+def quota_row(item_id: int, name: str, name_en: str, institution: str, quota_class: str, used_seconds: int,
+              elapsed_days: int, year_days: int) -> dict:
+    """A row of the quota table."""
+    used = Decimal(used_seconds) / 3600
+    expected = Decimal(QUOTA_HOURS[quota_class]) * Decimal(elapsed_days) / Decimal(year_days)
+    return {"id": item_id, "name": name, "name_en": name_en, "institution": institution, "quota_class": quota_class,
+            "used_hours": used.quantize(Decimal("0.01")), "expected_hours": expected.quantize(Decimal("0.01")),
+            "attainment": (used / expected).quantize(Decimal("0.0001")) if expected else Decimal(0)}
+
+
 def below_quota(scope: Scope, period: Period, today: date | None = None,
                 instruments: list[InstrumentRow] | None = None) -> list[dict]:
     """Instruments whose used hours since 1 January fall short of their quota
     scaled to the part of the year up to the period's end (`instruments`:
-    their figures over that part of the year, when already computed)."""
-    ytd = year_to_date(period)
-    year_start = ytd.first
-    elapsed = Decimal((period.last - year_start).days + 1) / Decimal(
-        (date(period.last.year + 1, 1, 1) - year_start).days)
-    result = []
+    their figures over that part of the year, when already computed), the
+    least attained first (exactly, as integers compare; ties by id)."""
+    elapsed_days, year_days = quota_days(period)
     if instruments is None:
-        instruments = instruments_over(scope, {"ytd": ytd}, today, without_open=("ytd",))["ytd"]
-    for item in instruments:
-        expected = Decimal(QUOTA_HOURS[item.quota_class]) * elapsed
-        used = item.figures.used_hours
-        if used < expected:
-            result.append({"id": item.id, "name": item.name, "name_en": item.name_en,
-                           "institution": item.institution, "quota_class": item.quota_class,
-                           "used_hours": used.quantize(Decimal("0.01")),
-                           "expected_hours": expected.quantize(Decimal("0.01")),
-                           "attainment": (used / expected).quantize(Decimal("0.0001")) if expected else Decimal(0)})
-    result.sort(key=lambda r: r["attainment"])
-    return result
+        instruments = instruments_over(scope, {"ytd": year_to_date(period)}, today, without_open=("ytd",))["ytd"]
+
+    def quota_seconds(item) -> int:  # the quota's seconds times the year's days
+        return QUOTA_HOURS[item.quota_class] * 3600 * elapsed_days
+
+    below = [item for item in instruments if item.figures.used_seconds * year_days < quota_seconds(item)]
+    below.sort(key=lambda item: item.figures.used_seconds * year_days / quota_seconds(item))
+    return [quota_row(item.id, item.name, item.name_en, item.institution, item.quota_class,
+                      item.figures.used_seconds, elapsed_days, year_days) for item in below]

@@ -339,3 +339,21 @@ def test_median():
     assert median([4, 1, 2]) == Decimal("2.0")
     assert median([5, 2]) == Decimal("3.5")
     assert median([1, 2, 2, 4, 5, 5]) == Decimal("3.0")
+
+
+def test_the_dashboards_two_paths_count_the_orders_alike(make, corridor, app_context):
+    """Summed by the database (October before "today") or per instrument
+    (today in October), the dashboard counts each order in its groups, its
+    instrument's row and its used hours towards the quota (issue #20)."""
+    from instrument_share.accounts.models import User
+    from instrument_share.stats.dashboard import dashboard
+
+    viewers = [make.user("admin"), make.user("city_admin", city_code="hangzhou"), corridor["managers"]["a"]]
+    for viewer in viewers:
+        viewer = db.session.get(User, viewer.id)
+        by_database = dashboard(viewer, date(2100, 1, 1), date(2026, 10, 1), date(2026, 10, 31), None)
+        assert by_database == dashboard(viewer, date(2026, 10, 1), date(2026, 10, 1), date(2026, 10, 31), None)
+    xrd = next(row for row in by_database.quota if row["id"] == corridor["xrd"].id)
+    assert xrd["used_hours"] == Decimal("3.00")  # o1's 90 and o2's 30 minutes, and the staff's hour
+    assert by_database.by_institution["totals"]["orders"] == 3
+    assert [row["orders"] for row in by_database.most_used + by_database.least_used if row["orders"]] == [3, 3]

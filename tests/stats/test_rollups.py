@@ -345,8 +345,11 @@ def test_the_dashboards_most_and_least_used_are_the_ends_of_the_instrument_table
     admin = make.user(role="admin")
     period = services.Period(first, first + timedelta(days=days - 1))
     board = dashboard(db.session.get(User, admin.id), FAR, period.first, period.last, None)
-    rows = services.utilisation(Scope(), period, "instrument", today=FAR)["rows"]
-    ranked = sorted(rows, key=lambda r: (r["utilisation"], r["booked_hours"]))
+    rows = {row["key"]: row for row in services.utilisation(Scope(), period, "instrument", today=FAR)["rows"]}
+    # By utilisation exactly, then booked time, ties by id: the table's order of its rounded figures.
+    ranked = [rows[str(item.id)] for item in services.by_use(services.instrument_figures(Scope(), period, FAR))]
+    assert [(r["utilisation"], r["booked_hours"]) for r in ranked] == sorted(
+        (r["utilisation"], r["booked_hours"]) for r in ranked)
     assert board.least_used == ranked[:SHOWN_ROWS]
     assert board.most_used == list(reversed(ranked[-SHOWN_ROWS:]))
     assert board.most_used[0]["utilisation"] > 0
