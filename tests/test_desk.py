@@ -40,3 +40,38 @@ def test_the_desk_lists_the_suspended_users_its_managers_may_lift(app, browser, 
     for institution, shown, hidden in ((here, "near@", "far@"), (elsewhere, "far@", "near@")):
         page = admin.get(f"/manage/?institution={institution.id}").get_data(as_text=True)
         assert f"{shown}firm.example" in page and f"{hidden}firm.example" not in page
+
+
+def test_todays_queue_holds_the_days_services_that_took_place_soonest_first(app_context, make):
+    """Issue #19: the day's bookings are read whatever their status and those
+    that did not take place left out in the service; the queue is the same
+    as when SQL chose them: confirmed, completed and no-shows of today at
+    this institution, by start, and nothing pending, cancelled or rejected,
+    nothing of yesterday or tomorrow, nothing of another institution."""
+    from instrument_share.desk.services import desk_queues
+    from instrument_share.timeutil import platform_today, platform_zone
+
+    here = make.institution()
+    manager = make.user(role="manager", institution_id=here.id)
+    booker = make.user()
+    sem, xrd = make.instrument(institution_id=here.id), make.instrument(institution_id=here.id)
+    elsewhere = make.instrument(institution_id=make.institution().id)
+    midnight = datetime.combine(platform_today(), datetime.min.time(), platform_zone())
+
+    def booking(instrument, hours: float, status: str) -> Booking:
+        start = midnight + timedelta(hours=hours)
+        made = Booking(instrument=instrument, user=booker, firm_id=booker.firm_id, start=start,
+                       end=start + timedelta(minutes=30), occupied_until=start + timedelta(minutes=30),
+                       status=status, purpose="x", cost=0, firm_pays=0)
+        db.session.add(made)
+        return made
+
+    shown = [booking(xrd, 0, "completed"), booking(sem, 9, "confirmed"), booking(xrd, 9.5, "no_show"),
+             booking(sem, 23.5, "confirmed")]
+    for hours, status in ((10, "pending"), (11, "cancelled"), (12, "rejected")):
+        booking(sem, hours, status)
+    for instrument, hours in ((sem, -1), (sem, 24), (elsewhere, 9)):
+        booking(instrument, hours, "confirmed")
+    db.session.commit()
+    todays = desk_queues(manager, None, datetime.now(UTC)).todays
+    assert [b.id for b in todays] == [b.id for b in shown]

@@ -32,7 +32,7 @@ from ..errors import N_, Conflict, NotFound, PermissionDenied, ValidationFailed
 from ..extensions import db
 from ..timeutil import isoformat_platform, to_platform, utcnow
 from .availability import SuggestionTerms, suggest_slots
-from .conflicts import Obstacle, closed_obstacles, find_conflicts
+from .conflicts import MAX_OCCUPIED_SPAN, Obstacle, closed_obstacles, find_conflicts
 from .events import bookings_changed
 from .models import (
     ACTIVE_STATUSES,
@@ -403,12 +403,56 @@ def my_bookings_query(user: User, **filters) -> sa.Select:
     return query if user.firm_id is not None else query.where(Booking.user_id == user.id)
 
 
+def my_bookings_parts(user: User, **filters) -> list[sa.Select]:
+    """`my_bookings_query`'s bookings in disjoint parts, unordered, each of
+    which one index reads in start order: a firm user's firm's (by
+    `(firm_id, start, id)`) and their own booked for no firm or another (by
+    `(user_id, start, firm_id)`), that part only if there are any; anyone
+    else's, one part. The page reads each part as far as it shows and merges
+    them: one query with `firm_id = ? OR user_id = ?` read every booking of
+    the firm, thousands, and sorted them for twenty (issue #19)."""
+    if user.firm_id is None or user.role in (Role.ADMIN, Role.MANAGER):
+        return [my_bookings_query(user, **filters).order_by(None)]
+    parts = [sa.select(Booking).where(Booking.firm_id == user.firm_id)]
+    elsewhere = sa.select(Booking).where(Booking.user_id == user.id, Booking.firm_id.is_distinct_from(user.firm_id))
+    # Asked first (the user's index answers it alone): most firm users book
+    # for their firm only, and PostgreSQL sorted a union of a part and an
+    # empty one where it reads one part in its index's order.
+    if db.session.scalar(sa.select(elsewhere.exists())):
+        parts.append(elsewhere)
+    return [_narrowed(part, **filters) for part in parts]
+
+
+def _merged(parts: list[sa.Select], *columns, newest_first: bool) -> sa.Select:
+    """`columns` of the parts' bookings, by start and id (newest first, or
+    soonest), one sorted stream: each part ordered by its index, merged."""
+    selects = [part.with_only_columns(*columns, Booking.start, Booking.id) for part in parts]
+    merged = sa.union_all(*selects) if len(selects) > 1 else selects[0]
+    start, booking_id = merged.selected_columns.start, merged.selected_columns.id
+    if newest_first:
+        return merged.order_by(start.desc(), booking_id.desc())
+    return merged.order_by(start, booking_id)
+
+
+def _bookings_of(page: sa.Select, newest_first: bool) -> list[Booking]:
+    """The bookings whose ids `page` (a `_merged` slice) selects, in its
+    order, with what the pages show of them."""
+    ids = page.subquery()
+    order = (Booking.start.desc(), Booking.id.desc()) if newest_first else (Booking.start, Booking.id)
+    return list(db.session.scalars(sa.select(Booking).where(Booking.id.in_(sa.select(ids.c.id))).order_by(*order)
+                                   .options(joinedload(Booking.instrument).joinedload(Instrument.institution),
+                                            joinedload(Booking.user))))
+
+
 def upcoming_bookings(user: User, now: datetime, most: int | None = None) -> list[Booking]:
     """Of the page's bookings, the active ones not yet ended, soonest first
     (the first `most` of them)."""
-    query = my_bookings_query(user).where(Booking.end > now, Booking.status.in_(ACTIVE_STATUSES))
-    return list(db.session.scalars(query.order_by(None).order_by(Booking.start, Booking.id).limit(most).options(
-        joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))))
+    # A booking holds at most MAX_OCCUPIED_SPAN, so one not yet ended started
+    # after now minus that: each part's index is read from there, not from
+    # the first booking of its history.
+    parts = [part.where(Booking.end > now, Booking.start > now - MAX_OCCUPIED_SPAN,
+                        Booking.status.in_(ACTIVE_STATUSES)) for part in my_bookings_parts(user)]
+    return _bookings_of(_merged(parts, newest_first=False).limit(most), newest_first=False)
 
 
 def booked_instruments(user: User, most: int = 100, also: int | None = None) -> list[Instrument]:
@@ -416,23 +460,32 @@ def booked_instruments(user: User, most: int = 100, also: int | None = None) -> 
     filter, by name: the `most` booked most recently (a firm of many
     engineers books hundreds, too many to choose from), and `also` (the one
     chosen) if it is among them at all. Names only, not their texts."""
-    recent = (my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id)
-              .group_by(Booking.instrument_id).order_by(sa.func.max(Booking.start).desc()).limit(most))
-    chosen = Instrument.id.in_(recent)
-    if isinstance(also, int):
-        chosen = sa.or_(chosen, sa.and_(Instrument.id == also, Instrument.id.in_(
-            my_bookings_query(user).order_by(None).with_only_columns(Booking.instrument_id))))
+    parts = my_bookings_parts(user)
+    # The bookings newest first, read only until `most` instruments are
+    # found (a few hundred bookings, not the firm's whole history).
+    recent: dict[int, None] = {}
+    with db.session.execute(_merged(parts, Booking.instrument_id, newest_first=True)
+                            .execution_options(yield_per=4 * most)) as bookings:
+        for instrument_id in bookings.scalars():
+            recent.setdefault(instrument_id)
+            if len(recent) == most:
+                break
+    chosen = Instrument.id.in_(list(recent))
+    if isinstance(also, int) and also not in recent:
+        chosen = sa.or_(chosen, sa.and_(Instrument.id == also, sa.or_(
+            *(part.where(Booking.instrument_id == also).exists() for part in parts))))
     return list(db.session.scalars(sa.select(Instrument).where(chosen).order_by(Instrument.name)
                                    .options(load_only(Instrument.id, Instrument.name, Instrument.name_en))))
 
 
 def history_page(user: User, page: int, per_page: int, **filters) -> tuple[list[Booking], int]:
     """One page of the page's bookings (all of them, filtered) and their number."""
-    query = my_bookings_query(user, **filters)
-    rows = db.session.scalars(query.options(
-        joinedload(Booking.instrument).joinedload(Instrument.institution), joinedload(Booking.user))
-        .limit(per_page).offset((page - 1) * per_page))
-    return list(rows), count_of(query)
+    parts = my_bookings_parts(user, **filters)
+    rows = _bookings_of(_merged(parts, newest_first=True).limit(per_page).offset((page - 1) * per_page),
+                        newest_first=True)
+    counted = [part.with_only_columns(Booking.id) for part in parts]
+    every = sa.union_all(*counted) if len(counted) > 1 else counted[0]
+    return rows, db.session.scalar(sa.select(sa.func.count()).select_from(every.subquery()))
 
 
 def visible_bookings(
@@ -456,6 +509,13 @@ def visible_bookings(
         query = query.where(sa.or_(Booking.firm_id == user.firm_id, Booking.user_id == user.id))
     else:
         query = query.where(Booking.user_id == user.id)
+    query = _narrowed(query, status=status, instrument_id=instrument_id, start=start, end=end)
+    return query.order_by(Booking.start.desc(), Booking.id.desc())
+
+
+def _narrowed(query: sa.Select, *, status: str | None = None, instrument_id: int | None = None,
+              start: datetime | None = None, end: datetime | None = None) -> sa.Select:
+    """The bookings of `query` the history's filters keep."""
     if status is not None:
         query = query.where(Booking.status == status)
     if instrument_id is not None:
@@ -464,7 +524,7 @@ def visible_bookings(
         query = query.where(Booking.end > start)
     if end is not None:
         query = query.where(Booking.start < end)
-    return query.order_by(Booking.start.desc(), Booking.id.desc())
+    return query
 
 
 def count_of(query: sa.Select) -> int:

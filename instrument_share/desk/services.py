@@ -86,11 +86,15 @@ def desk_queues(user: User, requested_institution: int | None, now: datetime) ->
     institution = desk_institution(user, requested_institution)
     today = datetime.combine(to_platform(now).date(), time(), platform_zone())
     took_place = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
+    # The day's bookings of the institution's instruments are read through
+    # `(instrument_id, start)`, whatever their status, and those that did
+    # not take place are left out here: asked for the statuses, SQLite read
+    # the whole platform's day through `(status, start)` (issue #19).
+    todays = _bookings(institution.id, Booking.start >= today, Booking.start < today + timedelta(days=1))
     return DeskQueues(
         institution=institution,
         pending=_bookings(institution.id, Booking.status == BookingStatus.PENDING),
-        todays=_bookings(institution.id, Booking.status.in_(took_place),
-                         Booking.start >= today, Booking.start < today + timedelta(days=1)),
+        todays=[booking for booking in todays if booking.status in took_place],
         to_record=_bookings(institution.id, Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.NO_SHOW)),
                             Booking.used_start.is_(None), Booking.start < today,
                             Booking.start >= today - USAGE_WINDOW),

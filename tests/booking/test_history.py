@@ -114,3 +114,60 @@ def test_a_busy_firms_page_shows_the_next_bookings_and_the_instruments_booked_la
     assert ">仪器101</option>" in chosen and "共 1 条预约" in chosen
     other = make.instrument(name="别家的仪器")  # never booked by the firm: not offered
     assert ">别家的仪器</option>" not in client.get(f"/bookings?instrument={other.id}").get_data(as_text=True)
+
+
+def test_the_page_merges_the_firms_bookings_with_the_bookers_own_for_no_firm_or_another(make, app_context):
+    """Issue #19: the page reads the firm's bookings and the booker's own for
+    no firm or another firm as two parts, each in its index's order, and
+    merges them. Page by page, filtered or not, it shows exactly what the
+    one query with `firm_id = ? OR user_id = ?` selects, in the same order
+    (ties of start by id); a colleague sees the firm's bookings, not the
+    booker's own elsewhere."""
+    from instrument_share.booking import services
+
+    engineer = make.user()
+    colleague = make.user(firm=engineer.firm)
+    other_firm = make.firm()
+    sem, xrd, nmr = make.instrument(name="扫描电镜"), make.instrument(name="衍射仪"), make.instrument(name="核磁")
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+
+    def booking(instrument, user, firm_id, start, status="completed", hours=1):
+        db.session.add(Booking(instrument=instrument, user=user, firm_id=firm_id, start=start,
+                               end=start + timedelta(hours=hours), occupied_until=start + timedelta(hours=hours),
+                               status=status, purpose="x", cost=Decimal("1.00"), firm_pays=Decimal("1.00")))
+
+    for n in range(12):  # the same hours on three instruments: ties of start
+        start = hour - timedelta(days=2, hours=2 * n)
+        booking(sem, engineer, engineer.firm_id, start)
+        booking(xrd, colleague, engineer.firm_id, start, status="cancelled" if n % 3 else "completed")
+        booking(nmr, engineer, None if n % 2 else other_firm.id, start)
+    # Ahead: a week-long booking under way (started six days ago), and the
+    # booker's own for no firm among the firm's.
+    booking(nmr, engineer, None, hour - timedelta(days=6), status="confirmed", hours=7 * 24)
+    for n in range(4):
+        booking(sem, colleague, engineer.firm_id, hour + timedelta(days=1, hours=2 * n), status="confirmed")
+        booking(xrd, engineer, None, hour + timedelta(days=1, hours=2 * n + 1), status="pending")
+    db.session.commit()
+
+    def one_query(user, page, **filters):
+        return db.session.scalars(services.my_bookings_query(user, **filters).limit(5).offset((page - 1) * 5)).all()
+
+    for user, total in ((engineer, 45), (colleague, 28)):
+        for filters in ({}, {"status": "completed"}, {"instrument_id": nmr.id},
+                        {"start": hour - timedelta(days=2, hours=7), "end": hour}):
+            expected_total = services.count_of(services.my_bookings_query(user, **filters))
+            for page in (1, 2, 7):
+                rows, counted = services.history_page(user, page, 5, **filters)
+                assert [b.id for b in rows] == [b.id for b in one_query(user, page, **filters)], (user, filters, page)
+                assert counted == expected_total
+        assert services.history_page(user, 1, 5)[1] == total
+        upcoming = services.upcoming_bookings(user, utcnow(), most=3)
+        everything = services.my_bookings_query(user).where(Booking.end > utcnow(), Booking.status.in_(("pending", "confirmed")))
+        assert [b.id for b in upcoming] == [b.id for b in sorted(db.session.scalars(everything),
+                                                                  key=lambda b: (b.start, b.id))[:3]]
+    assert upcoming[0].instrument_id == sem.id  # the colleague's: the firm's, not the engineer's own
+    assert services.upcoming_bookings(engineer, utcnow(), most=1)[0].instrument_id == nmr.id  # the week under way
+    assert {i.name for i in services.booked_instruments(engineer)} == {"扫描电镜", "衍射仪", "核磁"}
+    assert [i.name for i in services.booked_instruments(engineer, most=1)] == ["衍射仪"]  # the last one booked
+    assert {i.name for i in services.booked_instruments(engineer, most=1, also=nmr.id)} == {"核磁", "衍射仪"}
+    assert {i.name for i in services.booked_instruments(colleague, also=nmr.id)} == {"扫描电镜", "衍射仪"}
