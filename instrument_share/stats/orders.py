@@ -44,8 +44,6 @@ class ReportedOrder:
     instrument_id: int
     firm_city: str
     instrument_city: str
-    institution_id: int
-    category: str
     received_on: date | None
     reported_at: datetime
     amount: Decimal
@@ -97,8 +95,7 @@ def reported_orders(start: datetime, end: datetime, *conditions) -> list[Reporte
     `conditions` (on Order, Instrument, Institution, Firm) select, each with
     its turnaround."""
     query = (
-        sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Instrument.institution_id,
-                  Instrument.category_code, Order.received_on, OrderEvent.at,
+        sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Order.received_on, OrderEvent.at,
                   Order.quote_amount, Order.voucher_amount, Order.machine_minutes)
         .select_from(Order)
         .join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))

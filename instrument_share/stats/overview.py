@@ -11,6 +11,7 @@ still takes: the same integers, the same exact orderings
 """
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from ..accounts.models import Institution
 from ..accounts.policy import Scope
 from ..catalogue.models import Instrument
 from ..extensions import db
-from ..sql import greatest
+from ..sql import dialect, greatest
 from . import orders as order_stats
 from . import rollups
 from .services import (
@@ -53,8 +54,8 @@ class Overview:
 def _per_instrument(scope: Scope, period: Period, ytd: Period) -> sa.CTE:
     """Every instrument in scope with its figures over the period and its used
     seconds over the year to date (orders' machine time included)."""
-    # Two statements' worth of sums joined, rather than one summing both
-    # ranges in a union: it regroups five times as many rows.
+    # The period's sums and the year's, each its own grouped subquery: one
+    # union of both ranges, grouped again, took longer than the two.
     sums = _rolled_query(scope, {"period": period}).subquery()
     year = _rolled_query(scope, {"ytd": ytd}, used_only=("ytd",)).subquery()
     opening = _open_minutes_query(scope, list(period.days())).subquery()
@@ -63,7 +64,7 @@ def _per_instrument(scope: Scope, period: Period, ytd: Period) -> sa.CTE:
     def summed(name):
         return sa.func.coalesce(sums.c[name], 0)
 
-    return (
+    query = (
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
                   Institution.name.label("institution"), Institution.city_code.label("city"),
                   Instrument.category_code.label("category"), Instrument.quota_class,
@@ -76,15 +77,22 @@ def _per_instrument(scope: Scope, period: Period, ytd: Period) -> sa.CTE:
         .outerjoin(opening, opening.c.instrument_id == Instrument.id)
         .outerjoin(machine, machine.c.instrument_id == Instrument.id)
         .where(*_in_scope(scope))
-        # Read by seven arms, made once (both engines take the hint).
-        .cte("per_instrument").prefix_with("MATERIALIZED")
+        .cte("per_instrument")
     )
+    # Read by every arm, made once. SQLite before 3.35 has no such hint
+    # (it then may make the CTE for each arm: slower, the same figures).
+    if dialect() == "postgresql" or sqlite3.sqlite_version_info >= (3, 35):
+        query = query.prefix_with("MATERIALIZED")
+    return query
 
 
-def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int) -> sa.CompoundSelect:
+def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int, owners: list[int]
+               ) -> sa.CompoundSelect:
     """One row per group of each grouping (kind "city" …), per instrument
-    shown (kind "least", "most", "quota", with its place), and the number of
-    instruments below quota (kind "quota_count"); columns alike in every arm."""
+    shown (kind "least", "most", "quota", with its place), the number of
+    instruments below quota (kind "quota_count"), and the groups of the
+    instruments `owners` (kind "owner": city, category and institution as
+    label, label_en and institution); columns alike in every arm."""
     nothing = sa.cast(sa.literal(""), sa.String)
 
     def row(kind, key, names, count, values, place):
@@ -129,6 +137,11 @@ def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int) -> sa
     arms.append(sa.select(*row("quota_count", nothing, (nothing,) * 4, sa.func.count(),
                                [sa.literal(0)] * len(VALUES), sa.literal(0)))
                 .select_from(per).where(below))
+    if owners:
+        arms.append(sa.select(*row("owner", per.c.id, (per.c.city, per.c.category,
+                                                       sa.cast(per.c.institution_id, sa.String), nothing),
+                                   sa.literal(1), [sa.literal(0)] * len(VALUES), sa.literal(0)))
+                    .where(per.c.id.in_(owners)))
     return sa.union_all(*arms)
 
 
@@ -142,11 +155,16 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
     groups: dict[str, dict] = {kind: {} for kind in GROUPINGS}
     listed: dict[str, list] = {"least": [], "most": [], "quota": []}
     quota_count = 0
+    owners: dict[int, tuple[str, str, int]] = {}
     reported = _reported_orders(scope, period, orders)
-    for row in db.session.execute(_statement(per, shown, elapsed_days, year_days)).mappings():
+    statement = _statement(per, shown, elapsed_days, year_days, sorted(reported))
+    for row in db.session.execute(statement).mappings():
         kind = row["kind"]
         if kind == "quota_count":
             quota_count = row["n"]
+            continue
+        if kind == "owner":
+            owners[int(row["key"])] = (row["label"], row["label_en"], int(row["institution"]))
             continue
         figures = _figures_of(*(row[name] for name in rollups.BOOKING_FIELDS))
         figures.open_minutes, figures.instruments = int(row["open_minutes"] or 0), int(row["n"])
@@ -155,10 +173,16 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
             groups[kind][key] = (figures, (row["label"], row["label_en"]))
         else:
             listed[kind].append(row)
-    for instrument_orders in reported.values():
+    # An order counts in its instrument's groups as the statement saw them:
+    # the orders were read before it, and an instrument moved to another
+    # category, institution or city in between (another request's commit)
+    # must not leave an order without its group (found by review: a 500).
+    for instrument_id, instrument_orders in reported.items():
+        if instrument_id not in owners:
+            continue  # it left the scope meanwhile
+        city, category, institution_id = owners[instrument_id]
         for order in instrument_orders:
-            for kind, key in (("city", order.instrument_city), ("category", order.category),
-                              ("institution", order.institution_id)):
+            for kind, key in (("city", city), ("category", category), ("institution", institution_id)):
                 groups[kind][key][0].add_order(order)
 
     def instrument_rows(kind: str) -> list[dict]:
