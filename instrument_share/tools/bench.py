@@ -584,6 +584,9 @@ def run_bench(app, instruments: int, bookings: int, repeat: int, progress: bool,
 
         with app.app_context():
             seed_demo()
+            # The demo region's own size, not --instruments and --bookings.
+            report.update(instruments=db.session.scalar(sa.select(sa.func.count()).select_from(Instrument)),
+                          bookings=db.session.scalar(sa.select(sa.func.count()).select_from(Booking)))
         report.update(only="pages", build_seconds=round(time.perf_counter() - started, 1))
         gc.collect()
         gc.freeze()
