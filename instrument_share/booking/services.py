@@ -485,7 +485,7 @@ def history_page(user: User, page: int, per_page: int, **filters) -> tuple[list[
                         newest_first=True)
     counted = [part.with_only_columns(Booking.id) for part in parts]
     every = sa.union_all(*counted) if len(counted) > 1 else counted[0]
-    return rows, db.session.scalar(sa.select(sa.func.count()).select_from(every.subquery()))
+    return rows, count_of(every)
 
 
 def visible_bookings(

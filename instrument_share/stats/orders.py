@@ -90,19 +90,25 @@ def _turnarounds(pairs: list[tuple[date, date]]) -> list[int]:
     return result
 
 
+def _reported_in(query: sa.Select, start: datetime, end: datetime) -> sa.Select:
+    """`query` over Order, narrowed to the orders that count in `[start, end)`:
+    delivered, dated by their report's event (the module's docstring)."""
+    return (query.join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))
+            .where(Order.status.in_(COUNTED), OrderEvent.at >= start, OrderEvent.at < end))
+
+
 def reported_orders(start: datetime, end: datetime, *conditions) -> list[ReportedOrder]:
     """Orders whose report was uploaded in `[start, end)` and that the
     `conditions` (on Order, Instrument, Institution, Firm) select, each with
     its turnaround."""
+    columns = sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Order.received_on,
+                        OrderEvent.at, Order.quote_amount, Order.voucher_amount, Order.machine_minutes)
     query = (
-        sa.select(Order.instrument_id, Firm.city_code, Institution.city_code, Order.received_on, OrderEvent.at,
-                  Order.quote_amount, Order.voucher_amount, Order.machine_minutes)
-        .select_from(Order)
-        .join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))
+        _reported_in(columns.select_from(Order), start, end)
         .join(Firm, Order.firm_id == Firm.id)
         .join(Instrument, Order.instrument_id == Instrument.id)
         .join(Institution, Instrument.institution_id == Institution.id)
-        .where(Order.status.in_(COUNTED), OrderEvent.at >= start, OrderEvent.at < end, *conditions)
+        .where(*conditions)
     )
     rows = [ReportedOrder(*row) for row in db.session.execute(query)]
     timed = [row for row in rows if row.received_on is not None]
@@ -115,13 +121,8 @@ def machine_seconds(start: datetime, end: datetime) -> sa.Subquery:
     """Per instrument (`instrument_id`, `seconds`), the machine time of the
     orders `reported_orders(start, end)` finds: what they add to its used
     hours (the quota table's, summed by the database)."""
-    return (
-        sa.select(Order.instrument_id, sa.func.sum(sa.func.coalesce(Order.machine_minutes, 0) * 60).label("seconds"))
-        .join(OrderEvent, sa.and_(OrderEvent.order_id == Order.id, OrderEvent.action == REPORTED))
-        .where(Order.status.in_(COUNTED), OrderEvent.at >= start, OrderEvent.at < end)
-        .group_by(Order.instrument_id)
-        .subquery()
-    )
+    seconds = sa.func.sum(sa.func.coalesce(Order.machine_minutes, 0) * 60).label("seconds")
+    return _reported_in(sa.select(Order.instrument_id, seconds), start, end).group_by(Order.instrument_id).subquery()
 
 
 def median(values: list[int]) -> Decimal | None:

@@ -190,7 +190,7 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
             key = int(row["key"]) if kind == "institution" else row["key"]
             groups[kind][key] = (figures, (row["label"], row["label_en"]))
         else:
-            listed[kind].append(row)
+            listed[kind].append((row, figures))
     # An order counts in its instrument's groups as the statement saw them:
     # the orders were read before it, and an instrument moved to another
     # category, institution or city in between (another request's commit)
@@ -205,9 +205,7 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
 
     def instrument_rows(kind: str) -> list[dict]:
         rows = []
-        for row in sorted(listed[kind], key=lambda r: r["place"]):
-            figures = _figures_of(*(row[name] for name in rollups.BOOKING_FIELDS))
-            figures.open_minutes, figures.instruments = int(row["open_minutes"] or 0), 1
+        for row, figures in sorted(listed[kind], key=lambda found: found[0]["place"]):
             for order in reported.get(int(row["key"]), ()):
                 figures.add_order(order)
             rows.append(instrument_row(InstrumentRow(int(row["key"]), row["label"], row["label_en"], 0,
@@ -216,7 +214,7 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
 
     quota = [quota_row(int(row["key"]), row["label"], row["label_en"], row["institution"], row["quota_class"],
                        int(row["used_ytd"]), elapsed_days, year_days)
-             for row in sorted(listed["quota"], key=lambda r: r["place"])]
+             for row, _ in sorted(listed["quota"], key=lambda found: found[0]["place"])]
     return Overview(groupings={kind: _table(kind, found) for kind, found in groups.items()},
                     least_used=instrument_rows("least"), most_used=instrument_rows("most"),
                     quota=quota, quota_count=quota_count)
