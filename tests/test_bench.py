@@ -87,7 +87,7 @@ def test_bench_measures_the_statistics_alone(app, runner, tmp_path, database_url
     engine = sa.create_engine(target)
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM stats_monthly")) >= 30
-        assert conn.scalar(sa.text("SELECT count(*) FROM stats_flows_monthly")) > 0
+        assert conn.scalar(sa.text("SELECT count(*) FROM stats_institution_monthly")) > 0
     engine.dispose()
     db.session.remove()
 

@@ -27,12 +27,13 @@ from ..timeutil import platform_zone
 from . import orders as order_stats
 from . import rollups
 from .services import (
+    OPEN_MINUTES,
     QUOTA_HOURS,
     InstrumentRow,
     Period,
     _figures_of,
     _in_scope,
-    _open_minutes_query,
+    _open_minutes_over,
     _reported_orders,
     _rolled_query,
     _table,
@@ -56,28 +57,28 @@ class Overview:
 
 def _per_instrument(scope: Scope, period: Period, ytd: Period) -> sa.CTE:
     """Every instrument in scope with its figures over the period and its used
-    seconds over the year to date (orders' machine time included)."""
+    seconds over the year to date (orders' machine time included); its
+    names are joined only to the rows shown."""
     # The period's sums and the year's, each its own grouped subquery: one
     # union of both ranges, grouped again, took longer than the two.
     sums = _rolled_query(scope, {"period": period}).subquery()
     year = _rolled_query(scope, {"ytd": ytd}, used_only=("ytd",)).subquery()
-    opening = _open_minutes_query(scope, list(period.days())).subquery()
+    opening = _open_minutes_over(list(period.days()))
     machine = order_stats.machine_seconds(ytd.start, ytd.end)
 
     def summed(name):
         return sa.func.coalesce(sums.c[name], 0)
 
     query = (
-        sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
-                  Institution.name.label("institution"), Institution.city_code.label("city"),
+        sa.select(Instrument.id, Instrument.institution_id, Institution.city_code.label("city"),
                   Instrument.category_code.label("category"), Instrument.quota_class,
-                  greatest(sa.func.coalesce(opening.c.minutes, 0) - summed("lost_minutes_0"), 0).label("open_minutes"),
+                  greatest(sa.func.coalesce(opening, 0) - summed("lost_minutes_0"), 0).label("open_minutes"),
                   *(summed(f"{name}_0").label(name) for name in rollups.BOOKING_FIELDS),
                   (sa.func.coalesce(year.c.used_seconds_0, 0) + sa.func.coalesce(machine.c.seconds, 0)).label("used_ytd"))
         .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
         .outerjoin(sums, sums.c.k == Instrument.id)
         .outerjoin(year, year.c.k == Instrument.id)
-        .outerjoin(opening, opening.c.instrument_id == Instrument.id)
+        .outerjoin(OPEN_MINUTES, OPEN_MINUTES.c.instrument_id == Instrument.id)
         .outerjoin(machine, machine.c.instrument_id == Instrument.id)
         .where(*_in_scope(scope))
         .cte("per_instrument")
@@ -108,10 +109,16 @@ def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int, owner
     arms = []
     for kind in GROUPINGS:
         key = {"city": per.c.city, "category": per.c.category, "institution": per.c.institution_id}[kind]
-        name = sa.func.min(per.c.institution)
-        arms.append(sa.select(*row(kind, key, (name, name, nothing, nothing), sa.func.count(),
-                                   [sa.cast(sa.func.sum(per.c[v]), sa.BigInteger) for v in VALUES], sa.literal(0)))
-                    .group_by(key))
+        grouped = (sa.select(key.label("key"), sa.func.count().label("n"),
+                             *(sa.cast(sa.func.sum(per.c[v]), sa.BigInteger).label(v) for v in VALUES))
+                   .group_by(key).subquery(f"by_{kind}"))
+        # Only an institution is labelled by its name (a city and a category by the reference tables').
+        name = Institution.name if kind == "institution" else nothing
+        select = sa.select(*row(kind, grouped.c.key, (name, name, nothing, nothing), grouped.c.n,
+                                [grouped.c[v] for v in VALUES], sa.literal(0)))
+        if kind == "institution":
+            select = select.join_from(grouped, Institution, Institution.id == grouped.c.key)
+        arms.append(select)
 
     # The exact quotients the per-instrument path sorts by (services.use_key, below_quota).
     def utilisation(rows):
@@ -134,9 +141,11 @@ def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int, owner
         # The first `shown` in order (a top-N sort, not one of every row), numbered.
         first = (sa.select(per).where(below if kind == "quota" else sa.true())
                  .order_by(*order(per)).limit(shown).subquery(kind))
-        arms.append(sa.select(*row(kind, first.c.id, (first.c.name, first.c.name_en, first.c.institution,
+        arms.append(sa.select(*row(kind, first.c.id, (Instrument.name, Instrument.name_en, Institution.name,
                                                       first.c.quota_class), sa.literal(1),
-                                   [first.c[v] for v in VALUES], sa.func.row_number().over(order_by=order(first)))))
+                                   [first.c[v] for v in VALUES], sa.func.row_number().over(order_by=order(first))))
+                    .join_from(first, Instrument, Instrument.id == first.c.id)
+                    .join(Institution, Institution.id == first.c.institution_id))
     arms.append(sa.select(*row("quota_count", nothing, (nothing,) * 4, sa.func.count(),
                                [sa.literal(0)] * len(VALUES), sa.literal(0)))
                 .select_from(per).where(below))

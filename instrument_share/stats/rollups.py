@@ -21,14 +21,16 @@ How it stays equal to the raw rows:
   change its blackout minutes: the listener recomputes them for that
   instrument from its blackouts (few), under the instrument's lock that
   every such writer takes.
+- The weekly open minutes of an instrument (`stats_open_minutes`) are its
+  hours summed per weekday, recomputed by the same listener when they change.
 - The holiday table is the `holidays` package: after upgrading it, run
   `flask stats rebuild` (open hours are computed from the weekly hours when
   read, only blackout minutes depend on it here).
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
 - `rebuild(first, last)` recomputes the days from the raw rows; the
   scheduler's nightly `stats-check` does it for yesterday and logs drift.
-- The monthly rows and flows (`stats_monthly`, `stats_flows_monthly`) are
-  the daily rows summed: the same deltas, gathered in the session and
+- The monthly rows, per instrument (`stats_monthly`) and per institution
+  and firm city (`stats_institution_monthly`), are the daily rows summed: the same deltas, gathered in the session and
   written at its commit after every daily row (`_write_months`: why, there),
   and derived from the daily rows by every rebuild (`derive_months`).
 """
@@ -49,7 +51,13 @@ from ..catalogue.models import Instrument, OpeningHours
 from ..db_types import UTCDateTime
 from ..extensions import db
 from ..timeutil import platform_zone
-from .models import DailyFigures, MonthlyFigures, MonthlyFlows
+from .models import (
+    WEEKDAYS,
+    DailyFigures,
+    InstitutionMonthlyFigures,
+    MonthlyFigures,
+    WeeklyOpenMinutes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +66,8 @@ BOOKING_FIELDS = ("booked_seconds", "used_seconds", "staff_seconds", "bookings",
 FIELDS = BOOKING_FIELDS + ("lost_minutes",)
 LOST = FIELDS.index("lost_minutes")
 TABLE = DailyFigures.__table__
-MONTHLY, FLOWS = MonthlyFigures.__table__, MonthlyFlows.__table__
-FLOW_FIELDS = ("booked_seconds", "bookings", "revenue_cents")
-FLOW_INDEXES = tuple(FIELDS.index(name) for name in FLOW_FIELDS)
+MONTHLY, BY_INSTITUTION = MonthlyFigures.__table__, InstitutionMonthlyFigures.__table__
+OPEN_MINUTES = WeeklyOpenMinutes.__table__
 KEY = ("day", "instrument_id", "firm_city")
 # Attributes whose change can change a booking's figures.
 WATCHED = ("instrument_id", "user_id", "firm_id", "status", "start", "end", "used_start", "used_end", "cost",
@@ -185,7 +192,7 @@ def _upsert_sql(table: str, key: tuple[str, ...], fields: tuple[str, ...], names
     ).bindparams(sa.bindparam("day" if "day" in key else "month", type_=sa.Date()))
 
 
-MONTH_KEY, FLOW_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
+MONTH_KEY, INSTITUTION_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
 UPSERTS = {names: _upsert_sql("stats_daily", KEY, FIELDS, names) for names in (BOOKING_FIELDS, ("lost_minutes",))}
 # The month's booking figures added; its blackout minutes set (`:lost_given` 1) or kept.
 MONTHLY_UPSERT = sa.text(
@@ -195,19 +202,35 @@ MONTHLY_UPSERT = sa.text(
     + ", ".join(f"{n} = stats_monthly.{n} + excluded.{n}" for n in BOOKING_FIELDS)
     + ", lost_minutes = CASE WHEN :lost_given = 1 THEN excluded.lost_minutes ELSE stats_monthly.lost_minutes END"
 ).bindparams(sa.bindparam("month", type_=sa.Date()))
-FLOW_UPSERT = _upsert_sql("stats_flows_monthly", FLOW_KEY, FLOW_FIELDS, FLOW_FIELDS)
+INSTITUTION_UPSERT = _upsert_sql("stats_institution_monthly", INSTITUTION_KEY, BOOKING_FIELDS, BOOKING_FIELDS)
 INSTITUTIONS = sa.text("SELECT id, institution_id FROM instruments WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True))
 PENDING = "instrument_share.stats_monthly_pending"
+OPEN_MINUTES_COLUMNS = ", ".join(("instrument_id", *WEEKDAYS))
+
+
+def _open_minutes_sql(condition: str) -> str:
+    """Each instrument's open minutes per weekday from its hours, of the
+    instruments meeting `condition` (0 for a weekday it is closed)."""
+    minutes = ", ".join(f"coalesce(sum(CASE WHEN opening_hours.weekday = {n} THEN opening_hours.close_minute "
+                        "- opening_hours.open_minute END), 0)" for n in range(len(WEEKDAYS)))
+    return (f"SELECT instruments.id, {minutes} FROM instruments "
+            "LEFT OUTER JOIN opening_hours ON opening_hours.instrument_id = instruments.id "
+            f"WHERE {condition} GROUP BY instruments.id")
+
+
+OPEN_MINUTES_UPSERT = sa.text(
+    f"INSERT INTO stats_open_minutes ({OPEN_MINUTES_COLUMNS}) {_open_minutes_sql('instruments.id IN :ids')} "
+    "ON CONFLICT (instrument_id) DO UPDATE SET " + ", ".join(f"{day} = excluded.{day}" for day in WEEKDAYS)
+).bindparams(sa.bindparam("ids", expanding=True))
 
 
 def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[int, int] | None = None,
           session: Session | None = None) -> None:
     """Add `figures` {(day, instrument, city): [figures]} to the daily rows
     now, atomically per row (`x = x + excluded.x`), in key order; and their
-    sums per month (and, booking figures, per month, institution and firm
-    city) to what `session` writes to the monthly rows and flows when it
-    commits (`_write_months`). Without a session (a rebuild, which derives
+    sums per month (and per month, institution and firm city) to what
+    `session` writes to the monthly rows when it commits (`_write_months`). Without a session (a rebuild, which derives
     the months after) the daily rows only. `institutions`: the owner of each
     instrument, where the caller knows it."""
     rows = _rows(figures)
@@ -224,20 +247,20 @@ def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[in
             found = months[(instrument_id, day.replace(day=1))] = [0] * len(BOOKING_FIELDS)
         for index in range(len(BOOKING_FIELDS)):
             found[index] += values[index]
-    missing = {key[1] for key in figures if key[2] and key[1] not in (institutions or {})}
+    missing = {key[1] for key in figures if key[1] not in (institutions or {})}
     if missing:
         institutions = {**(institutions or {}),
                         **dict(connection.execute(INSTITUTIONS, {"ids": sorted(missing)}).all())}
-    flows = pending["flows"]
+    by_institution = pending["institutions"]
     for (day, instrument_id, city), values in figures.items():
-        if not city or instrument_id not in institutions:
-            continue
+        if instrument_id not in institutions:
+            continue  # deleted in this transaction: nothing of it is left to count
         key = (day.replace(day=1), institutions[instrument_id], city)
-        found = flows.get(key)
+        found = by_institution.get(key)
         if found is None:
-            found = flows[key] = [0] * len(FLOW_FIELDS)
-        for index, field_index in enumerate(FLOW_INDEXES):
-            found[index] += values[field_index]
+            found = by_institution[key] = [0] * len(BOOKING_FIELDS)
+        for index in range(len(BOOKING_FIELDS)):
+            found[index] += values[index]
 
 
 def _pending(session: Session) -> dict:
@@ -245,14 +268,15 @@ def _pending(session: Session) -> dict:
     minutes changed, until it commits."""
     pending = session.info.get(PENDING)
     if pending is None:
-        pending = session.info[PENDING] = {"months": {}, "flows": {}, "lost": set()}
+        pending = session.info[PENDING] = {"months": {}, "institutions": {}, "lost": set()}
     return pending
 
 
 def _write_months(session: Session) -> None:
     """At commit, after the last flush: the transaction's monthly rows, then
-    its flows, each in key order. A row of a month is shared by every change
-    of an instrument in the month (a flow by an institution's instruments):
+    its institutions' rows, each in key order. A row of a month is shared by
+    every change of an instrument in the month (an institution's by all its
+    instruments):
     taken before the end, it made a transaction that flushes twice (the
     housekeeping: no-shows, then finished bookings) hold it while waiting
     for a daily row that a usage record held while waiting for it: a
@@ -281,11 +305,11 @@ def _write_months(session: Session) -> None:
                for key, (values, lost) in sorted(rows.items()) if any(values) or lost is not None]
     if monthly:
         connection.execute(MONTHLY_UPSERT, monthly)
-    flows = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
-              **dict(zip(FLOW_FIELDS, values, strict=True))}
-             for key, values in sorted(pending["flows"].items()) if any(values)]
-    if flows:
-        connection.execute(FLOW_UPSERT, flows)
+    by_institution = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
+                       **dict(zip(BOOKING_FIELDS, values, strict=True))}
+                      for key, values in sorted(pending["institutions"].items()) if any(values)]
+    if by_institution:
+        connection.execute(INSTITUTION_UPSERT, by_institution)
 
 
 def _forget_months(session: Session, previous_transaction) -> None:
@@ -403,6 +427,7 @@ def _after_flush(session: Session, _context_unused) -> None:
               session=session)
     if calendars:
         _recompute_lost(connection, calendars)
+        connection.execute(OPEN_MINUTES_UPSERT, {"ids": sorted(calendars)})
         _pending(session)["lost"].update(calendars)
 
 
@@ -599,7 +624,7 @@ def rebuild(first: date, last: date, check: bool = False, session=None) -> list[
         session.execute(sa.delete(TABLE).where(TABLE.c.day >= chunk_first, TABLE.c.day <= chunk_last))
         _insert_rows(session, expected)
         chunk_first = chunk_last + timedelta(days=1)
-    return differences + derive_months(first, last, check, session)
+    return differences + derive_months(first, last, check, session) + derive_open_minutes(check, session)
 
 
 def _insert_rows(session, figures: dict) -> None:
@@ -628,8 +653,9 @@ def rebuild_all(session=None) -> int:
     blackout_bounds = session.execute(sa.select(sa.func.min(Blackout.start), sa.func.max(Blackout.end))).one()
     starts = [b for b in (bounds[0], blackout_bounds[0]) if b is not None]
     ends = [b for b in (bounds[1], blackout_bounds[1]) if b is not None]
-    for table in (TABLE, MONTHLY, FLOWS):
+    for table in (TABLE, MONTHLY, BY_INSTITUTION, OPEN_MINUTES):
         session.execute(sa.delete(table))
+    derive_open_minutes(session=session)
     if not starts:
         return 0
     zone = platform_zone()
@@ -671,12 +697,12 @@ def _fill_in_sql(session, first: date, last: date) -> None:
 # --- the monthly rows, derived from the daily ones ------------------------------------------
 
 def _lock_tables(session) -> None:
-    """PostgreSQL: writers add their deltas to the three tables under ROW
+    """PostgreSQL: writers add their deltas to the four tables under ROW
     EXCLUSIVE: wait for those in flight to commit, read after them, and keep
     new ones waiting until the rebuilt rows are committed, so none is
     overwritten; in the writers' order. (SQLite's single writer does the
     same: the caller began the write transaction.)"""
-    session.execute(sa.text("LOCK TABLE stats_daily, stats_monthly, stats_flows_monthly "
+    session.execute(sa.text("LOCK TABLE stats_daily, stats_open_minutes, stats_monthly, stats_institution_monthly "
                             "IN SHARE ROW EXCLUSIVE MODE"))
 
 
@@ -687,9 +713,9 @@ def _month_of(session, column: str) -> str:
 
 
 def _derived_sql(session, within: bool) -> tuple[str, str]:
-    """SELECTs of the monthly rows and of the flows as the daily rows give
-    them (of the months in [:lo, :hi) when `within`), in the tables' column
-    order."""
+    """SELECTs of the monthly rows per instrument and per institution as
+    the daily rows give them (of the months in [:lo, :hi) when `within`), in
+    the tables' column order."""
     month = _month_of(session, "stats_daily.day")
     where = "stats_daily.day >= :lo AND stats_daily.day < :hi" if within else "1 = 1"
 
@@ -701,11 +727,11 @@ def _derived_sql(session, within: bool) -> tuple[str, str]:
 
     monthly = (f"SELECT stats_daily.instrument_id, {month}, {sums(FIELDS)} FROM stats_daily WHERE {where} "
                f"GROUP BY stats_daily.instrument_id, {month} HAVING {nonzero(FIELDS)}")
-    flows = (f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {sums(FLOW_FIELDS)} "
-             "FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id "
-             f"WHERE stats_daily.firm_city <> '' AND {where} "
-             f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city HAVING {nonzero(FLOW_FIELDS)}")
-    return monthly, flows
+    by_institution = (
+        f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {sums(BOOKING_FIELDS)} "
+        f"FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id WHERE {where} "
+        f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city HAVING {nonzero(BOOKING_FIELDS)}")
+    return monthly, by_institution
 
 
 def _month_bounds(first: date, last: date) -> dict:
@@ -718,17 +744,17 @@ def _dated(text: str) -> sa.TextClause:
 
 
 def months_drift(first: date, last: date, session=None) -> list[dict]:
-    """Where the stored monthly rows and flows of the months of `first`..`last`
+    """Where the stored monthly rows (per instrument, per institution) of the months of `first`..`last`
     differ from what the daily rows give: table, key, expected, found."""
     session = session or db.session
     params = _month_bounds(first, last)
     differences = []
     for table, derived, key_width, names in zip(
-            ("stats_monthly", "stats_flows_monthly"), _derived_sql(session, within=True), (2, 3),
-            (FIELDS, FLOW_FIELDS), strict=True):
+            ("stats_monthly", "stats_institution_monthly"), _derived_sql(session, within=True), (2, 3),
+            (FIELDS, BOOKING_FIELDS), strict=True):
         expected = {tuple(row[:key_width]): list(row[key_width:]) for row in session.execute(_dated(derived), params)}
         stored_rows = session.execute(_dated(
-            f"SELECT * FROM (SELECT {', '.join(('instrument_id', 'month') if key_width == 2 else FLOW_KEY)}, "
+            f"SELECT * FROM (SELECT {', '.join(('instrument_id', 'month') if key_width == 2 else INSTITUTION_KEY)}, "
             f"{', '.join(names)} FROM {table} WHERE month >= :lo AND month < :hi) AS stored"), params)
         found = {tuple(row[:key_width]): list(row[key_width:]) for row in stored_rows if any(row[key_width:])}
         zero = [0] * len(names)
@@ -742,7 +768,7 @@ def months_drift(first: date, last: date, session=None) -> list[dict]:
 
 def derive_months(first: date | None = None, last: date | None = None, check: bool = False,
                   session=None) -> list[dict]:
-    """The monthly rows and flows of the months of `first`..`last` (all
+    """The monthly rows (per instrument, per institution) of the months of `first`..`last` (all
     months without them) recomputed from the daily rows. With `check`, only
     if they differ (each difference logged and returned)."""
     session = session or db.session
@@ -755,11 +781,33 @@ def derive_months(first: date | None = None, last: date | None = None, check: bo
             log.warning("statistics monthly roll-up drift: %s", item)
         if not differences:
             return []
-    monthly, flows = _derived_sql(session, within)
+    monthly, by_institution = _derived_sql(session, within)
     for table, derived, columns in (
             ("stats_monthly", monthly, ("instrument_id", "month", *FIELDS)),
-            ("stats_flows_monthly", flows, (*FLOW_KEY, *FLOW_FIELDS))):
+            ("stats_institution_monthly", by_institution, (*INSTITUTION_KEY, *BOOKING_FIELDS))):
         session.execute(_dated(f"DELETE FROM {table}" + (" WHERE month >= :lo AND month < :hi" if within else "")),
                         params)
         session.execute(_dated(f"INSERT INTO {table} ({', '.join(columns)}) {derived}"), params)
+    return differences
+
+
+def derive_open_minutes(check: bool = False, session=None) -> list[dict]:
+    """Every instrument's weekly open minutes recomputed from its hours.
+    With `check`, only if they differ (each difference logged and returned)."""
+    session = session or db.session
+    differences = []
+    if check:
+        expected = {row[0]: [int(v) for v in row[1:]] for row in session.execute(sa.text(_open_minutes_sql("1 = 1")))}
+        found = {row[0]: [int(v) for v in row[1:]] for row in session.execute(sa.select(OPEN_MINUTES))}
+        zero = [0] * len(WEEKDAYS)
+        differences = [{"table": "stats_open_minutes", "key": [str(key)],
+                        "expected": dict(zip(WEEKDAYS, expected.get(key, zero), strict=True)),
+                        "found": dict(zip(WEEKDAYS, found.get(key, zero), strict=True))}
+                       for key in sorted(set(expected) | set(found)) if expected.get(key, zero) != found.get(key, zero)]
+        for item in differences:
+            log.warning("statistics open minutes drift: %s", item)
+        if not differences:
+            return []
+    session.execute(sa.delete(OPEN_MINUTES))
+    session.execute(sa.text(f"INSERT INTO stats_open_minutes ({OPEN_MINUTES_COLUMNS}) {_open_minutes_sql('1 = 1')}"))
     return differences

@@ -41,7 +41,7 @@ from ..accounts.services import list_cities as _list_cities
 from ..booking.calendar import effective_weekday, opening_windows
 from ..booking.conflicts import MAX_OCCUPIED_SPAN
 from ..booking.models import Blackout, Booking, BookingStatus
-from ..catalogue.models import Category, Instrument, OpeningHours, QuotaClass
+from ..catalogue.models import Category, Instrument, QuotaClass
 from ..errors import N_, ValidationFailed
 from ..extensions import db
 from ..orders.models import Order
@@ -49,7 +49,13 @@ from ..sql import dialect, epoch_seconds, greatest, least
 from ..timeutil import platform_today, platform_zone
 from . import orders as order_stats
 from . import rollups
-from .models import DailyFigures, MonthlyFigures, MonthlyFlows
+from .models import (
+    WEEKDAYS,
+    DailyFigures,
+    InstitutionMonthlyFigures,
+    MonthlyFigures,
+    WeeklyOpenMinutes,
+)
 
 GROUPS = ("city", "institution", "category", "instrument", "month")
 QUOTA_HOURS = {QuotaClass.GENERAL: 1400, QuotaClass.SPECIAL: 800}
@@ -225,27 +231,24 @@ def _weekday_counts(days, open_on_holidays: bool) -> Counter:
     return Counter(w for w in (effective_weekday(d, open_on_holidays) for d in days) if w is not None)
 
 
-def _open_minutes_query(scope: Scope, days: list[date]) -> sa.Select:
-    """Opening minutes per instrument over the days (`instrument_id`, `minutes`)."""
+def _open_minutes_over(days: list[date]) -> sa.ColumnElement:
+    """An instrument's opening minutes over the days, in a statement that has
+    Instrument and OPEN_MINUTES: each weekday's open minutes times how many
+    of the days open with that weekday's hours."""
     regular, holidays_open = _weekday_counts(days, False), _weekday_counts(days, True)
 
-    def per_weekday(counts: Counter):
-        return sa.case(*((OpeningHours.weekday == w, counts.get(w, 0)) for w in range(7)), else_=0)
+    def minutes(counts: Counter):
+        terms = [OPEN_MINUTES.c[name] * counts[n] for n, name in enumerate(WEEKDAYS) if counts[n]]
+        return sum(terms[1:], terms[0]) if terms else sa.literal(0)
 
-    days_of_weekday = sa.case((Instrument.open_on_holidays.is_(True), per_weekday(holidays_open)),
-                              else_=per_weekday(regular))
-    return _scoped(
-        sa.select(OpeningHours.instrument_id,
-                  sa.func.sum((OpeningHours.close_minute - OpeningHours.open_minute) * days_of_weekday)
-                  .label("minutes"))
-        .join(Instrument, OpeningHours.instrument_id == Instrument.id)
-        .group_by(OpeningHours.instrument_id), scope, OpeningHours.instrument_id)
+    return sa.case((Instrument.open_on_holidays.is_(True), minutes(holidays_open)), else_=minutes(regular))
 
 
 def _open_minutes(scope: Scope, days: list[date]) -> dict[int, int]:
-    """Opening minutes per instrument over the days (one grouped query)."""
-    return {instrument_id: int(minutes or 0)
-            for instrument_id, minutes in db.session.execute(_open_minutes_query(scope, days))}
+    """Opening minutes per instrument over the days (one statement)."""
+    query = _scoped(sa.select(OPEN_MINUTES.c.instrument_id, _open_minutes_over(days))
+                    .join(Instrument, OPEN_MINUTES.c.instrument_id == Instrument.id), scope, OPEN_MINUTES.c.instrument_id)
+    return {instrument_id: int(minutes or 0) for instrument_id, minutes in db.session.execute(query)}
 
 
 def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
@@ -337,7 +340,9 @@ def scope_orders(scope: Scope, start: datetime, end: datetime) -> list[order_sta
 
 # --- roll-ups (stats/rollups.py): whole days before today ------------------------------------
 
-ROLLED, MONTHLY, FLOWS = DailyFigures.__table__, MonthlyFigures.__table__, MonthlyFlows.__table__
+ROLLED, MONTHLY = DailyFigures.__table__, MonthlyFigures.__table__
+BY_INSTITUTION = InstitutionMonthlyFigures.__table__
+OPEN_MINUTES = WeeklyOpenMinutes.__table__
 
 
 def split(period: Period, today: date | None = None) -> tuple[Period | None, Period | None]:
@@ -365,7 +370,7 @@ def _figures_of(booked, used, staff, bookings, no_shows, revenue, vouchers) -> F
 def _month_key(table, column):
     """The month of a row, to group by: the monthly rows' own `month`; the
     first day of a daily row's month (ISO text on SQLite). Read back as
-    'YYYY-MM' (`_rolled`): formatting 240,000 rows of a year in SQL
+    'YYYY-MM' (`by_month`): formatting 240,000 rows of a year in SQL
     (PostgreSQL's to_char) took longer than summing them."""
     if table is not ROLLED:
         return column
@@ -418,22 +423,25 @@ def _cover_selects(period: Period, monthly, columns, keys, where=lambda table, s
     return selects
 
 
-def _rolled_query(scope: Scope, ranges: dict[str, Period], by: str = "instrument", used_only: tuple[str, ...] = ()
-                  ) -> sa.Select:
-    """The statement of `_rolled`: per key `k`, the sums of rollups.FIELDS
-    for each range in turn."""
+def _rolled_query(scope: Scope, ranges: dict[str, Period], used_only: tuple[str, ...] = ()) -> sa.Select:
+    """The statement of `_rolled`: per instrument `k`, the sums of
+    rollups.FIELDS for each range in turn."""
     parts = []
     for index, (name, period) in enumerate(ranges.items()):
         def columns(table, name=name):
             return [table.c[f] if name not in used_only or f == "used_seconds" else None for f in rollups.FIELDS]
 
-        def keys(table, when):
-            return [(table.c.instrument_id if by == "instrument" else _month_key(table, when)).label("k")]
+        def keys(table, _when):
+            return [table.c.instrument_id.label("k")]
 
         for select in _cover_selects(period, MONTHLY, columns, keys,
                                      lambda table, select: _scoped(select, scope, table.c.instrument_id)):
             parts.append(select.add_columns(sa.literal_column(str(index)).label("r")))
-    rows = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    if len(parts) == 1:  # one range of one grain (a month, whole months): grouped once, not again
+        rows = parts[0].subquery()
+        return sa.select(rows.c.k, *(sa.cast(column, sa.BigInteger).label(f"{rollups.FIELDS[position]}_0")
+                                     for position, column in enumerate(list(rows.c)[1:-1])))
+    rows = sa.union_all(*parts).subquery()
     names = list(rows.c)[1:-1]
     columns = []
     for index in range(len(ranges)):
@@ -445,20 +453,18 @@ def _rolled_query(scope: Scope, ranges: dict[str, Period], by: str = "instrument
     return sa.select(rows.c.k, *columns).group_by(rows.c.k)
 
 
-def _rolled(scope: Scope, ranges: dict[str, Period], by: str = "instrument", used_only: tuple[str, ...] = ()
-            ) -> dict[str, dict]:
+def _rolled(scope: Scope, ranges: dict[str, Period], used_only: tuple[str, ...] = ()) -> dict[str, dict]:
     """Roll-up sums for each named range of whole days, grouped by
-    instrument (or by month, `by="month"`), in one statement:
+    instrument, in one statement:
     {name: {key: (Figures, blackout minutes)}}. The ranges named in
     `used_only` sum used hours alone (the quota table's)."""
     width = len(rollups.FIELDS)
     result: dict[str, dict] = {name: {} for name in ranges}
-    for row in db.session.execute(_rolled_query(scope, ranges, by, used_only)):
+    for row in db.session.execute(_rolled_query(scope, ranges, used_only)):
         for index, name in enumerate(ranges):
             values = row[1 + index * width:1 + (index + 1) * width]
             if any(values):
-                key = row[0] if by == "instrument" else str(row[0])[:7]  # a month as 'YYYY-MM'
-                result[name][key] = (_figures_of(*values[:-1]), int(values[-1] or 0))
+                result[name][row[0]] = (_figures_of(*values[:-1]), int(values[-1] or 0))
     return result
 
 
@@ -592,9 +598,9 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
     the corridor); the same integers as the rows per instrument, so the
     same figures. Orders (few) are added per group here."""
     sums = _rolled_query(scope, {"period": period}).subquery()
-    opening = _open_minutes_query(scope, list(period.days())).subquery()
     key = SQL_GROUPS[group_by]
-    open_minutes = greatest(sa.func.coalesce(opening.c.minutes, 0) - sa.func.coalesce(sums.c.lost_minutes_0, 0), 0)
+    open_minutes = greatest(sa.func.coalesce(_open_minutes_over(list(period.days())), 0)
+                            - sa.func.coalesce(sums.c.lost_minutes_0, 0), 0)
     values = [open_minutes, *(sa.func.coalesce(sums.c[f"{name}_0"], 0) for name in rollups.BOOKING_FIELDS)]
     if group_by == "instrument":  # a row each: nothing to sum
         columns = [key, Instrument.name, Instrument.name_en, sa.literal_column("1"), *values]
@@ -604,7 +610,8 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
     query = (
         sa.select(*columns)
         .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
-        .outerjoin(sums, sums.c.k == Instrument.id).outerjoin(opening, opening.c.instrument_id == Instrument.id)
+        .outerjoin(sums, sums.c.k == Instrument.id)
+        .outerjoin(OPEN_MINUTES, OPEN_MINUTES.c.instrument_id == Instrument.id)
         .where(*_in_scope(scope)))
     if group_by != "instrument":
         query = query.group_by(key)
@@ -685,13 +692,12 @@ def _open_minutes_by_month(scope: Scope, months: list[tuple[str, list[date]]]) -
     """Opening minutes of every instrument in scope per month: one statement
     (the minutes of each weekday, for instruments open on holidays or not)."""
     query = _scoped(
-        sa.select(OpeningHours.weekday, Instrument.open_on_holidays,
-                  sa.func.sum(OpeningHours.close_minute - OpeningHours.open_minute))
-        .join(Instrument, OpeningHours.instrument_id == Instrument.id)
-        .group_by(OpeningHours.weekday, Instrument.open_on_holidays),
-        scope, OpeningHours.instrument_id)
+        sa.select(Instrument.open_on_holidays, *(sa.func.sum(OPEN_MINUTES.c[name]) for name in WEEKDAYS))
+        .join(Instrument, OPEN_MINUTES.c.instrument_id == Instrument.id)
+        .group_by(Instrument.open_on_holidays),
+        scope, OPEN_MINUTES.c.instrument_id)
     minutes = {(weekday, bool(on_holidays)): int(total or 0)
-               for weekday, on_holidays, total in db.session.execute(query)}
+               for on_holidays, *totals in db.session.execute(query) for weekday, total in enumerate(totals)}
     result = {}
     for month, days in months:
         total = 0
@@ -700,6 +706,41 @@ def _open_minutes_by_month(scope: Scope, months: list[tuple[str, list[date]]]) -
                 total += count * minutes.get((weekday, on_holidays), 0)
         result[month] = total
     return result
+
+
+def _rolled_by_month(scope: Scope, period: Period) -> sa.Select:
+    """Per month (`k`), the sums of rollups.FIELDS over whole days: the
+    booking figures from the institutions' monthly rows (a corridor's month
+    is some 5,000 of them, not 20,000 instruments'), the blackout minutes
+    from the instruments' months that have any (a partial index), the daily
+    rows for the rest (`_cover`); one statement."""
+    selects = []
+    for sign, grain, first, last in _cover(period):
+        if grain == "month":
+            owners = BY_INSTITUTION.c.institution_id
+            if scope.institution_id is not None:
+                owned = owners == scope.institution_id
+            elif scope.city is not None:
+                owned = owners.in_(sa.select(Institution.id).where(Institution.city_code == scope.city))
+            else:
+                owned = sa.true()
+            parts = [(BY_INSTITUTION, BY_INSTITUTION.c.month, rollups.BOOKING_FIELDS, owned),
+                     (MONTHLY, MONTHLY.c.month, ("lost_minutes",),
+                      MONTHLY.c.lost_minutes != 0)]  # in these words: SQLite then uses the partial index
+        else:
+            parts = [(ROLLED, ROLLED.c.day, rollups.FIELDS, sa.true())]
+        for table, when, names, condition in parts:
+            sums = [(sa.func.sum(table.c[name]) if sign > 0 else -sa.func.sum(table.c[name])) if name in names
+                    else sa.literal_column("0") for name in rollups.FIELDS]
+            key = _month_key(table, when)
+            select = sa.select(key.label("k"), *(value.label(f"v{i}") for i, value in enumerate(sums))).where(
+                when >= first, when <= last, condition)
+            if table is not BY_INSTITUTION:
+                select = _scoped(select, scope, table.c.instrument_id)
+            selects.append(select.group_by(key))
+    rows = sa.union_all(*selects).subquery()
+    return (sa.select(rows.c.k, *(sa.cast(sa.func.sum(column), sa.BigInteger) for column in list(rows.c)[1:]))
+            .group_by(rows.c.k))
 
 
 def by_month(scope: Scope, period: Period, today: date | None = None, orders=None) -> dict:
@@ -711,9 +752,9 @@ def by_month(scope: Scope, period: Period, today: date | None = None, orders=Non
     sums: dict[str, Figures] = defaultdict(Figures)
     lost: dict[str, int] = defaultdict(int)
     if rolled is not None:
-        for month, (figures, minutes) in _rolled(scope, {"rolled": rolled}, by="month")["rolled"].items():
-            sums[month].add(figures)
-            lost[month] += minutes
+        for month, *values in db.session.execute(_rolled_by_month(scope, rolled)):
+            sums[str(month)[:7]].add(_figures_of(*values[:-1]))  # a month as 'YYYY-MM'
+            lost[str(month)[:7]] += int(values[-1] or 0)
     if raw is not None:
         for month, days in _months(raw):
             part = Period(days[0], days[-1])
@@ -782,21 +823,21 @@ def flows(scope: Scope, period: Period, today: date | None = None, orders=None) 
 
 def _rolled_flows(scope: Scope, period: Period):
     """Booked seconds, bookings and revenue in cents per (firm city,
-    instrument city) over whole days: the monthly flows for whole months,
-    the daily rows for the rest (`_cover`), in one statement."""
+    instrument city) over whole days: the institutions' monthly rows for
+    whole months, the daily rows for the rest (`_cover`), in one statement."""
     def columns(table):
         return [table.c.booked_seconds, table.c.bookings, table.c.revenue_cents]
 
     def keys(table, _when):
-        owner = FLOWS.c.institution_id if table is FLOWS else Instrument.institution_id
+        owner = BY_INSTITUTION.c.institution_id if table is BY_INSTITUTION else Instrument.institution_id
         return [table.c.firm_city.label("firm_city"), owner.label("institution_id")]
 
     def where(table, select):
-        if table is FLOWS:
-            return select
-        return select.join(Instrument, ROLLED.c.instrument_id == Instrument.id).where(ROLLED.c.firm_city != "")
+        if table is not BY_INSTITUTION:
+            select = select.join(Instrument, ROLLED.c.instrument_id == Instrument.id)
+        return select.where(table.c.firm_city != "")  # bookers with a firm
 
-    parts = _cover_selects(period, FLOWS, columns, keys, where)
+    parts = _cover_selects(period, BY_INSTITUTION, columns, keys, where)
     rows = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     _, _, booked, count, revenue = rows.c
     return (

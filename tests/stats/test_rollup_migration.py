@@ -45,7 +45,7 @@ def test_the_monthly_migration_fills_the_months_of_existing_daily_rows(database_
             upgrade()
             assert rollups.months_drift(days[0], days[-1]) == []
             assert db.session.scalar(sa.text("SELECT count(*) FROM stats_monthly")) == 2 * 5
-            assert db.session.scalar(sa.text("SELECT count(*) FROM stats_flows_monthly")) == 5 * 2 * 2  # two institutions, two firm cities
+            assert db.session.scalar(sa.text("SELECT count(*) FROM stats_institution_monthly")) == 5 * 2 * 3  # two institutions, three cities ('' too)
             db.session.commit()
             downgrade(revision="5d7f9b1c3e20")
             upgrade()

@@ -26,7 +26,7 @@ def at(day: date, minute: int) -> datetime:
 
 
 def assert_rollups_match_raw(period: services.Period, scopes, middle: date | None = None) -> None:
-    """Every grouping and the flows of each scope: from the roll-ups (today
+    """Every grouping, the trend by month and the flows of each scope: from the roll-ups (today
     after the period), from the raw rows (today its first day), and split
     at `middle`, all equal; and the stored roll-ups are what a rebuild finds."""
     middle = middle or period.first + (period.last - period.first) / 2
@@ -38,11 +38,15 @@ def assert_rollups_match_raw(period: services.Period, scopes, middle: date | Non
         raw_flows = services.flows(scope, period, today=period.first)
         assert services.flows(scope, period, today=FAR) == raw_flows, scope
         assert services.flows(scope, period, today=middle) == raw_flows, scope
+        raw_months = services.by_month(scope, period, today=period.first)  # the trend, blackouts included
+        assert services.by_month(scope, period, today=FAR) == raw_months, scope
+        assert services.by_month(scope, period, today=middle) == raw_months, scope
         raw_quota = services.below_quota(scope, period, today=period.first)
         assert services.below_quota(scope, period, today=FAR) == raw_quota, scope
     assert rollups.drift(rollups.compute(period.first, period.last),
                          rollups.stored(period.first, period.last)) == []
     assert rollups.months_drift(period.first, period.last) == []
+    assert rollups.derive_open_minutes(check=True) == []  # each instrument's weekly hours as changed
 
 
 def _random_history(make, rng: random.Random, first: date, days: int):
@@ -166,7 +170,7 @@ def test_monthly_rollups_equal_the_raw_figures_over_months_and_their_edges(make,
         assert_rollups_match_raw(period, scopes)
     stored_months = db.session.scalar(sa.select(sa.func.count()).select_from(rollups.MONTHLY))
     assert stored_months >= len(instruments) and db.session.scalar(
-        sa.select(sa.func.count()).select_from(rollups.FLOWS)) > 0
+        sa.select(sa.func.count()).select_from(rollups.BY_INSTITUTION)) > 0
 
 
 def test_a_period_is_read_as_months_and_at_most_half_a_month_of_days_at_each_end():
@@ -215,12 +219,22 @@ def test_rebuild_restores_what_drifted_and_says_so(make, app_context, caplog):
     assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
     # The monthly rows too: a drifted one is found, logged and derived again.
     db.session.execute(sa.update(rollups.MONTHLY).values(bookings=rollups.MONTHLY.c.bookings + 1))
-    db.session.execute(sa.delete(rollups.FLOWS))
+    db.session.execute(sa.delete(rollups.BY_INSTITUTION))
     found = rollups.rebuild(first, first + timedelta(days=9), check=True)
-    assert {item["table"] for item in found} == {"stats_monthly", "stats_flows_monthly"}
+    assert {item["table"] for item in found} == {"stats_monthly", "stats_institution_monthly"}
     assert "statistics monthly roll-up drift" in caplog.text
     assert rollups.months_drift(first, first + timedelta(days=9)) == []
     assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
+    # And the weekly open minutes: a lost row and a wrong one.
+    rows = db.session.execute(sa.select(rollups.OPEN_MINUTES).order_by(rollups.OPEN_MINUTES.c.instrument_id)).all()
+    db.session.execute(sa.delete(rollups.OPEN_MINUTES).where(rollups.OPEN_MINUTES.c.instrument_id == rows[0][0]))
+    db.session.execute(sa.update(rollups.OPEN_MINUTES).where(rollups.OPEN_MINUTES.c.instrument_id == rows[1][0])
+                       .values(mon=rollups.OPEN_MINUTES.c.mon + 60))
+    found = rollups.rebuild(first, first + timedelta(days=9), check=True)
+    assert [item["key"] for item in found] == [[str(rows[0][0])], [str(rows[1][0])]]
+    assert "statistics open minutes drift" in caplog.text
+    assert db.session.execute(sa.select(rollups.OPEN_MINUTES).order_by(rollups.OPEN_MINUTES.c.instrument_id)
+                              ).all() == rows
 
 
 def _one_booking(make, start, end, status="completed", **kw):
