@@ -1,21 +1,34 @@
 """What a role's statistics dashboard shows, decided once: the scope and
 period asked for (or the defaults when they cannot be read), and every
-figure the page draws."""
+figure the page draws. A dashboard of whole days before today is kept per
+process until the statistics' version changes (README, "Statistics
+(roll-ups)")."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..accounts.policy import Scope, stats_scope
 from ..errors import ServiceError
+from ..extensions import db
+from ..sql import dialect
 from ..text import TextRefused, clean_line
+from ..timeutil import platform_zone
 from . import services
+from .models import StatsVersion
 from .overview import GROUPINGS, overview
 from .policy import can_see_flows
 
 DEFAULT_DAYS = 30
 SHOWN_ROWS = 20
+KEPT = 64  # dashboards kept per process: every scope and period asked for since the last change
+_kept: OrderedDict[tuple, Dashboard] = OrderedDict()
+_kept_lock = threading.Lock()
 
 
 @dataclass
@@ -58,6 +71,27 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         if error.status == 403:
             raise
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
+    if services.split(period, today)[1] is not None:  # today or later: it changes with every booking
+        return _computed(user, today, scope, period, city)
+    # Whole days before today change only with what replaces the version's
+    # token (stats.rollups.bump): computed once per token, scope and period.
+    token = db.session.scalar(sa.select(StatsVersion.token).where(StatsVersion.id == 1))
+    key = (token, dialect(), platform_zone().key, scope, period.first, period.last, city, can_see_flows(user))
+    with _kept_lock:
+        found = _kept.get(key) if token else None
+        if found is not None:
+            _kept.move_to_end(key)
+            return found
+    board = _computed(user, today, scope, period, city)
+    if token:
+        with _kept_lock:
+            _kept[key] = board
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+    return board
+
+
+def _computed(user: User, today: date, scope: Scope, period: services.Period, city: str | None) -> Dashboard:
     # Every figure from one read of each source (README, "Statistics (roll-ups)"):
     # the orders of the longest span; the instruments' figures of the period
     # and of the year to date together, summed by the database for whole

@@ -112,3 +112,17 @@ class WeeklyOpenMinutes(db.Model):
     fri: Mapped[int] = mapped_column(sa.Integer, default=0)
     sat: Mapped[int] = mapped_column(sa.Integer, default=0)
     sun: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class StatsVersion(db.Model):
+    """One row: a random token replaced by every transaction that changes
+    what a statistic of whole past days shows (a booking's figures on a day
+    before today, an instrument, institution, firm, order, blackout or
+    opening hours; a rebuild). A dashboard of such days is computed once per
+    token and process (stats/dashboard.py); random, not a counter, so that a
+    database emptied and filled again never meets an old token."""
+
+    __tablename__ = "stats_version"
+
+    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(32))

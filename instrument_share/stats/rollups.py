@@ -27,6 +27,11 @@ How it stays equal to the raw rows:
   `flask stats rebuild` (open hours are computed from the weekly hours when
   read, only blackout minutes depend on it here).
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
+- A transaction that changes what a statistic of whole past days shows (a
+  booking's figures on a day before today; an instrument, institution,
+  firm, order, blackout or opening hours; a rebuild) replaces the token of
+  `stats_version` at its commit (`bump`): dashboards of such days are
+  computed once per token (stats/dashboard.py).
 - `rebuild(first, last)` recomputes the days from the raw rows; the
   scheduler's nightly `stats-check` does it for yesterday and logs drift.
 - The monthly rows, per instrument (`stats_monthly`) and per institution
@@ -37,20 +42,24 @@ How it stays equal to the raw rows:
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..accounts.models import Firm, Institution
 from ..booking.calendar import effective_weekday
 from ..booking.models import Blackout, Booking, BookingStatus
 from ..bulk import bulk_insert
 from ..catalogue.models import Instrument, OpeningHours
 from ..db_types import UTCDateTime
 from ..extensions import db
-from ..timeutil import platform_zone
+from ..orders.models import Order, OrderEvent
+from ..timeutil import platform_today, platform_zone
 from .models import (
     WEEKDAYS,
     DailyFigures,
@@ -240,6 +249,9 @@ def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[in
     if session is None or names != BOOKING_FIELDS:
         return
     pending = _pending(session)
+    first_day = min(key[0] for key in figures)
+    if pending["first_day"] is None or first_day < pending["first_day"]:
+        pending["first_day"] = first_day
     months = pending["months"]
     for (day, instrument_id, _city), values in figures.items():
         found = months.get((instrument_id, day.replace(day=1)))
@@ -268,7 +280,8 @@ def _pending(session: Session) -> dict:
     minutes changed, until it commits."""
     pending = session.info.get(PENDING)
     if pending is None:
-        pending = session.info[PENDING] = {"months": {}, "institutions": {}, "lost": set()}
+        pending = session.info[PENDING] = {"months": {}, "institutions": {}, "lost": set(), "past": False,
+                                           "first_day": None}
     return pending
 
 
@@ -310,6 +323,11 @@ def _write_months(session: Session) -> None:
                       for key, values in sorted(pending["institutions"].items()) if any(values)]
     if by_institution:
         connection.execute(INSTITUTION_UPSERT, by_institution)
+    # Whether the booking figures changed a day before today is asked at the
+    # commit, not at the change: a change made before midnight and committed
+    # after it changed yesterday.
+    if pending["past"] or (pending["first_day"] is not None and pending["first_day"] < platform_today()):
+        bump(connection)  # last: the one row every such writer shares
 
 
 def _forget_months(session: Session, previous_transaction) -> None:
@@ -384,7 +402,28 @@ def _recompute_lost(connection, instrument_ids) -> None:
     apply(connection, figures, ("lost_minutes",))
 
 
+# Rows whose change may change a statistic of whole past days (bookings:
+# by the days their figures change).
+PAST_INPUTS = (Instrument, Institution, Firm, Order, OrderEvent, Blackout, OpeningHours)
+VERSION_UPSERT = sa.text("INSERT INTO stats_version (id, token) VALUES (1, :token) "
+                         "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
+
+
+def bump(connection) -> None:
+    """A new statistics version: what a statistic of whole past days shows
+    has changed (a random token, see StatsVersion)."""
+    connection.execute(VERSION_UPSERT, {"token": secrets.token_hex(16)})
+
+
+def _inputs_changed(session: Session) -> bool:
+    return any(isinstance(obj, PAST_INPUTS) for obj in chain(session.new, session.deleted)) or any(
+        isinstance(obj, PAST_INPUTS) and session.is_modified(obj, include_collections=False)
+        for obj in session.dirty)
+
+
 def _after_flush(session: Session, _context_unused) -> None:
+    if _inputs_changed(session):
+        _pending(session)["past"] = True
     changed, calendars = [], set()
     for obj in session.new:
         if isinstance(obj, Booking):
@@ -624,7 +663,11 @@ def rebuild(first: date, last: date, check: bool = False, session=None) -> list[
         session.execute(sa.delete(TABLE).where(TABLE.c.day >= chunk_first, TABLE.c.day <= chunk_last))
         _insert_rows(session, expected)
         chunk_first = chunk_last + timedelta(days=1)
-    return differences + derive_months(first, last, check, session) + derive_open_minutes(check, session)
+    differences += derive_months(first, last, check, session) + derive_open_minutes(check, session)
+    # Always, the nightly check too: a dashboard kept since a change that
+    # crossed midnight unseen (see _write_months) lasts a night at most.
+    bump(session.connection())
+    return differences
 
 
 def _insert_rows(session, figures: dict) -> None:
@@ -656,6 +699,7 @@ def rebuild_all(session=None) -> int:
     for table in (TABLE, MONTHLY, BY_INSTITUTION, OPEN_MINUTES):
         session.execute(sa.delete(table))
     derive_open_minutes(session=session)
+    bump(session.connection())
     if not starts:
         return 0
     zone = platform_zone()
