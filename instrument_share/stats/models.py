@@ -77,6 +77,7 @@ class InstitutionMonthlyFigures(db.Model):
     (catalogue.manage refuses it), so a row never has to move."""
 
     __tablename__ = "stats_institution_monthly"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # clustered by month: a period is one range
 
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     institution_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)

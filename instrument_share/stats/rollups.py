@@ -831,7 +831,11 @@ def derive_months(first: date | None = None, last: date | None = None, check: bo
             ("stats_institution_monthly", by_institution, (*INSTITUTION_KEY, *BOOKING_FIELDS))):
         session.execute(_dated(f"DELETE FROM {table}" + (" WHERE month >= :lo AND month < :hi" if within else "")),
                         params)
-        session.execute(_dated(f"INSERT INTO {table} ({', '.join(columns)}) {derived}"), params)
+        # In the key's order: on PostgreSQL the rows then lie in the order a
+        # period's range of the index reads them (a year of the institutions'
+        # rows inserted in hash order was 54,000 page reads and 47 ms).
+        order = "1, 2" if table == "stats_monthly" else "1, 2, 3"
+        session.execute(_dated(f"INSERT INTO {table} ({', '.join(columns)}) {derived} ORDER BY {order}"), params)
     return differences
 
 

@@ -59,13 +59,14 @@ def upgrade():
         *(sa.Column(name, sa.Integer() if name in ("bookings", "no_shows") else sa.BigInteger(), nullable=False)
           for name in BOOKING_FIELDS),
         sa.PrimaryKeyConstraint('month', 'institution_id', 'firm_city', name=op.f('pk_stats_institution_monthly')),
+        sqlite_with_rowid=False,
     )
     month = _month()
     op.execute(f"INSERT INTO stats_institution_monthly (month, institution_id, firm_city, {', '.join(BOOKING_FIELDS)}) "
                f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {_sums(BOOKING_FIELDS)} "
                "FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id "
                f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city "
-               f"HAVING {_nonzero(BOOKING_FIELDS)}")
+               f"HAVING {_nonzero(BOOKING_FIELDS)} ORDER BY 1, 2, 3")
     op.drop_table('stats_flows_monthly')
     op.create_index('ix_stats_monthly_month_figures', 'stats_monthly', ['month', 'instrument_id', *FIELDS],
                     unique=False)
