@@ -19,7 +19,7 @@ from ..extensions import db
 from ..sql import dialect
 from ..text import TextRefused, clean_line
 from ..timeutil import platform_zone
-from . import services
+from . import rollups, services
 from .models import StatsVersion
 from .overview import GROUPINGS, overview
 from .policy import can_see_flows
@@ -76,6 +76,8 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
     # Whole days before today change only with what replaces the version's
     # token (stats.rollups.bump): computed once per token, scope and period.
     token = db.session.scalar(sa.select(StatsVersion.token).where(StatsVersion.id == 1))
+    if rollups.uncommitted(db.session()):  # its own changes, which may yet be rolled back (found by review)
+        return _computed(user, today, scope, period, city)
     key = (token, dialect(), platform_zone().key, scope, period.first, period.last, city, can_see_flows(user))
     with _kept_lock:
         found = _kept.get(key) if token else None

@@ -28,7 +28,7 @@ How it stays equal to the raw rows:
   read, only blackout minutes depend on it here).
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
 - A transaction that changes what a statistic of whole past days shows (a
-  booking's figures on a day before today; an instrument, institution,
+  booking's figures on a day up to today; an instrument, institution,
   firm, order, blackout or opening hours; a rebuild) replaces the token of
   `stats_version` at its commit (`bump`): dashboards of such days are
   computed once per token (stats/dashboard.py).
@@ -323,10 +323,11 @@ def _write_months(session: Session) -> None:
                       for key, values in sorted(pending["institutions"].items()) if any(values)]
     if by_institution:
         connection.execute(INSTITUTION_UPSERT, by_institution)
-    # Whether the booking figures changed a day before today is asked at the
-    # commit, not at the change: a change made before midnight and committed
-    # after it changed yesterday.
-    if pending["past"] or (pending["first_day"] is not None and pending["first_day"] < platform_today()):
+    # Today's figures too, though no kept page shows them: a commit that
+    # lands after midnight (or a worker whose clock is behind a reader's)
+    # changes what is yesterday for a reader that may already keep it
+    # (found by review). Only changes of later days keep the token.
+    if pending["past"] or (pending["first_day"] is not None and pending["first_day"] <= platform_today()):
         bump(connection)  # last: the one row every such writer shares
 
 
@@ -413,6 +414,13 @@ def bump(connection) -> None:
     """A new statistics version: what a statistic of whole past days shows
     has changed (a random token, see StatsVersion)."""
     connection.execute(VERSION_UPSERT, {"token": secrets.token_hex(16)})
+
+
+def uncommitted(session: Session) -> bool:
+    """Whether `session`'s transaction has flushed changes of the figures
+    it has not committed yet: what it reads is then its own, not what a
+    kept page may show."""
+    return PENDING in session.info
 
 
 def _inputs_changed(session: Session) -> bool:
