@@ -72,8 +72,9 @@ class InstitutionMonthlyFigures(db.Model):
     """The booking figures summed per calendar month, owning institution and
     booker's firm city ('' for a booker without a firm): the corridor's
     month is about 5,000 rows instead of 20,000 instruments'. The trend by
-    month reads them (with the instruments' blackout minutes), the flow
-    matrix their rows with a city. Instruments never change institution
+    month and the groupings by city and institution read them (with the
+    instruments' blackout minutes), the flow matrix their rows with a city.
+    Instruments never change institution
     (catalogue.manage refuses it), so a row never has to move."""
 
     __tablename__ = "stats_institution_monthly"
@@ -89,6 +90,23 @@ class InstitutionMonthlyFigures(db.Model):
     no_shows: Mapped[int] = mapped_column(sa.Integer, default=0)
     revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class YearlyUsed(db.Model):
+    """Per calendar year (`year`: 1 January) and instrument, the used seconds
+    of its monthly rows summed: the quota's "used since 1 January" is then
+    a year's row less the months after the period (20,000 rows and a month
+    of them instead of up to 240,000 monthly rows). Used time only: it
+    changes when a booking is used or its use recorded, never when one is
+    made, so the booking path writes nothing more. Kept by the monthly
+    rows' deltas at commit, derived from them by every rebuild."""
+
+    __tablename__ = "stats_yearly_used"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # a year of every instrument is one range
+
+    year: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    used_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # OpeningHours.weekday 0 to 6

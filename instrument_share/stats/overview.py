@@ -37,6 +37,7 @@ from .services import (
     _reported_orders,
     _rolled_query,
     _table,
+    _used_query,
     instrument_row,
     quota_days,
     quota_row,
@@ -62,7 +63,7 @@ def _per_instrument(scope: Scope, period: Period, ytd: Period) -> sa.CTE:
     # The period's sums and the year's, each its own grouped subquery: one
     # union of both ranges, grouped again, took longer than the two.
     sums = _rolled_query(scope, {"period": period}).subquery()
-    year = _rolled_query(scope, {"ytd": ytd}, used_only=("ytd",)).subquery()
+    year = _used_query(scope, ytd).subquery()
     opening = _open_minutes_over(list(period.days()))
     machine = order_stats.machine_seconds(ytd.start, ytd.end)
 

@@ -24,8 +24,8 @@ How it stays equal to the raw rows:
 - The weekly open minutes of an instrument (`stats_open_minutes`) are its
   hours summed per weekday, recomputed by the same listener when they change.
 - The holiday table is the `holidays` package: after upgrading it, run
-  `flask stats rebuild` (open hours are computed from the weekly hours when
-  read, only blackout minutes depend on it here).
+  `flask stats rebuild` (the calendar is applied to the weekly open minutes
+  when read; only blackout minutes depend on it here).
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
 - A transaction that changes what a statistic of whole past days shows (a
   booking's figures on a day up to today; an instrument, institution,
@@ -66,6 +66,7 @@ from .models import (
     InstitutionMonthlyFigures,
     MonthlyFigures,
     WeeklyOpenMinutes,
+    YearlyUsed,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ LOST = FIELDS.index("lost_minutes")
 TABLE = DailyFigures.__table__
 MONTHLY, BY_INSTITUTION = MonthlyFigures.__table__, InstitutionMonthlyFigures.__table__
 OPEN_MINUTES = WeeklyOpenMinutes.__table__
+YEARLY_USED = YearlyUsed.__table__
+USED = BOOKING_FIELDS.index("used_seconds")
 KEY = ("day", "instrument_id", "firm_city")
 # Attributes whose change can change a booking's figures.
 WATCHED = ("instrument_id", "user_id", "firm_id", "status", "start", "end", "used_start", "used_end", "cost",
@@ -194,11 +197,12 @@ def _upsert_sql(table: str, key: tuple[str, ...], fields: tuple[str, ...], names
     every booking (most of the maintenance's time). A new row gets every
     field (zeros), a present one adds `names`."""
     columns = (*key, *fields)
+    dated = next(name for name in key if name in ("day", "month", "year"))
     return sa.text(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
         + ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in names)
-    ).bindparams(sa.bindparam("day" if "day" in key else "month", type_=sa.Date()))
+    ).bindparams(sa.bindparam(dated, type_=sa.Date()))
 
 
 MONTH_KEY, INSTITUTION_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
@@ -212,6 +216,7 @@ MONTHLY_UPSERT = sa.text(
     + ", lost_minutes = CASE WHEN :lost_given = 1 THEN excluded.lost_minutes ELSE stats_monthly.lost_minutes END"
 ).bindparams(sa.bindparam("month", type_=sa.Date()))
 INSTITUTION_UPSERT = _upsert_sql("stats_institution_monthly", INSTITUTION_KEY, BOOKING_FIELDS, BOOKING_FIELDS)
+YEARLY_USED_UPSERT = _upsert_sql("stats_yearly_used", ("year", "instrument_id"), ("used_seconds",), ("used_seconds",))
 INSTITUTIONS = sa.text("SELECT id, institution_id FROM instruments WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True))
 PENDING = "instrument_share.stats_monthly_pending"
@@ -318,6 +323,15 @@ def _write_months(session: Session) -> None:
                for key, (values, lost) in sorted(rows.items()) if any(values) or lost is not None]
     if monthly:
         connection.execute(MONTHLY_UPSERT, monthly)
+    # The years' used seconds: written only when some changed (a booking
+    # used or its use recorded), never by a booking made.
+    used: dict[tuple[date, int], int] = defaultdict(int)
+    for (instrument_id, month), (values, _lost) in rows.items():
+        used[(month.replace(month=1), instrument_id)] += values[USED]
+    years = [{"year": year, "instrument_id": instrument_id, "used_seconds": seconds}
+             for (year, instrument_id), seconds in sorted(used.items()) if seconds]
+    if years:
+        connection.execute(YEARLY_USED_UPSERT, years)
     by_institution = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
                        **dict(zip(BOOKING_FIELDS, values, strict=True))}
                       for key, values in sorted(pending["institutions"].items()) if any(values)]
@@ -704,7 +718,7 @@ def rebuild_all(session=None) -> int:
     blackout_bounds = session.execute(sa.select(sa.func.min(Blackout.start), sa.func.max(Blackout.end))).one()
     starts = [b for b in (bounds[0], blackout_bounds[0]) if b is not None]
     ends = [b for b in (bounds[1], blackout_bounds[1]) if b is not None]
-    for table in (TABLE, MONTHLY, BY_INSTITUTION, OPEN_MINUTES):
+    for table in (TABLE, MONTHLY, BY_INSTITUTION, YEARLY_USED, OPEN_MINUTES):
         session.execute(sa.delete(table))
     derive_open_minutes(session=session)
     bump(session.connection())
@@ -749,13 +763,14 @@ def _fill_in_sql(session, first: date, last: date) -> None:
 # --- the monthly rows, derived from the daily ones ------------------------------------------
 
 def _lock_tables(session) -> None:
-    """PostgreSQL: writers add their deltas to the four tables under ROW
-    EXCLUSIVE: wait for those in flight to commit, read after them, and keep
-    new ones waiting until the rebuilt rows are committed, so none is
-    overwritten; in the writers' order. (SQLite's single writer does the
-    same: the caller began the write transaction.)"""
-    session.execute(sa.text("LOCK TABLE stats_daily, stats_open_minutes, stats_monthly, stats_institution_monthly "
-                            "IN SHARE ROW EXCLUSIVE MODE"))
+    """PostgreSQL: writers add their deltas to these tables (and replace an
+    instrument's weekly open minutes) under ROW EXCLUSIVE: wait for those in
+    flight to commit, read after them, and keep new ones waiting until the
+    rebuilt rows are committed, so none is overwritten; in the writers'
+    order. (SQLite's single writer does the same: the caller began the
+    write transaction.)"""
+    session.execute(sa.text("LOCK TABLE stats_daily, stats_open_minutes, stats_monthly, stats_yearly_used, "
+                            "stats_institution_monthly IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def _month_of(session, column: str) -> str:
@@ -764,12 +779,28 @@ def _month_of(session, column: str) -> str:
     return f"substr({column}, 1, 7) || '-01'"  # dates are ISO text on SQLite
 
 
-def _derived_sql(session, within: bool) -> tuple[str, str]:
+def _year_of(session, column: str) -> str:
+    if session.get_bind().dialect.name == "postgresql":
+        return f"CAST(date_trunc('year', {column}) AS DATE)"
+    return f"substr({column}, 1, 4) || '-01-01'"
+
+
+# Each table derived, in this order (a year's used seconds from the months
+# just derived): name, key columns, figures, the date column of its range.
+DERIVED = (("stats_monthly", MONTH_KEY, FIELDS, "month"),
+           ("stats_institution_monthly", INSTITUTION_KEY, BOOKING_FIELDS, "month"),
+           ("stats_yearly_used", ("year", "instrument_id"), ("used_seconds",), "year"))
+
+
+def _derived_sql(session, within: bool) -> tuple[str, str, str]:
     """SELECTs of the monthly rows per instrument and per institution as
-    the daily rows give them (of the months in [:lo, :hi) when `within`), in
-    the tables' column order."""
+    the daily rows give them (of the months in [:lo, :hi) when `within`),
+    and of the years' used seconds as the monthly rows give them (of the
+    years in [:ylo, :yhi)), in the tables' column order."""
     month = _month_of(session, "stats_daily.day")
+    year = _year_of(session, "stats_monthly.month")
     where = "stats_daily.day >= :lo AND stats_daily.day < :hi" if within else "1 = 1"
+    in_years = "stats_monthly.month >= :ylo AND stats_monthly.month < :yhi" if within else "1 = 1"
 
     def sums(names):
         return ", ".join(f"sum(stats_daily.{n})" for n in names)
@@ -783,32 +814,42 @@ def _derived_sql(session, within: bool) -> tuple[str, str]:
         f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {sums(BOOKING_FIELDS)} "
         f"FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id WHERE {where} "
         f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city HAVING {nonzero(BOOKING_FIELDS)}")
-    return monthly, by_institution
+    yearly = (f"SELECT {year}, stats_monthly.instrument_id, sum(stats_monthly.used_seconds) FROM stats_monthly "
+              f"WHERE {in_years} GROUP BY {year}, stats_monthly.instrument_id "
+              "HAVING sum(stats_monthly.used_seconds) <> 0")
+    return monthly, by_institution, yearly
 
 
 def _month_bounds(first: date, last: date) -> dict:
-    return {"lo": first.replace(day=1), "hi": (last.replace(day=1) + timedelta(days=32)).replace(day=1)}
+    return {"lo": first.replace(day=1), "hi": (last.replace(day=1) + timedelta(days=32)).replace(day=1),
+            "ylo": date(first.year, 1, 1), "yhi": date(last.year + 1, 1, 1)}
 
 
 def _dated(text: str) -> sa.TextClause:
     clause = sa.text(text)
-    return clause.bindparams(*(sa.bindparam(name, type_=sa.Date()) for name in ("lo", "hi") if f":{name}" in text))
+    return clause.bindparams(*(sa.bindparam(name, type_=sa.Date()) for name in ("lo", "hi", "ylo", "yhi")
+                               if f":{name}" in text))
+
+
+def _range(column: str) -> str:
+    return f"{column} >= :lo AND {column} < :hi" if column == "month" else f"{column} >= :ylo AND {column} < :yhi"
 
 
 def months_drift(first: date, last: date, session=None) -> list[dict]:
-    """Where the stored monthly rows (per instrument, per institution) of the months of `first`..`last`
-    differ from what the daily rows give: table, key, expected, found."""
+    """Where the stored monthly rows (per instrument, per institution) of the
+    months of `first`..`last` differ from what the daily rows give, and the
+    years' used seconds from what the monthly rows give: table, key,
+    expected, found."""
     session = session or db.session
     params = _month_bounds(first, last)
     differences = []
-    for table, derived, key_width, names in zip(
-            ("stats_monthly", "stats_institution_monthly"), _derived_sql(session, within=True), (2, 3),
-            (FIELDS, BOOKING_FIELDS), strict=True):
-        expected = {tuple(row[:key_width]): list(row[key_width:]) for row in session.execute(_dated(derived), params)}
+    for (table, key_columns, names, dated), derived in zip(DERIVED, _derived_sql(session, within=True), strict=True):
+        width = len(key_columns)
+        expected = {tuple(row[:width]): list(row[width:]) for row in session.execute(_dated(derived), params)}
         stored_rows = session.execute(_dated(
-            f"SELECT * FROM (SELECT {', '.join(('instrument_id', 'month') if key_width == 2 else INSTITUTION_KEY)}, "
-            f"{', '.join(names)} FROM {table} WHERE month >= :lo AND month < :hi) AS stored"), params)
-        found = {tuple(row[:key_width]): list(row[key_width:]) for row in stored_rows if any(row[key_width:])}
+            f"SELECT * FROM (SELECT {', '.join(key_columns)}, {', '.join(names)} FROM {table} "
+            f"WHERE {_range(dated)}) AS stored"), params)
+        found = {tuple(row[:width]): list(row[width:]) for row in stored_rows if any(row[width:])}
         zero = [0] * len(names)
         differences += [{"table": table, "key": [str(part) for part in key],
                          "expected": dict(zip(names, expected.get(key, zero), strict=True)),
@@ -820,9 +861,10 @@ def months_drift(first: date, last: date, session=None) -> list[dict]:
 
 def derive_months(first: date | None = None, last: date | None = None, check: bool = False,
                   session=None) -> list[dict]:
-    """The monthly rows (per instrument, per institution) of the months of `first`..`last` (all
-    months without them) recomputed from the daily rows. With `check`, only
-    if they differ (each difference logged and returned)."""
+    """The monthly rows (per instrument, per institution) of the months of
+    `first`..`last` (all months without them) recomputed from the daily
+    rows, then the used seconds of their years from the monthly rows. With
+    `check`, only if they differ (each difference logged and returned)."""
     session = session or db.session
     within = first is not None
     params = _month_bounds(first, last) if within else {}
@@ -833,17 +875,14 @@ def derive_months(first: date | None = None, last: date | None = None, check: bo
             log.warning("statistics monthly roll-up drift: %s", item)
         if not differences:
             return []
-    monthly, by_institution = _derived_sql(session, within)
-    for table, derived, columns in (
-            ("stats_monthly", monthly, ("instrument_id", "month", *FIELDS)),
-            ("stats_institution_monthly", by_institution, (*INSTITUTION_KEY, *BOOKING_FIELDS))):
-        session.execute(_dated(f"DELETE FROM {table}" + (" WHERE month >= :lo AND month < :hi" if within else "")),
-                        params)
+    for (table, key_columns, names, dated), derived in zip(DERIVED, _derived_sql(session, within), strict=True):
+        session.execute(_dated(f"DELETE FROM {table}" + (f" WHERE {_range(dated)}" if within else "")), params)
         # In the key's order: on PostgreSQL the rows then lie in the order a
         # period's range of the index reads them (a year of the institutions'
         # rows inserted in hash order was 54,000 page reads and 47 ms).
-        order = "1, 2" if table == "stats_monthly" else "1, 2, 3"
-        session.execute(_dated(f"INSERT INTO {table} ({', '.join(columns)}) {derived} ORDER BY {order}"), params)
+        order = ", ".join(str(n + 1) for n in range(len(key_columns)))
+        session.execute(_dated(f"INSERT INTO {table} ({', '.join((*key_columns, *names))}) {derived} "
+                               f"ORDER BY {order}"), params)
     return differences
 
 

@@ -220,8 +220,9 @@ def test_rebuild_restores_what_drifted_and_says_so(make, app_context, caplog):
     # The monthly rows too: a drifted one is found, logged and derived again.
     db.session.execute(sa.update(rollups.MONTHLY).values(bookings=rollups.MONTHLY.c.bookings + 1))
     db.session.execute(sa.delete(rollups.BY_INSTITUTION))
+    db.session.execute(sa.update(rollups.YEARLY_USED).values(used_seconds=rollups.YEARLY_USED.c.used_seconds + 60))
     found = rollups.rebuild(first, first + timedelta(days=9), check=True)
-    assert {item["table"] for item in found} == {"stats_monthly", "stats_institution_monthly"}
+    assert {item["table"] for item in found} == {"stats_monthly", "stats_institution_monthly", "stats_yearly_used"}
     assert "statistics monthly roll-up drift" in caplog.text
     assert rollups.months_drift(first, first + timedelta(days=9)) == []
     assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
