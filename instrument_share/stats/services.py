@@ -253,18 +253,20 @@ def _open_minutes(scope: Scope, days: list[date]) -> dict[int, int]:
 
 
 def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
-    """Minutes of opening hours that blackouts take away (a loop over blackouts, which are few)."""
+    """Minutes of opening hours that blackouts take away, each minute once (a
+    loop over blackouts, which are few)."""
     rows = db.session.scalars(
         sa.select(Blackout).where(Blackout.instrument_id.in_(_instruments_in_scope(scope)),
                                   Blackout.start < period.end, Blackout.end > period.start)
         .options(selectinload(Blackout.instrument).selectinload(Instrument.opening_hours))
     ).all()
+    instruments = {blackout.instrument_id: blackout.instrument for blackout in rows}
     lost: dict[int, int] = defaultdict(int)
-    for blackout in rows:
-        start, end = max(blackout.start, period.start), min(blackout.end, period.end)
-        for opens, closes in opening_windows(blackout.instrument, start, end):
+    for instrument_id, start, end in rollups.blackout_union([(b.instrument_id, b.start, b.end) for b in rows]):
+        start, end = max(start, period.start), min(end, period.end)
+        for opens, closes in opening_windows(instruments[instrument_id], start, end):
             overlap = min(closes, end) - max(opens, start)
-            lost[blackout.instrument_id] += max(0, int(overlap.total_seconds() // 60))
+            lost[instrument_id] += max(0, int(overlap.total_seconds() // 60))
     return lost
 
 
