@@ -75,3 +75,56 @@ def test_todays_queue_holds_the_days_services_that_took_place_soonest_first(app_
     db.session.commit()
     todays = desk_queues(manager, None, datetime.now(UTC)).todays
     assert [b.id for b in todays] == [b.id for b in shown]
+
+
+def test_the_suspended_users_are_found_through_their_index_newest_failure_first(app_context, make):
+    """Issue #19: the desk's suspended users are read through the partial
+    index of suspended users (it read every user of the corridor), and for
+    each its latest no-show here, from its newest booking back. The list is
+    the same: suspended with a no-show here, by e-mail, whatever else their
+    history holds (a no-show here older than a long history elsewhere,
+    one here that was not a no-show, a no-show here of a user no longer
+    suspended)."""
+    import sqlalchemy as sa
+
+    from instrument_share.desk.services import suspended_users_of
+
+    here, elsewhere = make.institution(), make.institution()
+    at_here, at_elsewhere = make.instrument(institution_id=here.id), make.instrument(institution_id=elsewhere.id)
+    long_ago = make.user(email="c-long-ago@firm.example")
+    recent = make.user(email="a-recent@firm.example")
+    not_a_no_show = make.user(email="b-confirmed@firm.example")
+    lifted = make.user(email="d-lifted@firm.example")
+    _no_show(at_here, long_ago, 300)
+    for days_ago in range(1, 40):  # a long history elsewhere, newer than its no-show here
+        _no_show(at_elsewhere, long_ago, days_ago)
+    _no_show(at_here, recent, 2)
+    _no_show(at_here, lifted, 2)
+    _no_show(at_elsewhere, not_a_no_show, 2)
+    start = datetime.now(UTC) - timedelta(days=1)
+    db.session.add(Booking(instrument=at_here, user=not_a_no_show, firm_id=not_a_no_show.firm_id, start=start,
+                           end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                           status=BookingStatus.COMPLETED, purpose="x", cost=0, firm_pays=0))
+    for user in (long_ago, recent, not_a_no_show):
+        user.booking_suspended_at = datetime.now(UTC) - timedelta(hours=1)
+    db.session.commit()
+
+    assert [user.email for user in suspended_users_of(here.id)] == ["a-recent@firm.example",
+                                                                     "c-long-ago@firm.example"]
+    assert [user.email for user in suspended_users_of(elsewhere.id)] == ["b-confirmed@firm.example",
+                                                                         "c-long-ago@firm.example"]
+    if db.engine.dialect.name == "sqlite":  # the service's own statement, planned
+        sent = []
+
+        def keep(conn, cursor, text, parameters, context, executemany):
+            sent.append((text, parameters))
+
+        sa.event.listen(db.engine, "before_cursor_execute", keep)
+        try:
+            suspended_users_of(here.id)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", keep)
+        [(text, parameters)] = sent
+        plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {text}",
+                                                                                  parameters))
+        assert "USING INDEX ix_users_suspended_email" in plan, plan

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import Institution, User
+from ..accounts.models import SUSPENDED_SQL, Firm, Institution, User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..booking.models import Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
@@ -60,7 +60,11 @@ def _bookings(institution_id: int, *conditions) -> list[Booking]:
         sa.select(Booking)
         .join(Instrument, Booking.instrument_id == Instrument.id)
         .where(Instrument.institution_id == institution_id, *conditions)
-        .options(joinedload(Booking.instrument), joinedload(Booking.user).joinedload(User.firm))
+        # Only the names the desk shows of each instrument, booker and firm:
+        # their whole rows were most of the page's time (issue #19).
+        .options(joinedload(Booking.instrument).load_only(Instrument.name, Instrument.name_en),
+                 joinedload(Booking.user).load_only(User.name, User.firm_id)
+                 .joinedload(User.firm).load_only(Firm.name))
         .order_by(Booking.start)
     ))
 
@@ -69,15 +73,20 @@ def suspended_users_of(institution_id: int) -> list[User]:
     """Suspended users with a no-show at this institution: exactly those its
     managers may lift (booking.policy.can_lift_suspension), found in SQL
     rather than by loading every suspended user of the corridor."""
-    failed_here = (
+    # The suspended users through their partial index (its condition word
+    # for word), and for each its latest no-show here, looked for from its
+    # newest booking back: the no-shows that suspended it are recent, and an
+    # EXISTS read a long history from its oldest booking (issue #19).
+    latest_failure_here = (
         sa.select(Booking.id)
         .join(Instrument, Booking.instrument_id == Instrument.id)
         .where(Booking.user_id == User.id, Booking.status == BookingStatus.NO_SHOW,
                Instrument.institution_id == institution_id)
-        .exists()
+        .order_by(Booking.start.desc()).limit(1)
+        .scalar_subquery()
     )
     return list(db.session.scalars(
-        sa.select(User).where(User.booking_suspended_at.is_not(None), failed_here).order_by(User.email)
+        sa.select(User).where(sa.text(SUSPENDED_SQL), latest_failure_here.is_not(None)).order_by(User.email)
     ))
 
 
