@@ -198,6 +198,15 @@ def test_dashboard_pages(browser, client, make, week):
     assert '<svg class="chart"' in html and "<script" not in html.split("</main>")[0]
     assert 'id="figure-booked_hours">9.0<' in html and "扫描电镜" in html
     assert "format=xlsx" in html and "合肥" in html
+    # Issue #19: the heat map says which axis is "from", each chart's value
+    # axis its unit; in either language.
+    assert "需求方城市 → 提供方城市" in html and ">提供方城市 ↓<" in html
+    assert html.count(">利用率（%）<") >= 2 and ">月份<" in html
+    browser.english()
+    english = client.get("/stats/?from=2026-09-28&to=2026-10-04").get_data(as_text=True)
+    assert "Requesting city → Providing city" in english and ">Providing city ↓<" in english
+    assert english.count(">Utilisation (%)<") >= 2 and ">Month<" in english
+    assert "需求方城市" not in english
     assert client.get("/stats/?from=bad&to=worse").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_token_from(html)})
     browser.login(week["manager"].email)
