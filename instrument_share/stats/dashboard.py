@@ -20,7 +20,7 @@ from ..sql import dialect
 from ..text import TextRefused, clean_line
 from ..timeutil import platform_zone
 from . import rollups, services
-from .models import StatsVersion
+from .models import StatsDayVersion, StatsVersion
 from .overview import GROUPINGS, overview
 from .policy import can_see_flows
 
@@ -73,12 +73,14 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
     if services.split(period, today)[1] is not None:  # today or later: it changes with every booking
         return _computed(user, today, scope, period, city)
-    # Whole days before today change only with what replaces the version's
-    # token (stats.rollups.bump): computed once per token, scope and period.
-    token = db.session.scalar(sa.select(StatsVersion.token).where(StatsVersion.id == 1))
+    # Whole days before today change only with what replaces the platform's
+    # token or a token of a day the page reads (stats.rollups.bump,
+    # bump_days): computed once per tokens, scope and period.
+    token, days = _versions(_first_day_read(period), period.last)
     if rollups.uncommitted(db.session()):  # its own changes, which may yet be rolled back (found by review)
         return _computed(user, today, scope, period, city)
-    key = (token, dialect(), platform_zone().key, scope, period.first, period.last, city, can_see_flows(user))
+    key = (token, days, dialect(), platform_zone().key, scope, period.first, period.last, city,
+           can_see_flows(user))
     with _kept_lock:
         found = _kept.get(key) if token else None
         if found is not None:
@@ -93,13 +95,36 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
     return board
 
 
+def _versions(first: date, last: date) -> tuple[str | None, tuple]:
+    """The platform's statistics token and the tokens of the days from
+    `first` to `last` that have one, in one statement."""
+    rows = db.session.execute(sa.union_all(
+        sa.select(sa.null().label("day"), StatsVersion.token).where(StatsVersion.id == 1),
+        sa.select(StatsDayVersion.day, StatsDayVersion.token).where(StatsDayVersion.day >= first,
+                                                                    StatsDayVersion.day <= last),
+    )).all()
+    token = next((found for day, found in rows if day is None), None)
+    return token, tuple(sorted((str(day), found) for day, found in rows if day is not None))
+
+
+def _trend_period(period: services.Period) -> services.Period:
+    """The twelve months to the period's end, the trend's."""
+    return services.Period((date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1),
+                           period.last)
+
+
+def _first_day_read(period: services.Period) -> date:
+    """The first day whose figures the page shows: of the period, of the
+    trend's twelve months or of the year to date (the quota)."""
+    return min(period.first, _trend_period(period).first, services.year_to_date(period).first)
+
+
 def _computed(user: User, today: date, scope: Scope, period: services.Period, city: str | None) -> Dashboard:
     # Every figure from one read of each source (README, "Statistics (roll-ups)"):
     # the orders of the longest span; the instruments' figures of the period
     # and of the year to date together, summed by the database for whole
     # days before today (overview.py), else per instrument here.
-    trend_start = (date(period.last.year - 1, period.last.month, 1) + timedelta(days=32)).replace(day=1)
-    trend_period = services.Period(trend_start, period.last)
+    trend_period = _trend_period(period)
     ytd = services.year_to_date(period)
     orders = services.scope_orders(scope, min(period.start, ytd.start, trend_period.start), period.end)
     if services.split(period, today)[1] is None:  # whole days before today: summed by the database

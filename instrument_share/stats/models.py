@@ -145,3 +145,17 @@ class StatsVersion(db.Model):
 
     id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
     token: Mapped[str] = mapped_column(sa.String(32))
+
+
+class StatsDayVersion(db.Model):
+    """A random token per day, replaced by every transaction that changes a
+    booking's figures on that day (up to the writer's today): a dashboard
+    of whole past days is kept per token of `stats_version` and of each day
+    it reads, so that the day's bookings, used and recorded all day long,
+    leave a page of the days before kept (stats/dashboard.py)."""
+
+    __tablename__ = "stats_day_version"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32))

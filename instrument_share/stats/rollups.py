@@ -27,11 +27,12 @@ How it stays equal to the raw rows:
   `flask stats rebuild` (the calendar is applied to the weekly open minutes
   when read; only blackout minutes depend on it here).
 - Bulk loaders (bench, demo, bulk.py) write with Core and rebuild after.
-- A transaction that changes what a statistic of whole past days shows (a
-  booking's figures on a day up to today; an instrument, institution,
-  firm, order, blackout or opening hours; a rebuild) replaces the token of
-  `stats_version` at its commit (`bump`): dashboards of such days are
-  computed once per token (stats/dashboard.py).
+- A transaction that changes what a statistic of whole past days shows
+  replaces, at its commit, the token of `stats_version` (an instrument,
+  institution, firm, order, blackout or opening hours; a rebuild: `bump`)
+  or of each day in `stats_day_version` whose booking figures it changed,
+  up to today (`bump_days`): a dashboard of such days is computed once per
+  set of tokens it reads (stats/dashboard.py).
 - `rebuild(first, last)` recomputes the days from the raw rows; the
   scheduler's nightly `stats-check` does it for yesterday and logs drift.
 - The monthly rows, per instrument (`stats_monthly`) and per institution
@@ -267,9 +268,7 @@ def apply(connection, figures: dict, names=BOOKING_FIELDS, institutions: dict[in
     if session is None or names != BOOKING_FIELDS:
         return
     pending = _pending(session)
-    first_day = min(key[0] for key in figures)
-    if pending["first_day"] is None or first_day < pending["first_day"]:
-        pending["first_day"] = first_day
+    pending["days"].update(key[0] for key in figures)
     months = pending["months"]
     for (day, instrument_id, _city), values in figures.items():
         found = months.get((instrument_id, day.replace(day=1)))
@@ -299,7 +298,7 @@ def _pending(session: Session) -> dict:
     pending = session.info.get(PENDING)
     if pending is None:
         pending = session.info[PENDING] = {"months": {}, "institutions": {}, "lost": set(), "past": False,
-                                           "first_day": None}
+                                           "days": set()}
     return pending
 
 
@@ -350,12 +349,17 @@ def _write_months(session: Session) -> None:
                       for key, values in sorted(pending["institutions"].items()) if any(values)]
     if by_institution:
         connection.execute(INSTITUTION_UPSERT, by_institution)
-    # Today's figures too, though no kept page shows them: a commit that
-    # lands after midnight (or a worker whose clock is behind a reader's)
-    # changes what is yesterday for a reader that may already keep it
-    # (found by review). Only changes of later days keep the token.
-    if pending["past"] or (pending["first_day"] is not None and pending["first_day"] <= platform_today()):
-        bump(connection)  # last: the one row every such writer shares
+    # Last, in one order (the platform's token, then the days'): the rows
+    # every such writer shares. A change of the rows a statistic reads for
+    # every day replaces the platform's token; a booking's figures, the
+    # tokens of their days. Today's too, though no kept page shows it: a
+    # commit that lands after midnight (or a worker whose clock is behind a
+    # reader's) changes what is yesterday for a reader that may already keep
+    # it (found by review). Only changes of later days keep every token.
+    if pending["past"]:
+        bump(connection)
+    today = platform_today()
+    bump_days(connection, sorted(day for day in pending["days"] if day <= today))
 
 
 def _forget_months(session: Session, previous_transaction) -> None:
@@ -437,10 +441,22 @@ VERSION_UPSERT = sa.text("INSERT INTO stats_version (id, token) VALUES (1, :toke
                          "ON CONFLICT (id) DO UPDATE SET token = excluded.token")
 
 
+DAY_VERSION_UPSERT = sa.text("INSERT INTO stats_day_version (day, token) VALUES (:day, :token) "
+                             "ON CONFLICT (day) DO UPDATE SET token = excluded.token").bindparams(
+    sa.bindparam("day", type_=sa.Date()))
+
+
 def bump(connection) -> None:
     """A new statistics version: what a statistic of whole past days shows
-    has changed (a random token, see StatsVersion)."""
+    may have changed on any day (a random token, see StatsVersion)."""
     connection.execute(VERSION_UPSERT, {"token": secrets.token_hex(16)})
+
+
+def bump_days(connection, days: list[date]) -> None:
+    """New versions of these days (in order): a booking's figures on them
+    changed (StatsDayVersion)."""
+    if days:
+        connection.execute(DAY_VERSION_UPSERT, [{"day": day, "token": secrets.token_hex(16)} for day in days])
 
 
 def uncommitted(session: Session) -> bool:

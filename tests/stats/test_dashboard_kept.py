@@ -17,7 +17,7 @@ from instrument_share.extensions import db
 from instrument_share.orders import services as orders
 from instrument_share.stats import rollups
 from instrument_share.stats.dashboard import dashboard
-from instrument_share.stats.models import StatsVersion
+from instrument_share.stats.models import StatsDayVersion, StatsVersion
 from instrument_share.timeutil import platform_today
 
 from ..test_statement_counts import counted
@@ -25,7 +25,9 @@ from .test_rollups import _random_history, at
 
 
 def _token():
-    return db.session.scalar(sa.select(StatsVersion.token))
+    """Every statistics version: the platform's token and the days' (by day)."""
+    days = db.session.execute(sa.select(StatsDayVersion.day, StatsDayVersion.token).order_by(StatsDayVersion.day))
+    return db.session.scalar(sa.select(StatsVersion.token)), tuple(days)
 
 
 def test_a_past_dashboard_is_kept_until_what_it_shows_changes(make, app_context):
@@ -115,3 +117,48 @@ def test_a_dashboard_reaching_today_and_each_scope_are_made_apart(make, app_cont
         assert kept == dashboard(db.session.get(User, viewer.id), first, first, last, None)
     jinhua = dashboard(db.session.get(User, admin.id), today, first, last, "jinhua")
     assert jinhua.city == "jinhua" and jinhua != corridor
+
+
+def test_todays_bookings_leave_a_page_of_the_days_before_kept(make, app_context):
+    """Each day has its own token (stats_day_version): a booking used,
+    completed or marked a no-show today replaces today's, which no page of
+    whole past days reads, so the page stays kept all day; a change of a day
+    the page reads outside its period (the twelve months of its trend, the
+    year to date of its quota) makes it again, as one inside it does."""
+    rng = random.Random(23)
+    today = platform_today()
+    first = today - timedelta(days=30)
+    last = today - timedelta(days=1)
+    instruments, _institutions, _bookings = _random_history(make, rng, first, 30)
+    admin = make.user(role="admin")
+    firm_user = make.user()
+
+    def shown():
+        viewer = db.session.get(User, admin.id)
+        with counted() as statements:
+            board = dashboard(viewer, today, first, last, None)
+        return board, len(statements)
+
+    def used(day):
+        start = at(day, 9 * 60)
+        db.session.add(Booking(instrument=instruments[0], user=firm_user, firm_id=firm_user.firm_id, start=start,
+                               end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                               status="completed", used_start=start, used_end=start + timedelta(hours=1),
+                               purpose="x", cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
+        db.session.commit()
+
+    board, cold = shown()
+    assert cold > 1 and shown() == (board, 1)
+    platform_token = _token()[0]
+    used(today)
+    assert _token()[0] == platform_token  # today's token only
+    assert shown() == (board, 1)  # still kept
+
+    trend_day = (first.replace(day=1) - timedelta(days=40))  # a month of the trend, before the period
+    for day in (trend_day, first):
+        used(day)
+        changed, statements = shown()
+        assert statements > 1 and changed != board, day  # made again: the day is shown
+        assert changed == dashboard(db.session.get(User, admin.id), first, first, last, None)  # as from scratch
+        board = changed
+        assert shown() == (board, 1)
