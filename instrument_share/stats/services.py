@@ -861,7 +861,10 @@ def by_month(scope: Scope, period: Period, today: date | None = None, orders=Non
 
 def _flow_filter(scope: Scope, firm_city, instrument_institution, instrument_city) -> list:
     if scope.institution_id is not None:
-        return [instrument_institution == scope.institution_id]
+        # An institution and a city (an admin may ask for both): its
+        # instruments in that city, none if it is of another, as every figure.
+        return [instrument_institution == scope.institution_id,
+                *([instrument_city == scope.city] if scope.city is not None else [])]
     if scope.city is not None:
         return [sa.or_(firm_city == scope.city, instrument_city == scope.city)]
     return []

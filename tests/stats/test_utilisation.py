@@ -102,6 +102,24 @@ def test_flow_matrix(api, make, week):
     assert sum(r["bookings"] for r in body["rows"]) == 3  # the manager's own booking is not a firm's
 
 
+def test_an_institution_and_a_city_that_disagree_show_nothing_anywhere(api, make, week):
+    """An admin's query for an institution of Hefei and the city of Jinhua:
+    every figure is of the institution's instruments in Jinhua, none; the
+    flows and the orders kept the institution's flows whatever the city
+    (found by review, issue #20). For its own city they are the institution's."""
+    admin = api.as_user(make.user(role="admin"))
+    institution = week["manager"].institution_id
+    both = {**PERIOD, "institution": institution}
+    flows = {city: admin.get("/api/v1/stats/flows", query_string={**both, "city": city}).json
+             for city in ("jinhua", "hefei")}
+    own = admin.get("/api/v1/stats/flows", query_string=both).json
+    assert sum(r["bookings"] for r in flows["jinhua"]["rows"]) == 0
+    assert sum(r["orders"] for r in flows["jinhua"]["rows"]) == 0
+    assert flows["hefei"] == own and sum(r["bookings"] for r in own["rows"]) == 3
+    figures = admin.get("/api/v1/stats/utilisation", query_string={**both, "city": "jinhua"}).json
+    assert figures["rows"] == [] or all(row["bookings"] == 0 for row in figures["rows"])
+
+
 def test_exports_carry_the_same_numbers(api, make, week):
     admin = api.as_user(make.user(role="admin"))
     query = {**PERIOD, "group_by": "instrument", "headers": "codes"}  # the JSON's names, for scripts
