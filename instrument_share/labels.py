@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from . import formats
 from .accounts.models import City, Role
 from .booking.forms import BOOKING_STATUS_LABELS, RATING_LABELS, SERVICE_MODE_LABELS
 from .booking.models import BookingAction
@@ -135,7 +136,6 @@ ORDER_EVENT_LABELS = {
     "lapsed": _l("Quote lapsed"),
 }
 QUOTA_LABELS = {QuotaClass.GENERAL: _l("General purpose"), QuotaClass.SPECIAL: _l("Special purpose")}
-WEEKDAY_LABELS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 
 
 def city_label(code: str | None) -> str:
@@ -163,7 +163,7 @@ def template_helpers() -> dict:
         "status_label": lambda code: STATUS_LABELS.get(code, code),
         "role_label": lambda code: ROLE_LABELS.get(code, code),
         "quota_label": lambda code: QUOTA_LABELS.get(code, code),
-        "weekday_label": lambda day: WEEKDAY_LABELS[day],
+        "weekday_label": formats.weekday,  # Babel's names: 周二 / Tue
         "local_name": local_name,
         "booking_status_label": lambda code: BOOKING_STATUS_LABELS.get(code, code),
         "obstacle_label": lambda code: OBSTACLE_LABELS.get(code, code),

@@ -7,7 +7,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from babel.dates import format_datetime
 from flask import Flask, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -30,7 +29,7 @@ from .mail.models import MessageStatus
 from .orders import policy as orders
 from .routing import IdConverter
 from .stats import policy as stats
-from .timeutil import format_minute, platform_zone, to_platform
+from .timeutil import format_minute, to_platform
 from .vouchers import policy as vouchers
 from .vouchers.models import ClaimLineStatus, VoucherStatus
 from .web import LANGUAGES, is_api_request, safe_next_url, signed_in
@@ -167,18 +166,15 @@ def init_app(app: Flask) -> None:
                                  qualifications_of=my_qualifications,  # the profile page's, from above accounts
                                  is_favourite=is_favourite)  # the instrument page's star, from the workspace
     app.jinja_env.filters["hhmm"] = format_minute
-    # Figures and days as people read them (formats.py): ¥1,234.50, 12.5 h, 33.3%, 2026年12月1日周二.
-    for name in ("money", "hours", "count", "percent", "month"):
+    # Figures, days and times as people read them (formats.py): ¥1,234.50, 12.5 h, 33.3%,
+    # 2026年12月1日周二 09:00–11:30, 2025年12月.
+    for name in ("money", "hours", "count", "percent", "month", "day", "short_day", "weekday", "time_of_day",
+                 "date_time", "day_and_time", "time_range", "day_range"):
         app.jinja_env.filters[name] = getattr(formats, name)
     app.jinja_env.filters["format_day"] = formats.day_with_weekday
-    app.jinja_env.filters["platform_time"] = lambda value, fmt="%Y-%m-%d %H:%M": (
-        to_platform(value).strftime(fmt) if value else ""
-    )
-    # "12-01 周二 09:00" / "12-01 Tue 09:00": a moment of the next days, weekday in the page's language.
-    app.jinja_env.filters["day_and_time"] = lambda value: (
-        format_datetime(to_platform(value), "MM-dd EEE HH:mm", tzinfo=platform_zone(), locale=get_locale())
-        if value else ""
-    )
+    # A moment as a machine reads it (a link's ?start=2026-12-01T09:00, a
+    # comparison of days), in the platform's zone; never text for people.
+    app.jinja_env.filters["platform_time"] = lambda value, fmt: to_platform(value).strftime(fmt) if value else ""
 
     @app.route("/language/<code>", methods=["POST"])
     def switch_language(code: str):

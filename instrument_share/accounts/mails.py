@@ -13,6 +13,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .. import formats
 from ..mail.outbox import already_queued, compose, enqueue, mail_domain
 from ..timeutil import to_platform
 
@@ -53,7 +54,7 @@ def registration_attempted(owner, now: datetime) -> bool:
     with force_locale(owner.language):
         return _queue("account_registration", f"account:registration-attempt:{owner.id}:{day}", owner,
                       _("Someone tried to register with your e-mail address"),
-                      "account_registration_attempt", day=day)
+                      "account_registration_attempt", day=formats.day_with_weekday(now))
 
 
 def account_locked(user, attempts: int, until: datetime, now: datetime) -> bool:
@@ -63,7 +64,7 @@ def account_locked(user, attempts: int, until: datetime, now: datetime) -> bool:
         return _queue("account_locked", f"account:locked:{user.id}:{day}", user,
                       _("Your account was locked after failed sign-in attempts"),
                       "account_locked", attempts=attempts,
-                      until=to_platform(until).strftime("%Y-%m-%d %H:%M"))
+                      until=formats.date_time(until))
 
 
 def password_reset(user, link: str, now: datetime, *, send: bool = True) -> bool:
@@ -90,7 +91,7 @@ def password_changed(user, now: datetime) -> bool:
         return _queue("account_password_changed", f"account:password-changed:{user.id}:{now.timestamp()}", user,
                       _("Your password on G60 Shared Instruments was changed"),
                       "account_password_changed", reset_url=_platform_url("/password-reset"),
-                      when=to_platform(now).strftime("%Y-%m-%d %H:%M"))
+                      when=formats.date_time(now))
 
 
 def invitation(invitation, organisation: str, link: str, days: int) -> bool:

@@ -23,13 +23,14 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 from sqlalchemy.orm import joinedload
 
+from .. import formats
 from ..accounts.models import Firm, User
 from ..catalogue.models import Instrument
 from ..errors import N_, Conflict, NotFound, PermissionDenied, Unavailable
 from ..extensions import db
 from ..formats import hours as format_hours
 from ..formats import money
-from ..timeutil import platform_zone, to_platform, utcnow
+from ..timeutil import platform_zone, utcnow
 from .forms import SERVICE_MODE_LABELS
 from .models import Booking, BookingStatus
 from .policy import can_get_statement, can_view_booking
@@ -79,7 +80,7 @@ def _next_month(month: date) -> date:
 
 
 def _time(value: datetime | None) -> str:
-    return to_platform(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+    return formats.date_time(value) if value else "—"
 
 
 class _Document(FPDF):
@@ -137,8 +138,8 @@ def receipt_pdf(booking: Booking) -> bytes:
         (_("Firm"), firm.name if firm else booking.user.name),
         (_("Unified Social Credit Code"), firm.uscc if firm else ""),
         (_("Booked by"), booking.user.name),
-        (_("Booked time"), f"{_time(booking.start)} – {_time(booking.end)}"),
-        (_("Time used"), f"{_time(booking.used_start)} – {_time(booking.used_end)}"),
+        (_("Booked time"), formats.time_range(booking.start, booking.end)),
+        (_("Time used"), formats.time_range(booking.used_start, booking.used_end) or "—"),
         (_("Service mode"), str(SERVICE_MODE_LABELS.get(booking.service_mode, booking.service_mode or ""))),
         (_("Hourly rate"), _("%(rate)s per hour", rate=money(instrument.hourly_rate))),
     ])
@@ -157,7 +158,7 @@ def receipt_pdf(booking: Booking) -> bytes:
 
 
 def statement_pdf(statement: Statement) -> bytes:
-    pdf = _Document(_("Monthly statement %(month)s", month=statement.month.strftime("%Y-%m")))
+    pdf = _Document(_("Monthly statement %(month)s", month=formats.month(statement.month)))
     pdf.fields([(_("Firm"), statement.firm.name), (_("Unified Social Credit Code"), statement.firm.uscc)])
     pdf.ln(2)
     pdf.set_font("cjk", size=9)

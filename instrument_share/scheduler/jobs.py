@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
+from .. import formats
 from ..booking.models import Booking, BookingAction, BookingStatus
 from ..booking.usage import CLOSE_BATCH, close_past_bookings
 from ..catalogue.models import Qualification
@@ -45,7 +46,7 @@ def remind(now: datetime, period=None) -> int:
         with force_locale(booking.user.language):
             subject = _("Reminder: %(instrument)s starts at %(time)s",
                         instrument=local_name(booking.instrument),
-                        time=to_platform(booking.start).strftime("%m-%d %H:%M"))
+                        time=formats.day_and_time(booking.start))
         queue_mail(booking, booking.user, "reminder", None, subject, template="mail/reminder")
         booking.reminded_at = now
     db.session.commit()
@@ -80,7 +81,7 @@ def warn_expiring_qualifications(now: datetime, period=None) -> int:
     for qualification in ending:
         user, instrument = qualification.user, qualification.instrument
         with force_locale(user.language):
-            day = format_date(qualification.expires_on, "long")
+            day = formats.day_with_weekday(qualification.expires_on)
             subject = _("Your qualification for %(instrument)s ends on %(day)s",
                         instrument=local_name(instrument), day=day)
             context = {"recipient": user, "instrument": instrument, "day": day,

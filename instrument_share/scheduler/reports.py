@@ -13,6 +13,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from .. import formats
 from ..accounts.models import Institution, Role, User
 from ..accounts.services import list_cities
 from ..extensions import db
@@ -78,8 +79,8 @@ def weekly_institution_report(now: datetime, period: services.Period | None = No
         quota = {row["id"]: row for row in services.below_quota(scope, period)}
         for manager in managers:
             with force_locale(manager.language):
-                subject = _("Weekly report %(first)s – %(last)s: %(name)s", first=period.first,
-                            last=period.last, name=institution.name)
+                subject = _("Weekly report %(period)s: %(name)s", period=formats.day_range(period.first, period.last),
+                            name=institution.name)
             sent += _send("weekly-institution-report", period_key, manager, subject, "mail/report_weekly",
                           f"weekly-{period.first}", "instrument",
                           institution=institution, period=period, figures=figures, quota=quota)
@@ -101,7 +102,7 @@ def monthly_city_report(now: datetime, period: services.Period | None = None) ->
         for admin in admins:
             with force_locale(admin.language):
                 name = local_name(city)  # the city in the recipient's language, as the whole mail
-                subject = _("Monthly report %(month)s: %(city)s", month=period.first.strftime("%Y-%m"),
+                subject = _("Monthly report %(month)s: %(city)s", month=formats.month(period.first),
                             city=name)
             sent += _send("monthly-city-report", period.first.strftime("%Y-%m"), admin, subject,
                           "mail/report_monthly", f"city-{city.code}-{period.first:%Y-%m}", "institution",
@@ -119,7 +120,7 @@ def monthly_corridor_report(now: datetime, period: services.Period | None = None
     sent = 0
     for admin in _recipients(role=Role.ADMIN):
         with force_locale(admin.language):
-            subject = _("Monthly corridor report %(month)s", month=period.first.strftime("%Y-%m"))
+            subject = _("Monthly corridor report %(month)s", month=formats.month(period.first))
         sent += _send("monthly-corridor-report", period.first.strftime("%Y-%m"), admin, subject,
                       "mail/report_monthly", f"corridor-{period.first:%Y-%m}", "city", title="G60", period=period,
                       figures=figures, flows=flows, settlement=voucher_settlement(scope, period.start, period.end))

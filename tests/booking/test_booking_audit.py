@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale
 
+from instrument_share import formats
 from instrument_share.booking.models import Booking, BookingEvent
 from instrument_share.booking.usage import close_past_bookings
 from instrument_share.extensions import db
@@ -109,7 +111,10 @@ def test_managers_see_the_full_trail_firms_keep_theirs(browser, client, api, mak
     browser.login("mgr@uni.example")
     html = client.get(url).get_data(as_text=True)
     assert "王老师" in html and "mgr@uni.example" in html and "eng@firm.example" in html
-    assert f"{day.isoformat()} 10:00–11:00 → {day.isoformat()} 14:00–15:00" in html
+    with force_locale("zh_CN"):  # 2026年12月4日周五 10:00–11:00 → 2026年12月4日周五 14:00–15:00
+        moved = f"{formats.time_range(iso(day, '10:00'), iso(day, '11:00'))} → " \
+                f"{formats.time_range(iso(day, '14:00'), iso(day, '15:00'))}"
+    assert moved in html and "年" in moved
     assert "已确认 → 待审核" in html  # the firm's move needs approval again
     assert "待审核 → 已取消 · &lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
     history = client.get(f"/manage/instruments/{instrument.id}/history?of=bookings").get_data(as_text=True)

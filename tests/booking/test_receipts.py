@@ -8,8 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from pypdf import PdfReader
 
+from instrument_share import formats
 from instrument_share.booking.models import Booking
 from instrument_share.booking.usage import record_usage
 from instrument_share.extensions import db
@@ -66,9 +68,11 @@ def test_the_receipt_carries_the_bookings_numbers_in_chinese(api, completed, app
     response = api.as_user(engineer).get(f"/api/v1/bookings/{booking.id}/receipt.pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = _text(response.data)
+    with force_locale("zh_CN"):  # 2026年12月1日周二 15:00–18:00: the day once, the times of it (formats.py)
+        booked_time = formats.time_range(booking.start, booking.end).replace(" ", "")
     for expected in ("服务结算单", f"No.{booking.id}", "场发射扫描电子显微镜", "JSM-IT800", engineer.firm.name,
                      engineer.firm.uscc, "陈工", "¥900.00", "¥450.00", f"创新券编号{booking.voucher_id}",
-                     to_platform(booking.start).strftime("%Y-%m-%d%H:%M")):
+                     f"预约时段{booked_time}"):
         assert expected in text, (expected, text)
     assert any("NotoSansCJK" in name for name in _fonts(response.data))  # embedded, not assumed on the reader
     manager = api.as_user(completed["manager"]).get(f"/api/v1/bookings/{booking.id}/receipt.pdf")
@@ -100,7 +104,8 @@ def test_the_printable_receipt_and_the_monthly_statement(browser, client, comple
     pdf = client.get(f"/statements/{month}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = _text(pdf.data)
-    assert f"月度结算单{month}" in text and "¥900.00" in text and "合计" in text
+    start = to_platform(booking.start)
+    assert f"月度结算单{start.year}年{start.month}月" in text and "¥900.00" in text and "合计" in text
     assert client.get("/statements/2026-13").status_code == 404
     assert client.get("/statements/not-a-month.pdf").status_code == 404
     empty = client.get("/statements/2001-01").get_data(as_text=True)

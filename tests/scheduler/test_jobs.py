@@ -81,7 +81,7 @@ def test_weekly_report_once_per_recipient(make, app_context):
 
     message = message_from_string(chinese.raw, policy=policy.default)
     text = message.get_body(("plain",)).get_content()
-    assert "扫描电镜" in text and "1.00" in text  # booked hours of the one booking
+    assert "扫描电镜" in text and "今年已用 1.0 小时" in text  # booked hours of the one booking, as figures read
     attachment = next(message.iter_attachments())
     content = attachment.get_content()
     csv_text = content.decode("utf-8-sig") if isinstance(content, bytes) else content.lstrip("\ufeff")
@@ -97,7 +97,7 @@ def test_monthly_reports(make, app_context):
     assert JOBS["monthly-corridor-report"].function(NOW) == 1
     assert JOBS["monthly-city-report"].function(NOW) == 0
     [corridor] = _mails("monthly-corridor-report")
-    assert corridor.recipient == "office@g60.example" and "2026-11" in corridor.subject
+    assert corridor.recipient == "office@g60.example" and "2026年11月" in corridor.subject
 
 
 def test_jobs_cli(runner, make, app_context):
@@ -106,7 +106,7 @@ def test_jobs_cli(runner, make, app_context):
     make.user(role="admin")
     result = runner.invoke(args=["jobs", "run", "monthly-corridor-report", "--period", "2026-10"])
     assert result.exit_code == 0, result.output
-    assert "2026-10" in _mails("monthly-corridor-report")[0].subject
+    assert "2026年10月" in _mails("monthly-corridor-report")[0].subject
     assert runner.invoke(args=["jobs", "run", "nothing"]).exit_code != 0
     assert runner.invoke(args=["jobs", "run", "remind", "--now", "yesterday"]).exit_code != 0
 
