@@ -115,3 +115,38 @@ def test_the_week_calendar_names_bookers_to_the_instruments_managers_only(app, b
         Browser(visitor).login(visitor_email)
         seen = visitor.get(f"/instruments/{sem.id}?week={day}").get_data(as_text=True)
         assert "data-booking=" not in seen and "嘉兴光电科技有限公司" not in seen and "cell-booking" in seen
+
+
+def test_the_weeks_bookings_are_read_through_the_institutions_instruments(make, app_context):
+    """Issue #19: the timeline read the whole platform's week through
+    `(status, start)` to keep its institution's (20 ms of the demo's 36 ms
+    week page); it reads its instruments' through `(instrument_id, start)`
+    whatever the status and leaves out those not shown, with the same rows."""
+    from datetime import datetime, time
+
+    import sqlalchemy as sa
+
+    from instrument_share.desk.timeline import institution_schedule
+    from instrument_share.timeutil import platform_zone
+
+    day, institution, manager, rows = _world(make)
+    start = datetime.combine(day, time(), platform_zone())
+    sent = []
+
+    def keep(conn, cursor, text, parameters, context, executemany):
+        sent.append((text, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        schedule = institution_schedule(manager, institution.id, start, start + timedelta(days=7))
+        pending = institution_schedule(manager, institution.id, start, start + timedelta(days=7), status="pending")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+    shown = sorted(row.id for bookings in schedule.bookings.values() for row in bookings)
+    assert shown == sorted(rows[name].id for name in ("confirmed", "pending", "staff", "next_day"))
+    assert [row.id for bookings in pending.bookings.values() for row in bookings] == [rows["pending"].id]
+    if db.engine.dialect.name == "sqlite":
+        text, parameters = next((text, parameters) for text, parameters in sent if "FROM bookings" in text)
+        plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {text}",
+                                                                                  parameters))
+        assert "ix_bookings_instrument_id_start" in plan and "ix_bookings_status_start" not in plan, plan
