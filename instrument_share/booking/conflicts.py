@@ -22,7 +22,7 @@ from .models import ACTIVE_STATUSES, Blackout, Booking
 MAX_OCCUPIED_SPAN = timedelta(days=8)
 
 
-def active_sql():
+def active_sql(status=None):
     """`status IN ('pending', 'confirmed')` with the statuses written into
     the SQL, not bound: so written it is the condition of the partial index
     `ix_bookings_active_instrument_id_start` (active bookings only, by
@@ -32,7 +32,8 @@ def active_sql():
     engines walked the `(instrument_id, start)` index over every booking of
     the window, completed and cancelled ones too, and read each row for
     its status: the refusal grew with the history (issue #20)."""
-    return Booking.status.in_([sa.literal_column(f"'{status}'") for status in ACTIVE_STATUSES])
+    return (Booking.status if status is None else status).in_([sa.literal_column(f"'{name}'")
+                                                               for name in ACTIVE_STATUSES])
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:

@@ -30,6 +30,7 @@ BOOKING_STATUSES = tuple(BookingStatus)
 # Statuses that hold their slot: the conflict checker, the PostgreSQL
 # exclusion constraint and the SQLite triggers all use exactly this list.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
+ACTIVE_INDEX = "ix_bookings_active_instrument_id_start"  # of the active bookings, by instrument and start
 ACTIVE_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
 # Statuses a service took place in (usage may be recorded).
 TOOK_PLACE = (BookingStatus.CONFIRMED, BookingStatus.COMPLETED, BookingStatus.NO_SHOW)
@@ -113,7 +114,7 @@ class Booking(db.Model):
         # so their cost does not grow with the completed and cancelled
         # history. Queries repeat its condition word for word
         # (conflicts.active_sql): SQLite uses a partial index only then.
-        sa.Index("ix_bookings_active_instrument_id_start", "instrument_id", "start", "occupied_until",
+        sa.Index(ACTIVE_INDEX, "instrument_id", "start", "occupied_until",
                  sqlite_where=sa.text(ACTIVE_SQL), postgresql_where=sa.text(ACTIVE_SQL)),
     )
 
