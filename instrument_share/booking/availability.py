@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from ..catalogue.models import Instrument, OpeningHours
 from ..errors import N_, ValidationFailed
 from ..extensions import db
+from ..sql import dialect
 from .calendar import closed_intervals, opening_windows
 from .conflicts import (
     MAX_OCCUPIED_SPAN,
@@ -20,7 +21,6 @@ from .conflicts import (
     calendar_rows,
     overlaps_sql,
 )
-from ..sql import dialect
 from .models import ACTIVE_INDEX, Blackout, Booking
 from .rules import BOOKING_HORIZON
 
