@@ -1,6 +1,7 @@
 """The manager's desk (issue #14: its queues are a service, desk/services.py)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from instrument_share.booking.models import Booking, BookingStatus
@@ -128,3 +129,57 @@ def test_the_suspended_users_are_found_through_their_index_newest_failure_first(
         plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {text}",
                                                                                   parameters))
         assert "USING INDEX ix_users_suspended_email" in plan, plan
+
+
+def test_an_empty_desk_says_so_in_each_list(browser, client, make):
+    """Issue #19: an empty list is an empty state (`macros.empty_state`), not a
+    bare grey line: nothing waiting, no bookings today, all recorded; and the
+    page opens with the page header."""
+    here = make.institution()
+    make.instrument(institution_id=here.id)
+    make.user(role="manager", institution_id=here.id, email="mgr@empty.example")
+    db.session.commit()
+    browser.login("mgr@empty.example")
+    page = client.get("/manage/").get_data(as_text=True)
+    assert page.count('class="empty-state"') == 3
+    shown = re.findall(r'<div class="empty-state">.*?<span>([^<]*)</span>', page, re.S)
+    assert shown == ["没有待审核的预约。", "今日无预约。", "均已登记。"]
+    assert '<div class="page-header">' in page and page.count("<h1") == 1
+
+
+def test_the_desk_reads_as_many_statements_for_one_booker_as_for_six(app, browser, client, make):
+    """The desk loads only the names it shows of each booking's instrument,
+    booker and firm (issue #19): nothing it shows is loaded again row by row,
+    suspended bookers with pending bookings and no-shows here included
+    (from a review)."""
+    from .test_statement_counts import counted
+
+    here = make.institution()
+    make.user(role="manager", institution_id=here.id, email="mgr@count.example")
+    instrument = make.instrument(institution_id=here.id)
+    browser.login("mgr@count.example")
+
+    def add(n, offset):
+        for k in range(n):
+            user = make.user(email=f"u{offset + k}@firm.example")
+            start = datetime.now(UTC) + timedelta(days=3 + offset + k)
+            db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start,
+                                   end=start + timedelta(hours=1), occupied_until=start + timedelta(hours=1),
+                                   status=BookingStatus.PENDING, purpose="x", cost=0, firm_pays=0))
+            _no_show(instrument, user, 2 + offset + k)
+            user.booking_suspended_at = datetime.now(UTC)
+        db.session.commit()
+
+    def measure():
+        with counted() as statements:
+            response = client.get("/manage/")
+        assert response.status_code == 200
+        return len(statements), response.get_data(as_text=True)
+
+    add(1, 0)
+    small, page = measure()
+    assert "u0@firm.example" in page
+    add(5, 10)
+    large, page = measure()
+    assert all(f"u{k}@firm.example" in page for k in range(10, 15))
+    assert small == large, (small, large)

@@ -30,7 +30,7 @@ ROLES = tuple(Role)
 # deactivate the others (accounts/members.py).
 MEMBER_ROLES = (Role.FIRM, Role.MANAGER)
 LANGUAGES = ("zh_CN", "en")
-SUSPENDED_SQL = "booking_suspended_at IS NOT NULL"  # a partial index's condition, repeated by its queries
+SUSPENDED_SQL = "booking_suspended_at IS NOT NULL"  # the suspended users' partial index
 
 
 class City(db.Model):

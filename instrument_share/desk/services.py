@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..accounts.models import SUSPENDED_SQL, Firm, Institution, User
+from ..accounts.models import Firm, Institution, User
 from ..accounts.policy import can_use_manager_desk, is_joint_office
 from ..booking.models import Blackout, Booking, BookingStatus
 from ..catalogue.models import Instrument
@@ -73,10 +73,10 @@ def suspended_users_of(institution_id: int) -> list[User]:
     """Suspended users with a no-show at this institution: exactly those its
     managers may lift (booking.policy.can_lift_suspension), found in SQL
     rather than by loading every suspended user of the corridor."""
-    # The suspended users through their partial index (its condition word
-    # for word), and for each its latest no-show here, looked for from its
-    # newest booking back: the no-shows that suspended it are recent, and an
-    # EXISTS read a long history from its oldest booking (issue #19).
+    # The suspended users through their partial index, and for each its
+    # latest no-show here, looked for from its newest booking back: the
+    # no-shows that suspended it are recent, and an EXISTS read a long
+    # history from its oldest booking (issue #19).
     latest_failure_here = (
         sa.select(Booking.id)
         .join(Instrument, Booking.instrument_id == Instrument.id)
@@ -86,7 +86,8 @@ def suspended_users_of(institution_id: int) -> list[User]:
         .scalar_subquery()
     )
     return list(db.session.scalars(
-        sa.select(User).where(sa.text(SUSPENDED_SQL), latest_failure_here.is_not(None)).order_by(User.email)
+        sa.select(User).where(User.booking_suspended_at.is_not(None), latest_failure_here.is_not(None))
+        .order_by(User.email)
     ))
 
 
