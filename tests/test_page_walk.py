@@ -187,10 +187,29 @@ def _table(response) -> list[list[str]]:
     return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
 
 
+# The home page opens with the search itself (its hero), and a printable
+# receipt or statement with its letterhead, instead of a page header.
+HEADERLESS = re.compile(r'<section class="[^"]*\bhero\b|<div class="printable"')
+PAGE_HEADER = re.compile(r'<div class="page-header">\s*<div class="page-header-text">\s*<h1[ >]')
+
+
+def _header_problem(html: str) -> str | None:
+    """Every page opens with the same header (`macros.page_header`): one h1,
+    inside it (issue #19)."""
+    if HEADERLESS.search(html):
+        return None
+    if html.count("<h1") != 1 or not PAGE_HEADER.search(html):
+        return f"{html.count('<h1')} h1, {'one' if PAGE_HEADER.search(html) else 'none'} in a page header"
+    return None
+
+
 def _check(words: Words, response, language: str) -> list[str]:
     if response.mimetype == "text/html":
+        html = response.get_data(as_text=True)
+        if (problem := _header_problem(html)) is not None:
+            return [problem]
         parser = VisibleText()
-        parser.feed(response.get_data(as_text=True))
+        parser.feed(html)
         texts = parser.texts
     elif response.mimetype in ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
         table = _table(response)
@@ -255,6 +274,25 @@ def test_every_refusal_of_a_service_is_marked_for_translation():
                     and node.args and isinstance(node.args[0], ast.Constant | ast.JoinedStr)):
                 bare.append(f"{path.relative_to(root.parent)}:{node.lineno}")
     assert bare == [], "wrap these messages in N_(...): " + ", ".join(bare)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_error_pages_speak_the_readers_language(app, walk, language):
+    """The pages the walk skips: a page that is not there (404), one the role
+    may not open (403), a method not allowed (405), in the reader's language."""
+    world, words = walk
+    client = _client(app, world, "firm", language)
+    expected = {404: ("找不到该页面", "We could not find that page"),
+                403: ("您无权访问此页面", "You may not open this page")}
+    for path, status in (("/no-such-page", 404), (f"/instruments/{10**9}", 404), ("/admin/mail/", 403),
+                         ("/stats/?city=jinhua", 403), ("/logout", 405)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        parser = VisibleText()
+        parser.feed(response.get_data(as_text=True))
+        assert [problem for text in parser.texts for problem in words.problems(text, language)] == [], path
+        if status in expected:
+            assert any(expected[status][language == "en"] in text for text in parser.texts), (path, parser.texts)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

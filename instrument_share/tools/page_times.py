@@ -3,21 +3,35 @@ main pages at the demo region's size (the budget is 30 ms a page), through
 the WSGI app as a browser's request would go, signed in as the demo logins."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from ..accounts.models import Role, User
 from ..catalogue.models import Instrument
 from ..extensions import db
+from ..timeutil import platform_today
 
 # Paths per role; {instrument} is an instrument of the signed-in manager's
-# institution (anyone else: the first instrument).
+# institution (anyone else: the first instrument), {day} a weekday a week
+# ahead (the booking form for 14:00-15:00 of it).
 PAGES: dict[str | None, tuple[str, ...]] = {
-    None: ("/", "/search?q=扫描电镜", "/instruments/{instrument}", "/guide/firms"),
-    Role.FIRM: ("/bookings", "/vouchers/", "/orders", "/workspace", "/profile"),
-    Role.MANAGER: ("/manage/", "/manage/schedule", "/manage/orders", "/manage/instruments/{instrument}"),
+    None: ("/", "/search?q=扫描电镜", "/instruments/{instrument}", "/guide/firms", "/login", "/register"),
+    Role.FIRM: ("/bookings", "/vouchers/", "/orders", "/workspace", "/profile",
+                "/instruments/{instrument}?start={day}T14:00&end={day}T15:00", "/instruments/{instrument}/order"),
+    Role.MANAGER: ("/manage/", "/manage/schedule", "/manage/schedule?view=week", "/manage/orders",
+                   "/manage/instruments/{instrument}", "/instruments/{instrument}"),
     Role.CITY_ADMIN: ("/vouchers/", "/stats/"),
     Role.ADMIN: ("/stats/", "/admin/mail/"),
 }
+
+
+def _weekday_ahead(app) -> str:
+    with app.app_context():
+        day = platform_today() + timedelta(days=7)
+    while day.weekday() >= 5:  # Monday to Friday: the demo's instruments are open then
+        day += timedelta(days=1)
+    return day.isoformat()
 
 
 def _instrument_of(app, email: str | None) -> int:
@@ -35,7 +49,7 @@ def measure_pages(app, logins: dict[str, str], password: str, repeat: int) -> di
     (and signed out), keyed "role path"."""
     from .bench import _measure, sign_in
 
-    results = {}
+    results, day = {}, _weekday_ahead(app)
     for role, paths in PAGES.items():
         email = None if role is None else logins.get(role)
         if role is not None and email is None:
@@ -45,7 +59,7 @@ def measure_pages(app, logins: dict[str, str], password: str, repeat: int) -> di
             sign_in(client, email, password)
         instrument = _instrument_of(app, email)
         for path in paths:
-            url = path.format(instrument=instrument)
+            url = path.format(instrument=instrument, day=day)
 
             def get(url=url, client=client):
                 response = client.get(url)

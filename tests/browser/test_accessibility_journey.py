@@ -234,6 +234,20 @@ def test_calendar_and_timeline_tell_states_by_more_than_colour_and_work_from_the
             assert told.replace("null", "").strip(), f"a {state} cell is told by colour alone"
     # The legend's swatches are named.
     expect(page.locator("#calendar .legend")).to_contain_text("空闲")
+    # Too soon to book (inside the booking notice, 24 h): this week's half
+    # hours, or next week's late on a Sunday; also told in words.
+    this_week = in_app(app, lambda _make: monday_of(platform_today()))
+    too_soon = 0
+    for monday in (this_week, this_week + timedelta(days=7)):
+        page.goto(f"/instruments/{corridor.sem}?week={monday.isoformat()}")
+        cells = week.locator("td.cell-notice")
+        too_soon += cells.count()
+        for index in range(min(cells.count(), 2)):
+            cell = cells.nth(index if index == 0 else cells.count() - 1)
+            expect(cell).to_have_attribute("title", "太近：在该仪器的提前预约期限内")
+            assert cell.locator("span").text_content() == "距今太近"
+    assert too_soon > 0, "no half hour inside the booking notice"
+    page.goto(f"/instruments/{corridor.sem}?week={corridor.week}")
     # From the keyboard: Tab from the week's navigation reaches the free half hours,
     # and Enter on one picks it.
     page.locator("#calendar h2 ~ a").last.focus()

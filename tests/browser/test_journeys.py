@@ -57,6 +57,16 @@ def local(day: date, hhmm: str) -> str:
     return f"{day.isoformat()}T{hhmm}"
 
 
+def shown_day(day: date) -> str:
+    """A day as a Chinese page shows it (formats.py: Babel's yMMMd)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def shown_times(day: date, span: str) -> re.Pattern:
+    """A booking's times as a Chinese page shows them: the day with its weekday, then the hours."""
+    return re.compile(rf"{shown_day(day)}周. {span}")
+
+
 def book_in_the_past(user: User, instrument_id: int, start: datetime, end: datetime, purpose: str) -> Booking:
     """A booking made through the service three days before it took place."""
     (booking,) = services.create_booking(user, instrument_id, start, end, purpose, now=start - timedelta(days=3))
@@ -161,11 +171,11 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     expect(page.get_by_role("heading", level=1)).to_have_text(instrument_name)
     week_heading = page.locator("#calendar h2")
     shown = monday_of(datetime.now(SHANGHAI).date())
-    expect(week_heading).to_contain_text(shown.isoformat())
+    expect(week_heading).to_contain_text(shown_day(shown))
     while shown < monday_of(day):
         page.get_by_role("link", name="下一周").click()
         shown += timedelta(days=7)
-        expect(week_heading).to_contain_text(shown.isoformat())
+        expect(week_heading).to_contain_text(shown_day(shown))
     first_cell = page.locator(f'td.cell-free[data-start="{local(day, "10:00")}"]')
     expect(first_cell).to_be_visible()
     journey.step("week-calendar")
@@ -193,7 +203,7 @@ def test_firm_registers_finds_and_books_a_mass_spectrometer(app, journey):
     # The confirmation.
     expect(page.get_by_text("预约成功，已确认。")).to_be_visible()
     expect(page.locator("main h1")).to_contain_text("已确认")
-    expect(page.locator("main")).to_contain_text(f"{day.isoformat()} 10:00–11:00")
+    expect(page.locator("main")).to_contain_text(shown_times(day, "10:00–11:00"))
     expect(page.locator("main")).to_contain_text("锂电池电解液添加剂的杂质鉴定")
     booking_id = int(re.search(r"/bookings/(\d+)$", page.url).group(1))
     journey.step("confirmation")
@@ -269,8 +279,8 @@ def test_manager_approves_a_request_and_records_usage(app, journey):
     waiting = page.locator("#pending tbody tr")
     expect(waiting).to_have_count(1)
     expect(waiting.first).to_contain_text(firm_name)
-    expect(waiting.first).to_contain_text(f"{day.isoformat()} 14:00–16:00")
-    expect(page.locator("#to-record")).to_contain_text(f"{past_day.isoformat()} 09:00–11:00")
+    expect(waiting.first).to_contain_text(shown_times(day, "14:00–16:00"))
+    expect(page.locator("#to-record")).to_contain_text(shown_times(past_day, "09:00–11:00"))
     journey.step("manager-desk")
 
     waiting.first.get_by_role("button", name="通过").click()
@@ -288,7 +298,7 @@ def test_manager_approves_a_request_and_records_usage(app, journey):
     usage_form.get_by_role("button", name="保存机时").click()
     expect(page.get_by_text("机时已登记。")).to_be_visible()
     expect(page.locator("main h1")).to_contain_text("已完成")
-    expect(page.locator("main dl")).to_contain_text(f"{past_day.isoformat()} 09:00–10:30")
+    expect(page.locator("main dl")).to_contain_text(shown_times(past_day, "09:00–10:30"))
     journey.step("usage-recorded")
 
     page.locator("nav.navbar").get_by_role("link", name="管理台").click()
@@ -327,7 +337,8 @@ def test_admin_reads_the_statistics(app, journey):
     journey.sign_in("admin@g60.example")
     page.locator("nav.navbar").get_by_role("link", name="统计").click()
 
-    expect(page.locator("main h1")).to_contain_text("全走廊")
+    expect(page.locator("main h1")).to_have_text("统计")
+    expect(page.locator("main .page-subtitle")).to_have_text("全走廊")
     charts = page.locator("svg.chart")
     expect(charts).to_have_count(4)  # by city, by category, by month, cross-city flows
     for title in ("各城市利用率", "各类别利用率", "月度利用率"):
@@ -348,7 +359,7 @@ def test_admin_reads_the_statistics(app, journey):
 
     # The same dashboard in English, through the navbar's language switch.
     page.locator("nav.navbar").get_by_role("button", name="English").click()
-    expect(page.locator("main h1")).to_contain_text("Whole corridor")
+    expect(page.locator("main .page-subtitle")).to_have_text("Whole corridor")
     expect(page.locator("svg.chart title").filter(has_text="Utilisation by city")).to_have_count(1)
     expect(page.locator("table").first.locator("tbody")).to_contain_text("Hefei")
     journey.step("statistics-english")

@@ -30,6 +30,7 @@ PEOPLE = {
 }
 # The top level of the bar, by role: (Chinese, English).
 TOP_LEVEL = {
+    "anonymous": [("查找仪器", "Find instruments")],
     "firm": [("查找仪器", "Find instruments"), ("我的", "Mine")],
     "manager": [("查找仪器", "Find instruments"), ("我的", "Mine"), ("管理台", "Manager desk"),
                 ("委托测试台", "Order desk"), ("管理", "Manage"), ("统计", "Statistics")],
@@ -112,10 +113,24 @@ def _switch_language(page, to: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en" if to == "en" else "zh-CN")
 
 
+# The page's landmarks (WCAG 2.1 1.3.1, 2.4.1; axe's landmark rules are
+# best practice, outside the WCAG tags the journeys run): one main, one
+# top-level header region (the bar) and footer, every navigation named.
+LANDMARKS = """
+() => ({
+  main: document.querySelectorAll("main").length,
+  footer: document.querySelectorAll("body > footer").length,
+  unnamed: [...document.querySelectorAll("nav")].filter(n => !n.getAttribute("aria-label")
+                                                        && !n.getAttribute("aria-labelledby")).length,
+})
+"""
+
+
 def _check_bar(journey, role: str, language: str) -> None:
     page = journey.page
-    bar = page.evaluate(BAR_ITEMS)
     where = f"{role}, {language}"
+    assert page.evaluate(LANDMARKS) == {"main": 1, "footer": 1, "unnamed": 0}, f"landmarks ({where})"
+    bar = page.evaluate(BAR_ITEMS)
     texts = [item["text"] for item in bar["items"]]
     wanted = [pair[0 if language == "zh_CN" else 1] for pair in TOP_LEVEL[role]]
     for label in wanted:
@@ -161,6 +176,22 @@ def _check_phone(journey, role: str, language: str) -> None:
     expect(page.locator("nav.navbar ul[aria-labelledby='nav-mine']")).to_be_visible()
     scroll, client = page.evaluate(PAGE_WIDTH)
     assert scroll <= client, f"the open menu scrolls sideways ({role}, {language})"
+
+
+def test_the_bar_of_a_visitor_is_one_line_in_both_languages(look_world, journey):
+    """Signed out: the search, the language switch, sign-in and registration
+    on one line at 1366 px, in Chinese and in English."""
+    page = journey.page
+    page.set_viewport_size(DESKTOP)
+    for language in ("zh_CN", "en"):
+        page.goto("/")
+        if language == "en":
+            _switch_language(page, "en")
+        for path in ("/", "/search?q=%E6%98%BE%E5%BE%AE%E9%95%9C"):
+            page.goto(path)
+            _check_bar(journey, "anonymous", language)
+        _shot(journey, f"anonymous-bar-{language}")
+    _switch_language(page, "zh_CN")
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))
