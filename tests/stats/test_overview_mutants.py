@@ -6,13 +6,27 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from instrument_share.accounts.models import User
 from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
+from instrument_share.stats import overview
 from instrument_share.stats.dashboard import dashboard
 
+from ..test_statement_counts import counted
 from .test_overview_edges import _order
 from .test_rollups import FAR, at
+
+
+@pytest.fixture(autouse=True)
+def _statements_built_afresh():
+    """Each test builds its statements itself, not one built (lru_cache, a
+    process's life) by an earlier test asking for the same days: mutmut
+    runs a mutant of _statement or _per_instrument only against the tests
+    it saw call them, and a test served from the cache calls neither (two
+    tests here ask for 6 January)."""
+    overview._built.cache_clear()
 
 
 def _used(instrument, user, start, seconds):
@@ -107,3 +121,78 @@ def test_equal_quotients_tie_exactly(make, app_context):
     assert [int(row["key"]) for row in board.least_used] == [item.id for item in least]
     assert [int(row["key"]) for row in board.most_used] == [b.id, a.id, general.id, special.id]
     assert [row["id"] for row in board.quota] == [a.id, general.id, special.id, b.id]
+
+
+def test_the_statement_is_built_for_the_platforms_zone(make, app_context, make_app):
+    """The year to date starts at midnight of the platform's zone. An order
+    reported half an hour into 1 January in Shanghai (16:30 on 31 December
+    in UTC) is in the year of a platform on Shanghai time and not in that of
+    a platform on UTC, though both ask for the same days: the statement built
+    for one zone is not the other's."""
+    instrument = make.instrument()
+    _order(instrument, make.user(), at(date(2026, 1, 1), 30), 60)  # Shanghai time (the test app's zone)
+    db.session.commit()
+    admin = make.user(role="admin")
+
+    def used_hours():
+        board = dashboard(db.session.get(User, admin.id), FAR, date(2026, 1, 2), date(2026, 1, 2), None)
+        return {row["id"]: row["used_hours"] for row in board.quota}[instrument.id]
+
+    assert used_hours() == Decimal("1.00")
+    with make_app(PLATFORM_TIMEZONE="UTC").app_context():
+        assert used_hours() == Decimal("0.00")
+    assert used_hours() == Decimal("1.00")
+
+
+def test_the_dashboard_reads_the_orders_once(make, app_context):
+    """The orders of a period before today are read once, for every table
+    (`services.scope_orders`); the summing statement only adds their
+    machine time to the year's used time."""
+    instrument = make.instrument()
+    _order(instrument, make.user(), at(date(2026, 1, 5), 600), 60)
+    db.session.commit()
+    viewer = db.session.get(User, make.user(role="admin").id)
+    with counted() as statements:
+        board = dashboard(viewer, FAR, date(2026, 1, 5), date(2026, 1, 6), None)
+    assert board.by_city["totals"]["orders"] == 1
+    assert len([statement for statement in statements if "orders.received_on" in statement]) == 1
+
+
+def test_an_instrument_leaving_the_scope_meanwhile_keeps_the_others_orders(make, app_context):
+    """An instrument moved to another institution (another request's
+    commit) after the orders were read and before the summing statement ran
+    is no longer in the manager's tables; its orders are left out, and
+    those of the instruments still there are counted in their groups. The
+    other request commits just before the statement after the orders' read
+    (the summing one) is sent."""
+    import sqlalchemy as sa
+
+    from instrument_share.catalogue.models import Instrument
+
+    institution, elsewhere = make.institution(), make.institution()
+    moved, stays = make.instrument(institution=institution), make.instrument(institution=institution)
+    user = make.user()
+    _order(moved, user, at(date(2026, 2, 3), 600), 60, amount="100.00")   # read first: reported first
+    _order(stays, user, at(date(2026, 2, 4), 600), 30, amount="40.00")
+    db.session.commit()
+    viewer = db.session.get(User, make.user(role="manager", institution_id=institution.id).id)
+
+    def moved_meanwhile(conn, cursor, statement, *args):
+        if moved_meanwhile.orders_read and not moved_meanwhile.done:
+            moved_meanwhile.done = True
+            with db.engine.begin() as other:
+                other.execute(sa.update(Instrument).where(Instrument.id == moved.id)
+                              .values(institution_id=elsewhere.id))
+        if "orders.received_on" in statement:  # services.scope_orders
+            moved_meanwhile.orders_read = True
+
+    moved_meanwhile.orders_read = moved_meanwhile.done = False
+    sa.event.listen(db.engine, "before_cursor_execute", moved_meanwhile)
+    try:
+        board = dashboard(viewer, FAR, date(2026, 2, 1), date(2026, 2, 28), None)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", moved_meanwhile)
+    assert moved_meanwhile.done
+    assert [int(row["key"]) for row in board.least_used] == [stays.id]
+    for table in (board.by_city, board.by_category, board.by_institution):
+        assert [(row["orders"], row["order_revenue"]) for row in table["rows"]] == [(1, Decimal("40.00"))]
