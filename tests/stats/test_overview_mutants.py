@@ -6,27 +6,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
-
 from instrument_share.accounts.models import User
 from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
-from instrument_share.stats import overview
 from instrument_share.stats.dashboard import dashboard
 
 from ..test_statement_counts import counted
 from .test_overview_edges import _order
 from .test_rollups import FAR, at
-
-
-@pytest.fixture(autouse=True)
-def _statements_built_afresh():
-    """Each test builds its statements itself, not one built (lru_cache, a
-    process's life) by an earlier test asking for the same days: mutmut
-    runs a mutant of _statement or _per_instrument only against the tests
-    it saw call them, and a test served from the cache calls neither (two
-    tests here ask for 6 January)."""
-    overview._built.cache_clear()
 
 
 def _used(instrument, user, start, seconds):
