@@ -686,9 +686,8 @@ def _grouped_by_institution(scope: Scope, period: Period, group_by: str, opening
     corridor is some 60,000 rows instead of 240,000 instruments' months);
     the open minutes per instrument less its own blackout minutes (from the
     instruments' months that have any, a partial index, and the daily rows
-    at the edges), at least zero, summed per institution: an instrument
-    with overlapping blackouts counts their minutes twice, as the raw path
-    does, and must not take its neighbours' open hours (found by review)."""
+    at the edges), at least zero, summed per institution: an instrument's
+    blackouts must not take its neighbours' open hours (found by review)."""
     sums = _rolled_by(scope, period, "institution").subquery()
     lost_parts = _cover_selects(
         period, MONTHLY, lambda table: [table.c.lost_minutes], lambda table, _when: [table.c.instrument_id.label("k")],

@@ -54,14 +54,8 @@ def test_overlapping_blackouts_of_one_instrument_do_not_take_open_hours_of_its_n
                 assert rolled == raw, (period, scope, group_by, rolled, raw)
 
 
-def test_the_trend_of_an_institution_outside_the_scopes_city_is_empty_as_every_other_figure(make, app_context):
-    """An admin may ask for one institution and a city (accounts.policy.
-    stats_scope does not check that they agree): every figure is then of
-    no instrument (`_in_scope`: both conditions). `_rolled_by` filters the
-    institutions' monthly rows by the institution alone when it is given,
-    dropping the city: the trend by month (from the roll-ups) shows the
-    institution's bookings where the raw trend, the groupings and the
-    flows show nothing."""
+def _hefei_with_a_booking(make):
+    """An institution of Hefei whose instrument a Jinhua firm used for 2 h on 8 September 2026."""
     hefei = make.institution(city_code="hefei")
     instrument = make.instrument(institution=hefei, hours=WEEKDAYS_9_TO_17)
     booker = make.user(firm=make.firm(city_code="jinhua"))
@@ -70,6 +64,18 @@ def test_the_trend_of_an_institution_outside_the_scopes_city_is_empty_as_every_o
                            end=start + timedelta(hours=2), occupied_until=start + timedelta(hours=2),
                            status="completed", purpose="x", cost=Decimal("600.00"), firm_pays=Decimal("600.00")))
     db.session.commit()
+    return hefei
+
+
+def test_the_trend_of_an_institution_outside_the_scopes_city_is_empty_as_every_other_figure(make, app_context):
+    """An admin may ask for one institution and a city (accounts.policy.
+    stats_scope does not check that they agree): every figure is then of
+    no instrument (`_in_scope`: both conditions). `_rolled_by` filters the
+    institutions' monthly rows by the institution alone when it is given,
+    dropping the city: the trend by month (from the roll-ups) shows the
+    institution's bookings where the raw trend, the groupings and the
+    flows show nothing."""
+    hefei = _hefei_with_a_booking(make)
     scope = Scope(institution_id=hefei.id, city="hangzhou")  # hefei's institution, Hangzhou's figures
     for period in (services.Period(date(2026, 9, 1), date(2026, 9, 30)),   # a whole month: the monthly rows
                    services.Period(date(2026, 8, 1), date(2026, 10, 31))):
@@ -84,14 +90,7 @@ def test_an_admin_asking_for_an_institution_and_another_city_gets_one_answer_ove
     """The same through the API an admin uses (`institution` and `city`
     both given; stats_scope keeps both): the months' totals agree with the
     grouping by institution, which shows nothing."""
-    hefei = make.institution(city_code="hefei")
-    instrument = make.instrument(institution=hefei, hours=WEEKDAYS_9_TO_17)
-    booker = make.user(firm=make.firm(city_code="jinhua"))
-    start = at(date(2026, 9, 8), 10 * 60)
-    db.session.add(Booking(instrument=instrument, user=booker, firm_id=booker.firm_id, start=start,
-                           end=start + timedelta(hours=2), occupied_until=start + timedelta(hours=2),
-                           status="completed", purpose="x", cost=Decimal("600.00"), firm_pays=Decimal("600.00")))
-    db.session.commit()
+    hefei = _hefei_with_a_booking(make)
     office = api.as_user(make.user(role="admin"))
     query = {"from": "2026-09-01", "to": "2026-09-30", "institution": hefei.id, "city": "hangzhou"}
     totals = {group_by: office.get("/api/v1/stats/utilisation", query_string={**query, "group_by": group_by}).json
