@@ -190,8 +190,20 @@ STATIC_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 def read_static_whole(response):
     """A static file leaves as a stream of the file, which Flask-Compress
     leaves alone (COMPRESS_STREAMS is off: its streaming path never closes
-    the file). Read whole, it is compressed like a page."""
-    if request.endpoint in STATIC_ENDPOINTS and response.status_code == 200 and response.is_streamed:
-        response.direct_passthrough = False
-        response.make_sequence()
+    the file). Read whole, it is compressed like a page. The file is closed
+    here, not when the server ends the response: a 304 kept it open with
+    nothing to send, and a browser that left the page meanwhile dropped the
+    connection before the server closed it (a ResourceWarning that failed
+    a journey)."""
+    if request.endpoint in STATIC_ENDPOINTS and response.is_streamed:
+        stream = response.response
+        if response.status_code == 200:
+            response.direct_passthrough = False
+            response.response = [b"".join(response.iter_encoded())]
+        elif response.status_code == 304:
+            response.response = []
+        else:
+            return response  # a range: left to the server
+        if hasattr(stream, "close"):
+            stream.close()
     return response
