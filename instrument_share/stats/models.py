@@ -92,21 +92,31 @@ class InstitutionMonthlyFigures(db.Model):
     voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
-class YearlyUsed(db.Model):
-    """Per calendar year (`year`: 1 January) and instrument, the used seconds
-    of its monthly rows summed: the quota's "used since 1 January" is then
-    a year's row less the months after the period (20,000 rows and a month
-    of them instead of up to 240,000 monthly rows). Used time only: it
-    changes when a booking is used or its use recorded, never when one is
-    made, so the booking path writes nothing more. Kept by the monthly
-    rows' deltas at commit, derived from them by every rebuild."""
+class YearlyFigures(db.Model):
+    """The monthly figures summed per calendar year (`year`: 1 January) and
+    instrument: a period of more than half a year is its year's row less
+    the months and days outside it (`services._cover`), so a year of the
+    corridor is 20,000 rows and a month or two of them instead of 240,000
+    monthly rows (a year by instrument spent most of its SQL summing those);
+    the quota's "used since 1 January" likewise. Kept by the monthly rows'
+    deltas at commit, after them, blackout minutes set from them; derived
+    from them by every rebuild."""
 
-    __tablename__ = "stats_yearly_used"
+    __tablename__ = "stats_yearly"
     __table_args__ = ({"sqlite_with_rowid": False},)  # a year of every instrument is one range
 
     year: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     instrument_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    used_seconds: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # A year is 31.6 million seconds: 32 bits, as the monthly rows (PostgreSQL
+    # sums those in 64 bits, a bigint in numeric).
+    booked_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
+    used_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
+    staff_seconds: Mapped[int] = mapped_column(sa.Integer, default=0)
+    bookings: Mapped[int] = mapped_column(sa.Integer, default=0)
+    no_shows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    revenue_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    voucher_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    lost_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # OpeningHours.weekday 0 to 6

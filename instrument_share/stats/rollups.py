@@ -38,7 +38,9 @@ How it stays equal to the raw rows:
 - The monthly rows, per instrument (`stats_monthly`) and per institution
   and firm city (`stats_institution_monthly`), are the daily rows summed: the same deltas, gathered in the session and
   written at its commit after every daily row (`_write_months`: why, there),
-  and derived from the daily rows by every rebuild (`derive_months`).
+  and derived from the daily rows by every rebuild (`derive_months`); the
+  yearly rows per instrument (`stats_yearly`) the monthly ones summed,
+  written right after them and derived from them.
 """
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ from .models import (
     InstitutionMonthlyFigures,
     MonthlyFigures,
     WeeklyOpenMinutes,
-    YearlyUsed,
+    YearlyFigures,
 )
 
 log = logging.getLogger(__name__)
@@ -79,8 +81,7 @@ LOST = FIELDS.index("lost_minutes")
 TABLE = DailyFigures.__table__
 MONTHLY, BY_INSTITUTION = MonthlyFigures.__table__, InstitutionMonthlyFigures.__table__
 OPEN_MINUTES = WeeklyOpenMinutes.__table__
-YEARLY_USED = YearlyUsed.__table__
-USED = BOOKING_FIELDS.index("used_seconds")
+YEARLY = YearlyFigures.__table__
 KEY = ("day", "instrument_id", "firm_city")
 # Attributes whose change can change a booking's figures.
 WATCHED = ("instrument_id", "user_id", "firm_id", "status", "start", "end", "used_start", "used_end", "cost",
@@ -221,16 +222,25 @@ def _upsert_sql(table: str, key: tuple[str, ...], fields: tuple[str, ...], names
 
 MONTH_KEY, INSTITUTION_KEY = ("instrument_id", "month"), ("month", "institution_id", "firm_city")
 UPSERTS = {names: _upsert_sql("stats_daily", KEY, FIELDS, names) for names in (BOOKING_FIELDS, ("lost_minutes",))}
-# The month's booking figures added; its blackout minutes set (`:lost_given` 1) or kept.
-MONTHLY_UPSERT = sa.text(
-    f"INSERT INTO stats_monthly ({', '.join((*MONTH_KEY, *FIELDS))}) "
-    f"VALUES ({', '.join(':' + c for c in (*MONTH_KEY, *FIELDS))}) "
-    "ON CONFLICT (instrument_id, month) DO UPDATE SET "
-    + ", ".join(f"{n} = stats_monthly.{n} + excluded.{n}" for n in BOOKING_FIELDS)
-    + ", lost_minutes = CASE WHEN :lost_given = 1 THEN excluded.lost_minutes ELSE stats_monthly.lost_minutes END"
-).bindparams(sa.bindparam("month", type_=sa.Date()))
+YEAR_KEY = ("year", "instrument_id")
+
+
+def _period_upsert_sql(table: str, key: tuple[str, ...]) -> sa.TextClause:
+    """A month's or a year's booking figures added; its blackout minutes set
+    (`:lost_given` 1) or kept."""
+    columns = (*key, *FIELDS)
+    dated = next(name for name in key if name in ("month", "year"))
+    return sa.text(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+        + ", ".join(f"{n} = {table}.{n} + excluded.{n}" for n in BOOKING_FIELDS)
+        + f", lost_minutes = CASE WHEN :lost_given = 1 THEN excluded.lost_minutes ELSE {table}.lost_minutes END"
+    ).bindparams(sa.bindparam(dated, type_=sa.Date()))
+
+
+MONTHLY_UPSERT = _period_upsert_sql("stats_monthly", MONTH_KEY)
+YEARLY_UPSERT = _period_upsert_sql("stats_yearly", YEAR_KEY)
 INSTITUTION_UPSERT = _upsert_sql("stats_institution_monthly", INSTITUTION_KEY, BOOKING_FIELDS, BOOKING_FIELDS)
-YEARLY_USED_UPSERT = _upsert_sql("stats_yearly_used", ("year", "instrument_id"), ("used_seconds",), ("used_seconds",))
 INSTITUTIONS = sa.text("SELECT id, institution_id FROM instruments WHERE id IN :ids").bindparams(
     sa.bindparam("ids", expanding=True))
 PENDING = "instrument_share.stats_monthly_pending"
@@ -335,15 +345,9 @@ def _write_months(session: Session) -> None:
                for key, (values, lost) in sorted(rows.items()) if any(values) or lost is not None]
     if monthly:
         connection.execute(MONTHLY_UPSERT, monthly)
-    # The years' used seconds: written only when some changed (a booking
-    # used or its use recorded), never by a booking made.
-    used: dict[tuple[date, int], int] = defaultdict(int)
-    for (instrument_id, month), (values, _lost) in rows.items():
-        used[(month.replace(month=1), instrument_id)] += values[USED]
-    years = [{"year": year, "instrument_id": instrument_id, "used_seconds": seconds}
-             for (year, instrument_id), seconds in sorted(used.items()) if seconds]
+    years = _years(rows)  # none where the months' changes cancel out (a booking moved within its year)
     if years:
-        connection.execute(YEARLY_USED_UPSERT, years)
+        connection.execute(YEARLY_UPSERT, years)
     by_institution = [{"month": key[0], "institution_id": key[1], "firm_city": key[2],
                        **dict(zip(BOOKING_FIELDS, values, strict=True))}
                       for key, values in sorted(pending["institutions"].items()) if any(values)]
@@ -360,6 +364,26 @@ def _write_months(session: Session) -> None:
         bump(connection)
     today = platform_today()
     bump_days(connection, sorted(day for day in pending["days"] if day <= today))
+
+
+def _years(months: dict) -> list[dict]:
+    """The yearly rows' changes from the monthly ones {(instrument, month):
+    (booking deltas, blackout minutes set or None)}, in key order: the
+    deltas summed; a year's blackout minutes set where a month of it has
+    them set. A change of an instrument's blackouts sets every month that
+    has or had any (`_write_months`), so their sum is the whole year's."""
+    years: dict[tuple[date, int], tuple[list[int], int | None]] = {}
+    for (instrument_id, month), (values, lost) in months.items():
+        key = (month.replace(month=1), instrument_id)
+        sums, year_lost = years.get(key, ([0] * len(BOOKING_FIELDS), None))
+        sums = [a + b for a, b in zip(sums, values, strict=True)]
+        if lost is not None:
+            year_lost = (year_lost or 0) + lost
+        years[key] = (sums, year_lost)
+    return [{"year": year, "instrument_id": instrument_id, **dict(zip(BOOKING_FIELDS, values, strict=True)),
+             "lost_minutes": lost or 0, "lost_given": int(lost is not None)}
+            for (year, instrument_id), (values, lost) in sorted(years.items())
+            if any(values) or lost is not None]
 
 
 def _forget_months(session: Session, previous_transaction) -> None:
@@ -747,7 +771,7 @@ def rebuild_all(session=None) -> int:
     blackout_bounds = session.execute(sa.select(sa.func.min(Blackout.start), sa.func.max(Blackout.end))).one()
     starts = [b for b in (bounds[0], blackout_bounds[0]) if b is not None]
     ends = [b for b in (bounds[1], blackout_bounds[1]) if b is not None]
-    for table in (TABLE, MONTHLY, BY_INSTITUTION, YEARLY_USED, OPEN_MINUTES):
+    for table in (TABLE, MONTHLY, BY_INSTITUTION, YEARLY, OPEN_MINUTES):
         session.execute(sa.delete(table))
     derive_open_minutes(session=session)
     bump(session.connection())
@@ -798,7 +822,7 @@ def _lock_tables(session) -> None:
     rebuilt rows are committed, so none is overwritten; in the writers'
     order. (SQLite's single writer does the same: the caller began the
     write transaction.)"""
-    session.execute(sa.text("LOCK TABLE stats_daily, stats_open_minutes, stats_monthly, stats_yearly_used, "
+    session.execute(sa.text("LOCK TABLE stats_daily, stats_open_minutes, stats_monthly, stats_yearly, "
                             "stats_institution_monthly IN SHARE ROW EXCLUSIVE MODE"))
 
 
@@ -814,18 +838,18 @@ def _year_of(session, column: str) -> str:
     return f"substr({column}, 1, 4) || '-01-01'"
 
 
-# Each table derived, in this order (a year's used seconds from the months
-# just derived): name, key columns, figures, the date column of its range.
+# Each table derived, in this order (the years from the months just
+# derived): name, key columns, figures, the date column of its range.
 DERIVED = (("stats_monthly", MONTH_KEY, FIELDS, "month"),
            ("stats_institution_monthly", INSTITUTION_KEY, BOOKING_FIELDS, "month"),
-           ("stats_yearly_used", ("year", "instrument_id"), ("used_seconds",), "year"))
+           ("stats_yearly", YEAR_KEY, FIELDS, "year"))
 
 
 def _derived_sql(session, within: bool) -> tuple[str, str, str]:
     """SELECTs of the monthly rows per instrument and per institution as
     the daily rows give them (of the months in [:lo, :hi) when `within`),
-    and of the years' used seconds as the monthly rows give them (of the
-    years in [:ylo, :yhi)), in the tables' column order."""
+    and of the yearly rows as the monthly rows give them (of the years in
+    [:ylo, :yhi)), in the tables' column order."""
     month = _month_of(session, "stats_daily.day")
     year = _year_of(session, "stats_monthly.month")
     where = "stats_daily.day >= :lo AND stats_daily.day < :hi" if within else "1 = 1"
@@ -843,9 +867,9 @@ def _derived_sql(session, within: bool) -> tuple[str, str, str]:
         f"SELECT {month}, instruments.institution_id, stats_daily.firm_city, {sums(BOOKING_FIELDS)} "
         f"FROM stats_daily JOIN instruments ON stats_daily.instrument_id = instruments.id WHERE {where} "
         f"GROUP BY {month}, instruments.institution_id, stats_daily.firm_city HAVING {nonzero(BOOKING_FIELDS)}")
-    yearly = (f"SELECT {year}, stats_monthly.instrument_id, sum(stats_monthly.used_seconds) FROM stats_monthly "
-              f"WHERE {in_years} GROUP BY {year}, stats_monthly.instrument_id "
-              "HAVING sum(stats_monthly.used_seconds) <> 0")
+    yearly = (f"SELECT {year}, stats_monthly.instrument_id, {', '.join(f'sum(stats_monthly.{n})' for n in FIELDS)} "
+              f"FROM stats_monthly WHERE {in_years} GROUP BY {year}, stats_monthly.instrument_id "
+              f"HAVING {' OR '.join(f'sum(stats_monthly.{n}) <> 0' for n in FIELDS)}")
     return monthly, by_institution, yearly
 
 
@@ -867,7 +891,7 @@ def _range(column: str) -> str:
 def months_drift(first: date, last: date, session=None) -> list[dict]:
     """Where the stored monthly rows (per instrument, per institution) of the
     months of `first`..`last` differ from what the daily rows give, and the
-    years' used seconds from what the monthly rows give: table, key,
+    yearly rows from what the monthly rows give: table, key,
     expected, found."""
     session = session or db.session
     params = _month_bounds(first, last)
@@ -892,7 +916,7 @@ def derive_months(first: date | None = None, last: date | None = None, check: bo
                   session=None) -> list[dict]:
     """The monthly rows (per instrument, per institution) of the months of
     `first`..`last` (all months without them) recomputed from the daily
-    rows, then the used seconds of their years from the monthly rows. With
+    rows, then the yearly rows of their years from the monthly rows. With
     `check`, only if they differ (each difference logged and returned)."""
     session = session or db.session
     within = first is not None

@@ -185,6 +185,51 @@ def test_a_period_is_read_as_months_and_at_most_half_a_month_of_days_at_each_end
         (-1, "day", date(2026, 2, 28), date(2026, 2, 28))]
 
 
+def test_a_period_of_more_than_half_a_year_is_read_from_its_years_rows():
+    # A year to 30 November: the year's rows less December's, and the
+    # December before from its month.
+    assert services._cover(services.Period(date(2025, 12, 1), date(2026, 11, 30)), years=True) == [
+        (1, "month", date(2025, 12, 1), date(2025, 12, 31)), (1, "year", date(2026, 1, 1), date(2026, 12, 31)),
+        (-1, "month", date(2026, 12, 1), date(2026, 12, 31))]
+    # To the 13th of December: the months and days outside the year taken away, signs turned.
+    assert services._cover(services.Period(date(2025, 12, 14), date(2026, 12, 13)), years=True) == [
+        (1, "month", date(2025, 12, 1), date(2025, 12, 31)), (-1, "day", date(2025, 12, 1), date(2025, 12, 13)),
+        (1, "year", date(2026, 1, 1), date(2026, 12, 31)),
+        (-1, "month", date(2026, 12, 1), date(2026, 12, 31)), (1, "day", date(2026, 12, 1), date(2026, 12, 13))]
+    # Exactly half a year (183 of 366 days) is not mostly inside: its months.
+    assert services._cover(services.Period(date(2028, 1, 1), date(2028, 7, 1)), years=True) == [
+        (1, "month", date(2028, 1, 1), date(2028, 6, 30)), (1, "day", date(2028, 7, 1), date(2028, 7, 1))]
+    assert services._cover(services.Period(date(2028, 1, 1), date(2028, 7, 2)), years=True)[0] == (
+        1, "year", date(2028, 1, 1), date(2028, 12, 31))
+    # Without the yearly rows (per institution), as before.
+    assert services._cover(services.Period(date(2025, 12, 1), date(2026, 11, 30))) == [
+        (1, "month", date(2025, 12, 1), date(2026, 11, 30))]
+
+
+def test_yearly_rollups_equal_the_raw_figures_over_years_and_their_edges(make, app_context):
+    """Periods read from the yearly rows (a whole year; more than half a
+    year across New Year, less months and days at each end) equal the raw
+    figures, before and after changes of every kind (bookings moved, used,
+    repriced; blackouts added and removed; hours changed), and the yearly
+    rows are always the monthly rows summed."""
+    rng = random.Random(41)
+    first, days = date(2025, 12, 10), 400
+    instruments, institutions, bookings = _random_history(make, rng, first, days)
+    scopes = [Scope(), Scope(city="hefei"), Scope(institution_id=institutions[0].id)]
+    periods = [services.Period(date(2026, 1, 1), date(2026, 12, 31)),    # one whole year
+               services.Period(date(2025, 12, 14), date(2026, 12, 13)),  # across New Year, days at both ends
+               services.Period(date(2026, 1, 20), date(2026, 9, 10))]    # the year less months and days
+    for period in periods:
+        assert any(grain == "year" for _sign, grain, *_days in services._cover(period, years=True))
+        assert_rollups_match_raw(period, scopes)
+    _random_changes(rng, instruments, bookings, first, days, 45)
+    for period in periods:
+        assert_rollups_match_raw(period, scopes)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(rollups.YEARLY)) >= len(instruments)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(rollups.YEARLY)
+                             .where(rollups.YEARLY.c.lost_minutes != 0)) > 0
+
+
 def test_a_bulk_rebuild_stores_what_the_changes_kept(make, app_context):
     """rebuild_all (bulk loaders) fills the table in SQL where it can: the
     same rows as the maintenance kept and as `compute` gives, bookings
@@ -220,9 +265,9 @@ def test_rebuild_restores_what_drifted_and_says_so(make, app_context, caplog):
     # The monthly rows too: a drifted one is found, logged and derived again.
     db.session.execute(sa.update(rollups.MONTHLY).values(bookings=rollups.MONTHLY.c.bookings + 1))
     db.session.execute(sa.delete(rollups.BY_INSTITUTION))
-    db.session.execute(sa.update(rollups.YEARLY_USED).values(used_seconds=rollups.YEARLY_USED.c.used_seconds + 60))
+    db.session.execute(sa.update(rollups.YEARLY).values(used_seconds=rollups.YEARLY.c.used_seconds + 60))
     found = rollups.rebuild(first, first + timedelta(days=9), check=True)
-    assert {item["table"] for item in found} == {"stats_monthly", "stats_institution_monthly", "stats_yearly_used"}
+    assert {item["table"] for item in found} == {"stats_monthly", "stats_institution_monthly", "stats_yearly"}
     assert "statistics monthly roll-up drift" in caplog.text
     assert rollups.months_drift(first, first + timedelta(days=9)) == []
     assert rollups.rebuild(first, first + timedelta(days=9), check=True) == []
