@@ -459,7 +459,8 @@ def _cover_selects(period: Period, monthly, columns, keys, where=lambda table, s
         table, when = {"year": (yearly, yearly.c.year) if yearly is not None else None,
                        "month": (monthly, monthly.c.month), "day": (ROLLED, ROLLED.c.day)}[grain]
         grouping = keys(table, when)
-        one_row_each = ((grain == "year" or (grain == "month" and first.month == last.month))
+        one_month = (first.year, first.month) == (last.year, last.month)  # whole months merge across years
+        one_row_each = ((grain == "year" or (grain == "month" and one_month))
                         and len(grouping) == 1 and grouping[0].element is table.c.get("instrument_id"))
         grouped = _grouped_arms() and not one_row_each
         values = []

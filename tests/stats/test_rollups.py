@@ -206,6 +206,23 @@ def test_a_period_of_more_than_half_a_year_is_read_from_its_years_rows():
         (1, "month", date(2025, 12, 1), date(2026, 11, 30))]
 
 
+def test_only_a_range_of_one_month_or_one_year_is_read_without_grouping(app_context):
+    """A range keyed one row an instrument is read as it streams; whole
+    months merged into one range, January to January of the next year
+    included, are grouped (found by review: the month alone was compared)."""
+    def selects(period, **kw):
+        return [str(select) for select in services._cover_selects(
+            period, services.MONTHLY, lambda table: [table.c.lost_minutes],
+            lambda table, _when: [table.c.instrument_id.label("k")], **kw)]
+
+    grouped = services._grouped_arms()
+    for thirteen_months in selects(services.Period(date(2025, 1, 1), date(2026, 1, 31))):
+        assert ("GROUP BY" in thirteen_months) == grouped
+    assert ["GROUP BY" in text for text in selects(services.Period(date(2026, 3, 1), date(2026, 3, 31)))] == [False]
+    year = selects(services.Period(date(2026, 1, 1), date(2026, 11, 30)), yearly=services.YEARLY)
+    assert ["GROUP BY" in text for text in year] == [False, False]
+
+
 def test_yearly_rollups_equal_the_raw_figures_over_years_and_their_edges(make, app_context):
     """Periods read from the yearly rows (a whole year; more than half a
     year across New Year, less months and days at each end) equal the raw
