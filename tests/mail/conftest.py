@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from email import message_from_bytes, policy
 
 import pytest
@@ -27,10 +28,27 @@ class Inbox:
             self.arrived.notify_all()
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 30) -> None:
+    def wait_for(self, count: int, timeout: float = 30, sender: threading.Thread | None = None) -> None:
+        """Until `count` messages have arrived, no longer than `sender` (the
+        thread whose run sends them) lives: a run that died is not waited
+        for until the timeout (mutation testing has many such runs)."""
+        deadline = time.monotonic() + timeout
         with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.messages) >= count, timeout), \
-                f"only {len(self.messages)} of {count} messages arrived"
+            while len(self.messages) < count and time.monotonic() < deadline:
+                if sender is not None and not sender.is_alive():
+                    break
+                self.arrived.wait(0.05)
+            assert len(self.messages) >= count, f"only {len(self.messages)} of {count} messages arrived"
+
+
+def wait_while_alive(event: threading.Event, thread: threading.Thread, timeout: float = 15) -> bool:
+    """`event.wait(timeout)`, given up as soon as `thread`, which would set
+    it, has ended."""
+    deadline = time.monotonic() + timeout
+    while not event.wait(0.05):
+        if not thread.is_alive() or time.monotonic() > deadline:
+            return event.is_set()
+    return True
 
 
 class BoundController(Controller):

@@ -87,7 +87,7 @@ def test_a_slow_relay_never_gets_a_message_twice(make_app, slow_smtp, app_contex
 
     first = threading.Thread(target=run, args=("A",))
     first.start()
-    slow_smtp.inbox.wait_for(2)  # A is 1.2 s into its batch: the leases of its last three ran out
+    slow_smtp.inbox.wait_for(2, sender=first)  # A is 1.2 s into its batch: the leases of its last three ran out
     second = threading.Thread(target=run, args=("B",))
     second.start()
     for thread in (first, second):

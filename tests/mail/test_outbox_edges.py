@@ -12,6 +12,7 @@ import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
+from email.utils import parsedate_to_datetime
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from instrument_share.mail.delivery import MAX_ATTEMPTS, deliver_due, resend
 from instrument_share.mail.models import OutboxMessage
 from instrument_share.mail.outbox import enqueue, enqueue_many_to_compose, enqueue_to_compose
 
-from .conftest import Inbox, SmtpServer
+from .conftest import Inbox, SmtpServer, wait_while_alive
 
 
 def queue(key="edge:1", **kw):
@@ -264,7 +265,7 @@ def test_a_relay_that_never_answers_is_given_up_after_the_timeout(make_app, monk
 
         waiting = threading.Thread(target=run, daemon=True)  # a run that waited for ever would stay behind
         waiting.start()
-        waiting.join(15)
+        waiting.join(5)  # SMTP_TIMEOUT is 0.5 s here
         assert not waiting.is_alive(), "the run still waits for a relay that never answers"
         [report] = reports
     finally:
@@ -316,6 +317,40 @@ def test_many_messages_to_compose_are_queued_once_each_whatever_their_number(app
     assert sorted(queued) == sorted(set(keys)) and len(queued) == 1001
 
 
+def test_a_long_series_looks_its_keys_up_500_at_a_time(app, make, day, app_context):
+    """Queueing a mail per occurrence costs one look-up of the keys already
+    queued per 500 mails (1 for 500, 2 for 501, 3 for 1,002), not one per mail."""
+    from ..booking.conftest import iso
+    from ..factories import ApiClient
+
+    client = ApiClient(app.test_client(), app).as_user(make.user(email="li@firm.example"))
+    booking_id = client.post("/api/v1/bookings", json={
+        "instrument_id": make.instrument().id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
+        "purpose": "XRD"}).json["id"]
+    [first] = rows()
+    template = {"kind": first.kind, "recipient": "wang@firm.example", "subject": "系列", "booking_id": booking_id,
+                "compose_from": first.compose_from}
+    lookups = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT") and "outbox_messages" in statement:
+            lookups.append(statement)
+
+    counts = []
+    for start, size in ((0, 500), (500, 501), (1001, 1002)):
+        lookups.clear()
+        begin_write_transaction()
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            enqueue_many_to_compose([{**template, "key": f"edge:lookups:{n}"} for n in range(start, start + size)])
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        db.session.commit()
+        counts.append(len(lookups))
+    assert counts == [1, 2, 3]
+    assert len(rows()) == 1 + 500 + 501 + 1002
+
+
 class HoldingInbox(Inbox):
     """A relay that keeps the first message's DATA unanswered until `release` is set."""
 
@@ -355,7 +390,7 @@ def test_messages_whose_run_hangs_while_sending_are_sent_by_a_run_after_its_leas
 
         hanging = threading.Thread(target=run, daemon=True)
         hanging.start()
-        assert server.inbox.holding.wait(15)
+        assert wait_while_alive(server.inbox.holding, hanging)
         lease = timedelta(seconds=app.config["MAIL_LEASE_SECONDS"])
         taken_over = start + lease + timedelta(seconds=1)
         with app.app_context():
@@ -405,3 +440,76 @@ def test_a_message_sent_after_a_failure_keeps_no_error_and_no_lease(mail_app, sm
         assert deliver_due(include_waiting=True).sent == 1
     [row] = rows()
     assert (row.status, row.last_error, row.claimed_at, row.attempts) == ("sent", "", None, 1)
+
+
+# --- what compose writes --------------------------------------------------------------
+
+
+INVITE = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nMETHOD:{method}\r\nBEGIN:VEVENT\r\n"
+          "UID:edge@g60.example\r\nSUMMARY:场发射扫描电镜\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_an_invite_carries_its_calendar_inline_and_as_an_ics_file_all_in_seven_bits(
+        mail_app, smtp, make, day, method, app_context):
+    """RFC 6047: text, HTML and the calendar (with its METHOD) as
+    alternatives, and the same calendar attached as invite.ics
+    (application/ics, the same METHOD). Every text part quoted-printable,
+    so the message is 7-bit; dated now; the row names its booking."""
+    from ..booking.conftest import iso
+    from ..factories import ApiClient
+
+    client = ApiClient(mail_app.test_client(), mail_app).as_user(make.user(email="li@firm.example"))
+    booking_id = client.post("/api/v1/bookings", json={
+        "instrument_id": make.instrument().id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
+        "purpose": "XRD"}).json["id"]
+    calendar = INVITE.format(method=method).encode()
+    before = datetime.now(UTC).replace(microsecond=0)
+    with mail_app.app_context():
+        row = queue("edge:invite", calendar=calendar, method=method, booking_id=booking_id)
+        stored = db.session.get(OutboxMessage, row.id)
+        assert (stored.booking_id, stored.kind) == (booking_id, "test")
+        assert stored.raw.isascii()
+        message_id = stored.message_id
+        assert deliver_due().sent == 2  # with the booking's own mail
+    [message] = [m for m in smtp.messages if m["Message-ID"] == message_id]
+    assert parsedate_to_datetime(message["Date"]) >= before
+    assert parsedate_to_datetime(message["Date"]) <= datetime.now(UTC)
+    alternative = next(part for part in message.walk() if part.get_content_type() == "multipart/alternative")
+    inline = [(part.get_content_type(), part.get_param("method"), part["Content-Transfer-Encoding"])
+              for part in alternative.iter_parts()]
+    assert inline == [("text/plain", None, "quoted-printable"), ("text/html", None, "quoted-printable"),
+                      ("text/calendar", method, "quoted-printable")]
+    calendar_part = list(alternative.iter_parts())[2]
+    assert calendar_part.get_payload(decode=True) == calendar
+    [attached] = message.iter_attachments()
+    assert (attached.get_content_type(), attached.get_param("method"), attached.get_filename(),
+            attached.get_payload(decode=True)) == ("application/ics", method, "invite.ics", calendar)
+
+
+def test_a_stored_address_with_a_line_break_is_queued_as_the_address_alone(mail_app, make, day, app_context):
+    """A recipient read from a row written before the text rules (a line
+    break and a Bcc after the address) is queued as the address alone, by
+    enqueue and by enqueue_to_compose alike; one with no address at all
+    as one printable line. Either way the Message-ID is the platform's."""
+    from ..booking.conftest import iso
+    from ..factories import ApiClient
+
+    client = ApiClient(mail_app.test_client(), mail_app).as_user(make.user(email="li@firm.example"))
+    booking_id = client.post("/api/v1/bookings", json={
+        "instrument_id": make.instrument().id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
+        "purpose": "XRD"}).json["id"]
+    [booked] = rows()
+    dirty = "wang@firm.example\r\nBcc: all@evil.example"
+    with mail_app.app_context():
+        queue("edge:dirty", recipient=dirty)
+        queue("edge:nobody", recipient="\x07王老师\r\n(no address)")
+        begin_write_transaction()
+        enqueue_to_compose(key="edge:dirty:compose", kind=booked.kind, recipient=dirty, subject="再次",
+                           booking_id=booking_id, compose_from=booked.compose_from)
+        enqueue_to_compose(key="edge:nobody:compose", kind=booked.kind, recipient="\x07王老师\r\n(no address)",
+                           subject="再次", booking_id=booking_id, compose_from=booked.compose_from)
+        db.session.commit()
+    assert [row.recipient for row in rows()] == [
+        "li@firm.example", "wang@firm.example", "王老师 (no address)", "wang@firm.example", "王老师 (no address)"]
+    assert all(row.message_id.endswith("@g60.example>") for row in rows())
