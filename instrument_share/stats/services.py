@@ -456,8 +456,8 @@ def _cover_selects(period: Period, monthly, columns, keys, where=lambda table, s
     selects = []
     for part_sign, grain, first, last in _cover(period, years=yearly is not None):
         negated = part_sign * sign < 0
-        table, when = {"year": (yearly, yearly.c.year) if yearly is not None else None,
-                       "month": (monthly, monthly.c.month), "day": (ROLLED, ROLLED.c.day)}[grain]
+        table = {"year": yearly, "month": monthly, "day": ROLLED}[grain]
+        when = table.c[grain]  # each table's date column is named for its grain
         grouping = keys(table, when)
         one_month = (first.year, first.month) == (last.year, last.month)  # whole months merge across years
         one_row_each = ((grain == "year" or (grain == "month" and one_month))

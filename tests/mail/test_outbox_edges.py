@@ -292,20 +292,26 @@ def test_attachments_arrive_as_sent_text_in_utf_8_and_bytes_as_they_are(mail_app
     assert body.get_content().rstrip() == "正文" and message.get_body(("html",)).get_content().rstrip() == "<p>正文</p>"
 
 
-def test_many_messages_to_compose_are_queued_once_each_whatever_their_number(app, make, day, app_context):
-    """A long series queues a mail per occurrence: keys already in the outbox
-    (looked up 500 at a time) and keys twice in the list are queued once."""
+def _series_mail_template(app, make, day) -> dict:
+    """The fields of a booking's queued mail to compose, from a booking made
+    through the API, for a series' further mails (their keys to add)."""
     from ..booking.conftest import iso
     from ..factories import ApiClient
 
-    booker = make.user(email="li@firm.example")
-    client = ApiClient(app.test_client(), app).as_user(booker)
+    client = ApiClient(app.test_client(), app).as_user(make.user(email="li@firm.example"))
     booking_id = client.post("/api/v1/bookings", json={
         "instrument_id": make.instrument().id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
         "purpose": "XRD"}).json["id"]
     [first] = rows()
     template = {"kind": first.kind, "recipient": "wang@firm.example", "subject": "系列", "booking_id": booking_id,
                 "compose_from": first.compose_from}
+    return template
+
+
+def test_many_messages_to_compose_are_queued_once_each_whatever_their_number(app, make, day, app_context):
+    """A long series queues a mail per occurrence: keys already in the outbox
+    (looked up 500 at a time) and keys twice in the list are queued once."""
+    template = _series_mail_template(app, make, day)
     begin_write_transaction()
     enqueue_many_to_compose([{**template, "key": f"edge:many:{n}"} for n in (0, 500, 1000)])
     db.session.commit()
@@ -320,16 +326,7 @@ def test_many_messages_to_compose_are_queued_once_each_whatever_their_number(app
 def test_a_long_series_looks_its_keys_up_500_at_a_time(app, make, day, app_context):
     """Queueing a mail per occurrence costs one look-up of the keys already
     queued per 500 mails (1 for 500, 2 for 501, 3 for 1,002), not one per mail."""
-    from ..booking.conftest import iso
-    from ..factories import ApiClient
-
-    client = ApiClient(app.test_client(), app).as_user(make.user(email="li@firm.example"))
-    booking_id = client.post("/api/v1/bookings", json={
-        "instrument_id": make.instrument().id, "start": iso(day, "10:00"), "end": iso(day, "11:00"),
-        "purpose": "XRD"}).json["id"]
-    [first] = rows()
-    template = {"kind": first.kind, "recipient": "wang@firm.example", "subject": "系列", "booking_id": booking_id,
-                "compose_from": first.compose_from}
+    template = _series_mail_template(app, make, day)
     lookups = []
 
     def record(conn, cursor, statement, *args):
