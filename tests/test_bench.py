@@ -26,7 +26,8 @@ def test_bench_builds_measures_and_writes_its_figures(app, runner, tmp_path, dat
                                     "timeline_week_page", "timeline_day_page", "schedule_api_week"}
     assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year",
                                     "dashboard_admin_kept", "dashboard_admin_computed",
-                                    "dashboard_admin_computed_mid_month"}
+                                    "dashboard_admin_computed_mid_month", "dashboard_admin_stored",
+                                    "dashboard_admin_after_a_change"}
     assert report["rollups_rebuild_seconds"] >= 0
     assert report["dashboard_sql_statements"] > 0 and report["peak_memory_mb"] > 0
     if target.startswith("sqlite"):
@@ -83,7 +84,8 @@ def test_bench_measures_the_statistics_alone(app, runner, tmp_path, database_url
     assert report["only"] == "stats" and "at_10k" not in report and "busy_instrument" not in report
     assert set(report["stats"]) == {"utilisation_year_by_instrument", "utilisation_year_by_city", "flows_year",
                                     "dashboard_admin_kept", "dashboard_admin_computed",
-                                    "dashboard_admin_computed_mid_month"}
+                                    "dashboard_admin_computed_mid_month", "dashboard_admin_stored",
+                                    "dashboard_admin_after_a_change"}
     assert 0 < report["dashboard_sql_statements"] <= 12
     assert "stats flows_year" in result.output
     engine = sa.create_engine(target)

@@ -143,7 +143,7 @@ def test_a_refused_booking_reads_a_window_whatever_the_history(api, make, day):
     assert small <= 7
 
 
-DASHBOARD_MOST = 11  # issue #20: 10 for the office and a bureau, 11 for a manager (12 allowed)
+DASHBOARD_MOST = 11  # issue #20: 11 for each (the office and a bureau look for the page the scheduler stored first, stats/pages.py); 12 allowed
 DASHBOARD_KEPT = 5  # the same page again, kept (stats/dashboard.py): the session, the token, the page's lists
 
 

@@ -158,6 +158,14 @@ def check_statistics(now: datetime, period=None) -> int:
     return len(found)
 
 
+def make_statistics_pages(now: datetime, period=None) -> dict:
+    """Make the default statistics dashboards of the corridor and of each
+    city again after a change, for every web worker (stats/pages.py)."""
+    from ..stats.dashboard import make_pages
+
+    return make_pages(now)
+
+
 JOBS = {
     job.name: job
     for job in (
@@ -167,6 +175,7 @@ JOBS = {
         Job("close-orders", close_orders, {"trigger": "cron", "minute": 5}, 55 * 60),
         Job("mail-overdue-orders", mail_overdue_orders, {"trigger": "cron", "hour": 8, "minute": 30}, 12 * 3600),
         Job("check-statistics", check_statistics, {"trigger": "cron", "hour": 2, "minute": 15}, 20 * 3600),
+        Job("statistics-pages", make_statistics_pages, {"trigger": "interval", "seconds": 30}, 25),
         Job("warn-expiring-qualifications", warn_expiring_qualifications,
             {"trigger": "cron", "hour": 8}, 20 * 3600),
         # Reports may run late: a scheduler down over Monday 07:00 still sends

@@ -1,25 +1,28 @@
 """What a role's statistics dashboard shows, decided once: the scope and
 period asked for (or the defaults when they cannot be read), and every
 figure the page draws. A dashboard of whole days before today is kept per
-process until the statistics' version changes (README, "Statistics
-(roll-ups)")."""
+process until the statistics' versions change; the default pages of the
+corridor and of each city are made by the scheduler and shared by every
+worker (stats/pages.py; README, "Statistics (roll-ups)")."""
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from ..accounts.models import User
 from ..accounts.policy import Scope, stats_scope
+from ..database import begin_write_transaction
 from ..errors import ServiceError
 from ..extensions import db
 from ..sql import dialect
 from ..text import TextRefused, clean_line
-from ..timeutil import platform_zone
-from . import rollups, services
+from ..timeutil import platform_zone, to_platform
+from . import pages, rollups, services
 from .models import StatsDayVersion, StatsVersion
 from .overview import GROUPINGS, overview
 from .policy import can_see_flows
@@ -45,6 +48,7 @@ class Dashboard:
     quota: list[dict]            # the first SHOWN_ROWS instruments below their quota
     quota_count: int
     flows: dict | None           # None for a role that may not see them
+    as_of: datetime | None = None  # a stored page a change came after: when it was last current (pages.py)
 
     def order_rows(self, group_by: str) -> list[dict]:
         """The groups (city, institution or category) that delivered orders,
@@ -59,7 +63,7 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
     last thirty days) and one city (by default the user's whole scope). A city
     or period that cannot be read falls back to the defaults; a city outside
     the user's scope is refused, and so is a role without statistics."""
-    default_first, default_last = today - timedelta(days=DEFAULT_DAYS), today - timedelta(days=1)
+    default_first, default_last = _default_period(today)
     try:
         city = clean_line(city or "") or None
     except TextRefused:
@@ -71,28 +75,79 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         if error.status == 403:
             raise
         scope, period = stats_scope(user), services.make_period(default_first, default_last)
+    flows = can_see_flows(user)
     if services.split(period, today)[1] is not None:  # today or later: it changes with every booking
-        return _computed(user, today, scope, period, city)
+        return _computed(today, scope, period, city, flows)
     # Whole days before today change only with what replaces the platform's
     # token or a token of a day the page reads (stats.rollups.bump,
     # bump_days): computed once per tokens, scope and period.
     token, days = _versions(_first_day_read(period), period.last)
     if rollups.uncommitted(db.session()):  # its own changes, which may yet be rolled back (found by review)
-        return _computed(user, today, scope, period, city)
-    key = (token, days, dialect(), platform_zone().key, scope, period.first, period.last, city,
-           can_see_flows(user))
+        return _computed(today, scope, period, city, flows)
+    key = (token, days, dialect(), platform_zone().key, scope, period.first, period.last, city, flows)
     with _kept_lock:
         found = _kept.get(key) if token else None
         if found is not None:
             _kept.move_to_end(key)
             return found
-    board = _computed(user, today, scope, period, city)
-    if token:
-        with _kept_lock:
-            _kept[key] = board
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
+    if flows and pages.made_for(scope, period.first, period.last, (default_first, default_last)):
+        stored = pages.read(pages.key(STORED_FORMAT, scope, period.first, period.last), pages.digest(token, days))
+        if stored is not None:
+            board = Dashboard(scope=scope, period=period, city=city, **stored.figures,
+                              as_of=None if stored.current else stored.checked_at)
+            if not stored.current:
+                return board  # not kept: the job makes the current page within RUN_EVERY
+            return _keep(key, board) if token else board
+    board = _computed(today, scope, period, city, flows)
+    return _keep(key, board) if token else board
+
+
+def _keep(key: tuple, board: Dashboard) -> Dashboard:
+    with _kept_lock:
+        _kept[key] = board
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
     return board
+
+
+def make_pages(now: datetime) -> dict:
+    """Make the default dashboards of the corridor and of each city that a
+    change has made out of date, and store them for every worker
+    (stats/pages.py): the `statistics-pages` job. A page made while a change
+    was committed is not stored; the next run makes it again."""
+    today = to_platform(now).date()
+    period = services.make_period(*_default_period(today))
+    scopes = [Scope(), *(Scope(city=city.code) for city in services.list_cities())]
+    keys = {pages.key(STORED_FORMAT, scope, period.first, period.last): scope for scope in scopes}
+    versions = _versions(_first_day_read(period), period.last)
+    tokens = pages.digest(*versions)
+    stored = pages.stored_tokens(list(keys))
+    made = {key: _figures(_computed(today, scope, period, None, flows=True))
+            for key, scope in keys.items() if stored.get(key) != tokens}
+    if made and _versions(_first_day_read(period), period.last) != versions:
+        db.session.rollback()
+        return {"made": 0, "current": 0, "changed_meanwhile": len(made)}
+    begin_write_transaction()
+    current = [key for key in keys if key not in made]
+    pages.write(made, current, tokens, now)
+    db.session.commit()
+    return {"made": len(made), "current": len(current)}
+
+
+def _figures(board: Dashboard) -> dict:
+    """What a stored page holds: every figure (the scope, period and city
+    are the request's)."""
+    return {name: getattr(board, name) for name in STORED}
+
+
+STORED = tuple(field.name for field in fields(Dashboard) if field.name not in ("scope", "period", "city", "as_of"))
+# What a stored page's figures look like: its fields and a figure row's keys
+# (a release that changes either reads none of the pages stored before it).
+STORED_FORMAT = hashlib.sha256(",".join((*STORED, *services.Figures().as_dict())).encode()).hexdigest()[:12]
+
+
+def _default_period(today: date) -> tuple[date, date]:
+    return today - timedelta(days=DEFAULT_DAYS), today - timedelta(days=1)
 
 
 def _versions(first: date, last: date) -> tuple[str | None, tuple]:
@@ -119,7 +174,7 @@ def _first_day_read(period: services.Period) -> date:
     return min(period.first, _trend_period(period).first, services.year_to_date(period).first)
 
 
-def _computed(user: User, today: date, scope: Scope, period: services.Period, city: str | None) -> Dashboard:
+def _computed(today: date, scope: Scope, period: services.Period, city: str | None, flows: bool) -> Dashboard:
     # Every figure from one read of each source (README, "Statistics (roll-ups)"):
     # the orders of the longest span; the instruments' figures of the period
     # and of the year to date together, summed by the database for whole
@@ -146,5 +201,5 @@ def _computed(user: User, today: date, scope: Scope, period: services.Period, ci
         by_category=grouped["category"], by_institution=grouped["institution"],
         trend=services.by_month(scope, trend_period, today, orders)["rows"],
         most_used=most_used, least_used=least_used, quota=quota, quota_count=quota_count,
-        flows=services.flows(scope, period, today, orders) if can_see_flows(user) else None,
+        flows=services.flows(scope, period, today, orders) if flows else None,
     )

@@ -1,11 +1,12 @@
 """Daily roll-ups of the statistics (issue #20; README, "Statistics (roll-ups)")."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db_types import UTCDateTime
 from ..extensions import db
 
 
@@ -169,3 +170,21 @@ class StatsDayVersion(db.Model):
 
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     token: Mapped[str] = mapped_column(sa.String(32))
+
+
+class StatsPage(db.Model):
+    """A dashboard of whole past days made by the scheduler (stats/pages.py)
+    for the scopes whose pages are costly to make on a reader's request (the
+    corridor, each city), shared by every web worker: its figures as JSON,
+    the statistics' versions they were made at (`tokens`, a digest of
+    `stats_version` and the days' tokens), and when the scheduler last found
+    them current (`checked_at`). Derived data: emptied or lost, pages are made
+    again on request and by the next run."""
+
+    __tablename__ = "stats_page"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    tokens: Mapped[str] = mapped_column(sa.String(64))
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[str] = mapped_column(sa.Text)

@@ -68,5 +68,5 @@ def dashboard():
         totals=board.by_city["totals"], by_city=board.by_city["rows"], by_category=board.by_category["rows"],
         trend=board.trend, most_used=board.most_used, least_used=board.least_used, quota=board.quota,
         quota_count=board.quota_count, flows=flows, charts=figures, city=city, pct=pct,
-        cities=list_cities(), order_rows=board.order_rows,
+        cities=list_cities(), order_rows=board.order_rows, as_of=board.as_of,
     )
