@@ -23,6 +23,7 @@ from ..mail.delivery import deliver_due
 from ..mail.outbox import enqueue
 from ..orders import mails as order_mails
 from ..orders import services as order_services
+from ..stats import pages
 from ..timeutil import to_platform
 from ..web import local_name
 from . import reports
@@ -175,7 +176,8 @@ JOBS = {
         Job("close-orders", close_orders, {"trigger": "cron", "minute": 5}, 55 * 60),
         Job("mail-overdue-orders", mail_overdue_orders, {"trigger": "cron", "hour": 8, "minute": 30}, 12 * 3600),
         Job("check-statistics", check_statistics, {"trigger": "cron", "hour": 2, "minute": 15}, 20 * 3600),
-        Job("statistics-pages", make_statistics_pages, {"trigger": "interval", "seconds": 30}, 25),
+        Job("statistics-pages", make_statistics_pages,
+            {"trigger": "interval", "seconds": pages.RUN_EVERY.total_seconds()}, 25),
         Job("warn-expiring-qualifications", warn_expiring_qualifications,
             {"trigger": "cron", "hour": 8}, 20 * 3600),
         # Reports may run late: a scheduler down over Monday 07:00 still sends

@@ -6,7 +6,6 @@ corridor and of each city are made by the scheduler and shared by every
 worker (stats/pages.py; README, "Statistics (roll-ups)")."""
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, fields
@@ -91,7 +90,7 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
             _kept.move_to_end(key)
             return found
     if flows and pages.made_for(scope, period.first, period.last, (default_first, default_last)):
-        stored = pages.read(pages.key(STORED_FORMAT, scope, period.first, period.last), pages.digest(token, days))
+        stored = pages.read(pages.key(scope, period.first, period.last), pages.digest(token, days))
         if stored is not None:
             board = Dashboard(scope=scope, period=period, city=city, **stored.figures,
                               as_of=None if stored.current else stored.checked_at)
@@ -118,20 +117,28 @@ def make_pages(now: datetime) -> dict:
     today = to_platform(now).date()
     period = services.make_period(*_default_period(today))
     scopes = [Scope(), *(Scope(city=city.code) for city in services.list_cities())]
-    keys = {pages.key(STORED_FORMAT, scope, period.first, period.last): scope for scope in scopes}
-    versions = _versions(_first_day_read(period), period.last)
+    keys = {pages.key(scope, period.first, period.last): scope for scope in scopes}
+    first_read = _first_day_read(period)
+    versions = _versions(first_read, period.last)
     tokens = pages.digest(*versions)
     stored = pages.stored_tokens(list(keys))
-    made = {key: _figures(_computed(today, scope, period, None, flows=True))
-            for key, scope in keys.items() if stored.get(key) != tokens}
-    if made and _versions(_first_day_read(period), period.last) != versions:
-        db.session.rollback()
-        return {"made": 0, "current": 0, "changed_meanwhile": len(made)}
+    current = [key for key in keys if stored.get(key) == tokens]
+    made, changed_meanwhile = {}, 0
+    for key, scope in keys.items():
+        if key in current:
+            continue
+        figures = _figures(_computed(today, scope, period, None, flows=True))
+        after = _versions(first_read, period.last)
+        if after == versions:  # each page on its own: a change spoils only the page it came during
+            made[key] = (figures, pages.digest(*versions))
+        else:
+            changed_meanwhile += 1
+        versions = after
     begin_write_transaction()
-    current = [key for key in keys if key not in made]
-    pages.write(made, current, tokens, now)
+    pages.write(made, current, tokens, keep=list(keys))
     db.session.commit()
-    return {"made": len(made), "current": len(current)}
+    return {"made": len(made), "current": len(current), **({"changed_meanwhile": changed_meanwhile}
+                                                            if changed_meanwhile else {})}
 
 
 def _figures(board: Dashboard) -> dict:
@@ -141,9 +148,6 @@ def _figures(board: Dashboard) -> dict:
 
 
 STORED = tuple(field.name for field in fields(Dashboard) if field.name not in ("scope", "period", "city", "as_of"))
-# What a stored page's figures look like: its fields and a figure row's keys
-# (a release that changes either reads none of the pages stored before it).
-STORED_FORMAT = hashlib.sha256(",".join((*STORED, *services.Figures().as_dict())).encode()).hexdigest()[:12]
 
 
 def _default_period(today: date) -> tuple[date, date]:

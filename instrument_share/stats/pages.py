@@ -18,8 +18,9 @@ their figures here; a reader is served the stored page:
 - otherwise (the scheduler is down, or the page was never made) not at all:
   the reader's request makes the page, as for any other scope or period.
 
-A page is stored only when the versions did not change while it was made,
-so a stored page never mixes figures from before and after a change.
+A page is stored only when the versions did not change while it was made
+(read before and after each page), so a stored page never mixes figures
+from before and after a change.
 """
 from __future__ import annotations
 
@@ -28,13 +29,19 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..accounts.policy import Scope
 from ..extensions import db
+from ..sql import dialect
 from ..timeutil import platform_zone, utcnow
 from .models import StatsPage
+
+PACKAGE = Path(__file__).resolve().parent.parent
 
 RUN_EVERY = timedelta(seconds=30)
 FRESH = timedelta(seconds=60)  # how long after the job last found a page current it is still served
@@ -54,13 +61,25 @@ def made_for(scope: Scope, period_first: date, period_last: date, default: tuple
     return scope.institution_id is None and (period_first, period_last) == default
 
 
-def key(page_format: str, scope: Scope, first: date, last: date) -> str:
+def key(scope: Scope, first: date, last: date) -> str:
     """The page's key: what its figures depend on besides the versions: the
-    shape of what is stored (`page_format`: a page stored by an older
-    release is never read, not even in the minute after a change, and the
-    job's next run drops it), the platform's zone (which bookings fall on
-    which day), the scope and the period."""
-    return f"{page_format}|{platform_zone().key}|{scope.city or '*'}|{first.isoformat()}|{last.isoformat()}"
+    release that made them (`release`), the platform's zone (which bookings
+    fall on which day), the scope and the period; as JSON, so that no city
+    asked for can be taken for another or for the corridor (found by review)."""
+    return json.dumps([release(), platform_zone().key, scope.city, first.isoformat(), last.isoformat()])
+
+
+@cache
+def release() -> str:
+    """The code that makes the figures, as a digest of every module of the
+    application: a page stored by another release, whose figures may mean
+    something else or have another shape, is never read, not even in the
+    minute after a change, and the job's next run drops it (the versions do
+    not change with a deployment; found by review)."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def digest(token: str | None, days: tuple) -> str:
@@ -86,20 +105,29 @@ def stored_tokens(keys: list[str]) -> dict[str, str]:
     return dict(db.session.execute(sa.select(StatsPage.key, StatsPage.tokens).where(StatsPage.key.in_(keys))).all())
 
 
-def write(made: dict[str, dict], current: list[str], tokens: str, now: datetime) -> None:
-    """Store the pages `made` ({key: figures}) at `tokens`, mark the pages
-    `current` as found current at `now`, and drop every other page (those
-    of the periods before today's). Inside the caller's write transaction."""
-    keep = [*made, *current]
+def write(made: dict[str, tuple[dict, str]], current: list[str], tokens: str, keep: list[str]) -> None:
+    """Store the pages `made` ({key: (figures, the tokens they were made
+    at)}), mark the pages `current` (stored at `tokens`) as found current
+    now, and drop every page not in `keep` (those of the periods before
+    today's, of another release). Inside the caller's write transaction. Stamped with
+    this host's clock, not the job's `now` (which may be given: `flask jobs
+    run --now`), so that a page is never said to be from a time not yet come
+    (found by review); the hosts' clocks are kept in step (NTP), as the
+    scheduler's lease and the sessions already assume."""
+    now = utcnow()
     db.session.execute(sa.delete(StatsPage).where(StatsPage.key.not_in(keep)))
     if current:
         db.session.execute(sa.update(StatsPage).where(StatsPage.key.in_(current), StatsPage.tokens == tokens)
                            .values(checked_at=now))
-    for page_key, figures in made.items():
-        db.session.execute(sa.delete(StatsPage).where(StatsPage.key == page_key))
-        db.session.execute(sa.insert(StatsPage).values(
-            key=page_key, tokens=tokens, made_at=now, checked_at=now,
-            body=json.dumps(figures, default=_tagged, separators=(",", ":"), ensure_ascii=False)))
+    insert = (postgresql.insert if dialect() == "postgresql" else sqlite.insert)(StatsPage)
+    for page_key, (figures, page_tokens) in made.items():
+        # An upsert: a run by hand beside the scheduler's may store the same
+        # page (found by review: delete-then-insert failed on PostgreSQL).
+        db.session.execute(insert.values(
+            key=page_key, tokens=page_tokens, made_at=now, checked_at=now,
+            body=json.dumps(figures, default=_tagged, separators=(",", ":"), ensure_ascii=False),
+        ).on_conflict_do_update(index_elements=[StatsPage.key], set_={
+            name: insert.excluded[name] for name in ("tokens", "made_at", "checked_at", "body")}))
 
 
 def _tagged(value):
