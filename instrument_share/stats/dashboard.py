@@ -20,7 +20,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..sql import dialect
 from ..text import TextRefused, clean_line
-from ..timeutil import platform_zone, to_platform
+from ..timeutil import platform_zone, to_platform, utcnow
 from . import pages, rollups, services
 from .models import StatsDayVersion, StatsVersion
 from .overview import GROUPINGS, overview
@@ -119,6 +119,10 @@ def make_pages(now: datetime) -> dict:
     scopes = [Scope(), *(Scope(city=city.code) for city in services.list_cities())]
     keys = {pages.key(scope, period.first, period.last): scope for scope in scopes}
     first_read = _first_day_read(period)
+    # Each time is taken before the versions are read: the figures were
+    # current then at the latest (the hosts' clock, not `now`, which
+    # `flask jobs run --now` sets: never a time to come; found by review).
+    started = utcnow()
     versions = _versions(first_read, period.last)
     tokens = pages.digest(*versions)
     stored = pages.stored_tokens(list(keys))
@@ -128,14 +132,15 @@ def make_pages(now: datetime) -> dict:
         if key in current:
             continue
         figures = _figures(_computed(today, scope, period, None, flows=True))
+        checked = utcnow()
         after = _versions(first_read, period.last)
         if after == versions:  # each page on its own: a change spoils only the page it came during
-            made[key] = (figures, pages.digest(*versions))
+            made[key] = (figures, pages.digest(*versions), checked)
         else:
             changed_meanwhile += 1
         versions = after
     begin_write_transaction()
-    pages.write(made, current, tokens, keep=list(keys))
+    pages.write(made, current, tokens, started, keep=list(keys))
     db.session.commit()
     return {"made": len(made), "current": len(current), **({"changed_meanwhile": changed_meanwhile}
                                                             if changed_meanwhile else {})}

@@ -105,26 +105,25 @@ def stored_tokens(keys: list[str]) -> dict[str, str]:
     return dict(db.session.execute(sa.select(StatsPage.key, StatsPage.tokens).where(StatsPage.key.in_(keys))).all())
 
 
-def write(made: dict[str, tuple[dict, str]], current: list[str], tokens: str, keep: list[str]) -> None:
+def write(made: dict[str, tuple[dict, str, datetime]], current: list[str], tokens: str, checked_at: datetime,
+          keep: list[str]) -> None:
     """Store the pages `made` ({key: (figures, the tokens they were made
-    at)}), mark the pages `current` (stored at `tokens`) as found current
-    now, and drop every page not in `keep` (those of the periods before
-    today's, of another release). Inside the caller's write transaction. Stamped with
-    this host's clock, not the job's `now` (which may be given: `flask jobs
-    run --now`), so that a page is never said to be from a time not yet come
-    (found by review); the hosts' clocks are kept in step (NTP), as the
-    scheduler's lease and the sessions already assume."""
-    now = utcnow()
+    at, when they were last found current)}), mark the pages `current`
+    (stored at `tokens`) as found current at `checked_at`, and drop every
+    page not in `keep` (those of the periods before today's, of another
+    release). Inside the caller's write transaction. The hosts' clocks are
+    kept in step (NTP), as the scheduler's lease and the sessions already
+    assume."""
     db.session.execute(sa.delete(StatsPage).where(StatsPage.key.not_in(keep)))
     if current:
         db.session.execute(sa.update(StatsPage).where(StatsPage.key.in_(current), StatsPage.tokens == tokens)
-                           .values(checked_at=now))
+                           .values(checked_at=checked_at))
     insert = (postgresql.insert if dialect() == "postgresql" else sqlite.insert)(StatsPage)
-    for page_key, (figures, page_tokens) in made.items():
+    for page_key, (figures, page_tokens, found_current) in made.items():
         # An upsert: a run by hand beside the scheduler's may store the same
         # page (found by review: delete-then-insert failed on PostgreSQL).
         db.session.execute(insert.values(
-            key=page_key, tokens=page_tokens, made_at=now, checked_at=now,
+            key=page_key, tokens=page_tokens, made_at=found_current, checked_at=found_current,
             body=json.dumps(figures, default=_tagged, separators=(",", ":"), ensure_ascii=False),
         ).on_conflict_do_update(index_elements=[StatsPage.key], set_={
             name: insert.excluded[name] for name in ("tokens", "made_at", "checked_at", "body")}))
