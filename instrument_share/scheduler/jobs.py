@@ -164,7 +164,9 @@ def make_statistics_pages(now: datetime, period=None) -> dict:
     city again after a change, for every web worker (stats/pages.py)."""
     from ..stats.dashboard import make_pages
 
-    return make_pages(now)
+    made = make_pages(now)
+    db.session.commit()
+    return made
 
 
 JOBS = {

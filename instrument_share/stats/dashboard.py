@@ -112,8 +112,9 @@ def _keep(key: tuple, board: Dashboard) -> Dashboard:
 def make_pages(now: datetime) -> dict:
     """Make the default dashboards of the corridor and of each city that a
     change has made out of date, and store them for every worker
-    (stats/pages.py): the `statistics-pages` job. A page made while a change
-    was committed is not stored; the next run makes it again."""
+    (stats/pages.py): the `statistics-pages` job, which commits. A page
+    made while a change was committed is not stored; the next run makes it
+    again."""
     today = to_platform(now).date()
     period = services.make_period(*_default_period(today))
     scopes = [Scope(), *(Scope(city=city.code) for city in services.list_cities())]
@@ -141,7 +142,6 @@ def make_pages(now: datetime) -> dict:
         versions = after
     begin_write_transaction()
     pages.write(made, current, tokens, started, keep=list(keys))
-    db.session.commit()
     return {"made": len(made), "current": len(current), **({"changed_meanwhile": changed_meanwhile}
                                                             if changed_meanwhile else {})}
 

@@ -561,6 +561,7 @@ def _new_statistics_version(app, make_pages: bool = False) -> None:
         db.session.commit()
         if make_pages:
             made = make_default_pages(datetime.now(UTC))
+            db.session.commit()
             assert made["made"], made
 
 
