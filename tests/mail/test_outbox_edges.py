@@ -12,6 +12,7 @@ import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
+from email.header import decode_header, make_header
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -510,3 +511,37 @@ def test_a_stored_address_with_a_line_break_is_queued_as_the_address_alone(mail_
     assert [row.recipient for row in rows()] == [
         "li@firm.example", "wang@firm.example", "王老师 (no address)", "wang@firm.example", "王老师 (no address)"]
     assert all(row.message_id.endswith("@g60.example>") for row in rows())
+
+
+def test_a_recipient_with_no_address_is_addressed_as_its_one_printable_line(mail_app, app_context):
+    """A stored recipient holding no address at all (a name and a note, with
+    a control character and a line break) is queued, and its message's To
+    header written, as that one printable line: never left empty."""
+    with mail_app.app_context():
+        row = queue("edge:nobody:to", recipient="\x07王老师\r\n(no address)")
+        stored = db.session.get(OutboxMessage, row.id)
+        to = message_from_string(stored.raw)["To"]  # as written (an address parser takes "(…)" for a comment)
+    assert stored.recipient == "王老师 (no address)"
+    assert str(make_header(decode_header(to))) == "王老师 (no address)"
+
+
+def test_a_mail_composed_by_the_delivery_run_is_addressed_to_its_stored_address_alone(
+        mail_app, smtp, make, day, app_context):
+    """A row the delivery run composes, written before addresses were
+    cleaned at the door (a line break and a Bcc after the address, written
+    here past the door), is composed with the address alone in its To
+    header, as in its envelope."""
+    template = _series_mail_template(mail_app, make, day)
+    with mail_app.app_context():
+        begin_write_transaction()
+        enqueue_to_compose(key="edge:old:compose", **template)
+        db.session.commit()
+        begin_write_transaction()
+        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.idempotency_key == "edge:old:compose")
+                           .values(recipient="wang@firm.example\r\nBcc: all@evil.example"))
+        db.session.commit()
+        assert deliver_due().sent == 2  # with the booking's own mail
+    [old] = [row for row in rows() if row.idempotency_key == "edge:old:compose"]
+    composed = message_from_string(old.raw)  # the header as written: an address parser drops what follows
+    assert (composed["To"], composed["Bcc"]) == ("wang@firm.example", None)
+    assert [m["To"] for m in smtp.messages if m["Message-ID"] == old.message_id] == ["wang@firm.example"]
