@@ -89,15 +89,16 @@ def dashboard(user: User, today: date, first: date | None, last: date | None, ci
         if found is not None:
             _kept.move_to_end(key)
             return found
+    stored = None
     if flows and pages.made_for(scope, period.first, period.last, (default_first, default_last)):
         stored = pages.read(pages.key(scope, period.first, period.last), pages.digest(token, days))
-        if stored is not None:
-            board = Dashboard(scope=scope, period=period, city=city, **stored.figures,
-                              as_of=None if stored.current else stored.checked_at)
-            if not stored.current:
-                return board  # not kept: the job makes the current page within RUN_EVERY
-            return _keep(key, board) if token else board
-    board = _computed(today, scope, period, city, flows)
+    if stored is None:
+        board = _computed(today, scope, period, city, flows)
+    else:
+        board = Dashboard(scope=scope, period=period, city=city, **stored.figures,
+                          as_of=None if stored.current else stored.checked_at)
+        if not stored.current:
+            return board  # not kept: the job makes the current page within RUN_EVERY
     return _keep(key, board) if token else board
 
 
