@@ -10,6 +10,12 @@ in mutation/equivalent.toml with its diff and the reason; an entry whose diff
 no longer matches (the module changed) counts as a survivor again, and one
 whose mutant is now killed is reported as obsolete.
 
+A run of one module alone uses that module's own test selection where
+setup.cfg has one (a `[mutmut:instrument_share/stats/rollups.py]` section):
+it is written into [mutmut] while mutmut runs and setup.cfg is put back after.
+`--again NAME...` tests those mutants again under the same selection (mutmut
+sets every result back to "not checked" when the selection changes).
+
 Score = killed / (mutants − equivalent). Timeouts count as killed, mutants no
 selected test reaches ("no tests") as survivors.
 """
@@ -17,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import contextlib
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,13 +37,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "mutation" / "equivalent.toml"
+SETUP = ROOT / "setup.cfg"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 KILLED = {"killed", "timeout", "caught by type check"}
 
 
 def configured_modules() -> list[str]:
     parser = configparser.ConfigParser()
-    parser.read(ROOT / "setup.cfg")
+    parser.read(SETUP)
     return [line.strip() for line in parser.get("mutmut", "only_mutate").splitlines() if line.strip()]
 
 
@@ -44,6 +54,42 @@ def module_path(name: str, known: list[str]) -> str:
             return candidate
     sys.exit(f"{name} is not in setup.cfg's [mutmut] only_mutate ({', '.join(known)}): add it there, "
              "and the fast tests that cover it to pytest_add_cli_args_test_selection")
+
+
+def own_selection(paths: list[str]) -> list[str] | None:
+    """The tests of setup.cfg's [mutmut:MODULE] section, for a run of that
+    one module alone (a run of several uses [mutmut]'s, as ever)."""
+    parser = configparser.ConfigParser()
+    parser.read(SETUP)
+    option = "pytest_add_cli_args_test_selection"
+    if len(paths) != 1 or not parser.has_option(f"mutmut:{paths[0]}", option):
+        return None
+    return [line.strip() for line in parser.get(f"mutmut:{paths[0]}", option).splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def selection(tests: list[str] | None):
+    """setup.cfg with `tests` as [mutmut]'s test selection while mutmut runs,
+    byte for byte as it was afterwards (also after Ctrl-C or a SIGTERM)."""
+    if tests is None:
+        yield
+        return
+    original = SETUP.read_bytes()
+    text = original.decode("utf-8")
+    start = text.index("\n[mutmut]\n")
+    end = text.find("\n[", start + 1)
+    section, count = re.subn(r"(?m)^pytest_add_cli_args_test_selection =\n(?:[ \t]+\S.*\n)*",
+                             "pytest_add_cli_args_test_selection =\n" + "".join(f"    {t}\n" for t in tests),
+                             text[start:end])
+    if count != 1:
+        sys.exit("setup.cfg: no pytest_add_cli_args_test_selection in [mutmut] to replace")
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    SETUP.write_text(text[:start] + section + text[end:], "utf-8")
+    try:
+        yield
+    finally:
+        SETUP.write_bytes(original)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def dotted(path: str) -> str:
@@ -97,20 +143,28 @@ def main() -> int:
     parser.add_argument("--report", action="store_true",
                         help="only print the table of the results in mutants/ (after the last run, and any "
                              "`mutmut run NAME...` since, which tests those mutants again with the tests as they are now)")
+    parser.add_argument("--again", nargs="+", metavar="NAME",
+                        help="test these mutants of the last run again (`mutmut run NAME...`, under their module's "
+                             "own test selection if it has one), then print their module's table")
     args = parser.parse_args()
     known = configured_modules()
+    if args.again:
+        args.modules = sorted({path for path in known for name in args.again if name.startswith(f"{dotted(path)}.")})
     paths = [module_path(name, known) for name in args.modules] or known
 
     started = time.monotonic()
-    if not args.report:
-        mutmut_run(args.jobs, paths)
-    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    with selection(own_selection(paths)):
+        if args.again:
+            mutmut("run", "--max-children", str(args.jobs), *args.again)
+        elif not args.report:
+            mutmut_run(args.jobs, paths)
+        minutes, seconds = divmod(round(time.monotonic() - started), 60)
 
-    status = {}
-    for line in mutmut("results", "--all", "true", capture=True).splitlines():
-        name, _, result = line.strip().rpartition(": ")
-        if name:
-            status[name] = result
+        status = {}
+        for line in mutmut("results", "--all", "true", capture=True).splitlines():
+            name, _, result = line.strip().rpartition(": ")
+            if name:
+                status[name] = result
     listed = {entry["mutant"]: entry for entry in tomllib.loads(EQUIVALENT.read_text("utf-8"))["equivalent"]}
 
     rows, survivors, notes = [], [], []
@@ -152,7 +206,8 @@ def main() -> int:
     print("\n| module | mutants | killed | survived | equivalent | other | score |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(rows))
-    took = "results of the last run in mutants/" if args.report else f"{minutes} min {seconds} s, {args.jobs} at a time"
+    took = ("results of the last run in mutants/" if args.report or args.again
+            else f"{minutes} min {seconds} s, {args.jobs} at a time")
     print(f"\n{took}; `.venv/bin/mutmut show NAME` shows a mutant, `.venv/bin/mutmut browse` all of them")
     return 0
 
