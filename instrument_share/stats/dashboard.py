@@ -142,7 +142,7 @@ def make_pages(now: datetime) -> dict:
             changed_meanwhile += 1
         versions = after
     begin_write_transaction()
-    pages.write(made, current, tokens, started, keep=list(keys))
+    pages.write(made, tokens, started, keep=list(keys))
     return {"made": len(made), "current": len(current), **({"changed_meanwhile": changed_meanwhile}
                                                             if changed_meanwhile else {})}
 

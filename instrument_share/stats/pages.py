@@ -105,19 +105,16 @@ def stored_tokens(keys: list[str]) -> dict[str, str]:
     return dict(db.session.execute(sa.select(StatsPage.key, StatsPage.tokens).where(StatsPage.key.in_(keys))).all())
 
 
-def write(made: dict[str, tuple[dict, str, datetime]], current: list[str], tokens: str, checked_at: datetime,
-          keep: list[str]) -> None:
+def write(made: dict[str, tuple[dict, str, datetime]], tokens: str, checked_at: datetime, keep: list[str]) -> None:
     """Store the pages `made` ({key: (figures, the tokens they were made
-    at, when they were last found current)}), mark the pages `current`
-    (stored at `tokens`) as found current at `checked_at`, and drop every
-    page not in `keep` (those of the periods before today's, of another
-    release). Inside the caller's write transaction. The hosts' clocks are
-    kept in step (NTP), as the scheduler's lease and the sessions already
-    assume."""
+    at, when they were last found current)}), drop every page not in
+    `keep` (those of the periods before today's, of another release) and
+    mark those left that are stored at `tokens`, the versions of now, as
+    found current at `checked_at`. Inside the caller's write transaction.
+    The hosts' clocks are kept in step (NTP), as the scheduler's lease and
+    the sessions already assume."""
     db.session.execute(sa.delete(StatsPage).where(StatsPage.key.not_in(keep)))
-    if current:
-        db.session.execute(sa.update(StatsPage).where(StatsPage.key.in_(current), StatsPage.tokens == tokens)
-                           .values(checked_at=checked_at))
+    db.session.execute(sa.update(StatsPage).where(StatsPage.tokens == tokens).values(checked_at=checked_at))
     insert = (postgresql.insert if dialect() == "postgresql" else sqlite.insert)(StatsPage)
     for page_key, (figures, page_tokens, found_current) in made.items():
         # An upsert: a run by hand beside the scheduler's may store the same
@@ -136,6 +133,5 @@ def _tagged(value):
 
 
 def _untagged(found: dict):
-    if len(found) == 1 and "$decimal" in found:
-        return Decimal(found["$decimal"])
-    return found
+    # No figure is a dict keyed "$decimal": a tag is never taken for a row.
+    return Decimal(found["$decimal"]) if "$decimal" in found else found

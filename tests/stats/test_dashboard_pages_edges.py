@@ -191,3 +191,62 @@ def test_two_runs_at_once_both_succeed(make, app_context, app):
         sa.event.remove(db.engine, "commit", on_commit)
     assert results.get("a_waited"), results
     assert isinstance(results["a"], dict) and isinstance(results["b"], dict), results
+
+
+def _backdate_pages():
+    """As if the job had last looked at every page more than a minute ago."""
+    db.session.execute(sa.update(StatsPage).values(checked_at=utcnow() - pages.FRESH - timedelta(seconds=1)))
+    db.session.commit()
+
+
+def test_a_run_finding_the_pages_current_keeps_them_servable_after_the_next_change(make, app_context):
+    """A run with nothing to make stamps the pages it finds current; the
+    minute after a change counts from that stamp, not from when the page
+    was made."""
+    today, *_ = _world(make, 48)
+    _make_pages()
+    _backdate_pages()
+    looked = utcnow()
+    assert _make_pages() == {"made": 0, "current": 1 + len(list_cities())}
+    rollups.bump(db.session.connection())  # a change after that run
+    db.session.commit()
+    admin = make.user(role="admin")
+    kept.clear()
+    board = dashboard(db.session.get(User, admin.id), today, None, None, None)
+    assert board.as_of is not None and board.as_of >= looked, board.as_of
+
+
+def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app_context):
+    """The last city's page, made while a change committed, keeps its
+    older figures unstamped: once its minute is over a reader's request
+    makes it, while the pages made before the change are served."""
+    today, *_ = _world(make, 49)
+    cities = list_cities()
+    _make_pages()
+    rollups.bump(db.session.connection())
+    db.session.commit()
+    _backdate_pages()
+    seen, changed = [], []
+
+    def change_meanwhile(conn, cursor, statement, parameters, *args):
+        if "per_instrument" in statement:
+            seen.append(1)
+            if len(seen) == 1 + len(cities) and not changed:  # the last city's page
+                changed.append(True)
+                with db.engine.begin() as other:
+                    rollups.bump(other)
+
+    sa.event.listen(db.engine, "before_cursor_execute", change_meanwhile)
+    try:
+        result = _make_pages()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", change_meanwhile)
+    assert result == {"made": len(cities), "current": 0, "changed_meanwhile": 1}, result
+    last, first = cities[-1].code, cities[0].code
+    kept.clear()
+    spoilt = dashboard(db.session.get(User, make.user(role="city_admin", city_code=last).id), today, None, None,
+                       None)
+    assert spoilt.as_of is None  # made on request, not the old page
+    served = dashboard(db.session.get(User, make.user(role="city_admin", city_code=first).id), today, None, None,
+                       None)
+    assert served.as_of is not None  # made before the change, then changed once
