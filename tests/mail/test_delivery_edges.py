@@ -248,3 +248,42 @@ def test_a_mail_about_a_booking_that_is_gone_does_not_hold_up_the_next(mail_app,
     assert (report.sent, report.failed, report.dead) == (1, 0, 1)
     assert [(row.status, row.attempts) for row in rows()] == [("dead", 1), ("sent", 0)]
     assert [m["Message-ID"] for m in smtp.messages] == [kept.message_id]
+
+
+def test_mails_another_run_took_while_this_one_composed_them_are_skipped(mail_app, smtp, make, day, app_context):
+    """A run composing its batch is slow past its lease: another run takes
+    both mails, composes and sends them. The first run then stores and
+    sends neither, and says it skipped the two (each sent once)."""
+    from datetime import timedelta
+
+    from instrument_share.timeutil import utcnow
+
+    booker = make.user(email="li@firm.example")
+    _book(mail_app, make, day, "09:00", booker)
+    _book(mail_app, make, day, "14:00", booker)
+    first_run = threading.get_ident()
+    other = {}
+
+    def other_run():
+        with mail_app.app_context():
+            other["report"] = deliver_due(now=utcnow() + timedelta(minutes=30))  # the first run's lease is over
+
+    def while_composing(conn, cursor, statement, *args):
+        if threading.get_ident() == first_run and "FROM bookings" in statement and not other:
+            other["started"] = True
+            thread = threading.Thread(target=other_run)
+            thread.start()
+            thread.join(60)
+
+    with mail_app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", while_composing)
+        try:
+            report = deliver_due()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", while_composing)
+    assert other.get("started"), "the first run composed nothing"
+    assert (other["report"].sent, other["report"].skipped) == (2, 0)
+    assert (report.sent, report.skipped, report.failed) == (0, 2, 0)
+    assert [row.status for row in rows()] == ["sent", "sent"]
+    assert len(smtp.messages) == 2
