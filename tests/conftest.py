@@ -1,5 +1,7 @@
 """Test set-up: one migrated database per test process (SQLite, or
-PostgreSQL when TEST_DATABASE_URL is set), emptied after every test.
+PostgreSQL when TEST_DATABASE_URL is set), emptied after every test. A
+SQLite one is a copy of a template migrated once per version of the code
+(`_migrate`).
 
 `make test` runs the tests in parallel processes (pytest-xdist workers
 gw0, gw1, ...). Each has a database of its own: a SQLite file under its own
@@ -10,9 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import hashlib
 import os
 import re
+import sqlite3
+import tempfile
+import time
+from importlib.metadata import version
 from itertools import zip_longest
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -159,12 +167,58 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _schema_key() -> str:
+    """What decides the migrated database: the migrations, the application's
+    code they import and the libraries that run them."""
+    digest = hashlib.sha256(f"{sqlite3.sqlite_version} {version('sqlalchemy')} {version('alembic')}".encode())
+    for folder in ("migrations", "instrument_share"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _migrate(database_url: str) -> None:
+    """Migrate the process's database (in an app context). A SQLite database
+    is copied from a template that the first process of the same code
+    migrated and left in the temporary folder: `upgrade()` took about two
+    seconds of every test process, and mutation testing starts one per
+    mutant. PostgreSQL's are migrated each time."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        upgrade()
+        return
+    template = Path(tempfile.gettempdir()) / f"instrument-share-schema-{_schema_key()}.sqlite"
+    db.engine.dispose()  # no connection of the app's open while its file is written
+    try:
+        with contextlib.closing(sqlite3.connect(f"{template.as_uri()}?mode=ro", uri=True)) as reader, \
+                contextlib.closing(sqlite3.connect(url.database)) as writer:
+            reader.backup(writer)
+        return
+    except sqlite3.OperationalError:  # none made yet by this code (or an old one pruned meanwhile)
+        pass
+    upgrade()
+    db.engine.dispose()
+    partial = template.with_name(f"{template.name}.{os.getpid()}")
+    with contextlib.closing(sqlite3.connect(url.database)) as reader, \
+            contextlib.closing(sqlite3.connect(partial)) as writer:
+        reader.backup(writer)
+        writer.execute("PRAGMA journal_mode=DELETE")  # one file, readable read-only
+    os.replace(partial, template)  # whole, for processes starting meanwhile
+    for old in template.parent.glob("instrument-share-schema-*.sqlite"):
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - old.stat().st_mtime > 86400:  # other code's, a day old
+                old.unlink()
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     app = create_app(make_test_config(database_url, tmp_path_factory.mktemp("instance")))
     app.test_client_class = IsolatedClient
     with app.app_context():
-        upgrade()
+        _migrate(database_url)
     yield app
     with app.app_context():
         db.engine.dispose()
