@@ -10,11 +10,17 @@ in mutation/equivalent.toml with its diff and the reason; an entry whose diff
 no longer matches (the module changed) counts as a survivor again, and one
 whose mutant is now killed is reported as obsolete.
 
-A run of one module alone uses that module's own test selection where
-setup.cfg has one (a `[mutmut:instrument_share/stats/rollups.py]` section):
-it is written into [mutmut] while mutmut runs and setup.cfg is put back after.
+A run of one module alone uses that module's own settings where setup.cfg
+has them (a `[mutmut:instrument_share/stats/rollups.py]` section: its own test
+selection): they are written into [mutmut] while mutmut runs and setup.cfg is
+put back after.
 `--again NAME...` tests those mutants again under the same selection (mutmut
-sets every result back to "not checked" when the selection changes).
+sets every result back to "not checked" when the selection changes);
+`--again NAME... --postgres` does it on TEST_DATABASE_URL's PostgreSQL, for
+the branches of PostgreSQL that a run on SQLite never takes; `--again NAME...
+--afresh` in processes that import the code after the mutant is chosen, for
+the functions that only run as their module is imported (a module's
+constants).
 
 Score = killed / (mutants − equivalent). Timeouts count as killed, mutants no
 selected test reaches ("no tests") as survivors.
@@ -56,33 +62,36 @@ def module_path(name: str, known: list[str]) -> str:
              "and the fast tests that cover it to pytest_add_cli_args_test_selection")
 
 
-def own_selection(paths: list[str]) -> list[str] | None:
-    """The tests of setup.cfg's [mutmut:MODULE] section, for a run of that
-    one module alone (a run of several uses [mutmut]'s, as ever)."""
+def own_settings(paths: list[str]) -> dict[str, list[str]]:
+    """The options of setup.cfg's [mutmut:MODULE] section (its own test
+    selection), for a run of that one module alone (a run of several uses
+    [mutmut]'s, as ever)."""
     parser = configparser.ConfigParser()
     parser.read(SETUP)
-    option = "pytest_add_cli_args_test_selection"
-    if len(paths) != 1 or not parser.has_option(f"mutmut:{paths[0]}", option):
-        return None
-    return [line.strip() for line in parser.get(f"mutmut:{paths[0]}", option).splitlines() if line.strip()]
+    if len(paths) != 1 or not parser.has_section(f"mutmut:{paths[0]}"):
+        return {}
+    return {name: [line.strip() for line in value.splitlines() if line.strip()]
+            for name, value in parser.items(f"mutmut:{paths[0]}", raw=True) if name not in parser.defaults()}
 
 
 @contextlib.contextmanager
-def selection(tests: list[str] | None):
-    """setup.cfg with `tests` as [mutmut]'s test selection while mutmut runs,
-    byte for byte as it was afterwards (also after Ctrl-C or a SIGTERM)."""
-    if tests is None:
+def settings(options: dict[str, list[str]]):
+    """setup.cfg with these options in [mutmut] while mutmut runs, byte for
+    byte as it was afterwards (also after Ctrl-C or a SIGTERM)."""
+    if not options:
         yield
         return
     original = SETUP.read_bytes()
     text = original.decode("utf-8")
     start = text.index("\n[mutmut]\n")
     end = text.find("\n[", start + 1)
-    section, count = re.subn(r"(?m)^pytest_add_cli_args_test_selection =\n(?:[ \t]+\S.*\n)*",
-                             "pytest_add_cli_args_test_selection =\n" + "".join(f"    {t}\n" for t in tests),
-                             text[start:end])
-    if count != 1:
-        sys.exit("setup.cfg: no pytest_add_cli_args_test_selection in [mutmut] to replace")
+    section = text[start:end]
+    for name, lines in options.items():
+        value = (f"{name} = {lines[0]}\n" if len(lines) == 1
+                 else f"{name} =\n" + "".join(f"    {line}\n" for line in lines))
+        section, count = re.subn(rf"(?m)^{re.escape(name)} =.*\n(?:[ \t]+\S.*\n)*", lambda _, value=value: value, section)
+        if not count:  # right after the section's name
+            section = section.replace("[mutmut]\n", "[mutmut]\n" + value, 1)
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     SETUP.write_text(text[:start] + section + text[end:], "utf-8")
     try:
@@ -96,15 +105,16 @@ def dotted(path: str) -> str:
     return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
 
-def _environment() -> dict[str, str]:
+def _environment(postgres: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     for name in ("TEST_DATABASE_URL", "REQUIRE_POSTGRES", "REQUIRE_BROWSER"):  # SQLite, fast tests only
-        env.pop(name, None)
+        if not (postgres and name == "TEST_DATABASE_URL"):
+            env.pop(name, None)
     return env
 
 
-def mutmut(*args: str, capture: bool = False) -> str:
-    done = subprocess.run([str(MUTMUT), *args], cwd=ROOT, env=_environment(), text=True,
+def mutmut(*args: str, capture: bool = False, postgres: bool = False) -> str:
+    done = subprocess.run([str(MUTMUT), *args], cwd=ROOT, env=_environment(postgres), text=True,
                           stdout=subprocess.PIPE if capture else None)
     if done.returncode:
         sys.exit(f"mutmut {' '.join(args)} failed ({done.returncode})")
@@ -146,16 +156,30 @@ def main() -> int:
     parser.add_argument("--again", nargs="+", metavar="NAME",
                         help="test these mutants of the last run again (`mutmut run NAME...`, under their module's "
                              "own test selection if it has one), then print their module's table")
+    parser.add_argument("--afresh", action="store_true",
+                        help="with --again: each mutant's process imports the code itself (forkserver_warmup = "
+                             "none), for mutants of what runs as a module is imported, which a process forked "
+                             "after the import never runs")
+    parser.add_argument("--postgres", action="store_true",
+                        help="with --again: on the PostgreSQL of TEST_DATABASE_URL, for mutants of branches "
+                             "a run on SQLite never takes")
     args = parser.parse_args()
     known = configured_modules()
+    if args.postgres and not (args.again and os.environ.get("TEST_DATABASE_URL")):
+        sys.exit("--postgres goes with --again NAME... and a TEST_DATABASE_URL")
+    if args.afresh and not args.again:
+        sys.exit("--afresh goes with --again NAME...")
     if args.again:
         args.modules = sorted({path for path in known for name in args.again if name.startswith(f"{dotted(path)}.")})
     paths = [module_path(name, known) for name in args.modules] or known
 
     started = time.monotonic()
-    with selection(own_selection(paths)):
+    options = own_settings(paths)
+    if args.afresh:
+        options["forkserver_warmup"] = ["none"]
+    with settings(options):
         if args.again:
-            mutmut("run", "--max-children", str(args.jobs), *args.again)
+            mutmut("run", "--max-children", str(args.jobs), *args.again, postgres=args.postgres)
         elif not args.report:
             mutmut_run(args.jobs, paths)
         minutes, seconds = divmod(round(time.monotonic() - started), 60)
