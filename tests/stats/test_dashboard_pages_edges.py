@@ -18,7 +18,7 @@ from instrument_share.accounts.policy import Scope
 from instrument_share.extensions import db
 from instrument_share.scheduler.jobs import JOBS
 from instrument_share.stats import pages, rollups, services
-from instrument_share.stats.dashboard import STORED, _computed, _figures, dashboard
+from instrument_share.stats.dashboard import KEPT, STORED, _computed, _figures, dashboard
 from instrument_share.stats.dashboard import _kept as kept
 from instrument_share.stats.models import StatsPage
 from instrument_share.stats.services import list_cities
@@ -217,9 +217,10 @@ def test_a_run_finding_the_pages_current_keeps_them_servable_after_the_next_chan
 
 
 def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app_context):
-    """The last city's page, made while a change committed, keeps its
-    older figures unstamped: once its minute is over a reader's request
-    makes it, while the pages made before the change are served."""
+    """The last two cities' pages, each made while a change committed,
+    keep their older figures unstamped: once their minute is over a
+    reader's request makes them, while the pages made before the changes
+    are served."""
     today, *_ = _world(make, 49)
     cities = list_cities()
     _make_pages()
@@ -231,8 +232,8 @@ def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app
     def change_meanwhile(conn, cursor, statement, parameters, *args):
         if "per_instrument" in statement:
             seen.append(1)
-            if len(seen) == 1 + len(cities) and not changed:  # the last city's page
-                changed.append(True)
+            if len(seen) in (len(cities), 1 + len(cities)) and len(changed) < len(seen) - len(cities) + 1:
+                changed.append(True)  # during each of the last two cities' pages
                 with db.engine.begin() as other:
                     rollups.bump(other)
 
@@ -241,7 +242,7 @@ def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app
         result = _make_pages()
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", change_meanwhile)
-    assert result == {"made": len(cities), "current": 0, "changed_meanwhile": 1}, result
+    assert result == {"made": len(cities) - 1, "current": 0, "changed_meanwhile": 2}, result
     last, first = cities[-1].code, cities[0].code
     kept.clear()
     spoilt = dashboard(db.session.get(User, make.user(role="city_admin", city_code=last).id), today, None, None,
@@ -250,3 +251,29 @@ def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app
     served = dashboard(db.session.get(User, make.user(role="city_admin", city_code=first).id), today, None, None,
                        None)
     assert served.as_of is not None  # made before the change, then changed once
+
+
+def test_a_page_not_current_after_current_ones_is_made(make, app_context):
+    """The job skips the pages it finds current and makes every other one,
+    wherever it comes in the corridor's order (here the last city's, left
+    at older versions)."""
+    _world(make, 50)
+    cities = list_cities()
+    _make_pages()
+    last_key = next(key for key in db.session.scalars(sa.select(StatsPage.key)) if cities[-1].code in key)
+    db.session.execute(sa.update(StatsPage).where(StatsPage.key == last_key).values(tokens="older"))
+    db.session.commit()
+    assert _make_pages() == {"made": 1, "current": len(cities)}
+    assert len(set(db.session.scalars(sa.select(StatsPage.tokens)))) == 1
+
+
+def test_a_worker_keeps_its_last_kept_dashboards(make, app_context):
+    """A process keeps the KEPT dashboards last asked for: the one asked
+    for before them is made again, the oldest of them is still kept."""
+    today, *_ = _world(make, 51)
+    admin = db.session.get(User, make.user(role="admin").id)
+    kept.clear()
+    last = today - timedelta(days=1)
+    boards = [dashboard(admin, today, last - timedelta(days=n), last, None) for n in range(KEPT + 1)]
+    assert dashboard(admin, today, last - timedelta(days=1), last, None) is boards[1]  # the oldest kept
+    assert dashboard(admin, today, last, last, None) is not boards[0]  # the one before them
