@@ -277,3 +277,25 @@ def test_a_worker_keeps_its_last_kept_dashboards(make, app_context):
     boards = [dashboard(admin, today, last - timedelta(days=n), last, None) for n in range(KEPT + 1)]
     assert dashboard(admin, today, last - timedelta(days=1), last, None) is boards[1]  # the oldest kept
     assert dashboard(admin, today, last, last, None) is not boards[0]  # the one before them
+
+
+def test_a_period_that_cannot_be_read_falls_back_to_the_default_of_the_whole_scope(make, app_context):
+    """A bureau asking for a period that ends before it starts, or is
+    longer than two years, is shown its city's last thirty days."""
+    today, *_ = _world(make, 52)
+    bureau = db.session.get(User, make.user(role="city_admin", city_code="hefei").id)
+    default = services.make_period(today - timedelta(days=30), today - timedelta(days=1))
+    for first, last in ((today - timedelta(days=3), today - timedelta(days=9)),
+                        (today - timedelta(days=900), today - timedelta(days=1))):
+        board = dashboard(bureau, today, first, last, None)
+        assert (board.scope, board.period) == (Scope(city="hefei"), default)
+
+
+def test_a_city_that_cannot_be_read_is_no_city(make, app_context):
+    """A city with a line break or a control character in it is taken as
+    none asked for: the joint office sees the corridor."""
+    today, *_ = _world(make, 53)
+    admin = db.session.get(User, make.user(role="admin").id)
+    for city in ("hefei\n", "he\x00fei"):
+        board = dashboard(admin, today, None, None, city)
+        assert (board.scope, board.city) == (Scope(), None)
