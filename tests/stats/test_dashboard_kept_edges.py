@@ -53,8 +53,11 @@ def test_a_page_made_inside_an_uncommitted_change_is_not_kept(make, app_context)
                    and first + timedelta(days=2) <= to_platform(b.start).date() <= last - timedelta(days=2))
     booking.status = "no_show"
     db.session.flush()
-    # Inside it, the period's dashboard is asked for (a miss: made and kept).
+    # Inside it, the period's dashboard is asked for (a miss: made and kept),
+    # also of one city: a page like any other, only not kept.
     dashboard(db.session.get(User, admin.id), today, first, last, None)
+    of_city = dashboard(db.session.get(User, admin.id), today, first, last, "hefei")
+    assert (of_city.scope.city, of_city.city) == ("hefei", "hefei") and of_city.flows is not None
     db.session.rollback()  # the change is refused: nothing of it was committed
     assert _token() == token
 
