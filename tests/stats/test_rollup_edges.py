@@ -217,14 +217,18 @@ def test_bookings_made_through_the_service_count_once_as_made_and_once_as_change
     assert night.id
 
 
-def test_the_command_rebuilds_every_day_from_two_before_the_first_to_two_after_the_last(make, app, app_context):
+def test_the_command_rebuilds_every_day_from_two_before_the_first_to_two_after_the_last(
+        make, app, app_context, caplog):
     """`flask stats rebuild` without dates: the days it covers are counted in
     the platform's zone, from two days before the day of the first start to
     two after the day of the last end (a booking from 01:00 to 15:00 in
-    Shanghai, 17:00 to 07:00 in UTC, is one day, not two)."""
+    Shanghai, 17:00 to 07:00 in UTC, is one day, not two). It replaces
+    everything and reports no drift: the weekly open minutes it empties
+    first are not a drift."""
     _one_booking(make, at(date(2026, 10, 14), 60), at(date(2026, 10, 14), 15 * 60))
     result = app.test_cli_runner().invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0 and "Rebuilt the roll-ups of 5 days." in result.output
+    assert [record.getMessage() for record in caplog.records if "drift" in record.getMessage()] == []
     db.session.rollback()
     october = (date(2026, 10, 1), date(2026, 10, 31))
     assert rollups.stored(*october) == rollups.compute(*october) != {}
@@ -418,7 +422,8 @@ def test_a_rebuild_waits_for_a_change_in_flight_and_keeps_it(app, make):
 def test_a_check_reports_a_row_that_should_not_be_there_and_one_that_is_missing_against_zeros(
         make, app_context):
     """A stored row for a day with nothing on it is reported as expected all
-    zeros, a missing one as found all zeros."""
+    zeros, a missing one as found all zeros, each with its day, instrument
+    and firm city."""
     day = date(2026, 9, 29)
     booking = _one_booking(make, at(day, 600), at(day, 720))
     table = DailyFigures.__table__
@@ -428,5 +433,34 @@ def test_a_check_reports_a_row_that_should_not_be_there_and_one_that_is_missing_
     db.session.commit()
     found = rollups.rebuild(day, day + timedelta(days=1), check=True)
     zeros = dict.fromkeys(rollups.FIELDS, 0)
-    assert [(item["day"], item["expected"] == zeros, item["found"] == zeros) for item in found if "day" in item] == [
-        ("2026-09-29", False, True), ("2026-09-30", True, False)]
+    booked = {**zeros, "booked_seconds": 7200, "used_seconds": 7200, "bookings": 1, "revenue_cents": 10000}
+    assert [item for item in found if "day" in item] == [
+        {"day": "2026-09-29", "instrument_id": booking.instrument_id, "firm_city": "jinhua", "expected": booked,
+         "found": zeros},
+        {"day": "2026-09-30", "instrument_id": booking.instrument_id, "firm_city": "jinhua", "expected": zeros,
+         "found": {**zeros, "bookings": 1}}]
+
+
+def test_a_check_reports_each_instruments_weekly_open_minutes_that_drifted_as_they_are(make, app_context, caplog):
+    """The weekly open minutes: a lost row is reported as found all zeros,
+    a wrong one with what was found, one of no instrument as expected all
+    zeros, each under its table and instrument, and logged as it is
+    reported."""
+    lost, wrong = make.instrument(), make.instrument(hours=[(5, 8 * 60, 12 * 60)])
+    open_minutes = rollups.OPEN_MINUTES
+    db.session.execute(sa.delete(open_minutes).where(open_minutes.c.instrument_id == lost.id))
+    db.session.execute(sa.update(open_minutes).where(open_minutes.c.instrument_id == wrong.id).values(sat=60))
+    stray = wrong.id + 1000  # no such instrument
+    db.session.execute(sa.insert(open_minutes).values(instrument_id=stray, mon=60, tue=0, wed=0, thu=0, fri=0,
+                                                      sat=0, sun=0))
+    db.session.commit()
+    found = rollups.rebuild(date(2026, 9, 29), date(2026, 9, 29), check=True)
+    weekdays = dict.fromkeys(rollups.WEEKDAYS, 0)
+    assert found == [
+        {"table": "stats_open_minutes", "key": [str(lost.id)],
+         "expected": {**weekdays, **dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), 480)}, "found": weekdays},
+        {"table": "stats_open_minutes", "key": [str(wrong.id)], "expected": {**weekdays, "sat": 240},
+         "found": {**weekdays, "sat": 60}},
+        {"table": "stats_open_minutes", "key": [str(stray)], "expected": weekdays, "found": {**weekdays, "mon": 60}}]
+    assert [record.getMessage() for record in caplog.records if "drift" in record.getMessage()] == [
+        f"statistics open minutes drift: {item}" for item in found]
