@@ -16,8 +16,10 @@ import sqlalchemy as sa
 from instrument_share.accounts.models import User
 from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
-from instrument_share.stats.dashboard import dashboard
+from instrument_share.stats import rollups
+from instrument_share.stats.dashboard import _first_day_read, dashboard
 from instrument_share.stats.models import StatsDayVersion, StatsVersion
+from instrument_share.stats.services import make_period
 from instrument_share.timeutil import platform_today, to_platform
 
 from ..test_statement_counts import counted
@@ -113,3 +115,26 @@ def test_a_change_of_today_reaches_a_page_kept_past_midnight(make, app_context):
     assert kept.by_city["totals"] == fresh.by_city["totals"], "the kept page misses the booking"
     assert kept == fresh
 
+
+
+def test_a_kept_page_is_made_again_after_a_change_of_its_first_day_read_and_not_before_it(make, app_context):
+    """A kept page depends on the days it reads, from the first of its
+    period, trend and year to date to the period's last: a change of that
+    first day makes it again, a change of the day before does not."""
+    rng = random.Random(34)
+    today = platform_today()
+    first, last = today - timedelta(days=30), today - timedelta(days=1)
+    _random_history(make, rng, first, 25)
+    admin = make.user(role="admin")
+    first_read = _first_day_read(make_period(first, last))
+
+    def shown():
+        return dashboard(db.session.get(User, admin.id), today, first, last, None)
+
+    page = shown()
+    rollups.bump_days(db.session.connection(), [first_read - timedelta(days=1)])
+    db.session.commit()
+    assert shown() is page
+    rollups.bump_days(db.session.connection(), [first_read])
+    db.session.commit()
+    assert shown() is not page
