@@ -8,18 +8,18 @@ from the raw rows), as tests/stats/test_dashboard_kept.py does."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from instrument_share.accounts.models import User
 from instrument_share.booking.models import Booking
 from instrument_share.extensions import db
 from instrument_share.stats import rollups
-from instrument_share.stats.dashboard import _first_day_read, dashboard
+from instrument_share.stats.dashboard import dashboard
 from instrument_share.stats.models import StatsDayVersion, StatsVersion
-from instrument_share.stats.services import make_period
 from instrument_share.timeutil import platform_today, to_platform
 
 from ..test_statement_counts import counted
@@ -117,16 +117,25 @@ def test_a_change_of_today_reaches_a_page_kept_past_midnight(make, app_context):
 
 
 
-def test_a_kept_page_is_made_again_after_a_change_of_its_first_day_read_and_not_before_it(make, app_context):
+@pytest.mark.parametrize("days", [30, 700])
+def test_a_kept_page_is_made_again_after_a_change_of_its_first_day_read_and_not_before_it(make, app_context, days):
     """A kept page depends on the days it reads, from the first of its
-    period, trend and year to date to the period's last: a change of that
-    first day makes it again, a change of the day before does not."""
+    period, of its trend (the twelve months to the period's end) and of the
+    year to date, to the period's last: a change of that first day makes it
+    again, a change of the day before does not. Thirty days to the end of a
+    month other than December read from the trend's first day; 700 days
+    from the period's own."""
     rng = random.Random(34)
     today = platform_today()
-    first, last = today - timedelta(days=30), today - timedelta(days=1)
-    _random_history(make, rng, first, 25)
+    last = today.replace(day=1) - timedelta(days=1)
+    if last.month == 12:  # then the trend and the year to date begin alike
+        last = last.replace(day=1) - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
+    trend_first = date(last.year - (last.month < 12), (last.month % 12) + 1, 1)  # 11 months before last's month
+    first_read = min(first, trend_first)
+    assert first_read < date(last.year, 1, 1)
+    _random_history(make, rng, today - timedelta(days=30), 25)
     admin = make.user(role="admin")
-    first_read = _first_day_read(make_period(first, last))
 
     def shown():
         return dashboard(db.session.get(User, admin.id), today, first, last, None)
