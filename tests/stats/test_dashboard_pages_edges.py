@@ -8,7 +8,7 @@ import json
 import random
 import threading
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -299,3 +299,29 @@ def test_a_city_that_cannot_be_read_is_no_city(make, app_context):
     for city in ("hefei\n", "he\x00fei"):
         board = dashboard(admin, today, None, None, city)
         assert (board.scope, board.city) == (Scope(), None)
+
+
+def test_the_trend_is_the_twelve_months_to_the_periods_end_with_their_orders(make, app_context):
+    """The trend runs from the first day of the month eleven months before
+    the period's last one: twelve rows, the first counting an order
+    reported on its first day, for a period of thirty days as for one of
+    700 days, which also counts an order reported in its first month,
+    before the trend."""
+    today = platform_today()
+    last = today.replace(day=1) - timedelta(days=1)
+    if last.month == 12:  # then the trend begins with the year to date
+        last = last.replace(day=1) - timedelta(days=1)
+    trend_first = date(last.year - 1, last.month % 12 + 1, 1)
+    long_first = last - timedelta(days=699)
+    instrument = make.instrument()
+    firm_user = make.user(firm=make.firm(city_code="hefei"))
+    _order(instrument, firm_user, at(trend_first, 600), 30)
+    _order(instrument, firm_user, at(long_first + timedelta(days=1), 600), 30)
+    db.session.commit()
+    admin = db.session.get(User, make.user(role="admin").id)
+    for first, orders in ((last - timedelta(days=29), 0), (long_first, 2)):
+        board = dashboard(admin, today, first, last, None)
+        months = [row["key"] for row in board.trend]
+        assert months[0] == trend_first.strftime("%Y-%m") and months[-1] == last.strftime("%Y-%m")
+        assert len(months) == 12 and board.trend[0]["orders"] == 1
+        assert board.by_city["totals"]["orders"] == orders
