@@ -143,7 +143,7 @@ def mutmut_run(jobs: int, paths: list[str]) -> None:
 def changed_lines(diff: str) -> list[str]:
     """A diff's removed and added lines, blanks collapsed."""
     return [line[0] + " ".join(line[1:].split()) for line in diff.splitlines()
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+            if line[:1] in ("+", "-") and not line.startswith(("+++", "---"))]
 
 
 def main() -> int:
