@@ -5,6 +5,7 @@ mutated line itself."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from instrument_share.database import begin_write_transaction
 from instrument_share.extensions import db
 from instrument_share.mail.delivery import BATCH, deliver_due
 from instrument_share.mail.models import OutboxMessage
+from instrument_share.timeutil import utcnow
 
 from .conftest import Inbox, SmtpServer, wait_while_alive
 from .test_outbox_edges import HoldingInbox, queue, relay_app, rows
@@ -254,10 +256,6 @@ def test_mails_another_run_took_while_this_one_composed_them_are_skipped(mail_ap
     """A run composing its batch is slow past its lease: another run takes
     both mails, composes and sends them. The first run then stores and
     sends neither, and says it skipped the two (each sent once)."""
-    from datetime import timedelta
-
-    from instrument_share.timeutil import utcnow
-
     booker = make.user(email="li@firm.example")
     _book(mail_app, make, day, "09:00", booker)
     _book(mail_app, make, day, "14:00", booker)

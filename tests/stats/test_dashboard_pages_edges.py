@@ -123,19 +123,18 @@ def test_checked_at_is_never_after_the_time_it_was_checked(make, app_context):
     assert board.as_of is None or board.as_of <= utcnow(), f"as of {board.as_of}, now {utcnow()}"
 
 
-def test_a_change_after_the_corridor_was_made_keeps_the_corridor(make, app_context):
-    """Not all or nothing: a change committed while the last city's page is
-    made spares the corridor's page, made wholly before the change (its
-    versions read before and after it were equal)."""
-    _world(make, 45)
-    cities = list_cities()
-    seen, changed = [], []
+def _make_pages_changed_during(pages_made: set[int]) -> tuple[dict, int]:
+    """The job, with a change committed from another connection while each
+    of the pages numbered in `pages_made` is made (1 the corridor's, then
+    the cities' in corridor order); the job's result and how many changes
+    were made."""
+    seen, changed = [], set()
 
     def change_meanwhile(conn, cursor, statement, parameters, *args):
         if "per_instrument" in statement:
             seen.append(1)
-            if len(seen) == 1 + len(cities) and not changed:  # the last city's page
-                changed.append(True)
+            if len(seen) in pages_made and len(seen) not in changed:
+                changed.add(len(seen))
                 with db.engine.begin() as other:
                     rollups.bump(other)
 
@@ -144,7 +143,17 @@ def test_a_change_after_the_corridor_was_made_keeps_the_corridor(make, app_conte
         result = _make_pages()
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", change_meanwhile)
-    assert changed, seen
+    return result, len(changed)
+
+
+def test_a_change_after_the_corridor_was_made_keeps_the_corridor(make, app_context):
+    """Not all or nothing: a change committed while the last city's page is
+    made spares the corridor's page, made wholly before the change (its
+    versions read before and after it were equal)."""
+    _world(make, 45)
+    cities = list_cities()
+    result, changes = _make_pages_changed_during({1 + len(cities)})  # the last city's page
+    assert changes
     assert result == {"made": len(cities), "current": 0, "changed_meanwhile": 1}, result
 
 
@@ -227,21 +236,7 @@ def test_a_page_spoilt_by_a_change_during_a_run_is_not_stamped_current(make, app
     rollups.bump(db.session.connection())
     db.session.commit()
     _backdate_pages()
-    seen, changed = [], []
-
-    def change_meanwhile(conn, cursor, statement, parameters, *args):
-        if "per_instrument" in statement:
-            seen.append(1)
-            if len(seen) in (len(cities), 1 + len(cities)) and len(changed) < len(seen) - len(cities) + 1:
-                changed.append(True)  # during each of the last two cities' pages
-                with db.engine.begin() as other:
-                    rollups.bump(other)
-
-    sa.event.listen(db.engine, "before_cursor_execute", change_meanwhile)
-    try:
-        result = _make_pages()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", change_meanwhile)
+    result, _changes = _make_pages_changed_during({len(cities), 1 + len(cities)})  # the last two cities' pages
     assert result == {"made": len(cities) - 1, "current": 0, "changed_meanwhile": 2}, result
     last, first = cities[-1].code, cities[0].code
     kept.clear()
