@@ -464,3 +464,60 @@ def test_a_check_reports_each_instruments_weekly_open_minutes_that_drifted_as_th
         {"table": "stats_open_minutes", "key": [str(stray)], "expected": weekdays, "found": {**weekdays, "mon": 60}}]
     assert [record.getMessage() for record in caplog.records if "drift" in record.getMessage()] == [
         f"statistics open minutes drift: {item}" for item in found]
+
+
+def test_a_bulk_rebuild_waits_for_a_booking_in_flight_and_counts_it_once(app, make):
+    """A bulk load leaves history without roll-ups, then `rebuild_all` runs
+    while a booking on one of its days is flushed but not committed (its
+    delta already written as a new roll-up row). The rebuild waits for it
+    (PostgreSQL: the tables' lock), then counts both bookings once: it
+    neither fails on the row the booking added nor loses it."""
+    import threading
+    import time as clock
+
+    import pytest
+
+    from instrument_share.accounts.models import User
+    from instrument_share.database import is_postgres
+
+    if not is_postgres():
+        pytest.skip("SQLite has one writer: the rebuild's write transaction waits for it anyway")
+    day = date(2026, 9, 29)
+    loaded = _one_booking(make, at(day, 600), at(day, 660), status="confirmed")
+    instrument_id, user_id = loaded.instrument_id, loaded.user_id
+    db.session.execute(sa.delete(DailyFigures.__table__))  # loaded in bulk: no roll-ups yet
+    db.session.commit()
+    flushed, errors = threading.Event(), []
+
+    def book():
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                db.session.add(Booking(instrument_id=instrument_id, user=user, firm_id=user.firm_id,
+                                       start=at(day, 720), end=at(day, 780), occupied_until=at(day, 780),
+                                       status="confirmed", purpose="x", cost=Decimal("50.00"),
+                                       firm_pays=Decimal("50.00")))
+                db.session.flush()
+                flushed.set()
+                clock.sleep(1.5)  # the rebuild has begun meanwhile
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001
+                errors.append(repr(error)[:300])
+                flushed.set()
+            finally:
+                db.session.remove()
+
+    writer = threading.Thread(target=book)
+    writer.start()
+    assert flushed.wait(timeout=30)
+    try:
+        rollups.rebuild_all()
+        db.session.commit()
+    finally:
+        db.session.rollback()
+        writer.join(timeout=60)
+    assert errors == []
+    stored = rollups.stored(day, day)
+    assert stored == rollups.compute(day, day)
+    (figures,) = stored.values()
+    assert figures[rollups.FIELDS.index("bookings")] == 2
