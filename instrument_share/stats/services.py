@@ -153,9 +153,6 @@ class Figures:
         if order.turnaround_days is not None:
             self.turnarounds.append(order.turnaround_days)
 
-    def utilisation(self) -> Decimal:
-        return _ratio(self.booked_seconds, self.open_minutes * 60)
-
     def as_dict(self) -> dict:
         # Money of orders made only when there is some: a by-instrument
         # table calls this 20,000 times.

@@ -1,0 +1,65 @@
+"""Edges of the statistics service that mutation testing of
+stats/services.py found untested (issue #21, `mutation/run.py
+stats/services.py`): through the service's own functions, never the
+mutated line itself."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from instrument_share.accounts.policy import Scope
+from instrument_share.booking.models import Blackout, Booking
+from instrument_share.extensions import db
+from instrument_share.stats import services
+
+from .test_rollups import FAR, assert_rollups_match_raw, at
+
+ROUND_THE_CLOCK = [(d, 0, 24 * 60) for d in range(7)]
+
+
+def _book(instrument, user, start, end) -> None:
+    db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start, end=end,
+                           occupied_until=end, status="confirmed", purpose="x", cost=Decimal("100.00"),
+                           firm_pays=Decimal("100.00")))
+
+
+def test_a_blackout_of_one_minute_takes_its_minute_from_every_grouping(make, app_context):
+    """Blackouts of a single minute, one inside a whole month (read from the
+    instruments' monthly rows) and one on a day at the period's edge (the
+    daily rows): each takes exactly its minute from the open hours of its
+    instrument, by city and institution (summed by institution in SQL) as
+    by instrument, from the roll-ups as from the raw rows."""
+    period = services.Period(date(2026, 7, 25), date(2026, 9, 5))  # August whole, days at both ends
+    manager = make.user(role="manager")
+    instrument = make.instrument(institution_id=manager.institution_id, hours=ROUND_THE_CLOCK,
+                                 open_on_holidays=True)
+    make.instrument(institution_id=manager.institution_id, hours=ROUND_THE_CLOCK, open_on_holidays=True)
+    for day in (date(2026, 7, 28), date(2026, 8, 14)):
+        db.session.add(Blackout(instrument=instrument, start=at(day, 600), end=at(day, 601), reason="维护"))
+    _book(instrument, make.user(), at(date(2026, 8, 3), 600), at(date(2026, 8, 3), 660))
+    db.session.commit()
+    days = (period.last - period.first).days + 1
+    whole = Decimal(2 * days * 24)
+    for group_by in ("city", "institution", "instrument"):
+        totals = services.utilisation(Scope(), period, group_by, today=FAR)["totals"]
+        assert totals["open_hours"] == (whole - Decimal(2) / 60).quantize(Decimal("0.01")), group_by
+    assert_rollups_match_raw(period, [Scope(), Scope(institution_id=manager.institution_id)])
+
+
+def test_instruments_used_exactly_alike_rank_by_their_booked_time(make, app_context):
+    """The least used first: two instruments whose booked share of their open
+    time is exactly the same (45 of 100 minutes, 225 of 500) tie on it and
+    rank by booked time, the less booked first, whatever their order of
+    creation, although 45/100 and 225/500 written as decimals by way of
+    hours (100/60) differ in the last place."""
+    day = date(2026, 9, 28)  # a Monday
+    user = make.user()
+    busy = make.instrument(hours=[(0, 540, 540 + 500)])
+    quiet = make.instrument(hours=[(0, 540, 540 + 100)])
+    _book(busy, user, at(day, 540), at(day, 540 + 225))
+    _book(quiet, user, at(day, 540), at(day, 540 + 45))
+    db.session.commit()
+    period = services.Period(day, day)
+    for today in (FAR, day):
+        ranked = services.by_use(services.instrument_figures(Scope(), period, today=today))
+        assert [item.id for item in ranked if item.id in (busy.id, quiet.id)] == [quiet.id, busy.id]
