@@ -113,9 +113,9 @@ def _statement(per: sa.CTE, shown: int, elapsed_days: int, year_days: int, owner
         grouped = (sa.select(key.label("key"), sa.func.count().label("n"),
                              *(sa.cast(sa.func.sum(per.c[v]), sa.BigInteger).label(v) for v in VALUES))
                    .group_by(key).subquery(f"by_{kind}"))
-        # Only an institution is labelled by its name (a city and a category by the reference tables').
-        name = Institution.name if kind == "institution" else nothing
-        select = sa.select(*row(kind, grouped.c.key, (name, name, nothing, nothing), grouped.c.n,
+        # Only an institution is labelled by its names (a city and a category by the reference tables').
+        names = (Institution.name, Institution.name_en) if kind == "institution" else (nothing, nothing)
+        select = sa.select(*row(kind, grouped.c.key, (*names, nothing, nothing), grouped.c.n,
                                 [grouped.c[v] for v in VALUES], sa.literal(0)))
         if kind == "institution":
             select = select.join_from(grouped, Institution, Institution.id == grouped.c.key)
@@ -219,7 +219,7 @@ def overview(scope: Scope, period: Period, ytd: Period, orders: list[order_stats
             for order in reported.get(int(row["key"]), ()):
                 figures.add_order(order)
             rows.append(instrument_row(InstrumentRow(int(row["key"]), row["label"], row["label_en"], 0,
-                                                     row["institution"], "", "", row["quota_class"], figures)))
+                                                     row["institution"], "", "", "", row["quota_class"], figures)))
         return rows
 
     quota = [quota_row(int(row["key"]), row["label"], row["label_en"], row["institution"], row["quota_class"],

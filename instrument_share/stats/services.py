@@ -568,6 +568,7 @@ class InstrumentRow:
     name_en: str
     institution_id: int
     institution: str
+    institution_en: str
     city: str
     category: str
     quota_class: str
@@ -592,7 +593,8 @@ def instruments_over(scope: Scope, periods: dict[str, Period], today: date | Non
         orders = scope_orders(scope, min(p.start for p in periods.values()), max(p.end for p in periods.values()))
     rows = db.session.connection().execute(  # Core: 20,000 rows without the ORM's handling
         sa.select(Instrument.id, Instrument.name, Instrument.name_en, Instrument.institution_id,
-                  Institution.name, Institution.city_code, Instrument.category_code, Instrument.quota_class)
+                  Institution.name, Institution.name_en, Institution.city_code, Instrument.category_code,
+                  Instrument.quota_class)
         .join(Institution, Instrument.institution_id == Institution.id)
         .where(*_in_scope(scope))
         .order_by(Instrument.id)
@@ -672,8 +674,8 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
         values = [open_minutes, *(sa.func.coalesce(sums.c[f"{name}_0"], 0) for name in rollups.BOOKING_FIELDS)]
         if group_by == "instrument":  # a row each: nothing to sum
             columns = [key, Instrument.name, Instrument.name_en, sa.literal_column("1"), *values]
-        else:
-            columns = [key, sa.func.min(Institution.name), sa.func.min(Institution.name), sa.func.count(Instrument.id),
+        else:  # by category, labelled from the categories' table (_table)
+            columns = [key, sa.null(), sa.null(), sa.func.count(Instrument.id),
                        *(sa.cast(sa.func.sum(value), sa.BigInteger) for value in values)]
         query = (
             sa.select(*columns)
@@ -724,7 +726,7 @@ def _grouped_by_institution(scope: Scope, period: Period, group_by: str, opening
         .where(*_in_scope(scope)).group_by(Instrument.institution_id).subquery())
     key = Institution.city_code if group_by == "city" else Institution.id
     values = [per_institution.c.minutes, *(sa.func.coalesce(sums.c[name], 0) for name in rollups.BOOKING_FIELDS)]
-    return (sa.select(key, sa.func.min(Institution.name), sa.func.min(Institution.name),
+    return (sa.select(key, sa.func.min(Institution.name), sa.func.min(Institution.name_en),
                       sa.cast(sa.func.sum(per_institution.c.n), sa.BigInteger),
                       *(sa.cast(sa.func.sum(value), sa.BigInteger) for value in values))
             .select_from(per_institution).join(Institution, Institution.id == per_institution.c.id)
@@ -776,7 +778,7 @@ def _grouped(instruments: list[InstrumentRow], group_by: str) -> dict:
         if found is None:
             found = members[key_of(item)] = (item, [])
         found[1].append(item.figures)
-    return _table(group_by, {key: (Figures.total(figures), (first.institution, first.institution))
+    return _table(group_by, {key: (Figures.total(figures), (first.institution, first.institution_en))
                              for key, (first, figures) in members.items()})
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from instrument_share.accounts.policy import Scope
 from instrument_share.booking.models import Blackout, Booking
 from instrument_share.extensions import db
-from instrument_share.stats import services
+from instrument_share.stats import overview, services
 
 from .test_rollups import FAR, assert_rollups_match_raw, at
 
@@ -63,3 +63,35 @@ def test_instruments_used_exactly_alike_rank_by_their_booked_time(make, app_cont
     for today in (FAR, day):
         ranked = services.by_use(services.instrument_figures(Scope(), period, today=today))
         assert [item.id for item in ranked if item.id in (busy.id, quiet.id)] == [quiet.id, busy.id]
+
+
+def test_each_group_is_labelled_by_its_own_name_from_the_roll_ups_and_the_raw_rows(make, app_context):
+    """By institution each row bears the institution's names, its English
+    one in label_en (it was the Chinese one on every path: found by mutation
+    testing); by category and by city, the reference tables' (an idle
+    institution and category included), whether a period is summed from the
+    roll-ups or the raw rows, and in the dashboard's tables."""
+    day = date(2026, 9, 28)
+    manager = make.user(role="manager")
+    institution = manager.institution
+    institution.name, institution.name_en, institution.city_code = "合肥工业大学", "Hefei University of Technology", "hefei"
+    busy = make.instrument(institution_id=institution.id, category_code="analytical-electron-optics")
+    idle = make.instrument(category_code="analytical-spectroscopy")
+    _book(busy, make.user(), at(day, 600), at(day, 660))
+    db.session.commit()
+    period = services.Period(day, day)
+    for today in (FAR, day):
+        by_institution = services.utilisation(Scope(), period, "institution", today=today)["rows"]
+        labels = {row["key"]: (row["label"], row["label_en"]) for row in by_institution}
+        assert labels[str(institution.id)] == ("合肥工业大学", "Hefei University of Technology"), today
+        assert labels[str(idle.institution_id)] == (idle.institution.name, idle.institution.name_en), today
+        by_category = services.utilisation(Scope(), period, "category", today=today)["rows"]
+        labels = {row["key"]: (row["label"], row["label_en"]) for row in by_category}
+        assert labels["analytical-electron-optics"][0] == "电子光学仪器", today
+        assert labels["analytical-spectroscopy"][0] != "analytical-spectroscopy", today
+        by_city = services.utilisation(Scope(), period, "city", today=today)["rows"]
+        assert {row["key"]: row["label"] for row in by_city}["hefei"] == "合肥", today
+    ytd = services.year_to_date(period)  # the dashboard's tables, in one statement
+    tables = overview.overview(Scope(), period, ytd, services.scope_orders(Scope(), ytd.start, period.end), 5)
+    labels = {row["key"]: (row["label"], row["label_en"]) for row in tables.groupings["institution"]["rows"]}
+    assert labels[str(institution.id)] == ("合肥工业大学", "Hefei University of Technology")
