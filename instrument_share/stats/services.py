@@ -575,17 +575,12 @@ class InstrumentRow:
     figures: Figures = field(default_factory=Figures)
 
 
-def instrument_figures(scope: Scope, period: Period, today: date | None = None, orders=None
-                       ) -> list[InstrumentRow]:
-    """Every instrument in scope, idle ones included, with its figures."""
-    return instruments_over(scope, {"period": period}, today, orders)["period"]
-
-
 def instruments_over(scope: Scope, periods: dict[str, Period], today: date | None = None, orders=None,
                      without_open: tuple[str, ...] = ()) -> dict[str, list[InstrumentRow]]:
-    """`instrument_figures` for several periods at once (a dashboard's), with
-    one read of the instruments, of the roll-ups and of the orders (`orders`:
-    already fetched for a span covering every period). The periods named in
+    """Every instrument in scope, idle ones included, with its figures, for
+    each of several periods (a dashboard's), with one read of the
+    instruments, of the roll-ups and of the orders (`orders`: already
+    fetched for a span covering every period). The periods named in
     `without_open` are for the quota table: used hours and orders only (from
     the roll-ups; the raw part of today on is whole), no open hours."""
     sums = _instrument_sums(scope, periods, today, used_only=without_open)
@@ -649,7 +644,7 @@ def utilisations(scope: Scope, period: Period, group_bys, today: date | None = N
             result[group_by] = _grouped_in_sql(scope, period, group_by, orders)
             continue
         if instruments is None:
-            instruments = instrument_figures(scope, period, today, orders)
+            instruments = instruments_over(scope, {"period": period}, today, orders)["period"]
         result[group_by] = _grouped(instruments, group_by)
     return result
 

@@ -360,3 +360,19 @@ def test_the_dashboards_two_paths_count_the_orders_alike(make, corridor, app_con
     assert xrd["used_hours"] == Decimal("3.00")  # o1's 90 and o2's 30 minutes, and the staff's hour
     assert by_database.by_institution["totals"]["orders"] == 3
     assert [row["orders"] for row in by_database.most_used + by_database.least_used if row["orders"]] == [3, 3]
+
+
+def test_every_grouping_counts_the_orders_alike_from_the_roll_ups_and_from_the_raw_rows(make, corridor, app_context):
+    """The API's utilisation of October summed by the database per group
+    (October before "today") and per instrument (today in October): each
+    order in its instrument's group, for the corridor and for a city's scope
+    (Hangzhou's four: its institutions' orders, not Hefei's)."""
+    from instrument_share.accounts.policy import Scope
+
+    october = services.Period(date(2026, 10, 1), date(2026, 10, 31))
+    for scope, orders in ((Scope(), 6), (Scope(city="hangzhou"), 4)):
+        for group_by in ("city", "institution", "category", "instrument"):
+            by_database = services.utilisation(scope, october, group_by, today=date(2100, 1, 1))
+            assert by_database == services.utilisation(scope, october, group_by, today=october.first), group_by
+            assert by_database["totals"]["orders"] == orders, (scope, group_by)
+            assert sum(row["orders"] for row in by_database["rows"]) == orders, (scope, group_by)

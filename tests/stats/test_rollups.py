@@ -424,7 +424,7 @@ def test_the_dashboards_most_and_least_used_are_the_ends_of_the_instrument_table
     board = dashboard(db.session.get(User, admin.id), FAR, period.first, period.last, None)
     rows = {row["key"]: row for row in services.utilisation(Scope(), period, "instrument", today=FAR)["rows"]}
     # By utilisation exactly, then booked time, ties by id: the table's order of its rounded figures.
-    ranked = [rows[str(item.id)] for item in services.by_use(services.instrument_figures(Scope(), period, FAR))]
+    ranked = [rows[str(item.id)] for item in services.by_use(services.instruments_over(Scope(), {"period": period}, FAR)["period"])]
     assert [(r["utilisation"], r["booked_hours"]) for r in ranked] == sorted(
         (r["utilisation"], r["booked_hours"]) for r in ranked)
     assert board.least_used == ranked[:SHOWN_ROWS]

@@ -4,7 +4,7 @@ stats/services.py`): through the service's own functions, never the
 mutated line itself."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from instrument_share.accounts.policy import Scope
@@ -61,7 +61,7 @@ def test_instruments_used_exactly_alike_rank_by_their_booked_time(make, app_cont
     db.session.commit()
     period = services.Period(day, day)
     for today in (FAR, day):
-        ranked = services.by_use(services.instrument_figures(Scope(), period, today=today))
+        ranked = services.by_use(services.instruments_over(Scope(), {"period": period}, today)["period"])
         assert [item.id for item in ranked if item.id in (busy.id, quiet.id)] == [quiet.id, busy.id]
 
 
@@ -95,3 +95,26 @@ def test_each_group_is_labelled_by_its_own_name_from_the_roll_ups_and_the_raw_ro
     tables = overview.overview(Scope(), period, ytd, services.scope_orders(Scope(), ytd.start, period.end), 5)
     labels = {row["key"]: (row["label"], row["label_en"]) for row in tables.groupings["institution"]["rows"]}
     assert labels[str(institution.id)] == ("合肥工业大学", "Hefei University of Technology")
+
+
+def test_an_instrument_used_exactly_its_quota_to_date_is_not_below_it(make, app_context):
+    """On 14 March 2026, 73 of the year's 365 days, a special-purpose
+    instrument's quota to date is 800 h × 73/365 = 160 h exactly: used 160 h
+    it is not below quota, 15 minutes less and it is, from the roll-ups and
+    from the raw rows alike."""
+    period = services.Period(date(2026, 3, 1), date(2026, 3, 14))
+    user = make.user()
+    at_quota = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True, quota_class="special")
+    short = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True, quota_class="special")
+    for n in range(20):  # 20 days of 8 hours
+        day = date(2026, 1, 5) + timedelta(days=n)
+        for instrument, minutes in ((at_quota, 8 * 60), (short, 8 * 60 - (15 if n == 0 else 0))):
+            db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=at(day, 480),
+                                   end=at(day, 480 + minutes), occupied_until=at(day, 480 + minutes),
+                                   status="completed", purpose="x", cost=Decimal("0.00"), firm_pays=Decimal("0.00")))
+    db.session.commit()
+    for today in (FAR, period.first):
+        below = [row for row in services.below_quota(Scope(), period, today=today)
+                 if row["id"] in (at_quota.id, short.id)]
+        assert [(row["id"], row["used_hours"], row["expected_hours"]) for row in below] == [
+            (short.id, Decimal("159.75"), Decimal("160.00"))], today
