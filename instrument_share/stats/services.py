@@ -956,9 +956,11 @@ def _rolled_flows(scope: Scope, period: Period):
 def _raw_flows(scope: Scope, period: Period) -> dict:
     """(seconds, bookings, revenue in cents) per (firm city, instrument city) from the raw bookings."""
     p0, p1 = period.start.timestamp(), period.end.timestamp()
-    clipped = greatest(least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0), 0)
+    # Only bookings that overlap the period are read (below): their clipped time is more than nothing,
+    # and one that starts at or after the period's start starts inside it.
+    clipped = least(epoch_seconds(Booking.end), p1) - greatest(epoch_seconds(Booking.start), p0)
     active = Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.COMPLETED))
-    starts_inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
+    starts_inside = Booking.start >= period.start
     query = (
         sa.select(Firm.city_code, Institution.city_code,
                   sa.func.sum(sa.case((active, clipped), else_=0)),

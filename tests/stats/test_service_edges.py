@@ -118,3 +118,27 @@ def test_an_instrument_used_exactly_its_quota_to_date_is_not_below_it(make, app_
                  if row["id"] in (at_quota.id, short.id)]
         assert [(row["id"], row["used_hours"], row["expected_hours"]) for row in below] == [
             (short.id, Decimal("159.75"), Decimal("160.00"))], today
+
+
+def test_instruments_below_quota_rank_by_attainment_exactly_ties_by_id(make, app_context):
+    """A general-purpose instrument used 12 h 15 min and a special-purpose one
+    used 7 h by 14 March 2026 have attained exactly as much of their quotas
+    to date (12.25 of 280 h, 7 of 160 h): they tie and rank by id, although
+    the quotients divided the other way round differ in the last place; a
+    third, special, used 1 h, comes first."""
+    period = services.Period(date(2026, 3, 1), date(2026, 3, 14))
+    user = make.user()
+    general = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True, quota_class="general")
+    special = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True, quota_class="special")
+    least = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True, quota_class="special")
+    day = date(2026, 1, 5)
+    for instrument, minutes in ((general, 12 * 60 + 15), (special, 7 * 60), (least, 60)):
+        db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=at(day, 480),
+                               end=at(day, 480 + minutes), occupied_until=at(day, 480 + minutes),
+                               status="completed", purpose="x", cost=Decimal("0.00"), firm_pays=Decimal("0.00")))
+    db.session.commit()
+    mine = (general.id, special.id, least.id)
+    for today in (FAR, period.first):
+        below = [row for row in services.below_quota(Scope(), period, today=today) if row["id"] in mine]
+        assert [(row["id"], row["attainment"]) for row in below] == [
+            (least.id, Decimal("0.0062")), (general.id, Decimal("0.0438")), (special.id, Decimal("0.0438"))], today
