@@ -142,3 +142,26 @@ def test_instruments_below_quota_rank_by_attainment_exactly_ties_by_id(make, app
         below = [row for row in services.below_quota(Scope(), period, today=today) if row["id"] in mine]
         assert [(row["id"], row["attainment"]) for row in below] == [
             (least.id, Decimal("0.0062")), (general.id, Decimal("0.0438")), (special.id, Decimal("0.0438"))], today
+
+
+def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_context):
+    """A firm of Jinhua booked an instrument of Hefei for one hour, and had
+    twenty more bookings there cancelled, rejected, awaiting approval or not
+    shown up to: the flow is one hour and one booking, from the raw rows as
+    from the roll-ups."""
+    day = date(2026, 9, 28)
+    institution = make.institution(city_code="hefei")
+    instrument = make.instrument(institution_id=institution.id, hours=ROUND_THE_CLOCK)
+    user = make.user(firm=make.firm(city_code="jinhua"))
+    _book(instrument, user, at(day, 600), at(day, 660))
+    for n, status in enumerate(["cancelled", "rejected", "pending", "no_show"] * 5):
+        start = at(day, 700 + 5 * n)
+        db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start, end=start
+                               + timedelta(minutes=5), occupied_until=start + timedelta(minutes=5), status=status,
+                               purpose="x", cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
+    db.session.commit()
+    period = services.Period(day, day)
+    for today in (day, FAR):
+        cell = next(row for row in services.flows(Scope(), period, today=today)["rows"]
+                    if (row["from"], row["to"]) == ("jinhua", "hefei"))
+        assert (cell["hours"], cell["bookings"]) == (Decimal("1.00"), 1), today
