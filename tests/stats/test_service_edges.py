@@ -147,13 +147,15 @@ def test_instruments_below_quota_rank_by_attainment_exactly_ties_by_id(make, app
 def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_context):
     """A firm of Jinhua booked an instrument of Hefei for one hour, and had
     twenty more bookings there cancelled, rejected, awaiting approval or not
-    shown up to: the flow is one hour and one booking, from the raw rows as
-    from the roll-ups."""
+    shown up to, and one more hour on each side of the day: the day's flow is
+    one hour and one booking, from the raw rows as from the roll-ups."""
     day = date(2026, 9, 28)
     institution = make.institution(city_code="hefei")
     instrument = make.instrument(institution_id=institution.id, hours=ROUND_THE_CLOCK)
     user = make.user(firm=make.firm(city_code="jinhua"))
     _book(instrument, user, at(day, 600), at(day, 660))
+    _book(instrument, user, at(day, -60), at(day, 0))  # ends as the period starts
+    _book(instrument, user, at(day, 24 * 60), at(day, 25 * 60))  # starts as it ends
     for n, status in enumerate(["cancelled", "rejected", "pending", "no_show"] * 5):
         start = at(day, 700 + 5 * n)
         db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start, end=start
