@@ -976,7 +976,8 @@ def _raw_flows(scope: Scope, period: Period) -> dict:
                *_flow_filter(scope, Firm.city_code, Instrument.institution_id, Institution.city_code))
         .group_by(Firm.city_code, Institution.city_code)
     )
-    return {(a, b): (Decimal(round(seconds or 0)), int(count or 0), int(revenue or 0))
+    # A group has rows, and each sum's CASE has an ELSE: no sum is NULL.
+    return {(a, b): (Decimal(round(seconds)), int(count), int(revenue))
             for a, b, seconds, count, revenue in db.session.execute(query)}
 
 

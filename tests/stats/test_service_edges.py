@@ -148,7 +148,9 @@ def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_c
     """A firm of Jinhua booked an instrument of Hefei for one hour, and had
     twenty more bookings there cancelled, rejected, awaiting approval or not
     shown up to, and one more hour on each side of the day: the day's flow is
-    one hour and one booking, from the raw rows as from the roll-ups."""
+    one hour and one booking, with no revenue until it is completed; a firm
+    of Jiaxing's cancelled booking leaves its flow at nothing: from the raw
+    rows as from the roll-ups."""
     day = date(2026, 9, 28)
     institution = make.institution(city_code="hefei")
     instrument = make.instrument(institution_id=institution.id, hours=ROUND_THE_CLOCK)
@@ -161,9 +163,14 @@ def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_c
         db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=start, end=start
                                + timedelta(minutes=5), occupied_until=start + timedelta(minutes=5), status=status,
                                purpose="x", cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
+    other = make.user(firm=make.firm(city_code="jiaxing"))  # only cancelled
+    db.session.add(Booking(instrument=instrument, user=other, firm_id=other.firm_id, start=at(day, 900),
+                           end=at(day, 960), occupied_until=at(day, 960), status="cancelled", purpose="x",
+                           cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
     db.session.commit()
     period = services.Period(day, day)
     for today in (day, FAR):
-        cell = next(row for row in services.flows(Scope(), period, today=today)["rows"]
-                    if (row["from"], row["to"]) == ("jinhua", "hefei"))
-        assert (cell["hours"], cell["bookings"]) == (Decimal("1.00"), 1), today
+        cells = {(row["from"], row["to"]): (row["hours"], row["bookings"], row["revenue"])
+                 for row in services.flows(Scope(), period, today=today)["rows"]}
+        assert cells[("jinhua", "hefei")] == (Decimal("1.00"), 1, Decimal("0.00")), today  # confirmed: no revenue yet
+        assert cells[("jiaxing", "hefei")] == (Decimal("0.00"), 0, Decimal("0.00")), today
