@@ -261,15 +261,15 @@ def _blackout_minutes(scope: Scope, period: Period) -> dict[int, int]:
     lost: dict[int, int] = defaultdict(int)
     for instrument_id, start, end in rollups.blackout_union([(b.instrument_id, b.start, b.end) for b in rows]):
         start, end = max(start, period.start), min(end, period.end)
-        for opens, closes in opening_windows(instruments[instrument_id], start, end):
+        for opens, closes in opening_windows(instruments[instrument_id], start, end):  # each overlaps it
             overlap = min(closes, end) - max(opens, start)
-            lost[instrument_id] += max(0, int(overlap.total_seconds() // 60))
+            lost[instrument_id] += int(overlap.total_seconds() // 60)
     return lost
 
 
-def _booking_sums(scope: Scope, period: Period, group=None):
+def _booking_sums(scope: Scope, period: Period):
     """Booked, used and external seconds, bookings, no-shows, revenue, grouped
-    by instrument (or by the given expression), in one query."""
+    by instrument, in one query."""
     p0, p1 = period.start.timestamp(), period.end.timestamp()
     start, end = epoch_seconds(Booking.start), epoch_seconds(Booking.end)
     clipped = greatest(least(end, p1) - greatest(start, p0), 0)
@@ -281,10 +281,9 @@ def _booking_sums(scope: Scope, period: Period, group=None):
     # used time is then worked out once for most rows, not twice.
     staff = sa.and_(User.institution_id.is_not(None), User.institution_id == Instrument.institution_id)
     inside = sa.and_(Booking.start >= period.start, Booking.start < period.end)
-    key = group if group is not None else Booking.instrument_id
     query = (
         sa.select(
-            key.label("key"),
+            Booking.instrument_id,
             sa.func.sum(sa.case((active, clipped), else_=0)),
             sa.func.sum(sa.case((completed, used), else_=0)),
             sa.func.sum(sa.case((sa.and_(completed, staff), used), else_=0)),
@@ -303,14 +302,14 @@ def _booking_sums(scope: Scope, period: Period, group=None):
         .where(Booking.instrument_id.in_(_instruments_in_scope(scope)),
                Booking.start >= period.start - MAX_OCCUPIED_SPAN - USAGE_REACH,
                Booking.start < period.end + USAGE_REACH, Booking.end > period.start - USAGE_REACH)
-        .group_by(key)
+        .group_by(Booking.instrument_id)
     )
     result = {}
-    for key_value, booked_s, used_s, staff_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
+    for instrument_id, booked_s, used_s, staff_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
         # Whole seconds: times are whole seconds, and the float arithmetic of
         # the epoch (SQLite's julianday) must not tip a ratio's rounding.
         used = round(used_s or 0)
-        result[key_value] = Figures(
+        result[instrument_id] = Figures(
             booked_seconds=round(booked_s or 0), used_seconds=used, external_seconds=used - round(staff_s or 0),
             bookings=bookings, no_shows=no_shows, revenue_cents=int(revenue or 0), voucher_cents=int(vouchers or 0))
     return result

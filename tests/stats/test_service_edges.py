@@ -28,7 +28,9 @@ def test_a_blackout_of_one_minute_takes_its_minute_from_every_grouping(make, app
     instruments' monthly rows) and one on a day at the period's edge (the
     daily rows): each takes exactly its minute from the open hours of its
     instrument, by city and institution (summed by institution in SQL) as
-    by instrument, from the roll-ups as from the raw rows."""
+    by instrument, from the roll-ups as from the raw rows; and a blackout of
+    an instrument open by day takes its hours from that day alone, not a
+    minute from the day before's hours, which it does not touch."""
     period = services.Period(date(2026, 7, 25), date(2026, 9, 5))  # August whole, days at both ends
     manager = make.user(role="manager")
     instrument = make.instrument(institution_id=manager.institution_id, hours=ROUND_THE_CLOCK,
@@ -37,13 +39,17 @@ def test_a_blackout_of_one_minute_takes_its_minute_from_every_grouping(make, app
     for day in (date(2026, 7, 28), date(2026, 8, 14)):
         db.session.add(Blackout(instrument=instrument, start=at(day, 600), end=at(day, 601), reason="维护"))
     _book(instrument, make.user(), at(date(2026, 8, 3), 600), at(date(2026, 8, 3), 660))
+    daytime = make.instrument()  # of another institution, Monday to Friday 09:00–17:00
+    db.session.add(Blackout(instrument=daytime, start=at(date(2026, 8, 12), 13 * 60), end=at(date(2026, 8, 12), 15 * 60),
+                            reason="维护"))  # a Wednesday: the day before's hours lie outside it
     db.session.commit()
     days = (period.last - period.first).days + 1
     whole = Decimal(2 * days * 24)
+    own = Scope(institution_id=manager.institution_id)
     for group_by in ("city", "institution", "instrument"):
-        totals = services.utilisation(Scope(), period, group_by, today=FAR)["totals"]
+        totals = services.utilisation(own, period, group_by, today=FAR)["totals"]
         assert totals["open_hours"] == (whole - Decimal(2) / 60).quantize(Decimal("0.01")), group_by
-    assert_rollups_match_raw(period, [Scope(), Scope(institution_id=manager.institution_id)])
+    assert_rollups_match_raw(period, [Scope(), own])
 
 
 def test_instruments_used_exactly_alike_rank_by_their_booked_time(make, app_context):
