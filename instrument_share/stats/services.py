@@ -307,11 +307,12 @@ def _booking_sums(scope: Scope, period: Period):
     result = {}
     for instrument_id, booked_s, used_s, staff_s, bookings, no_shows, revenue, vouchers in db.session.execute(query):
         # Whole seconds: times are whole seconds, and the float arithmetic of
-        # the epoch (SQLite's julianday) must not tip a ratio's rounding.
-        used = round(used_s or 0)
+        # the epoch (SQLite's julianday) must not tip a ratio's rounding. An
+        # instrument here has rows, and each sum's CASE an ELSE: none is NULL.
+        used = round(used_s)
         result[instrument_id] = Figures(
-            booked_seconds=round(booked_s or 0), used_seconds=used, external_seconds=used - round(staff_s or 0),
-            bookings=bookings, no_shows=no_shows, revenue_cents=int(revenue or 0), voucher_cents=int(vouchers or 0))
+            booked_seconds=round(booked_s), used_seconds=used, external_seconds=used - round(staff_s),
+            bookings=bookings, no_shows=no_shows, revenue_cents=int(revenue), voucher_cents=int(vouchers))
     return result
 
 

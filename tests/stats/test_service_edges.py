@@ -170,9 +170,11 @@ def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_c
                                + timedelta(minutes=5), occupied_until=start + timedelta(minutes=5), status=status,
                                purpose="x", cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
     other = make.user(firm=make.firm(city_code="jiaxing"))  # only cancelled
-    db.session.add(Booking(instrument=instrument, user=other, firm_id=other.firm_id, start=at(day, 900),
-                           end=at(day, 960), occupied_until=at(day, 960), status="cancelled", purpose="x",
-                           cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
+    idle = make.instrument(institution_id=institution.id, hours=ROUND_THE_CLOCK)
+    for booked in (instrument, idle):
+        db.session.add(Booking(instrument=booked, user=other, firm_id=other.firm_id, start=at(day, 900),
+                               end=at(day, 960), occupied_until=at(day, 960), status="cancelled", purpose="x",
+                               cost=Decimal("10.00"), firm_pays=Decimal("10.00")))
     db.session.commit()
     period = services.Period(day, day)
     for today in (day, FAR):
@@ -180,3 +182,9 @@ def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_c
                  for row in services.flows(Scope(), period, today=today)["rows"]}
         assert cells[("jinhua", "hefei")] == (Decimal("1.00"), 1, Decimal("0.00")), today  # confirmed: no revenue yet
         assert cells[("jiaxing", "hefei")] == (Decimal("0.00"), 0, Decimal("0.00")), today
+        rows = {row["key"]: row for row in services.utilisation(Scope(), period, "instrument", today=today)["rows"]}
+        figures = ("booked_hours", "used_hours", "external_hours", "bookings", "revenue", "voucher_revenue")
+        assert [rows[str(instrument.id)][name] for name in figures] == [
+            Decimal("1.00"), Decimal("0.00"), Decimal("0.00"), 1, Decimal("0.00"), Decimal("0.00")], today
+        assert [rows[str(idle.id)][name] for name in figures] == [
+            Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), 0, Decimal("0.00"), Decimal("0.00")], today
