@@ -3,6 +3,10 @@ stats/rollups.py found untested (issue #21, `mutation/run.py
 stats/rollups.py`): through rebuild, never the mutated line itself."""
 from __future__ import annotations
 
+import threading
+import time as clock
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +19,37 @@ from instrument_share.stats import rollups
 from instrument_share.stats.models import DailyFigures
 
 from .test_rollups import _one_booking, at
+
+
+@contextmanager
+def _change_in_flight(app, change: Callable[[], None]) -> Iterator[list[str]]:
+    """Runs `change` on a thread in an app context of its own: flushed, then
+    held uncommitted for 1.5 s while the block runs (the block begins once
+    the flush is done), then committed. Yields the errors the change raised;
+    the thread has finished when the block is left."""
+    flushed, errors = threading.Event(), []
+
+    def run():
+        with app.app_context():
+            try:
+                change()
+                db.session.flush()
+                flushed.set()
+                clock.sleep(1.5)  # the block has begun meanwhile
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001
+                errors.append(repr(error)[:300])
+                flushed.set()
+            finally:
+                db.session.remove()
+
+    writer = threading.Thread(target=run)
+    writer.start()
+    assert flushed.wait(timeout=30)
+    try:
+        yield errors
+    finally:
+        writer.join(timeout=60)
 
 
 def test_a_rebuild_in_a_session_of_its_own_writes_in_that_sessions_transaction(make, app_context):
@@ -367,9 +402,6 @@ def test_a_rebuild_waits_for_a_change_in_flight_and_keeps_it(app, make):
     waits for it (it locks the roll-up tables against writers), reads the
     booking as recorded and keeps its used time; read before the commit,
     the rebuilt row would have overwritten the delta."""
-    import threading
-    import time as clock
-
     import pytest
 
     from instrument_share.accounts.models import User
@@ -388,29 +420,14 @@ def test_a_rebuild_waits_for_a_change_in_flight_and_keeps_it(app, make):
     db.session.add(booking)
     db.session.commit()
     booking_id, manager_id = booking.id, manager.id
-    flushed, errors = threading.Event(), []
 
     def record():
-        with app.app_context():
-            try:
-                target = db.session.get(Booking, booking_id)
-                record_usage(target, db.session.get(User, manager_id), target.start,
-                             target.start + timedelta(minutes=45), "guided")
-                db.session.flush()
-                flushed.set()
-                clock.sleep(1.5)  # the rebuild has begun meanwhile
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001
-                errors.append(repr(error)[:300])
-                flushed.set()
-            finally:
-                db.session.remove()
+        target = db.session.get(Booking, booking_id)
+        record_usage(target, db.session.get(User, manager_id), target.start,
+                     target.start + timedelta(minutes=45), "guided")
 
-    writer = threading.Thread(target=record)
-    writer.start()
-    assert flushed.wait(timeout=30)
-    result = app.test_cli_runner().invoke(args=["stats", "rebuild", "--from", day.isoformat()])
-    writer.join(timeout=60)
+    with _change_in_flight(app, record) as errors:
+        result = app.test_cli_runner().invoke(args=["stats", "rebuild", "--from", day.isoformat()])
     assert errors == [] and result.exit_code == 0, result.output
     with app.app_context():
         stored = rollups.stored(day, day)
@@ -472,9 +489,6 @@ def test_a_bulk_rebuild_waits_for_a_booking_in_flight_and_counts_it_once(app, ma
     delta already written as a new roll-up row). The rebuild waits for it
     (PostgreSQL: the tables' lock), then counts both bookings once: it
     neither fails on the row the booking added nor loses it."""
-    import threading
-    import time as clock
-
     import pytest
 
     from instrument_share.accounts.models import User
@@ -487,35 +501,20 @@ def test_a_bulk_rebuild_waits_for_a_booking_in_flight_and_counts_it_once(app, ma
     instrument_id, user_id = loaded.instrument_id, loaded.user_id
     db.session.execute(sa.delete(DailyFigures.__table__))  # loaded in bulk: no roll-ups yet
     db.session.commit()
-    flushed, errors = threading.Event(), []
 
     def book():
-        with app.app_context():
-            try:
-                user = db.session.get(User, user_id)
-                db.session.add(Booking(instrument_id=instrument_id, user=user, firm_id=user.firm_id,
-                                       start=at(day, 720), end=at(day, 780), occupied_until=at(day, 780),
-                                       status="confirmed", purpose="x", cost=Decimal("50.00"),
-                                       firm_pays=Decimal("50.00")))
-                db.session.flush()
-                flushed.set()
-                clock.sleep(1.5)  # the rebuild has begun meanwhile
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001
-                errors.append(repr(error)[:300])
-                flushed.set()
-            finally:
-                db.session.remove()
+        user = db.session.get(User, user_id)
+        db.session.add(Booking(instrument_id=instrument_id, user=user, firm_id=user.firm_id,
+                               start=at(day, 720), end=at(day, 780), occupied_until=at(day, 780),
+                               status="confirmed", purpose="x", cost=Decimal("50.00"),
+                               firm_pays=Decimal("50.00")))
 
-    writer = threading.Thread(target=book)
-    writer.start()
-    assert flushed.wait(timeout=30)
-    try:
-        rollups.rebuild_all()
-        db.session.commit()
-    finally:
-        db.session.rollback()
-        writer.join(timeout=60)
+    with _change_in_flight(app, book) as errors:
+        try:
+            rollups.rebuild_all()
+            db.session.commit()
+        finally:
+            db.session.rollback()
     assert errors == []
     stored = rollups.stored(day, day)
     assert stored == rollups.compute(day, day)
