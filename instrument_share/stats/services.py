@@ -153,13 +153,15 @@ class Figures:
         if order.turnaround_days is not None:
             self.turnarounds.append(order.turnaround_days)
 
-    def as_dict(self) -> dict:
-        # Money of orders made only when there is some: a by-instrument
-        # table calls this 20,000 times.
+    def as_dict(self, **head) -> dict:
+        """The figures as shown, after `head` (a row's key and labels: one
+        dict made, not two; a by-instrument table makes 20,000). Money of
+        orders is made only when there is some."""
         booked, open_minutes, used, external = (self.booked_seconds, self.open_minutes, self.used_seconds,
                                                 self.external_seconds)
         revenue, vouchers, orders = self.revenue_cents, self.voucher_cents, self.orders
         return {
+            **head,
             "open_hours": _hours(open_minutes * 60), "booked_hours": _hours(booked),
             "used_hours": _hours(used), "external_hours": _hours(external),
             "utilisation": _ratio(booked, open_minutes * 60), "sharing_rate": _ratio(external, used),
@@ -211,18 +213,25 @@ def list_cities():
 
 
 def _in_scope(scope: Scope) -> list:
-    """The conditions on Instrument (joined to its Institution) of the scope."""
+    """The conditions on Instrument alone of the scope: a statement joins
+    the institutions only for their columns (the join made SQLite read the
+    corridor's 20,000 instruments in institution order, not as stored:
+    half of the instruments' part of a year by instrument, issue #20)."""
+    return _owned_in_scope(scope, Instrument.institution_id)
+
+
+def _owned_in_scope(scope: Scope, institution_id) -> list:
+    """The conditions of the scope on a column of institution ids."""
     conditions = []
     if scope.institution_id is not None:
-        conditions.append(Instrument.institution_id == scope.institution_id)
+        conditions.append(institution_id == scope.institution_id)
     if scope.city is not None:
-        conditions.append(Institution.city_code == scope.city)
+        conditions.append(institution_id.in_(sa.select(Institution.id).where(Institution.city_code == scope.city)))
     return conditions
 
 
 def _instruments_in_scope(scope: Scope):
-    return sa.select(Instrument.id).join(Institution, Instrument.institution_id == Institution.id).where(
-        *_in_scope(scope))
+    return sa.select(Instrument.id).where(*_in_scope(scope))
 
 
 def _weekday_counts(days, open_on_holidays: bool) -> Counter:
@@ -674,18 +683,18 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
                        *(sa.cast(sa.func.sum(value), sa.BigInteger) for value in values)]
         query = (
             sa.select(*columns)
-            .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
+            .select_from(Instrument)
             .outerjoin(sums, sums.c.k == Instrument.id)
             .outerjoin(OPEN_MINUTES, OPEN_MINUTES.c.instrument_id == Instrument.id)
             .where(*_in_scope(scope)))
-        if group_by != "instrument":
-            query = query.group_by(key)
+        query = query.order_by(key) if group_by == "instrument" else query.group_by(key)
     groups = {}
     # Through Core: the ORM's result handling of 20,000 rows (by instrument) cost a tenth of the call.
-    for group, name, name_en, count, open_minutes, *values in db.session.connection().execute(query):
-        figures = _figures_of(*values)
-        figures.open_minutes, figures.instruments = int(open_minutes or 0), count
-        groups[group] = (figures, (name, name_en))
+    # Every value is a whole number, none NULL (coalesced, or a sum of them).
+    for group, name, name_en, count, open_minutes, booked, used, staff, bookings, no_shows, revenue, vouchers in (
+            db.session.connection().execute(query)):
+        groups[group] = (Figures(open_minutes, booked, used, used - staff, bookings, no_shows, revenue, vouchers,
+                                 count), (name, name_en))
     if orders is None:
         orders = scope_orders(scope, period.start, period.end)
     reported = [order for by_instrument in _reported_orders(scope, period, orders).values() for order in by_instrument]
@@ -715,7 +724,7 @@ def _grouped_by_institution(scope: Scope, period: Period, group_by: str, opening
     per_institution = (
         sa.select(Instrument.institution_id.label("id"), sa.func.count(Instrument.id).label("n"),
                   sa.func.sum(greatest(opening - sa.func.coalesce(lost.c.minutes, 0), 0)).label("minutes"))
-        .select_from(Instrument).join(Institution, Instrument.institution_id == Institution.id)
+        .select_from(Instrument)
         .outerjoin(OPEN_MINUTES, OPEN_MINUTES.c.instrument_id == Instrument.id)
         .outerjoin(lost, lost.c.k == Instrument.id)
         .where(*_in_scope(scope)).group_by(Instrument.institution_id).subquery())
@@ -734,19 +743,19 @@ def _table(group_by: str, groups: dict) -> dict:
     category by the reference tables'; cities in corridor order, instruments
     by id, the others by key."""
     labels = _labels(group_by)
+    order = {"city": lambda group: list(labels).index(group) if group in labels else 99,
+             "instrument": None}  # the ids themselves: 20,000 rows sorted in C
     rows = []
-    for group, (figures, names) in groups.items():
+    for group in sorted(groups, key=order.get(group_by, str)):
+        figures, names = groups[group]
         label = names if group_by in ("institution", "instrument") else labels.get(group, (group, group))
-        rows.append({"key": str(group), "label": label[0], "label_en": label[1], **figures.as_dict()})
-    order = {"city": lambda r: list(labels).index(r["key"]) if r["key"] in labels else 99,
-             "instrument": lambda r: int(r["key"])}
-    rows.sort(key=order.get(group_by, lambda r: r["key"]))
+        rows.append(figures.as_dict(key=str(group), label=label[0], label_en=label[1]))
     return {"rows": rows, "totals": Figures.total([figures for figures, _ in groups.values()]).as_dict()}
 
 
 def instrument_row(item: InstrumentRow) -> dict:
     """An instrument's row of the by-instrument table."""
-    return {"key": str(item.id), "label": item.name, "label_en": item.name_en, **item.figures.as_dict()}
+    return item.figures.as_dict(key=str(item.id), label=item.name, label_en=item.name_en)
 
 
 def use_key(booked_seconds: int, open_minutes: int) -> tuple[float, int]:
@@ -812,9 +821,7 @@ def _rolled_by(scope: Scope, period: Period, by: str) -> sa.Select:
     months that have any (a partial index), the daily rows for the rest
     (`_cover`); one statement."""
     owners = BY_INSTITUTION.c.institution_id
-    owned = sa.and_(sa.true(), *([owners == scope.institution_id] if scope.institution_id is not None else []),
-                    *([owners.in_(sa.select(Institution.id).where(Institution.city_code == scope.city))]
-                      if scope.city is not None else []))  # both, as _in_scope (found by review)
+    owned = sa.and_(sa.true(), *_owned_in_scope(scope, owners))
     grouped, selects = _grouped_arms(), []
     for sign, grain, first, last in _cover(period):
         if grain == "month":
@@ -872,7 +879,7 @@ def by_month(scope: Scope, period: Period, today: date | None = None, orders=Non
         figures = sums.get(month, Figures())
         figures.open_minutes = max(0, open_minutes[month] - lost[month])
         totals.add(figures)
-        rows.append({"key": month, "label": month, "label_en": month, **figures.as_dict()})
+        rows.append(figures.as_dict(key=month, label=month, label_en=month))
     return {"rows": rows, "totals": totals.as_dict()}
 
 
