@@ -84,18 +84,13 @@ class Period:
             day += timedelta(days=1)
 
 
-def make_period(first: date | None, last: date | None) -> Period:
-    errors = {}
-    if first is None:
-        errors["from"] = [N_("Give the first day of the period.")]
-    if last is None:
-        errors["to"] = [N_("Give the last day of the period.")]
-    if not errors and last < first:
-        errors["to"] = [N_("The end must be after the start.")]
-    if not errors and last - first > MAX_PERIOD:
-        errors["to"] = [N_("At most two years at a time.")]
-    if errors:
-        raise ValidationFailed(N_("The period is not valid."), errors)
+def make_period(first: date, last: date) -> Period:
+    """The period from its first to its last day, both given (the API's
+    schema requires them, the dashboard has its default)."""
+    if last < first:
+        raise ValidationFailed(N_("The period is not valid."), {"to": [N_("The end must be after the start.")]})
+    if last - first > MAX_PERIOD:
+        raise ValidationFailed(N_("The period is not valid."), {"to": [N_("At most two years at a time.")]})
     return Period(first, last)
 
 
