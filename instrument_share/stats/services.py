@@ -94,7 +94,7 @@ def make_period(first: date, last: date) -> Period:
     return Period(first, last)
 
 
-CENT, RATIO_PLACES = Decimal("0.01"), Decimal("0.0001")
+CENT, RATIO_PLACES, HOUR = Decimal("0.01"), Decimal("0.0001"), Decimal(3600)  # a Decimal divides faster by a Decimal
 
 
 @dataclass
@@ -174,7 +174,7 @@ class Figures:
 
 
 def _hours(seconds: int) -> Decimal:
-    return (Decimal(seconds) / 3600).quantize(CENT)
+    return (Decimal(seconds) / HOUR).quantize(CENT)
 
 
 def _yuan(cents: int) -> Decimal:
@@ -687,7 +687,7 @@ def _grouped_in_sql(scope: Scope, period: Period, group_by: str, orders=None) ->
     # Through Core: the ORM's result handling of 20,000 rows (by instrument) cost a tenth of the call.
     # Every value is a whole number, none NULL (coalesced, or a sum of them).
     for group, name, name_en, count, open_minutes, booked, used, staff, bookings, no_shows, revenue, vouchers in (
-            db.session.connection().execute(query)):
+            db.session.connection().execute(query).all()):  # fetched at once: faster than row by row
         groups[group] = (Figures(open_minutes, booked, used, used - staff, bookings, no_shows, revenue, vouchers,
                                  count), (name, name_en))
     if orders is None:
