@@ -740,12 +740,12 @@ def _table(group_by: str, groups: dict) -> dict:
     category by the reference tables'; cities in corridor order, instruments
     by id, the others by key."""
     labels = _labels(group_by)
-    order = {"city": lambda group: list(labels).index(group) if group in labels else 99,
-             "instrument": None}  # the ids themselves: 20,000 rows sorted in C
+    # Every city and category a group can have is in `labels` (foreign keys).
+    order = {"city": list(labels).index, "instrument": None}  # None: the ids themselves, sorted in C
     rows = []
     for group in sorted(groups, key=order.get(group_by, str)):
         figures, names = groups[group]
-        label = names if group_by in ("institution", "instrument") else labels.get(group, (group, group))
+        label = names if group_by in ("institution", "instrument") else labels[group]
         rows.append(figures.as_dict(key=str(group), label=label[0], label_en=label[1]))
     return {"rows": rows, "totals": Figures.total([figures for figures, _ in groups.values()]).as_dict()}
 

@@ -188,3 +188,35 @@ def test_only_confirmed_and_completed_bookings_bring_hours_to_a_flow(make, app_c
             Decimal("1.00"), Decimal("0.00"), Decimal("0.00"), 1, Decimal("0.00"), Decimal("0.00")], today
         assert [rows[str(idle.id)][name] for name in figures] == [
             Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), 0, Decimal("0.00"), Decimal("0.00")], today
+
+
+def test_a_week_of_national_holidays_is_open_only_for_an_instrument_open_on_holidays(make, app_context):
+    """Monday 5 to Wednesday 7 October 2026 are statutory days off (National
+    Day). An instrument open on holidays is open those days by their
+    weekdays' hours (round the clock: 72 h); one that is not is open not a
+    minute, from the roll-ups and from the raw rows, in the table by
+    instrument and by city alike."""
+    period = services.Period(date(2026, 10, 5), date(2026, 10, 7))
+    open_on_holidays = make.instrument(hours=ROUND_THE_CLOCK, open_on_holidays=True,
+                                       institution_id=make.institution(city_code="hefei").id)
+    closed = make.instrument(hours=ROUND_THE_CLOCK, institution_id=make.institution(city_code="songjiang").id)
+    db.session.commit()
+    for today in (FAR, period.first):
+        rows = services.utilisation(Scope(), period, "instrument", today=today)["rows"]
+        assert {row["key"]: row["open_hours"] for row in rows} == {
+            str(open_on_holidays.id): Decimal("72.00"), str(closed.id): Decimal("0.00")}, today
+        by_city = services.utilisation(Scope(), period, "city", today=today)["rows"]
+        assert [(row["key"], row["open_hours"]) for row in by_city] == [
+            ("songjiang", Decimal("0.00")), ("hefei", Decimal("72.00"))], today
+
+
+def test_cities_come_in_the_corridors_order_not_the_alphabets(make, app_context):
+    """Songjiang, Hangzhou, Hefei in the corridor's order (the alphabet would
+    put Hefei first), from the roll-ups and the raw rows."""
+    for city in ("hefei", "hangzhou", "songjiang"):
+        make.instrument(institution_id=make.institution(city_code=city).id)
+    db.session.commit()
+    period = services.Period(date(2026, 9, 28), date(2026, 10, 4))
+    for today in (FAR, period.first):
+        rows = services.utilisation(Scope(), period, "city", today=today)["rows"]
+        assert [row["key"] for row in rows] == ["songjiang", "hangzhou", "hefei"], today
