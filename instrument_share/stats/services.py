@@ -737,13 +737,13 @@ def _grouped_by_institution(scope: Scope, period: Period, group_by: str, opening
 def _table(group_by: str, groups: dict) -> dict:
     """The rows and totals of a grouping from {key: (Figures, (name, name_en))}:
     an institution and an instrument by their own names, a city and a
-    category by the reference tables'; cities in corridor order, instruments
-    by id, the others by key."""
+    category by the reference tables'; cities in corridor order,
+    institutions and instruments by id, categories by code."""
     labels = _labels(group_by)
     # Every city and category a group can have is in `labels` (foreign keys).
-    order = {"city": list(labels).index, "instrument": None}  # None: the ids themselves, sorted in C
+    order = {"city": list(labels).index}  # the others by their keys themselves: ids, codes
     rows = []
-    for group in sorted(groups, key=order.get(group_by, str)):
+    for group in sorted(groups, key=order.get(group_by)):
         figures, names = groups[group]
         label = names if group_by in ("institution", "instrument") else labels[group]
         rows.append(figures.as_dict(key=str(group), label=label[0], label_en=label[1]))

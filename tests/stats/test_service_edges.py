@@ -210,13 +210,18 @@ def test_a_week_of_national_holidays_is_open_only_for_an_instrument_open_on_holi
             ("songjiang", Decimal("0.00")), ("hefei", Decimal("72.00"))], today
 
 
-def test_cities_come_in_the_corridors_order_not_the_alphabets(make, app_context):
+def test_cities_come_in_the_corridors_order_institutions_and_instruments_by_id(make, app_context):
     """Songjiang, Hangzhou, Hefei in the corridor's order (the alphabet would
-    put Hefei first), from the roll-ups and the raw rows."""
-    for city in ("hefei", "hangzhou", "songjiang"):
+    put Hefei first); eleven institutions and instruments by their ids as
+    numbers (as text 10 and 11 would come before 2), from the roll-ups and
+    the raw rows."""
+    for city in ("hefei", "hangzhou", "songjiang") + ("jinhua",) * 8:
         make.instrument(institution_id=make.institution(city_code=city).id)
     db.session.commit()
     period = services.Period(date(2026, 9, 28), date(2026, 10, 4))
     for today in (FAR, period.first):
         rows = services.utilisation(Scope(), period, "city", today=today)["rows"]
-        assert [row["key"] for row in rows] == ["songjiang", "hangzhou", "hefei"], today
+        assert [row["key"] for row in rows] == ["songjiang", "hangzhou", "jinhua", "hefei"], today
+        for group_by in ("institution", "instrument"):
+            keys = [int(row["key"]) for row in services.utilisation(Scope(), period, group_by, today=today)["rows"]]
+            assert keys == sorted(keys) and len(keys) == 11 and max(keys) >= 10, (group_by, today)
