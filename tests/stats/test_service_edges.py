@@ -225,3 +225,23 @@ def test_cities_come_in_the_corridors_order_institutions_and_instruments_by_id(m
         for group_by in ("institution", "instrument"):
             keys = [int(row["key"]) for row in services.utilisation(Scope(), period, group_by, today=today)["rows"]]
             assert keys == sorted(keys) and len(keys) == 11 and max(keys) >= 10, (group_by, today)
+
+
+def test_the_voucher_share_is_the_vouchers_part_of_the_revenue_exactly(make, app_context):
+    """¥100 of a completed booking, ¥30.00 of it paid by an innovation voucher: a share of
+    0.3000, from the roll-ups and the raw rows; with no revenue the share
+    is 0."""
+    day = date(2026, 9, 28)
+    instrument, idle = make.instrument(hours=ROUND_THE_CLOCK), make.instrument(hours=ROUND_THE_CLOCK)
+    user = make.user()
+    db.session.add(Booking(instrument=instrument, user=user, firm_id=user.firm_id, start=at(day, 600),
+                           end=at(day, 660), occupied_until=at(day, 660), status="completed", purpose="x",
+                           cost=Decimal("100.00"), voucher_amount=Decimal("30.00"), firm_pays=Decimal("70.00")))
+    db.session.commit()
+    period = services.Period(day, day)
+    for today in (FAR, day):
+        rows = {row["key"]: row for row in services.utilisation(Scope(), period, "instrument", today=today)["rows"]}
+        booked = rows[str(instrument.id)]
+        assert (booked["revenue"], booked["voucher_revenue"], booked["voucher_share"]) == (
+            Decimal("100.00"), Decimal("30.00"), Decimal("0.3000")), today
+        assert rows[str(idle.id)]["voucher_share"] == Decimal("0"), today
