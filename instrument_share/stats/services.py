@@ -444,22 +444,21 @@ def _grouped_arms() -> bool:
 
 
 def _cover_selects(period: Period, monthly, columns, keys, where=lambda table, select: select,
-                   sign: int = 1, yearly=None) -> list:
+                   yearly=None) -> list:
     """One SELECT per range of `_cover(period)`, from `monthly` (a table
     keyed by month), `yearly` (keyed by year, if given) or the daily rows:
-    `columns(table)` the summed columns (None for a zero), `keys(table, date
-    column)` the labelled grouping, `where(table, select)` any further
-    condition; each value negated for a range taken away (every value, with
-    `sign` -1). Grouped by the keys where `_grouped_arms`, else its rows,
+    `columns(table)` the summed columns (None for a zero), `keys(table)` the
+    labelled grouping, `where(table, select)` any further condition; each
+    value negated for a range taken away. Grouped by the keys where `_grouped_arms`, else its rows,
     which the caller sums; a range of one month or one year is not grouped
     by the instrument alone, which keys one row of it (SQLite sorted the
     20,000 rows to group them again)."""
     selects = []
     for part_sign, grain, first, last in _cover(period, years=yearly is not None):
-        negated = part_sign * sign < 0
+        negated = part_sign < 0
         table = {"year": yearly, "month": monthly, "day": ROLLED}[grain]
         when = table.c[grain]  # each table's date column is named for its grain
-        grouping = keys(table, when)
+        grouping = keys(table)
         one_month = (first.year, first.month) == (last.year, last.month)  # whole months merge across years
         one_row_each = ((grain == "year" or (grain == "month" and one_month))
                         and len(grouping) == 1 and grouping[0].element is table.c.get("instrument_id"))
@@ -487,7 +486,7 @@ def _rolled_query(scope: Scope, ranges: dict[str, Period], used_only: tuple[str,
         def columns(table, name=name):
             return [table.c[f] if name not in used_only or f == "used_seconds" else None for f in rollups.FIELDS]
 
-        def keys(table, _when):
+        def keys(table):
             return [table.c.instrument_id.label("k")]
 
         for select in _cover_selects(period, MONTHLY, columns, keys,
@@ -516,7 +515,7 @@ def _used_query(scope: Scope, ytd: Period) -> sa.Select:
     the year, its year's row less the months and days after it (20,000 rows
     and a month or so of them instead of up to 220,000 monthly rows)."""
     rows = sa.union_all(*_cover_selects(
-        ytd, MONTHLY, lambda table: [table.c.used_seconds], lambda table, _when: [table.c.instrument_id.label("k")],
+        ytd, MONTHLY, lambda table: [table.c.used_seconds], lambda table: [table.c.instrument_id.label("k")],
         lambda table, select: _scoped(select, scope, table.c.instrument_id), yearly=YEARLY)).subquery()
     return sa.select(rows.c.k, sa.cast(sa.func.sum(rows.c.v0), sa.BigInteger).label("used_seconds_0")).group_by(
         rows.c.k)
@@ -714,7 +713,7 @@ def _grouped_by_institution(scope: Scope, period: Period, group_by: str, opening
     blackouts must not take its neighbours' open hours (found by review)."""
     sums = _rolled_by(scope, period, "institution").subquery()
     lost_parts = _cover_selects(
-        period, MONTHLY, lambda table: [table.c.lost_minutes], lambda table, _when: [table.c.instrument_id.label("k")],
+        period, MONTHLY, lambda table: [table.c.lost_minutes], lambda table: [table.c.instrument_id.label("k")],
         lambda table, select: _scoped(select.where(table.c.lost_minutes != 0), scope, table.c.instrument_id))
     lost_rows = sa.union_all(*lost_parts).subquery()
     lost = sa.select(lost_rows.c.k, sa.func.sum(lost_rows.c.v0).label("minutes")).group_by(lost_rows.c.k).subquery()
@@ -937,7 +936,7 @@ def _rolled_flows(scope: Scope, period: Period):
     def columns(table):
         return [table.c.booked_seconds, table.c.bookings, table.c.revenue_cents]
 
-    def keys(table, _when):
+    def keys(table):
         owner = BY_INSTITUTION.c.institution_id if table is BY_INSTITUTION else Instrument.institution_id
         return [table.c.firm_city.label("firm_city"), owner.label("institution_id")]
 

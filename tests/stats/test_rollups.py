@@ -213,7 +213,7 @@ def test_only_a_range_of_one_month_or_one_year_is_read_without_grouping(app_cont
     def selects(period, **kw):
         return [str(select) for select in services._cover_selects(
             period, services.MONTHLY, lambda table: [table.c.lost_minutes],
-            lambda table, _when: [table.c.instrument_id.label("k")], **kw)]
+            lambda table: [table.c.instrument_id.label("k")], **kw)]
 
     grouped = services._grouped_arms()
     for thirteen_months in selects(services.Period(date(2025, 1, 1), date(2026, 1, 31))):
